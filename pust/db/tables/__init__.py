@@ -1,0 +1,36 @@
+"""All tables. Importing this module registers every table on ``SQLModel.metadata``."""
+
+from pust.db.tables.alerts import Alert, AlertEvent
+from pust.db.tables.audit import AuditEvent
+from pust.db.tables.care import CareTeam, CareTeamRouting, StaffMembership, StaffUser
+from pust.db.tables.citizens import Citizen, CitizenNote, PausePeriod, RegionalLink
+from pust.db.tables.clinical import Baseline, LimitSet, Plan
+from pust.db.tables.devices import Device, DeviceAssignment, Peripheral
+from pust.db.tables.messages import InboxMessage, OutboxMessage, QuarantinedMessage
+from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "AuditEvent",
+    "Baseline",
+    "CareTeam",
+    "CareTeamRouting",
+    "Citizen",
+    "CitizenNote",
+    "Device",
+    "DeviceAssignment",
+    "InboxMessage",
+    "LimitSet",
+    "OutboxMessage",
+    "PausePeriod",
+    "Peripheral",
+    "Plan",
+    "QuarantinedMessage",
+    "QuestionnaireResponse",
+    "Reading",
+    "RegionalLink",
+    "StaffMembership",
+    "StaffUser",
+    "TriageResult",
+]

@@ -1,0 +1,54 @@
+"""Tablets, their Bluetooth peripherals, and which citizen a tablet belongs to when."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from pust.db.tables._base import big_pk, timestamp, uuid_pk
+
+
+class Device(SQLModel, table=True):
+    __tablename__ = "device"
+
+    id: str = Field(primary_key=True, max_length=64)  # the device_id = MQTT username
+    status: str = Field(default="active", max_length=16)  # active | retired
+    # argon2 hash of the device's MQTT password (the embedded broker checks it)
+    mqtt_password_hash: str | None = Field(default=None, max_length=255)
+    enrolled_at: datetime = timestamp(default_now=True)
+    last_seen_at: datetime | None = timestamp(nullable=True, index=True)
+    battery_pct: int | None = None
+    app_version: str | None = Field(default=None, max_length=40)
+    outbox_depth: int | None = None
+    clock_synced: bool | None = None
+    online: bool | None = None
+    presence_changed_at: datetime | None = timestamp(nullable=True)
+
+
+class Peripheral(SQLModel, table=True):
+    __tablename__ = "peripheral"
+    __table_args__ = (UniqueConstraint("device_id", "system_id", name="uq_peripheral_device_system"),)
+
+    id: int | None = big_pk()
+    device_id: str = Field(foreign_key="device.id", index=True, max_length=64)
+    system_id: str = Field(max_length=64)  # IEEE EUI-64 or Bluetooth MAC
+    model: str | None = Field(default=None, max_length=120)
+    serial: str | None = Field(default=None, max_length=120)
+    first_seen_at: datetime = timestamp(default_now=True)
+    last_seen_at: datetime = timestamp(default_now=True)
+
+
+class DeviceAssignment(SQLModel, table=True):
+    """A tablet belongs to a citizen from valid_from until valid_to (open = still)."""
+
+    __tablename__ = "device_assignment"
+
+    id: uuid.UUID = uuid_pk()
+    device_id: str = Field(foreign_key="device.id", index=True, max_length=64)
+    citizen_id: uuid.UUID = Field(foreign_key="citizen.id", index=True)
+    valid_from: datetime = timestamp()
+    valid_to: datetime | None = timestamp(nullable=True)
+    assigned_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")

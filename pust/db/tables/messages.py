@@ -1,0 +1,71 @@
+"""The message inbox (idempotency), quarantine (rejected input) and the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from pust.db.tables._base import big_pk, json_doc, timestamp
+from pust.db.types import Blob
+
+
+class InboxMessage(SQLModel, table=True):
+    """One row per committed device message: (device_id, message_id) is seen once."""
+
+    __tablename__ = "inbox_message"
+
+    device_id: str = Field(primary_key=True, max_length=64)
+    message_id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)  # measurements | questionnaire-responses | status
+    received_at: datetime = timestamp()
+
+
+class QuarantinedMessage(SQLModel, table=True):
+    """A rejected message, kept (size-capped) with its reasons for an administrator."""
+
+    __tablename__ = "quarantined_message"
+
+    id: int | None = big_pk()
+    device_id: str | None = Field(default=None, max_length=200, index=True)
+    topic: str = Field(max_length=500)
+    message_id: str | None = Field(default=None, max_length=200)
+    payload: bytes = Field(sa_type=Blob)
+    payload_size: int
+    truncated: bool = Field(default=False)
+    errors: list[dict[str, Any]] = json_doc()
+    received_at: datetime = timestamp(index=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Work for the outside world, written in the same transaction as the change it reports.
+
+    channel: mqtt (a receipt-less publish to a tablet: plan, notice), webhook, email, fhir.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "channel",
+            "available_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: int | None = big_pk()
+    channel: str = Field(max_length=16)
+    destination: str = Field(max_length=500)
+    payload: dict[str, Any] = json_doc()
+    retain: bool = Field(default=False)
+    # a second enqueue with the same key is a no-op (idempotent producers)
+    dedup_key: str | None = Field(default=None, max_length=200, unique=True)
+    status: str = Field(default="pending", max_length=8)  # pending | sent | dead
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = timestamp(default_now=True)
+    available_at: datetime = timestamp(default_now=True)
+    sent_at: datetime | None = timestamp(nullable=True)
