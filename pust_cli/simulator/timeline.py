@@ -1,0 +1,165 @@
+"""What each simulated tablet sends, day by day: readings, questionnaire answers, status.
+
+Everything a real tablet does wrong now and then is here: missed slots, late uploads, silent
+hours (messages wait in the outbox and go out when the tablet is back), manual entries and
+wrong units. The stream is ordered by publish time and reproducible from the cohort seed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pust.messaging.topics import DeviceChannel
+from pust_cli.simulator.cohort import CitizenProfile, Cohort, citizen_random
+from pust_cli.simulator.messages import SimMessage, message_id, wire_time
+from pust_cli.simulator.readings import Slot, slot_messages
+
+
+@dataclass(frozen=True, slots=True)
+class SimPlan:
+    """When the simulated citizens measure (local time in the clinic's time zone)."""
+
+    timezone: str = "Europe/Copenhagen"
+    morning: time = time(8, 0)
+    evening: time = time(19, 0)
+    # twice a day during the run-in that sets the personal baselines, then mornings only
+    run_in_days: int = 14
+    status_interval: timedelta = timedelta(minutes=15)
+    include_status: bool = True
+
+
+@dataclass(slots=True)
+class _Tablet:
+    profile: CitizenProfile
+    rng: random.Random
+    silences: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Ground truth: the tablet sent nothing between ``start`` and ``end``."""
+
+    device_id: str
+    start: datetime
+    end: datetime
+
+
+def cohort_messages(cohort: Cohort, plan: SimPlan) -> Iterator[SimMessage]:
+    """Every message of the cohort, ordered by publish time (ties: device, then order)."""
+    streams = [citizen_messages(cohort, plan, profile) for profile in cohort.citizens]
+    return heapq.merge(*streams, key=lambda m: (m.publish_at, m.device_id))
+
+
+def cohort_silences(cohort: Cohort, plan: SimPlan) -> list[Silence]:
+    """The silent windows of every tablet (the same draws as the message stream)."""
+    silences: list[Silence] = []
+    tz = ZoneInfo(plan.timezone)
+    for profile in cohort.citizens:
+        tablet = _Tablet(profile, citizen_random(cohort.spec.seed, profile.index, "days"))
+        for day in range(cohort.spec.days):
+            _day_messages(tablet, cohort, plan, tz, day)
+        silences.extend(Silence(profile.device_id, s, e) for s, e in tablet.silences)
+    return silences
+
+
+def citizen_messages(
+    cohort: Cohort, plan: SimPlan, profile: CitizenProfile
+) -> Iterator[SimMessage]:
+    tz = ZoneInfo(plan.timezone)
+    tablet = _Tablet(profile, citizen_random(cohort.spec.seed, profile.index, "days"))
+    pending: list[tuple[datetime, int, SimMessage]] = []
+    counter = itertools.count()
+    for day in range(cohort.spec.days):
+        for message in _day_messages(tablet, cohort, plan, tz, day):
+            heapq.heappush(pending, (message.publish_at, next(counter), message))
+        # nothing generated later can be published before the next day starts
+        horizon = _day_start(cohort, tz, day + 1)
+        while pending and pending[0][0] < horizon:
+            yield heapq.heappop(pending)[2]
+    while pending:
+        yield heapq.heappop(pending)[2]
+
+
+def _day_start(cohort: Cohort, tz: ZoneInfo, day: int) -> datetime:
+    first = cohort.spec.start.astimezone(tz).date()
+    local = datetime.combine(first + timedelta(days=day), time(0, 0), tzinfo=tz)
+    return local.astimezone(cohort.spec.start.tzinfo)
+
+
+def _day_messages(
+    tablet: _Tablet, cohort: Cohort, plan: SimPlan, tz: ZoneInfo, day: int
+) -> list[SimMessage]:
+    rng = tablet.rng
+    profile = tablet.profile
+    day_start = _day_start(cohort, tz, day)
+    day_end = _day_start(cohort, tz, day + 1)
+    if rng.random() < profile.silent_rate:
+        start = day_start + timedelta(hours=rng.uniform(0, 24))
+        tablet.silences.append((start, start + timedelta(hours=rng.uniform(2, 30))))
+    messages: list[SimMessage] = []
+    slots = [plan.morning] + ([plan.evening] if day < plan.run_in_days else [])
+    for slot_time in slots:
+        planned = datetime.combine(day_start.astimezone(tz).date(), slot_time, tzinfo=tz)
+        if rng.random() >= profile.adherence:
+            continue  # missed: the citizen did not measure
+        jitter = min(180.0, max(-60.0, rng.gauss(10.0, 30.0)))
+        measured = planned.astimezone(day_start.tzinfo) + timedelta(minutes=jitter)
+        if rng.random() < profile.late_upload_rate:
+            delay = timedelta(hours=rng.uniform(1, 72))
+        else:
+            delay = timedelta(seconds=rng.uniform(2, 20))
+        slot = Slot(measured, is_morning=slot_time == plan.morning, upload_delay=delay)
+        for message in slot_messages(profile, rng, slot, tz):
+            messages.append(_after_silences(tablet, message, tz))
+    if plan.include_status:
+        messages.extend(_status_messages(tablet, plan, tz, day_start, day_end))
+    return messages
+
+
+def _after_silences(tablet: _Tablet, message: SimMessage, tz: ZoneInfo) -> SimMessage:
+    """A message made while the tablet is silent waits in its outbox until it is back."""
+    for start, end in tablet.silences:
+        if start <= message.publish_at < end:
+            delay = end + timedelta(seconds=5) - message.publish_at
+            payload = dict(message.payload)
+            payload["sent_at"] = wire_time(message.publish_at + delay, tz)
+            return SimMessage(
+                message.publish_at + delay, message.device_id, message.channel, payload
+            )
+    return message
+
+
+def _status_messages(
+    tablet: _Tablet, plan: SimPlan, tz: ZoneInfo, day_start: datetime, day_end: datetime
+) -> list[SimMessage]:
+    rng = tablet.rng
+    moments: list[datetime] = []
+    moment = day_start + timedelta(seconds=rng.uniform(0, plan.status_interval.total_seconds()))
+    while moment < day_end:
+        if not any(start <= moment < end for start, end in tablet.silences):
+            moments.append(moment)
+        moment += plan.status_interval
+    moments.extend(end for _, end in tablet.silences if day_start <= end < day_end)
+    battery = rng.randint(20, 100)
+    return [
+        SimMessage(
+            at,
+            tablet.profile.device_id,
+            DeviceChannel.STATUS,
+            {
+                "message_id": message_id(rng),
+                "sent_at": wire_time(at, tz),
+                "battery_pct": battery,
+                "app_version": "2.3.1",
+                "outbox_depth": 0,
+                "clock_synced": True,
+            },
+        )
+        for at in sorted(moments)
+    ]

@@ -1,0 +1,98 @@
+"""The simulated cohort is reproducible from its seed and realistic in shape."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from statistics import median
+
+from pust.messaging.topics import DeviceChannel
+from pust_cli.simulator.cohort import CohortSpec, build_cohort
+from pust_cli.simulator.timeline import SimPlan, cohort_messages, cohort_silences
+
+START = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def _stream(seed: int, citizens: int = 6, days: int = 20) -> list[tuple[object, ...]]:
+    cohort = build_cohort(CohortSpec(citizens=citizens, start=START, days=days, seed=seed))
+    return [
+        (m.publish_at, m.device_id, m.channel, m.payload)
+        for m in cohort_messages(cohort, SimPlan())
+    ]
+
+
+def test_same_seed_gives_the_same_cohort_and_stream() -> None:
+    spec = CohortSpec(citizens=20, start=START, days=60, seed=7)
+    assert build_cohort(spec) == build_cohort(spec)
+    assert _stream(7) == _stream(7)
+
+
+def test_different_seed_gives_a_different_cohort_and_stream() -> None:
+    a = build_cohort(CohortSpec(citizens=20, start=START, days=60, seed=7))
+    b = build_cohort(CohortSpec(citizens=20, start=START, days=60, seed=8))
+    assert a.citizens != b.citizens
+    assert _stream(7) != _stream(8)
+
+
+def test_adding_citizens_does_not_change_the_existing_ones() -> None:
+    small = build_cohort(CohortSpec(citizens=3, start=START, days=30, seed=3))
+    large = build_cohort(CohortSpec(citizens=9, start=START, days=30, seed=3))
+    assert large.citizens[:3] == small.citizens
+
+
+def test_baselines_are_in_copd_ranges() -> None:
+    cohort = build_cohort(CohortSpec(citizens=400, start=START, days=10, seed=1))
+    spo2 = [c.spo2_baseline for c in cohort.citizens]
+    assert 90 <= median(spo2) <= 94
+    share_88_95 = sum(88 <= s <= 95 for s in spo2) / len(spo2)
+    assert share_88_95 > 0.75
+    assert all(c.fev1_percent_predicted < 50 for c in cohort.citizens)
+
+
+def test_stream_is_ordered_and_exacerbations_start_after_run_in() -> None:
+    cohort = build_cohort(
+        CohortSpec(citizens=40, start=START, days=90, seed=5, exacerbations_per_year=6)
+    )
+    messages = list(cohort_messages(cohort, SimPlan(include_status=False)))
+    assert all(a.publish_at <= b.publish_at for a, b in itertools.pairwise(messages))
+    assert cohort.exacerbations, "six a year over 40 citizen-quarters must give some"
+    assert all((e.onset - START).days >= 14 for e in cohort.exacerbations)
+    assert {m.channel for m in messages} == {
+        DeviceChannel.MEASUREMENTS,
+        DeviceChannel.QUESTIONNAIRE_RESPONSES,
+    }
+
+
+def test_exacerbation_lowers_spo2_at_its_peak() -> None:
+    cohort = build_cohort(
+        CohortSpec(citizens=60, start=START, days=120, seed=11, exacerbations_per_year=8)
+    )
+    plan = SimPlan(include_status=False)
+    low: list[float] = []
+    normal: list[float] = []
+    by_device = {c.device_id: c for c in cohort.citizens}
+    for message in cohort_messages(cohort, plan):
+        if message.channel is not DeviceChannel.MEASUREMENTS:
+            continue
+        for obs in message.payload["observations"]:
+            if obs["type"] != "spo2" or obs["unit"] != "%":
+                continue
+            profile = by_device[message.device_id]
+            measured = datetime.fromisoformat(obs["measured_at"])
+            drop = profile.spo2_baseline - obs["value"]
+            (low if profile.exacerbation_effect(measured) > 0.5 else normal).append(drop)
+    assert low and normal
+    assert median(low) - median(normal) >= 3
+
+
+def test_the_odd_wrong_unit_manual_entry_and_silence_appear() -> None:
+    cohort = build_cohort(CohortSpec(citizens=50, start=START, days=40, seed=2))
+    units: set[str] = set()
+    entries: set[str] = set()
+    for message in cohort_messages(cohort, SimPlan(include_status=False)):
+        for obs in message.payload.get("observations", []):
+            units.add(obs["unit"])
+            entries.add(obs["entry"])
+    assert {"[lb_av]", "1"} <= units
+    assert entries == {"device", "manual"}
+    assert cohort_silences(cohort, SimPlan())
