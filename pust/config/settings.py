@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     def effective_mqtt_url(self) -> str:
         if self.mqtt_url:
             return self.mqtt_url
-        return f"mqtt://127.0.0.1:{self.mqtt_port}"
+        # the embedded amqtt broker speaks MQTT 3.1.1 only
+        return f"mqtt://127.0.0.1:{self.mqtt_port}?protocol=3.1.1"
 
     @property
     def uses_embedded_broker(self) -> bool:

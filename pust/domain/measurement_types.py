@@ -76,27 +76,63 @@ def _litres_per_second_to_per_minute(value: float) -> float:
 
 
 _SPECS: tuple[MeasurementSpec, ...] = (
-    MeasurementSpec(MeasurementType.SPO2, "%", 50, 100, "Iltmætning", "Oxygen saturation",
-                    {"1": _fraction_to_percent}),
+    MeasurementSpec(
+        MeasurementType.SPO2,
+        "%",
+        50,
+        100,
+        "Iltmætning",
+        "Oxygen saturation",
+        {"1": _fraction_to_percent},
+    ),
     MeasurementSpec(MeasurementType.PULSE, "/min", 20, 250, "Puls", "Pulse"),
-    MeasurementSpec(MeasurementType.WEIGHT, "kg", 20, 350, "Vægt", "Weight",
-                    {"[lb_av]": _pounds_to_kg}),
-    MeasurementSpec(MeasurementType.TEMPERATURE, "Cel", 30, 45, "Temperatur", "Temperature",
-                    {"[degF]": _fahrenheit_to_celsius}),
+    MeasurementSpec(
+        MeasurementType.WEIGHT, "kg", 20, 350, "Vægt", "Weight", {"[lb_av]": _pounds_to_kg}
+    ),
+    MeasurementSpec(
+        MeasurementType.TEMPERATURE,
+        "Cel",
+        30,
+        45,
+        "Temperatur",
+        "Temperature",
+        {"[degF]": _fahrenheit_to_celsius},
+    ),
     MeasurementSpec(MeasurementType.FEV1, "L", 0.1, 8, "FEV1", "FEV1"),
     MeasurementSpec(MeasurementType.FEV6, "L", 0.1, 10, "FEV6", "FEV6"),
     MeasurementSpec(MeasurementType.FVC, "L", 0.1, 10, "FVC", "FVC"),
-    MeasurementSpec(MeasurementType.PEF, "L/min", 20, 1000, "Peak flow", "Peak flow",
-                    {"L/s": _litres_per_second_to_per_minute}),
-    MeasurementSpec(MeasurementType.BP_SYSTOLIC, "mm[Hg]", 50, 300, "Systolisk blodtryk",
-                    "Systolic blood pressure"),
-    MeasurementSpec(MeasurementType.BP_DIASTOLIC, "mm[Hg]", 20, 200, "Diastolisk blodtryk",
-                    "Diastolic blood pressure"),
-    MeasurementSpec(MeasurementType.RESPIRATORY_RATE, "/min", 3, 80, "Respirationsfrekvens",
-                    "Respiratory rate"),
+    MeasurementSpec(
+        MeasurementType.PEF,
+        "L/min",
+        20,
+        1000,
+        "Peak flow",
+        "Peak flow",
+        {"L/s": _litres_per_second_to_per_minute},
+    ),
+    MeasurementSpec(
+        MeasurementType.BP_SYSTOLIC,
+        "mm[Hg]",
+        50,
+        300,
+        "Systolisk blodtryk",
+        "Systolic blood pressure",
+    ),
+    MeasurementSpec(
+        MeasurementType.BP_DIASTOLIC,
+        "mm[Hg]",
+        20,
+        200,
+        "Diastolisk blodtryk",
+        "Diastolic blood pressure",
+    ),
+    MeasurementSpec(
+        MeasurementType.RESPIRATORY_RATE, "/min", 3, 80, "Respirationsfrekvens", "Respiratory rate"
+    ),
     MeasurementSpec(MeasurementType.CRP, "mg/L", 0, 500, "CRP", "C-reactive protein"),
-    MeasurementSpec(MeasurementType.SIT_TO_STAND, "/30s", 0, 60, "Rejse-sætte-sig-test",
-                    "Sit-to-stand (30 s)"),
+    MeasurementSpec(
+        MeasurementType.SIT_TO_STAND, "/30s", 0, 60, "Rejse-sætte-sig-test", "Sit-to-stand (30 s)"
+    ),
 )
 
 SPECS: dict[MeasurementType, MeasurementSpec] = {spec.type: spec for spec in _SPECS}

@@ -15,7 +15,7 @@ from pust.domain.cpr import Cpr
 
 class Citizen(SQLModel, table=True):
     __tablename__ = "citizen"
-    model_config = {"arbitrary_types_allowed": True}  # noqa: RUF012
+    model_config = {"arbitrary_types_allowed": True}
 
     id: uuid.UUID = uuid_pk()
     care_team_id: uuid.UUID = Field(foreign_key="care_team.id", index=True)

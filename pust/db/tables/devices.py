@@ -30,7 +30,9 @@ class Device(SQLModel, table=True):
 
 class Peripheral(SQLModel, table=True):
     __tablename__ = "peripheral"
-    __table_args__ = (UniqueConstraint("device_id", "system_id", name="uq_peripheral_device_system"),)
+    __table_args__ = (
+        UniqueConstraint("device_id", "system_id", name="uq_peripheral_device_system"),
+    )
 
     id: int | None = big_pk()
     device_id: str = Field(foreign_key="device.id", index=True, max_length=64)

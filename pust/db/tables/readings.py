@@ -84,9 +84,7 @@ class TriageResult(SQLModel, table=True):
     """The outcome of the rules for one reading or response, with the limits that decided it."""
 
     __tablename__ = "triage_result"
-    __table_args__ = (
-        Index("ix_triage_citizen_time", "citizen_id", "evaluated_at"),
-    )
+    __table_args__ = (Index("ix_triage_citizen_time", "citizen_id", "evaluated_at"),)
 
     id: int | None = big_pk()
     citizen_id: uuid.UUID = Field(foreign_key="citizen.id")

@@ -1,0 +1,150 @@
+"""The embedded MQTT broker for the one-command demo (amqtt, MQTT 3.1.1).
+
+Production uses Mosquitto (deploy/mosquitto). The embedded broker runs with authentication
+on: amqtt silently drops persistent sessions of anonymous clients, and a tablet must never
+be able to publish as another tablet. Devices log in with their device id and the password
+enrolled for them (argon2 hash in ``device.mqtt_password_hash``); the backend services use
+the service account from the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from amqtt.broker import Broker
+from amqtt.contexts import Action
+from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
+from amqtt.session import Session
+
+from pust.messaging.topics import INBOUND, DeviceChannel, Topics
+
+log = logging.getLogger(__name__)
+
+CredentialCheck = Callable[[str, str], bool]
+
+_DEVICE_READS = (DeviceChannel.RECEIPTS, DeviceChannel.PLAN, DeviceChannel.NOTICES)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerPolicy:
+    """Who may connect, and which accounts are the backend's own (full topic access)."""
+
+    check_credentials: CredentialCheck
+    service_usernames: frozenset[str]
+    topics: Topics
+
+    def may_publish(self, username: str, topic: str) -> bool:
+        if username in self.service_usernames:
+            return True
+        return any(topic == self.topics.device(username, c) for c in INBOUND)
+
+    def may_subscribe(self, username: str, topic: str) -> bool:
+        if username in self.service_usernames:
+            return True
+        return any(topic == self.topics.device(username, c) for c in _DEVICE_READS)
+
+
+class PustAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
+    @dataclass
+    class Config:
+        policy: Any = None
+
+    async def authenticate(self, *, session: Session) -> bool | None:
+        policy: BrokerPolicy = self.config.policy
+        username = session.username or ""
+        password = session.password or ""
+        if not username or not password:
+            return False
+        loop = asyncio.get_running_loop()
+        # argon2 verification is deliberately slow: keep it off the broker's event loop
+        allowed = await loop.run_in_executor(None, policy.check_credentials, username, password)
+        if not allowed:
+            log.warning("broker.auth_refused client_id=%s", session.client_id)
+        return bool(allowed)
+
+
+class PustTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
+    @dataclass
+    class Config:
+        policy: Any = None
+
+    async def topic_filtering(
+        self,
+        *,
+        session: Session | None = None,
+        topic: str | None = None,
+        action: Action | None = None,
+    ) -> bool | None:
+        policy: BrokerPolicy = self.config.policy
+        if session is None or topic is None:
+            return False
+        username = session.username or ""
+        if action == Action.PUBLISH:
+            return policy.may_publish(username, topic)
+        if action == Action.SUBSCRIBE:
+            return policy.may_subscribe(username, topic)
+        return True
+
+
+@dataclass
+class EmbeddedBroker:
+    """Runs amqtt in its own thread with its own event loop."""
+
+    host: str
+    port: int
+    policy: BrokerPolicy
+    session_expiry_seconds: int = 7 * 24 * 3600
+    _thread: threading.Thread | None = field(default=None, init=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
+    _stop: asyncio.Event | None = field(default=None, init=False)
+    _started: threading.Event = field(default_factory=threading.Event, init=False)
+    _error: BaseException | None = field(default=None, init=False)
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "session_expiry_interval": self.session_expiry_seconds,
+            "plugins": {
+                "pust.messaging.embedded_broker.PustAuthPlugin": {"policy": self.policy},
+                "pust.messaging.embedded_broker.PustTopicPlugin": {"policy": self.policy},
+            },
+        }
+
+    def start(self, timeout: float = 15.0) -> None:
+        self._thread = threading.Thread(target=self._run, name="embedded-broker", daemon=True)
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise RuntimeError("the embedded MQTT broker did not start in time")
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:  # reported to start()'s caller
+            self._error = exc
+            self._started.set()
+        finally:
+            loop.close()
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        broker = Broker(self._config())
+        await broker.start()
+        self._started.set()
+        log.info("broker.started port=%d", self.port)
+        await self._stop.wait()
+        await broker.shutdown()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -1,0 +1,48 @@
+"""The `pust` command. Each subcommand lives in its own module under pust_cli.commands and
+is imported only when the command line is parsed (nothing heavy at import time)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Modules exposing ``register(subparsers)``; add a line to add a command.
+COMMAND_MODULES = (
+    "pust_cli.commands.up",
+    "pust_cli.commands.services",
+    "pust_cli.commands.migrate",
+    "pust_cli.commands.simulate",
+    "pust_cli.commands.evaluate",
+    "pust_cli.commands.bench",
+    "pust_cli.commands.fhir",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pust",
+        description="pust: home telemonitoring backend for citizens with COPD (KOL)",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command not written yet in this checkout
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
