@@ -1,0 +1,243 @@
+"""Readings as FHIR Observations (profile ehealth-observation; PHD identifier and codings).
+
+Rules read in FUT ``input/fsh/ehealth-observation.fsh`` and kept here:
+episodeOfCare extension 1..1, resolvedTiming extension 1..1, basedOn 1..1 (ServiceRequest),
+subject 1..1, effective[x] 1..1, performer 1..1, value[x] only Quantity or CodeableConcept,
+component.value[x] only Quantity or CodeableConcept, device only Reference(ehealth-device).
+The first three only exist for a citizen linked to the regional backend; the read API's own
+Observations (not submitted anywhere) carry everything else and no meta.profile claim.
+
+Blood pressure is one Observation: the panel code with a systolic and a diastolic component.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pust.db.tables import Reading
+from pust.domain.measurement_types import Entry, MeasurementType
+from pust.fhir import codes, urls
+from pust.fhir.identifiers import phd_device_part, phd_observation_identifier
+from pust.fhir.time import instant
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRange:
+    """One alarm band in force: values in [low, high] are ``severity`` (red/yellow)."""
+
+    severity: str
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One reading, or the systolic and diastolic readings of one blood pressure."""
+
+    readings: tuple[Reading, ...]
+    peripheral_system_id: str | None = None
+    ranges: Mapping[str, tuple[ReferenceRange, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.readings:
+            raise ValueError("a measurement has at least one reading")
+
+    @property
+    def primary(self) -> Reading:
+        return self.readings[0]
+
+    @property
+    def is_blood_pressure(self) -> bool:
+        return len(self.readings) == 2
+
+    @property
+    def reading_ids(self) -> tuple[int, ...]:
+        return tuple(r.id for r in self.readings if r.id is not None)
+
+
+def pair_blood_pressure(readings: Sequence[Reading]) -> list[tuple[Reading, ...]]:
+    """Group readings into measurements: a systolic and a diastolic reading from the same
+    tablet at the same ``measured_at`` become one pair (systolic first); the rest stay single."""
+    by_key: dict[tuple[str, datetime], dict[str, Reading]] = {}
+    for reading in readings:
+        if reading.type in (MeasurementType.BP_SYSTOLIC, MeasurementType.BP_DIASTOLIC):
+            by_key.setdefault((reading.device_id, reading.measured_at), {})[reading.type] = reading
+    groups: list[tuple[Reading, ...]] = []
+    done: set[int] = set()
+    for reading in readings:
+        if id(reading) in done:
+            continue
+        pair = by_key.get((reading.device_id, reading.measured_at), {})
+        systolic = pair.get(MeasurementType.BP_SYSTOLIC)
+        diastolic = pair.get(MeasurementType.BP_DIASTOLIC)
+        if reading.type in (MeasurementType.BP_SYSTOLIC, MeasurementType.BP_DIASTOLIC) and (
+            systolic is not None and diastolic is not None
+        ):
+            groups.append((systolic, diastolic))
+            done.update((id(systolic), id(diastolic)))
+        else:
+            groups.append((reading,))
+            done.add(id(reading))
+    return groups
+
+
+def identifier_value(measurement: Measurement, citizen_id: uuid.UUID) -> str:
+    """The PHD conditional-create identifier of this measurement (see identifiers.py)."""
+    primary = measurement.primary
+    if measurement.peripheral_system_id:
+        device = phd_device_part(measurement.peripheral_system_id)
+    else:
+        device = primary.device_id.upper()
+    mdc = codes.BP_PANEL.mdc if measurement.is_blood_pressure else None
+    mdc = mdc or codes.codes_for(MeasurementType(primary.type)).mdc or primary.type
+    return phd_observation_identifier(
+        device_part=device, citizen_id=citizen_id, mdc_code=mdc, measured_at=primary.measured_at
+    )
+
+
+def _ranges(type_: MeasurementType, bands: Sequence[ReferenceRange], unit: str) -> list[Any]:
+    out: list[dict[str, Any]] = []
+    national = codes.codes_for(type_)
+    for band in bands:
+        entry: dict[str, Any] = {
+            "type": {
+                "coding": [
+                    # GAL = yellow, RAL = red (FUT test data aliases.fsh, ObsSaturationRanges)
+                    {
+                        "system": urls.CS_ABSOLUTE_RANGE,
+                        "code": "RAL" if band.severity == "red" else "GAL",
+                    },
+                    *(
+                        [{"system": national.national_system, "code": national.national_code}]
+                        if national.national_system and national.national_code
+                        else []
+                    ),
+                ]
+            }
+        }
+        if band.low is not None:
+            entry["low"] = codes.quantity(band.low, unit)
+        if band.high is not None:
+            entry["high"] = codes.quantity(band.high, unit)
+        out.append(entry)
+    return out
+
+
+def _quality(entry: str) -> dict[str, Any]:
+    # ehealth-quality with qualityType UQ (usage quality) and the usage-quality code
+    # entered-manually / automatically-transferred (CodeSystem-ehealth-usage-quality.json)
+    code = "entered-manually" if entry == Entry.MANUAL else "automatically-transferred"
+    return {
+        "url": urls.EXT_QUALITY,
+        "extension": [
+            {
+                "url": "qualityType",
+                "valueCodeableConcept": {
+                    "coding": [{"system": urls.CS_QUALITY_TYPES, "code": "UQ"}]
+                },
+            },
+            {
+                "url": "qualityCode",
+                "valueCodeableConcept": {
+                    "coding": [{"system": urls.CS_USAGE_QUALITY, "code": code}]
+                },
+            },
+        ],
+    }
+
+
+def build_observation(
+    measurement: Measurement,
+    *,
+    citizen_id: uuid.UUID,
+    subject: dict[str, Any],
+    device: dict[str, Any],
+    resource_id: str | None = None,
+    extra_extensions: Sequence[dict[str, Any]] = (),
+    based_on: dict[str, Any] | None = None,
+    profile: str | None = None,
+) -> dict[str, Any]:
+    """An Observation for one measurement. ``subject`` is also the performer: home
+    measurements are taken by the citizen (ehealth-observation: performer 1..1)."""
+    primary = measurement.primary
+    type_ = MeasurementType(primary.type)
+    resource: dict[str, Any] = {"resourceType": "Observation"}
+    if resource_id is not None:
+        resource["id"] = resource_id
+    meta: dict[str, Any] = {"lastUpdated": instant(_last_updated(measurement))}
+    if profile:
+        meta["profile"] = [profile]
+    resource["meta"] = meta
+    resource["extension"] = [*extra_extensions, _quality(primary.entry)]
+    resource["identifier"] = [{"value": identifier_value(measurement, citizen_id)}]
+    if based_on is not None:
+        resource["basedOn"] = [based_on]
+    all_valid = all(r.valid for r in measurement.readings)
+    resource["status"] = "final" if all_valid else "entered-in-error"
+    resource["category"] = codes.category(type_)
+    if measurement.is_blood_pressure:
+        resource["code"] = codes.panel_concept()
+    else:
+        resource["code"] = codes.code_concept(type_)
+    resource["subject"] = subject
+    resource["effectiveDateTime"] = instant(primary.measured_at)
+    resource["issued"] = instant(primary.received_at)
+    resource["performer"] = [subject]
+    if measurement.is_blood_pressure:
+        resource["component"] = [_component(r, measurement) for r in measurement.readings]
+    else:
+        resource["valueQuantity"] = codes.quantity(primary.value, primary.unit)
+        bands = measurement.ranges.get(primary.type, ())
+        if bands:
+            resource["referenceRange"] = _ranges(type_, bands, primary.unit)
+    resource["device"] = device
+    return resource
+
+
+def _component(reading: Reading, measurement: Measurement) -> dict[str, Any]:
+    type_ = MeasurementType(reading.type)
+    component: dict[str, Any] = {
+        "code": codes.code_concept(type_),
+        "valueQuantity": codes.quantity(reading.value, reading.unit),
+    }
+    bands = measurement.ranges.get(reading.type, ())
+    if bands:
+        component["referenceRange"] = _ranges(type_, bands, reading.unit)
+    return component
+
+
+def _last_updated(measurement: Measurement) -> datetime:
+    moments = [r.received_at for r in measurement.readings]
+    moments += [r.invalidated_at for r in measurement.readings if r.invalidated_at is not None]
+    return max(moments)
+
+
+def ranges_from_rules(rules: dict[str, Any] | None, type_: str) -> tuple[ReferenceRange, ...]:
+    """The absolute alarm bands for ``type_`` from a stored rule set (``LimitSet.rules``,
+    pust.domain.limits.AbsoluteLimit: red_low, yellow_low, yellow_high, red_high). Relative
+    (baseline, change) rules have no fixed band and are not expressed as a range."""
+    if not rules:
+        return ()
+    bands: list[ReferenceRange] = []
+    for rule in rules.get("absolute", ()) or ():
+        if not isinstance(rule, dict) or rule.get("type") != type_:
+            continue
+        red_low, yellow_low = rule.get("red_low"), rule.get("yellow_low")
+        yellow_high, red_high = rule.get("yellow_high"), rule.get("red_high")
+        if red_low is not None:
+            bands.append(ReferenceRange("red", high=float(red_low)))
+        if yellow_low is not None:
+            bands.append(ReferenceRange("yellow", low=_f(red_low), high=float(yellow_low)))
+        if yellow_high is not None:
+            bands.append(ReferenceRange("yellow", low=float(yellow_high), high=_f(red_high)))
+        if red_high is not None:
+            bands.append(ReferenceRange("red", low=float(red_high)))
+    return tuple(bands)
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,100 @@
+"""The citizen's identifiers in the regional backend (``RegionalLink``) as FHIR elements.
+
+``RegionalLink.service_requests`` maps a measurement type (``spo2``) or a questionnaire id
+(``kol-symptoms-v1``) to the ServiceRequest it is measured under, either as a reference
+string (``https://…/ServiceRequest/74365`` or ``…/ServiceRequest/74365/_history/42``) or as
+``{"reference": …, "version": "42", "questionnaire": "<canonical>"}``. Blood pressure uses
+the ``bp_systolic`` entry (one ServiceRequest for the panel).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pust.db.tables import RegionalLink
+from pust.fhir import urls
+
+_HISTORY = re.compile(r"^(?P<base>.+)/_history/(?P<version>[A-Za-z0-9\-.]{1,64})$")
+
+
+class NotLinked(LookupError):
+    """The citizen has no regional ServiceRequest for this type: nothing can be submitted."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequestRef:
+    reference: str
+    version: str
+    questionnaire: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegionalContext:
+    patient_reference: str
+    episode_of_care_reference: str
+    service_requests: dict[str, Any]
+    care_team_reference: str | None = None
+
+    @classmethod
+    def from_link(cls, link: RegionalLink) -> RegionalContext:
+        return cls(
+            patient_reference=link.patient_reference,
+            episode_of_care_reference=link.episode_of_care_reference,
+            service_requests=dict(link.service_requests or {}),
+            care_team_reference=link.care_team_reference,
+        )
+
+    def service_request(self, key: str) -> ServiceRequestRef:
+        raw = self.service_requests.get(key)
+        if isinstance(raw, str) and raw:
+            reference, version, questionnaire = raw, None, None
+        elif isinstance(raw, dict) and isinstance(raw.get("reference"), str):
+            reference = raw["reference"]
+            version = raw.get("version")
+            questionnaire = raw.get("questionnaire")
+        else:
+            raise NotLinked(key)
+        match = _HISTORY.match(reference)
+        if match:
+            reference = match.group("base")
+            version = version or match.group("version")
+        # FUT test data: "serviceRequestVersionId is 1..1 and set to 1, the version a freshly
+        # created request would have" -- the default when the link names no version
+        return ServiceRequestRef(reference, str(version or "1"), questionnaire)
+
+    def has(self, key: str) -> bool:
+        try:
+            self.service_request(key)
+        except NotLinked:
+            return False
+        return True
+
+    @property
+    def patient(self) -> dict[str, Any]:
+        return {"reference": self.patient_reference}
+
+    def episode_extension(self) -> dict[str, Any]:
+        return {
+            "url": urls.EXT_EPISODE_OF_CARE,
+            "valueReference": {"reference": self.episode_of_care_reference},
+        }
+
+
+def resolved_timing(service_request: ServiceRequestRef, timing_type: str = "Adhoc") -> Any:
+    """ehealth-resolved-timing: serviceRequestVersionId 1..1 and type 1..1. pust does not
+    resolve the regional schedule, so a submission is ``Adhoc`` (POST_submit-measurement.md
+    uses the same); start/end (0..1) are left out."""
+    return {
+        "url": urls.EXT_RESOLVED_TIMING,
+        "extension": [
+            {"url": "serviceRequestVersionId", "valueId": service_request.version},
+            {
+                "url": "type",
+                "valueCodeableConcept": {
+                    "coding": [{"system": urls.CS_RESOLVED_TIMING_TYPE, "code": timing_type}]
+                },
+            },
+        ],
+    }

@@ -1,0 +1,105 @@
+"""The FUT ``$submit-measurement`` request: Parameters with a transaction Bundle.
+
+Shape from FUT ``input/pagecontent/POST_submit-measurement.md``: ``POST
+[base]/$submit-measurement`` with ``Parameters.parameter[name=measurement].resource`` a
+``Bundle`` of type ``transaction`` whose entries are ``POST`` requests with ``urn:uuid``
+fullUrls. Each resource carries meta.profile, the episode-of-care and resolved-timing
+extensions, ``basedOn`` the citizen's ServiceRequest, subject and performer the regional
+Patient, the effective time and the device.
+
+Idempotency: each entry's fullUrl is a name-based UUID of what it carries, and each request
+is a conditional create (``ifNoneExist: identifier=<PHD identifier>``), so a resend of the
+same reading never creates a second resource.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from pust.db.tables import QuestionnaireResponse
+from pust.domain.measurement_types import MeasurementType
+from pust.fhir import urls
+from pust.fhir.identifiers import urn_uuid
+from pust.fhir.observation import Measurement, build_observation, identifier_value
+from pust.fhir.patient import device_logical_reference
+from pust.fhir.questionnaire_response import build_questionnaire_response, response_identifier
+from pust.fhir.regional import RegionalContext, resolved_timing
+
+OPERATION = "$submit-measurement"
+
+
+def service_request_key(measurement: Measurement) -> str:
+    type_ = MeasurementType(measurement.primary.type)
+    if type_ is MeasurementType.BP_DIASTOLIC and not measurement.is_blood_pressure:
+        return MeasurementType.BP_SYSTOLIC.value  # the panel's ServiceRequest
+    return type_.value
+
+
+def observation_entry(
+    measurement: Measurement, *, citizen_id: uuid.UUID, regional: RegionalContext
+) -> dict[str, Any]:
+    """Raises regional.NotLinked when the citizen has no ServiceRequest for the type."""
+    key = service_request_key(measurement)
+    try:
+        service_request = regional.service_request(key)
+    except LookupError:
+        if measurement.primary.type != MeasurementType.BP_DIASTOLIC:
+            raise
+        service_request = regional.service_request(MeasurementType.BP_DIASTOLIC.value)
+    identifier = identifier_value(measurement, citizen_id)
+    resource = build_observation(
+        measurement,
+        citizen_id=citizen_id,
+        subject=regional.patient,
+        device=device_logical_reference(
+            measurement.primary.device_id, measurement.peripheral_system_id
+        ),
+        extra_extensions=(regional.episode_extension(), resolved_timing(service_request)),
+        based_on={"reference": service_request.reference},
+        profile=urls.PROFILE_OBSERVATION,
+    )
+    # the server sets meta.lastUpdated; pust's own receive time is not the server's
+    resource["meta"].pop("lastUpdated", None)
+    return _entry(resource, "Observation", identifier)
+
+
+def response_entry(response: QuestionnaireResponse, *, regional: RegionalContext) -> dict[str, Any]:
+    service_request = regional.service_request(response.questionnaire)
+    resource = build_questionnaire_response(
+        response,
+        subject=regional.patient,
+        questionnaire=service_request.questionnaire,
+        extra_extensions=(regional.episode_extension(), resolved_timing(service_request)),
+        based_on={"reference": service_request.reference},
+        profile=urls.PROFILE_QUESTIONNAIRE_RESPONSE,
+    )
+    resource["meta"].pop("lastUpdated", None)
+    return _entry(resource, "QuestionnaireResponse", response_identifier(response))
+
+
+def _entry(resource: dict[str, Any], resource_type: str, identifier: str) -> dict[str, Any]:
+    return {
+        "fullUrl": urn_uuid(resource_type, identifier),
+        "resource": resource,
+        "request": {
+            "method": "POST",
+            "url": resource_type,
+            "ifNoneExist": f"identifier={quote(identifier, safe='')}",
+        },
+    }
+
+
+def submit_measurement_parameters(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    if not entries:
+        raise ValueError("a submission carries at least one resource")
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {
+                "name": "measurement",
+                "resource": {"resourceType": "Bundle", "type": "transaction", "entry": entries},
+            }
+        ],
+    }
