@@ -10,12 +10,20 @@ from fastapi import FastAPI
 from pust.config.settings import Settings
 from pust.db.engine import build_engine
 from pust.domain.clock import Clock, SystemClock
+from services.api.auth.oidc import OidcClient
+from services.api.auth.views import oidc_router
+from services.api.auth.views import router as auth_router
 from services.api.health.views import router as health_router
 from services.api.problems import install_problem_handlers
+from services.api.settings import ApiSettings
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
-    """The FastAPI application. The database engine is built here and disposed on shutdown."""
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, api_settings: ApiSettings | None = None
+) -> FastAPI:
+    """The FastAPI application. The database engine is built here and disposed on shutdown;
+    the api's own settings (``PUST_API_*``, e.g. OIDC) are read here unless given."""
+    api_settings = api_settings or ApiSettings()
     engine = build_engine(settings.effective_database_url)
 
     @asynccontextmanager
@@ -34,6 +42,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.clock = clock or SystemClock()
+    app.state.api_settings = api_settings
+    app.state.oidc = (
+        OidcClient(
+            issuer=api_settings.oidc_issuer,
+            client_id=api_settings.oidc_client_id,
+            client_secret=api_settings.oidc_client_secret.get_secret_value(),
+            scopes=api_settings.oidc_scopes,
+        )
+        if api_settings.oidc_enabled
+        else None
+    )
     install_problem_handlers(app)
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(oidc_router)
     return app

@@ -1,0 +1,145 @@
+"""Resolve the caller: a bearer token (ours, or an OIDC issuer's) or the browser session
+cookie. Unsafe requests made with the cookie must carry the session's CSRF token."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, select
+
+from pust.db.tables import StaffMembership, StaffUser
+from services.api.auth.oidc import OidcClient, OidcError
+from services.api.auth.principal import Principal, Role
+from services.api.auth.tokens import TokenInvalid, csrf_valid, read_token
+from services.api.deps import SessionDep
+from services.api.problems import ForbiddenError, UnauthorizedError
+
+SESSION_COOKIE = "pust_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LANGUAGES = ("da", "en")
+
+
+def language_of(request: Request) -> str:
+    wanted = request.query_params.get("lang") or request.cookies.get("pust_lang") or "da"
+    return wanted if wanted in LANGUAGES else "da"
+
+
+def load_principal(
+    *, session: Session, staff_id: uuid.UUID, via: str, session_id: str | None, language: str
+) -> Principal | None:
+    user = session.get(StaffUser, staff_id)
+    if user is None or not user.active:
+        return None
+    try:
+        role = Role(user.role)
+    except ValueError:
+        return None
+    teams = session.exec(
+        select(StaffMembership.care_team_id).where(StaffMembership.staff_id == user.id)
+    ).all()
+    return Principal(
+        staff_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=role,
+        team_ids=frozenset(teams),
+        via=via,
+        session_id=session_id,
+        language=language,
+    )
+
+
+def _staff_for_oidc(session: Session, *, issuer: str, subject: str) -> uuid.UUID | None:
+    user = session.exec(
+        select(StaffUser).where(StaffUser.oidc_issuer == issuer, StaffUser.oidc_subject == subject)
+    ).first()
+    return None if user is None else user.id
+
+
+def resolve_principal(request: Request, session: Session) -> Principal | None:
+    """The caller, or None when the request carries no valid credentials."""
+    state = request.app.state
+    secret = state.settings.secret_key.get_secret_value()
+    now = state.clock.now()
+    language = language_of(request)
+    authorization = request.headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        token = authorization[7:].strip()
+        try:
+            claims = read_token(secret=secret, token=token, kind="access", now=now)
+        except TokenInvalid:
+            oidc: OidcClient | None = state.oidc
+            if oidc is None:
+                return None
+            try:
+                identity = oidc.verify(token)
+            except OidcError:
+                return None
+            staff_id = _staff_for_oidc(session, issuer=identity.issuer, subject=identity.subject)
+            if staff_id is None:
+                return None
+            return load_principal(
+                session=session,
+                staff_id=staff_id,
+                via="bearer",
+                session_id=None,
+                language=language,
+            )
+        return load_principal(
+            session=session,
+            staff_id=claims.staff_id,
+            via="bearer",
+            session_id=None,
+            language=language,
+        )
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
+            claims = read_token(secret=secret, token=cookie, kind="session", now=now)
+        except TokenInvalid:
+            return None
+        return load_principal(
+            session=session,
+            staff_id=claims.staff_id,
+            via="session",
+            session_id=claims.session_id,
+            language=language,
+        )
+    return None
+
+
+async def check_csrf(request: Request, principal: Principal) -> None:
+    if principal.via != "session" or request.method in SAFE_METHODS:
+        return
+    candidate = request.headers.get(CSRF_HEADER)
+    content_type = request.headers.get("content-type", "")
+    if candidate is None and (
+        content_type.startswith("application/x-www-form-urlencoded")
+        or content_type.startswith("multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        candidate = value if isinstance(value, str) else None
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    if (
+        candidate is None
+        or principal.session_id is None
+        or not csrf_valid(secret=secret, session_id=principal.session_id, candidate=candidate)
+    ):
+        raise ForbiddenError("The form has expired or its CSRF token is missing. Reload the page.")
+
+
+async def get_principal(request: Request, session: SessionDep) -> Principal:
+    principal = await run_in_threadpool(resolve_principal, request, session)
+    if principal is None:
+        raise UnauthorizedError("Log in, or send a valid bearer token.")
+    await check_csrf(request, principal)
+    return principal
+
+
+CurrentStaff = Annotated[Principal, Depends(get_principal)]
