@@ -20,3 +20,13 @@ def configure_logging(level: str = "INFO", *, service: str) -> None:
     # third-party chatter (amqtt logs client ids and topics at INFO)
     for noisy in ("amqtt", "transitions", "apscheduler", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    handler.addFilter(_drop_health_probe_noise)
+
+
+def _drop_health_probe_noise(record: logging.LogRecord) -> bool:
+    # A TCP health probe (readyz, the launcher) opens and closes a connection without an MQTT
+    # packet; amqtt reports that at ERROR. It is not an error.
+    if record.name.startswith("amqtt"):
+        message = record.getMessage()
+        return "No data to decode MQTT packet" not in message and "No data from" not in message
+    return True
