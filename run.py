@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""The two commands of the quick start, for a machine that has only Python 3.11+:
+
+    python3 run.py demo     # pust up --demo: the whole system with the demo data
+    python3 run.py test     # the test suite
+
+Finds uv (or installs it into .pust/bootstrap with pip) and runs the command in the
+project's locked environment. Extra arguments are passed on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+USAGE = "usage: python3 run.py demo [pust up flags] | test [pytest args]"
+
+
+def find_uv() -> str:
+    found = shutil.which("uv")
+    if found:
+        return found
+    tools = ROOT / ".pust" / "bootstrap"
+    scripts = tools / ("Scripts" if os.name == "nt" else "bin")
+    uv = scripts / ("uv.exe" if os.name == "nt" else "uv")
+    if not uv.exists():
+        print("pust: installing uv into .pust/bootstrap (once) …", flush=True)
+        venv.create(tools, with_pip=True)
+        python = scripts / ("python.exe" if os.name == "nt" else "python")
+        subprocess.check_call([str(python), "-m", "pip", "install", "--quiet", "uv"])  # noqa: S603
+    return str(uv)
+
+
+def main() -> int:
+    if sys.version_info < (3, 11):
+        print("pust needs Python 3.11 or newer", file=sys.stderr)
+        return 2
+    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    uv = find_uv()
+    command, rest = sys.argv[1], sys.argv[2:]
+    if command == "demo":
+        argv = [uv, "run", "--frozen", "pust", "up", "--demo", *rest]
+    else:
+        argv = [uv, "run", "--frozen", "pytest", *rest]
+    os.chdir(ROOT)
+    return subprocess.call(argv)  # noqa: S603
+
+
+if __name__ == "__main__":
+    sys.exit(main())
