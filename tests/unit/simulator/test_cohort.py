@@ -96,3 +96,28 @@ def test_the_odd_wrong_unit_manual_entry_and_silence_appear() -> None:
     assert {"[lb_av]", "1"} <= units
     assert entries == {"device", "manual"}
     assert cohort_silences(cohort, SimPlan())
+
+
+def test_demo_history_is_reproducible_and_tells_its_stories() -> None:
+    from datetime import timedelta
+
+    from pust_cli.simulator.demo import (
+        DEMO_DEVICE_IDS,
+        NOT_MEASURING,
+        SILENT,
+        history_for_demo,
+    )
+
+    now = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    history = history_for_demo(seed=1, days=21, now=now)
+    assert history == history_for_demo(seed=1, days=21, now=now)
+    assert {m.device_id for m in history} == set(DEMO_DEVICE_IDS)
+    assert all(m.publish_at <= now for m in history)
+    last_silent = max(m.publish_at for m in history if m.device_id == SILENT)
+    assert now - last_silent >= timedelta(hours=10)
+    recent = [
+        m
+        for m in history
+        if m.device_id == NOT_MEASURING and m.publish_at > now - timedelta(days=2)
+    ]
+    assert recent and all(m.channel is DeviceChannel.STATUS for m in recent)

@@ -1,0 +1,154 @@
+"""The demo's tablets: a few weeks of history for the seed, then live, accelerated publishing.
+
+``demo-tablet-01`` … ``12`` (01–06 Nord, 07–12 Syd) log in with their device id and the
+password ``demo``. In the history, one citizen is mid-exacerbation now (02), one stopped
+measuring two days ago while the tablet still reports (05), and one tablet has been silent
+for ten hours (06); the live simulator keeps that tablet silent and the non-measuring
+citizen quiet. A simulated day takes under a minute, so something happens every few
+seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pust.config.settings import Settings
+from pust.messaging.topics import DeviceChannel, Topics
+from pust_cli.simulator.cohort import Cohort, CohortSpec, Exacerbation, build_cohort
+from pust_cli.simulator.messages import SimMessage
+from pust_cli.simulator.outbox import SqliteOutbox
+from pust_cli.simulator.runner import Pace, WireClock, play
+from pust_cli.simulator.tablet import build_fleet
+from pust_cli.simulator.timeline import SimPlan, cohort_messages
+
+log = logging.getLogger(__name__)
+
+DEMO_DEVICE_IDS = tuple(f"demo-tablet-{n:02d}" for n in range(1, 13))
+DEMO_PASSWORD = "demo"  # noqa: S105 - demo mode only, documented in the contract
+EXACERBATING = "demo-tablet-02"
+NOT_MEASURING = "demo-tablet-05"
+SILENT = "demo-tablet-06"
+SILENT_FOR = timedelta(hours=10)
+NOT_MEASURING_FOR = timedelta(days=2)
+# a simulated day in 48 wall seconds
+LIVE_SPEED = 1800.0
+LIVE_DAYS = 365
+
+
+def _demo_cohort(seed: int, start: datetime, days: int, *, now: datetime | None) -> Cohort:
+    spec = CohortSpec(
+        citizens=len(DEMO_DEVICE_IDS),
+        start=start,
+        days=days,
+        seed=seed,
+        exacerbations_per_year=8.0,
+        earliest_onset_day=14 if now is not None else 1,
+    )
+    cohort = build_cohort(spec, device_ids=DEMO_DEVICE_IDS)
+    if now is None:
+        return cohort
+    citizens = tuple(
+        replace(
+            c,
+            exacerbations=(
+                Exacerbation(
+                    c.device_id,
+                    now - timedelta(days=2),
+                    now + timedelta(hours=12),
+                    now + timedelta(days=7),
+                    0.9,
+                ),
+            ),
+        )
+        if c.device_id == EXACERBATING
+        else c
+        for c in cohort.citizens
+    )
+    return Cohort(spec, citizens)
+
+
+def history_for_demo(seed: int, days: int, now: datetime) -> list[SimMessage]:
+    """The demo's history: protocol-v1 messages per device (measurements, questionnaire
+    responses, status every 6 h), ordered by ``publish_at``, all published before ``now``.
+
+    Timestamps are true (nothing is restamped). Insert them through the ingest path so that
+    they are validated, stored and triaged like any tablet's messages.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    start = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    cohort = _demo_cohort(seed, start, days + 1, now=now)
+    plan = SimPlan(status_interval=timedelta(hours=6))
+    history: list[SimMessage] = []
+    for message in cohort_messages(cohort, plan):
+        if message.publish_at > now:
+            break
+        if message.device_id == SILENT and message.publish_at > now - SILENT_FOR:
+            continue
+        if (
+            message.device_id == NOT_MEASURING
+            and message.channel is not DeviceChannel.STATUS
+            and message.publish_at > now - NOT_MEASURING_FOR
+        ):
+            continue
+        history.append(message)
+    return history
+
+
+def run_demo_simulator(settings: Settings, stop: threading.Event) -> None:
+    """Keep the demo tablets publishing until ``stop`` is set (for ``pust up --demo``)."""
+    topics = Topics(settings.topic_root)
+    live_devices = [d for d in DEMO_DEVICE_IDS if d != SILENT]
+    outbox = SqliteOutbox(settings.data_dir / "demo-tablets-outbox.sqlite3")
+    fleet = build_fleet(
+        mqtt_url=settings.effective_mqtt_url,
+        topics=topics,
+        device_ids=live_devices,
+        outbox=outbox,
+        password=DEMO_PASSWORD,
+    )
+    try:
+        fleet.start()
+    except Exception:
+        log.exception("demo_simulator.connect_failed")
+        fleet.stop(graceful=False)
+        outbox.close()
+        return
+    log.info("demo_simulator.started tablets=%d", len(live_devices))
+    round_number = 0
+    try:
+        fleet.resend_due(0)
+        while not stop.is_set():
+            start = datetime.now(UTC)
+            cohort = _demo_cohort(1000 + round_number, start, LIVE_DAYS, now=None)
+            plan = SimPlan(
+                run_in_days=LIVE_DAYS,
+                status_interval=timedelta(hours=3),
+                timezone=settings.clinic_timezone,
+            )
+            stream = (
+                m
+                for m in cohort_messages(cohort, plan)
+                if m.device_id != SILENT
+                and (m.device_id != NOT_MEASURING or m.channel is DeviceChannel.STATUS)
+            )
+            # begin a quarter of an hour before the first morning, not hours of status only
+            tz = ZoneInfo(settings.clinic_timezone)
+            morning = datetime.combine(start.astimezone(tz).date(), plan.morning, tzinfo=tz)
+            first_morning = morning if morning > start else morning + timedelta(days=1)
+            pace = Pace(
+                sim_start=first_morning - timedelta(minutes=15),
+                speed=LIVE_SPEED,
+                wire_clock=WireClock.LIVE,
+                timezone=settings.clinic_timezone,
+            )
+            play(stream, fleet, pace, stop, progress=False)
+            round_number += 1
+    finally:
+        fleet.stop()
+        outbox.close()
+        log.info("demo_simulator.stopped")
