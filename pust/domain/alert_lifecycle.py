@@ -1,0 +1,167 @@
+"""The alert state machine: what may happen to an alert, and what happens on a repeat.
+
+States: ``open`` → ``acknowledged`` (a nurse has reviewed it, "kvitteret") → ``resolved``
+(with an outcome and a note). A nurse may *claim* an open alert ("I am on it") before
+acknowledging it; ack and resolve are separate actions, and resolving an open alert
+acknowledges it implicitly.
+
+Re-open policy (explicit):
+
+* A repeat (same citizen and rule) while the alert is open or acknowledged updates it:
+  count, last value, last time, highest severity. If an *acknowledged* alert repeats with a
+  severity worse than the one the nurse acknowledged, it goes back to ``open`` (the nurse
+  acknowledged yellow; red is news). A repeat at the same or a milder severity stays
+  acknowledged.
+* After a *nurse* resolved an alert, a new breach opens a *new* alert (a new episode).
+* After the system auto-resolved an alert (readings back to normal), a new breach within
+  :data:`AUTO_RESOLVE_REOPEN_WINDOW` re-opens that alert instead (a flapping value is one
+  problem, not many rows).
+* A nurse may re-open a resolved alert by hand, unless another alert for the same citizen
+  and rule is open meanwhile.
+
+The repository (:mod:`pust.db.alert_repository`) applies these decisions and writes one
+alert event per transition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pust.domain.severity import AlertStatus, Severity
+
+AUTO_RESOLVE_REOPEN_WINDOW = timedelta(hours=24)
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    REPEATED = "repeated"
+    CLAIMED = "claimed"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    AUTO_RESOLVED = "auto_resolved"
+    REOPENED = "reopened"
+    ESCALATED = "escalated"
+    ROUTED_OUT_OF_HOURS = "routed_out_of_hours"
+
+
+class Outcome(StrEnum):
+    """Why an alert was resolved."""
+
+    CONTACTED_CITIZEN = "contacted_citizen"
+    NO_ACTION_NEEDED = "no_action_needed"
+    REFERRED_TO_GP = "referred_to_gp"
+    ADMITTED = "admitted"
+    MEASUREMENT_ERROR = "measurement_error"
+    OTHER = "other"
+    AUTO_RESOLVED = "auto_resolved"  # system only: the readings returned to normal
+
+
+class AlertError(Exception):
+    """Base of every error a caller of the alert actions may see."""
+
+
+class AlertNotFoundError(AlertError):
+    def __init__(self, alert_id: uuid.UUID) -> None:
+        super().__init__(f"alert {alert_id} does not exist")
+        self.alert_id = alert_id
+
+
+class StaleAlertError(AlertError):
+    """Someone else changed the alert since the caller read it (optimistic concurrency):
+    reload and decide again."""
+
+    def __init__(self, alert_id: uuid.UUID, expected_version: int, actual_version: int) -> None:
+        super().__init__(
+            f"alert {alert_id} was changed by someone else "
+            f"(expected version {expected_version}, now {actual_version})"
+        )
+        self.alert_id = alert_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class InvalidTransitionError(AlertError):
+    def __init__(self, action: str, status: AlertStatus, why: str = "") -> None:
+        detail = f": {why}" if why else ""
+        super().__init__(f"cannot {action} an alert that is {status.value}{detail}")
+        self.action = action
+        self.status = status
+
+
+class AlreadyClaimedError(AlertError):
+    def __init__(self, claimed_by: uuid.UUID) -> None:
+        super().__init__(f"the alert is already claimed by staff {claimed_by}")
+        self.claimed_by = claimed_by
+
+
+class AlreadyOpenError(AlertError):
+    """Re-opening would make a second open alert for the same citizen and rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSnapshot:
+    """What the rules need to know about a stored alert."""
+
+    status: AlertStatus
+    severity: Severity
+    claimed_by: uuid.UUID | None = None
+    resolved_at: datetime | None = None
+    outcome: str | None = None
+
+
+def check_claim(alert: AlertSnapshot, *, actor_id: uuid.UUID, take_over: bool) -> None:
+    if alert.status is not AlertStatus.OPEN:
+        raise InvalidTransitionError("claim", alert.status)
+    if alert.claimed_by is not None and alert.claimed_by != actor_id and not take_over:
+        raise AlreadyClaimedError(alert.claimed_by)
+
+
+def check_acknowledge(alert: AlertSnapshot) -> None:
+    if alert.status is not AlertStatus.OPEN:
+        raise InvalidTransitionError("acknowledge", alert.status)
+
+
+def check_resolve(alert: AlertSnapshot, *, outcome: Outcome) -> None:
+    if alert.status is AlertStatus.RESOLVED:
+        raise InvalidTransitionError("resolve", alert.status)
+    if outcome is Outcome.AUTO_RESOLVED:
+        raise InvalidTransitionError("resolve", alert.status, "auto_resolved is for the system")
+
+
+def check_reopen(alert: AlertSnapshot) -> None:
+    if alert.status is not AlertStatus.RESOLVED:
+        raise InvalidTransitionError("reopen", alert.status)
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatDecision:
+    severity: Severity  # the highest severity while the alert is not resolved
+    back_to_open: bool  # an acknowledged alert got worse
+
+
+def on_repeat(alert: AlertSnapshot, severity: Severity) -> RepeatDecision:
+    """A new breach for a not-yet-resolved alert."""
+    if alert.status is AlertStatus.RESOLVED:
+        raise InvalidTransitionError("repeat", alert.status)
+    worst = Severity.worst(alert.severity, severity)
+    # ``alert.severity`` is the worst seen so far, so while acknowledged it is at least what
+    # the nurse saw: anything above it is news to her.
+    back = alert.status is AlertStatus.ACKNOWLEDGED and severity.rank > alert.severity.rank
+    return RepeatDecision(severity=worst, back_to_open=back)
+
+
+def reopens_after_resolution(alert: AlertSnapshot, *, now: datetime) -> bool:
+    """Does a new breach re-open this resolved alert (instead of opening a new one)?"""
+    if alert.status is not AlertStatus.RESOLVED or alert.resolved_at is None:
+        return False
+    if alert.outcome != Outcome.AUTO_RESOLVED.value:
+        return False
+    return now - alert.resolved_at <= AUTO_RESOLVE_REOPEN_WINDOW
+
+
+def open_key(citizen_id: uuid.UUID, rule_key: str) -> str:
+    """The value that the database keeps unique among not-resolved alerts."""
+    return f"{citizen_id}:{rule_key}"
