@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pust.config.settings import Settings
@@ -138,7 +138,7 @@ def run_demo_simulator(settings: Settings, stop: threading.Event) -> None:
             )
             # begin a quarter of an hour before the first morning, not hours of status only
             tz = ZoneInfo(settings.clinic_timezone)
-            morning = datetime.combine(start.astimezone(tz).date(), plan.morning, tzinfo=tz)
+            morning = datetime.combine(start.astimezone(tz).date(), time(8, 0), tzinfo=tz)
             first_morning = morning if morning > start else morning + timedelta(days=1)
             pace = Pace(
                 sim_start=first_morning - timedelta(minutes=15),

@@ -12,9 +12,12 @@ import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from pust.domain.measurement_types import MeasurementType
+from pust.domain.plans import WEEKDAYS, MeasurementPlan, RunIn, Schedule, Weekday, due_times
+from pust.domain.questionnaires import KOL_SYMPTOMS_V1
 from pust.messaging.topics import DeviceChannel
 from pust_cli.simulator.cohort import CitizenProfile, Cohort, citizen_random
 from pust_cli.simulator.messages import SimMessage, message_id, wire_time
@@ -23,15 +26,46 @@ from pust_cli.simulator.readings import Slot, slot_messages
 
 @dataclass(frozen=True, slots=True)
 class SimPlan:
-    """When the simulated citizens measure (local time in the clinic's time zone)."""
+    """When the simulated citizens are asked to measure: a :class:`MeasurementPlan` of the
+    domain (the same plan the missed-measurement check uses), starting on the first day.
+
+    The default measures twice a day during the 14-day run-in, then every morning. The
+    first due time of a day is a full session (oximeter, spirometer, scale, thermometer,
+    questionnaire); later ones are the oximeter only. On a bad day without a due time a
+    citizen may measure anyway (symptom-driven)."""
 
     timezone: str = "Europe/Copenhagen"
-    morning: time = time(8, 0)
-    evening: time = time(19, 0)
-    # twice a day during the run-in that sets the personal baselines, then mornings only
     run_in_days: int = 14
+    run_in_times: tuple[str, ...] = ("08:00", "18:00")
+    weekdays: tuple[Weekday, ...] = WEEKDAYS
+    times: tuple[str, ...] = ("08:00",)
+    grace_minutes: int = 120
     status_interval: timedelta = timedelta(minutes=15)
     include_status: bool = True
+
+    def measurement_plan(self, starts_on: date) -> MeasurementPlan:
+        run_in = (
+            RunIn(
+                days=self.run_in_days, schedule=Schedule(weekdays=WEEKDAYS, times=self.run_in_times)
+            )
+            if self.run_in_days > 0
+            else None
+        )
+        return MeasurementPlan(
+            timezone=self.timezone,
+            starts_on=starts_on,
+            measurements=(
+                MeasurementType.SPO2,
+                MeasurementType.PULSE,
+                MeasurementType.WEIGHT,
+                MeasurementType.FEV1,
+            ),
+            questionnaires=(KOL_SYMPTOMS_V1.id,),
+            run_in=run_in,
+            schedule=Schedule(weekdays=self.weekdays, times=self.times),
+            grace_minutes=self.grace_minutes,
+            reminder_minutes=(0,),
+        )
 
 
 @dataclass(slots=True)
@@ -103,18 +137,22 @@ def _day_messages(
         start = day_start + timedelta(hours=rng.uniform(0, 24))
         tablet.silences.append((start, start + timedelta(hours=rng.uniform(2, 30))))
     messages: list[SimMessage] = []
-    slots = [plan.morning] + ([plan.evening] if day < plan.run_in_days else [])
-    for slot_time in slots:
-        planned = datetime.combine(day_start.astimezone(tz).date(), slot_time, tzinfo=tz)
+    domain_plan = plan.measurement_plan(cohort.spec.start.astimezone(tz).date())
+    due = due_times(domain_plan, day_start, day_end)
+    effect = profile.exacerbation_effect(day_start + timedelta(hours=10))
+    bad_day_extra = rng.random() < 0.6
+    if not due and effect > 0.25 and bad_day_extra:
+        due = [day_start + timedelta(hours=10)]  # feeling worse: measures without being asked
+    for position, planned in enumerate(due):
         if rng.random() >= profile.adherence:
             continue  # missed: the citizen did not measure
-        jitter = min(180.0, max(-60.0, rng.gauss(10.0, 30.0)))
-        measured = planned.astimezone(day_start.tzinfo) + timedelta(minutes=jitter)
+        jitter = min(90.0, max(-30.0, rng.gauss(10.0, 20.0)))
+        measured = planned + timedelta(minutes=jitter)
         if rng.random() < profile.late_upload_rate:
             delay = timedelta(hours=rng.uniform(1, 72))
         else:
             delay = timedelta(seconds=rng.uniform(2, 20))
-        slot = Slot(measured, is_morning=slot_time == plan.morning, upload_delay=delay)
+        slot = Slot(measured, is_morning=position == 0, upload_delay=delay)
         for message in slot_messages(profile, rng, slot, tz):
             messages.append(_after_silences(tablet, message, tz))
     if plan.include_status:
