@@ -10,12 +10,14 @@ from fastapi import FastAPI
 from pust.config.settings import Settings
 from pust.db.engine import build_engine
 from pust.domain.clock import Clock, SystemClock
+from services.api.alerts.views import router as alerts_router
 from services.api.auth.oidc import OidcClient
 from services.api.auth.views import oidc_router
 from services.api.auth.views import router as auth_router
 from services.api.health.views import router as health_router
 from services.api.problems import install_problem_handlers
 from services.api.settings import ApiSettings
+from services.api.worklist.views import router as worklist_router
 
 
 def create_app(
@@ -57,4 +59,6 @@ def create_app(
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(oidc_router)
+    app.include_router(worklist_router)
+    app.include_router(alerts_router)
     return app

@@ -102,3 +102,12 @@ def require_action(principal: Principal) -> None:
 def require_administrator(principal: Principal) -> None:
     if not principal.is_administrator:
         raise ForbiddenError("Only an administrator may do this.")
+
+
+def current_device_id(session: Session, citizen_id: uuid.UUID) -> str | None:
+    """The tablet assigned to the citizen now (open assignment), if any."""
+    return session.exec(
+        select(DeviceAssignment.device_id).where(
+            DeviceAssignment.citizen_id == citizen_id, col(DeviceAssignment.valid_to).is_(None)
+        )
+    ).first()

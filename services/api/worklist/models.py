@@ -1,0 +1,46 @@
+"""Schemas of the worklist."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Band = Literal["red", "yellow", "blue", "silent", "green"]
+BANDS: tuple[Band, ...] = ("red", "yellow", "blue", "silent", "green")
+
+
+class WorklistRowPublic(BaseModel):
+    """One citizen with open work; the alert shown is the worst and, within it, the oldest."""
+
+    citizen_id: uuid.UUID
+    care_team_id: uuid.UUID
+    citizen_name: str
+    cpr: str
+    band: Band
+    alert_id: uuid.UUID
+    alert_kind: str
+    rule_key: str
+    severity: str
+    reasons: list[dict[str, Any]]
+    last_value: float | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    age_seconds: int = Field(description="How long the alert has waited, in seconds")
+    late: bool
+    lock_version: int
+    claimed_by: str | None
+    open_alerts: int = Field(description="Open alerts of this citizen (all bands shown)")
+
+
+class BulkAcknowledgeCreate(BaseModel):
+    care_team_id: uuid.UUID
+    note: str | None = Field(default=None, max_length=4000)
+    notify_citizen: bool = False
+
+
+class BulkAcknowledgePublic(BaseModel):
+    acknowledged: int
+    alert_ids: list[uuid.UUID]

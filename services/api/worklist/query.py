@@ -1,0 +1,157 @@
+"""The worklist in one indexed query: per citizen the worst open alert (then the oldest),
+ordered red → yellow → missed → silent → green, then oldest first. Window functions pick
+the lead alert and count per citizen and in total, so a page is one round trip."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from pust.db.tables import Alert, Citizen, StaffUser
+from pust.domain.severity import AlertStatus
+
+BAND_ORDER = {"red": 0, "yellow": 1, "blue": 2, "silent": 3, "green": 4}
+BAND_NAMES = {order: name for name, order in BAND_ORDER.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistRow:
+    citizen_id: uuid.UUID
+    care_team_id: uuid.UUID
+    given_name: str
+    family_name: str
+    cpr: str
+    band: str
+    alert_id: uuid.UUID
+    kind: str
+    rule_key: str
+    severity: str
+    reasons: list[dict[str, Any]]
+    last_value: float | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    late: bool
+    lock_version: int
+    claimed_by: str | None
+    open_alerts: int
+
+
+def worklist_page(
+    session: Session,
+    *,
+    team_ids: Collection[uuid.UUID],
+    bands: Collection[str] = (),
+    limit: int,
+    offset: int,
+) -> tuple[list[WorklistRow], int]:
+    """A page of rows and the number of rows in the whole (caller-visible) worklist."""
+    if not team_ids:
+        return [], 0
+    conditions = [
+        col(Alert.care_team_id).in_(list(team_ids)),
+        col(Alert.status) == AlertStatus.OPEN.value,
+    ]
+    if bands:
+        conditions.append(col(Alert.band_order).in_([BAND_ORDER[b] for b in bands]))
+    ranked = (
+        select(
+            col(Alert.id).label("alert_id"),
+            col(Alert.citizen_id).label("citizen_id"),
+            col(Alert.care_team_id).label("care_team_id"),
+            col(Alert.kind).label("kind"),
+            col(Alert.rule_key).label("rule_key"),
+            col(Alert.severity).label("severity"),
+            col(Alert.band_order).label("band_order"),
+            col(Alert.reasons).label("reasons"),
+            col(Alert.last_value).label("last_value"),
+            col(Alert.first_seen_at).label("first_seen_at"),
+            col(Alert.last_seen_at).label("last_seen_at"),
+            col(Alert.late).label("late"),
+            col(Alert.lock_version).label("lock_version"),
+            col(Alert.claimed_by).label("claimed_by"),
+            func.row_number()
+            .over(
+                partition_by=col(Alert.citizen_id),
+                order_by=(col(Alert.band_order), col(Alert.first_seen_at), col(Alert.id)),
+            )
+            .label("rank"),
+            func.count().over(partition_by=col(Alert.citizen_id)).label("open_alerts"),
+        )
+        .where(*conditions)
+        .subquery("ranked")
+    )
+    statement = (
+        select(
+            ranked,
+            col(Citizen.given_name),
+            col(Citizen.family_name),
+            col(Citizen.cpr),
+            col(StaffUser.username),
+            func.count().over().label("total"),
+        )
+        .join(Citizen, col(Citizen.id) == ranked.c.citizen_id)
+        .outerjoin(StaffUser, col(StaffUser.id) == ranked.c.claimed_by)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.band_order, ranked.c.first_seen_at, ranked.c.citizen_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    result = session.execute(statement).mappings().all()
+    rows = [
+        WorklistRow(
+            citizen_id=r["citizen_id"],
+            care_team_id=r["care_team_id"],
+            given_name=r["given_name"],
+            family_name=r["family_name"],
+            cpr=r["cpr"].formatted,
+            band=BAND_NAMES.get(r["band_order"], "red"),
+            alert_id=r["alert_id"],
+            kind=r["kind"],
+            rule_key=r["rule_key"],
+            severity=r["severity"],
+            reasons=list(r["reasons"] or []),
+            last_value=r["last_value"],
+            first_seen_at=r["first_seen_at"],
+            last_seen_at=r["last_seen_at"],
+            late=r["late"],
+            lock_version=r["lock_version"],
+            claimed_by=r["username"],
+            open_alerts=r["open_alerts"],
+        )
+        for r in result
+    ]
+    if rows:
+        return rows, int(result[0]["total"])
+    if offset == 0:
+        return [], 0
+    total = session.execute(
+        select(func.count(func.distinct(col(Alert.citizen_id)))).where(*conditions)
+    ).scalar_one()
+    return [], int(total)
+
+
+def worklist_fingerprint(session: Session, *, team_ids: Collection[uuid.UUID]) -> str:
+    """Changes whenever an alert of these teams is opened, repeated or acted on (the live
+    worklist polls it; the alerts service may be another process)."""
+    if not team_ids:
+        return "empty"
+    row = session.execute(
+        select(
+            func.count(),
+            func.max(col(Alert.updated_at)),
+            func.coalesce(func.sum(col(Alert.lock_version)), 0),
+            func.coalesce(func.sum(col(Alert.count)), 0),
+            func.max(col(Alert.last_seen_at)),
+        ).where(
+            col(Alert.care_team_id).in_(list(team_ids)),
+            # a resolved alert leaves this set, which changes the count: still noticed
+            col(Alert.status).in_([AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value]),
+        )
+    ).one()
+    return "|".join(str(part) for part in row)
