@@ -94,6 +94,8 @@ class ReceivedMessage:
     retain: bool
     mid: int
     received_monotonic: float = field(default_factory=time.monotonic)
+    # which connection delivered it: a packet id is only meaningful on that connection
+    connection: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,8 @@ class MqttConnection:
         self._stopping = False
         self._fatal_event = threading.Event()
         self.handler_errors = 0
+        self._connection = 0
+        self._connection_lock = threading.Lock()
 
         if address.protocol == MQTT_V5:
             self._client = paho.Client(
@@ -235,10 +239,20 @@ class MqttConnection:
     ) -> paho.MQTTMessageInfo:
         return self._client.publish(topic, payload, qos=qos, retain=retain)
 
-    def ack(self, message: ReceivedMessage) -> None:
-        """Acknowledge a QoS 1/2 message received with ``manual_ack``."""
-        if message.qos > 0:
+    def ack(self, message: ReceivedMessage) -> bool:
+        """Acknowledge a QoS 1/2 message received with ``manual_ack``.
+
+        A message delivered on an earlier connection is not acked (returns False): the broker
+        redelivers it on the new connection, and after a reconnect its packet id may already
+        name a different, not yet committed message.
+        """
+        if message.qos == 0:
+            return True
+        with self._connection_lock:
+            if message.connection != self._connection:
+                return False
             self._client.ack(message.mid, message.qos)
+        return True
 
     # paho callbacks (network thread) ---------------------------------------------------
 
@@ -284,6 +298,8 @@ class MqttConnection:
         properties: Properties | None,
     ) -> None:
         self._connected.clear()
+        with self._connection_lock:
+            self._connection += 1
         if not self._stopping and self._fatal is None:
             log.warning("mqtt.disconnected reason=%s; reconnecting", reason_code.getName())
 
@@ -296,6 +312,7 @@ class MqttConnection:
             qos=msg.qos,
             retain=bool(msg.retain),
             mid=msg.mid,
+            connection=self._connection,
         )
         # A handler error must not kill paho's network thread. Handlers catch their own
         # errors (ingest quarantines bad input), so reaching here is a bug: it is counted

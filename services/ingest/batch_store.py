@@ -1,0 +1,304 @@
+"""Writing one batch in the caller's transaction: the fastest correct statements per database.
+
+Idempotency is the unique constraints' job, never a read-then-write: the inbox row
+(device_id, message_id) and the reading identity are inserted with ON CONFLICT DO NOTHING
+(PostgreSQL and SQLite alike), and RETURNING says which rows are new.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Boolean, Connection, Integer, String, Table, and_, bindparam, func, or_
+from sqlalchemy import update as sql_update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pust.db.tables import (
+    InboxMessage,
+    Peripheral,
+    QuarantinedMessage,
+    QuestionnaireResponse,
+    Reading,
+)
+from pust.db.types import UTCDateTime
+from pust.domain.device_protocol import (
+    MeasurementSubmission,
+    ProtocolError,
+    QuestionnaireSubmission,
+)
+from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
+from services.ingest.batch_plan import BatchPlan, PlannedMessage, device_ids_to_look_up, plan_batch
+from services.ingest.device_directory import DEVICE, load_devices
+
+INBOX: Table = InboxMessage.__table__  # type: ignore[attr-defined]
+READING: Table = Reading.__table__  # type: ignore[attr-defined]
+RESPONSE: Table = QuestionnaireResponse.__table__  # type: ignore[attr-defined]
+PERIPHERAL: Table = Peripheral.__table__  # type: ignore[attr-defined]
+QUARANTINE: Table = QuarantinedMessage.__table__  # type: ignore[attr-defined]
+
+QUARANTINE_PAYLOAD_CAP = 16 * 1024
+
+
+def write_batch(connection: Connection, arrivals: Sequence[Arrival]) -> BatchResult:
+    """Write every arrival's rows; the caller commits. Decisions come back in arrival order."""
+    batch = list(arrivals)
+    plan = plan_batch(batch, load_devices(connection, device_ids_to_look_up(batch)))
+    new_keys = _insert_inbox(connection, plan.messages)
+    fresh = [m for m in plan.messages if m.key in new_keys]
+    readings_per_message = _insert_readings(connection, fresh)
+    responses = _insert_responses(connection, fresh)
+    _update_status(connection, fresh)
+    _update_presence(connection, plan)
+    _quarantine(connection, batch, plan)
+    decisions = _decide(batch, plan, new_keys, readings_per_message, responses)
+    return BatchResult(
+        decisions=decisions,
+        readings_written=sum(readings_per_message.values()),
+        responses_written=len(responses),
+    )
+
+
+def _insert(connection: Connection, table: Table) -> Any:
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _insert_inbox(connection: Connection, messages: list[PlannedMessage]) -> set[tuple[str, str]]:
+    if not messages:
+        return set()
+    rows = [
+        {
+            "device_id": m.submission.device_id,
+            "message_id": m.submission.message_id,
+            "kind": m.kind,
+            "received_at": m.submission.received_at,
+        }
+        for m in messages
+    ]
+    statement = (
+        _insert(connection, INBOX)
+        .on_conflict_do_nothing()
+        .returning(INBOX.c.device_id, INBOX.c.message_id)
+    )
+    return {(row[0], row[1]) for row in connection.execute(statement, rows)}
+
+
+def _peripheral_ids(
+    connection: Connection, measurements: list[MeasurementSubmission]
+) -> dict[tuple[str, str], int]:
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for submission in measurements:
+        for observation in submission.observations:
+            peripheral = observation.peripheral
+            if peripheral is None:
+                continue
+            rows[(submission.device_id, peripheral.system_id)] = {
+                "device_id": submission.device_id,
+                "system_id": peripheral.system_id,
+                "model": peripheral.model,
+                "serial": peripheral.serial,
+                "first_seen_at": submission.received_at,
+                "last_seen_at": submission.received_at,
+            }
+    if not rows:
+        return {}
+    insert = _insert(connection, PERIPHERAL)
+    statement = insert.on_conflict_do_update(
+        index_elements=[PERIPHERAL.c.device_id, PERIPHERAL.c.system_id],
+        set_={
+            "last_seen_at": insert.excluded.last_seen_at,
+            "model": func.coalesce(insert.excluded.model, PERIPHERAL.c.model),
+            "serial": func.coalesce(insert.excluded.serial, PERIPHERAL.c.serial),
+        },
+    ).returning(PERIPHERAL.c.id, PERIPHERAL.c.device_id, PERIPHERAL.c.system_id)
+    result = connection.execute(statement, list(rows.values()))
+    return {(device_id, system_id): pid for pid, device_id, system_id in result}
+
+
+def _insert_readings(
+    connection: Connection, messages: list[PlannedMessage]
+) -> Counter[tuple[str, str]]:
+    measurements = [
+        (m.citizens, m.submission)
+        for m in messages
+        if isinstance(m.submission, MeasurementSubmission)
+    ]
+    written: Counter[tuple[str, str]] = Counter()
+    if not measurements:
+        return written
+    peripherals = _peripheral_ids(connection, [submission for _, submission in measurements])
+    rows = []
+    for citizens, submission in measurements:
+        for observation, citizen_id in zip(submission.observations, citizens, strict=True):
+            peripheral = observation.peripheral
+            rows.append(
+                {
+                    "citizen_id": citizen_id,
+                    "device_id": submission.device_id,
+                    "message_id": submission.message_id,
+                    "type": observation.type.value,
+                    "value": observation.value,
+                    "unit": observation.unit,
+                    "original_value": observation.original_value,
+                    "original_unit": observation.original_unit,
+                    "measured_at": observation.measured_at,
+                    "sent_at": submission.sent_at,
+                    "received_at": submission.received_at,
+                    "entry": observation.entry.value,
+                    "peripheral_id": None
+                    if peripheral is None
+                    else peripherals[(submission.device_id, peripheral.system_id)],
+                    "late": observation.late,
+                    "valid": True,
+                }
+            )
+    statement = (
+        _insert(connection, READING)
+        .on_conflict_do_nothing()
+        .returning(READING.c.device_id, READING.c.message_id)
+    )
+    for device_id, message_id in connection.execute(statement, rows):
+        written[(device_id, message_id)] += 1
+    return written
+
+
+def _insert_responses(
+    connection: Connection, messages: list[PlannedMessage]
+) -> set[tuple[str, str]]:
+    rows = []
+    for planned in messages:
+        submission = planned.submission
+        if not isinstance(submission, QuestionnaireSubmission):
+            continue
+        rows.append(
+            {
+                "citizen_id": planned.citizens[0],
+                "device_id": submission.device_id,
+                "message_id": submission.message_id,
+                "questionnaire": submission.questionnaire,
+                "answered_at": submission.answered_at,
+                "sent_at": submission.sent_at,
+                "received_at": submission.received_at,
+                "answers": [answer.as_json() for answer in submission.answers],
+                "late": submission.late,
+                "valid": True,
+            }
+        )
+    if not rows:
+        return set()
+    statement = (
+        _insert(connection, RESPONSE)
+        .on_conflict_do_nothing()
+        .returning(RESPONSE.c.device_id, RESPONSE.c.message_id)
+    )
+    return {(row[0], row[1]) for row in connection.execute(statement, rows)}
+
+
+_STATUS_UPDATE = (
+    sql_update(DEVICE)
+    .where(DEVICE.c.id == bindparam("b_id", type_=String))
+    .values(
+        last_seen_at=bindparam("b_seen", type_=UTCDateTime),
+        battery_pct=func.coalesce(bindparam("b_battery", type_=Integer), DEVICE.c.battery_pct),
+        app_version=func.coalesce(bindparam("b_version", type_=String), DEVICE.c.app_version),
+        outbox_depth=func.coalesce(bindparam("b_depth", type_=Integer), DEVICE.c.outbox_depth),
+        clock_synced=func.coalesce(bindparam("b_synced", type_=Boolean), DEVICE.c.clock_synced),
+    )
+)
+
+_PRESENCE_UPDATE = (
+    sql_update(DEVICE)
+    .where(
+        and_(
+            DEVICE.c.id == bindparam("b_id", type_=String),
+            or_(DEVICE.c.online.is_(None), DEVICE.c.online != bindparam("b_online", type_=Boolean)),
+        )
+    )
+    .values(
+        online=bindparam("b_online", type_=Boolean),
+        presence_changed_at=bindparam("b_at", type_=UTCDateTime),
+        last_seen_at=bindparam("b_at", type_=UTCDateTime),
+    )
+)
+
+
+def _update_status(connection: Connection, messages: list[PlannedMessage]) -> None:
+    rows = []
+    for planned in messages:
+        status = planned.submission
+        if planned.kind != "status" or isinstance(
+            status, MeasurementSubmission | QuestionnaireSubmission
+        ):
+            continue
+        rows.append(
+            {
+                "b_id": status.device_id,
+                "b_seen": status.received_at,
+                "b_battery": status.battery_pct,
+                "b_version": status.app_version,
+                "b_depth": status.outbox_depth,
+                "b_synced": status.clock_synced,
+            }
+        )
+    if rows:
+        connection.execute(_STATUS_UPDATE, rows)
+
+
+def _update_presence(connection: Connection, plan: BatchPlan) -> None:
+    rows = [
+        {"b_id": change.device_id, "b_online": change.online, "b_at": change.received_at}
+        for change in plan.presence.values()
+    ]
+    if rows:
+        connection.execute(_PRESENCE_UPDATE, rows)
+
+
+def _quarantine(connection: Connection, arrivals: list[Arrival], plan: BatchPlan) -> None:
+    rows = []
+    for index, rejection in plan.rejections.items():
+        payload = arrivals[index].message.payload
+        rows.append(
+            {
+                "device_id": rejection.device_id[:200] or None,
+                "topic": arrivals[index].message.topic[:500],
+                "message_id": rejection.message_id,
+                "payload": payload[:QUARANTINE_PAYLOAD_CAP],
+                "payload_size": len(payload),
+                "truncated": len(payload) > QUARANTINE_PAYLOAD_CAP,
+                "errors": [error.as_json() for error in rejection.errors],
+                "received_at": rejection.received_at,
+            }
+        )
+    if rows:
+        connection.execute(QUARANTINE.insert(), rows)
+
+
+def _decide(
+    arrivals: list[Arrival],
+    plan: BatchPlan,
+    new_keys: set[tuple[str, str]],
+    readings: Counter[tuple[str, str]],
+    responses: set[tuple[str, str]],
+) -> tuple[Decision, ...]:
+    planned = {m.arrival_index: m for m in plan.messages}
+    decisions = []
+    for index, arrival in enumerate(arrivals):
+        result = arrival.result
+        message_id = getattr(result, "message_id", None)
+        outcome = Outcome.DUPLICATE
+        errors: tuple[ProtocolError, ...] = ()
+        if index in plan.rejections:
+            outcome, errors = Outcome.REJECTED, plan.rejections[index].errors
+        elif index in plan.presence:
+            outcome = Outcome.ACCEPTED
+        elif index in planned and planned[index].key in new_keys:
+            message = planned[index]
+            if message.kind == "status" or readings[message.key] or message.key in responses:
+                outcome = Outcome.ACCEPTED
+        decisions.append(
+            Decision(result.device_id, message_id, outcome, arrival.received_at, errors)
+        )
+    return tuple(decisions)

@@ -1,0 +1,61 @@
+"""Which devices exist, and which citizen each was assigned to when: one query per batch."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Table, select
+
+from pust.db.tables import Device, DeviceAssignment
+
+DEVICE: Table = Device.__table__  # type: ignore[attr-defined]
+ASSIGNMENT: Table = DeviceAssignment.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    citizen_id: uuid.UUID
+    valid_from: datetime
+    valid_to: datetime | None
+
+    def covers(self, moment: datetime) -> bool:
+        return self.valid_from <= moment and (self.valid_to is None or moment < self.valid_to)
+
+
+@dataclass(slots=True)
+class KnownDevice:
+    active: bool
+    assignments: list[Assignment] = field(default_factory=list)
+
+    def citizen_at(self, moment: datetime) -> uuid.UUID | None:
+        for assignment in self.assignments:
+            if assignment.covers(moment):
+                return assignment.citizen_id
+        return None
+
+
+def load_devices(connection: Connection, device_ids: Iterable[str]) -> dict[str, KnownDevice]:
+    """The devices among ``device_ids`` that exist, with all their assignments."""
+    wanted = sorted(set(device_ids))
+    if not wanted:
+        return {}
+    query = (
+        select(
+            DEVICE.c.id,
+            DEVICE.c.status,
+            ASSIGNMENT.c.citizen_id,
+            ASSIGNMENT.c.valid_from,
+            ASSIGNMENT.c.valid_to,
+        )
+        .select_from(DEVICE.outerjoin(ASSIGNMENT, ASSIGNMENT.c.device_id == DEVICE.c.id))
+        .where(DEVICE.c.id.in_(wanted))
+    )
+    devices: dict[str, KnownDevice] = {}
+    for device_id, status, citizen_id, valid_from, valid_to in connection.execute(query):
+        device = devices.setdefault(device_id, KnownDevice(active=status == "active"))
+        if citizen_id is not None:
+            device.assignments.append(Assignment(citizen_id, valid_from, valid_to))
+    return devices

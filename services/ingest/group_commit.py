@@ -1,0 +1,257 @@
+"""The writer thread: group commit, then receipts, then acks, in arrival order.
+
+Messages collect in a queue while the previous batch commits, so a batch is one message at
+low load and grows under load (up to ``batch_max_size``). Nothing is acknowledged to the
+broker and no receipt is sent before the batch's transaction committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from pust.domain.device_protocol import ErrorCode, ProtocolError, Rejection
+from pust.messaging.mqtt_client import ReceivedMessage
+from pust.messaging.topics import DeviceChannel, Topics
+from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
+from services.ingest.batch_store import write_batch
+from services.ingest.metrics import IngestMetrics
+
+log = logging.getLogger(__name__)
+
+_STORE_FAILED = ProtocolError(
+    "", ErrorCode.SCHEMA_VIOLATION, "the message could not be stored as it is"
+)
+
+
+class BrokerLink(Protocol):
+    """What the writer needs of the MQTT connection (a fake stands in for it in tests)."""
+
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> object: ...
+
+    def ack(self, message: ReceivedMessage) -> bool: ...
+
+
+class GroupCommitWriter:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        broker: BrokerLink,
+        topics: Topics,
+        metrics: IngestMetrics,
+        batch_max_size: int,
+        batch_max_wait_seconds: float,
+        retry_initial_seconds: float = 0.1,
+        retry_max_seconds: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._broker = broker
+        self._topics = topics
+        self._metrics = metrics
+        self._max_size = batch_max_size
+        self._max_wait = batch_max_wait_seconds
+        self._retry_initial = retry_initial_seconds
+        self._retry_max = retry_max_seconds
+        self._queue: queue.SimpleQueue[Arrival | None] = queue.SimpleQueue()
+        self._abandon = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._connection: Connection | None = None
+        self.failure: BaseException | None = None
+
+    # lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit what has arrived so far, then stop. Retries of an unreachable database
+        are abandoned after ``timeout``: those messages stay unacknowledged, and the broker
+        delivers them again after the restart."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._abandon.set()
+            self._thread.join(self._retry_max + 5)
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def submit(self, arrival: Arrival) -> None:
+        self._metrics.queue_depth.inc()
+        self._queue.put(arrival)
+
+    # the thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while True:
+                batch, stop = self._collect()
+                if batch:
+                    self._metrics.queue_depth.dec(len(batch))
+                    self._process(batch)
+                if stop:
+                    return
+        except BaseException as exc:  # the service's main loop sees it and stops
+            self.failure = exc
+            log.exception("ingest.writer_failed")
+            raise
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+
+    def _collect(self) -> tuple[list[Arrival], bool]:
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        deadline = time.monotonic() + self._max_wait
+        while len(batch) < self._max_size:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _process(self, batch: list[Arrival]) -> None:
+        started = time.perf_counter()
+        result = self._write_isolating_failures(batch)
+        if result is None:  # abandoned while the database was down: no receipts, no acks
+            return
+        committed = time.monotonic()
+        self._metrics.commit_seconds.observe(time.perf_counter() - started)
+        self._metrics.batch_size.observe(len(batch))
+        for arrival in batch:
+            self._metrics.lag_seconds.observe(committed - arrival.message.received_monotonic)
+        self._after_commit(batch, result)
+
+    def _after_commit(self, batch: Sequence[Arrival], result: BatchResult) -> None:
+        for decision in result.decisions:
+            self._count(decision)
+            if decision.message_id is not None and decision.device_id:
+                topic = self._topics.device(decision.device_id, DeviceChannel.RECEIPTS)
+                self._broker.publish(topic, decision.receipt_payload(), qos=1)
+        if result.readings_written or result.responses_written:
+            self._metrics.readings.inc(result.readings_written)
+            hint = {"readings": result.readings_written, "responses": result.responses_written}
+            self._broker.publish(self._topics.readings_committed, json.dumps(hint).encode(), qos=1)
+        for arrival in batch:
+            self._broker.ack(arrival.message)
+
+    def _count(self, decision: Decision) -> None:
+        self._metrics.outcomes.labels(decision.outcome.value).inc()
+        if decision.outcome is Outcome.REJECTED:
+            codes = sorted({error.code.value for error in decision.errors})
+            for code in codes:
+                self._metrics.rejections.labels(code).inc()
+            log.info(
+                "ingest.rejected device_id=%s message_id=%s codes=%s",
+                decision.device_id[:64],
+                decision.message_id,
+                ",".join(codes),
+            )
+
+    # writing ---------------------------------------------------------------------------
+
+    def _write_isolating_failures(self, batch: list[Arrival]) -> BatchResult | None:
+        """Write the batch; a message the database refuses (a bug, never bad input, which
+        validation catches) is found by halving and quarantined, so it blocks nothing."""
+        try:
+            return self._write_retrying(batch)
+        except SQLAlchemyError as exc:
+            if len(batch) == 1:
+                return self._quarantine_refused(batch[0], exc)
+        middle = len(batch) // 2
+        first = self._write_isolating_failures(batch[:middle])
+        second = self._write_isolating_failures(batch[middle:])
+        if first is None or second is None:
+            return None
+        return BatchResult(
+            first.decisions + second.decisions,
+            first.readings_written + second.readings_written,
+            first.responses_written + second.responses_written,
+        )
+
+    def _write_retrying(self, batch: list[Arrival]) -> BatchResult | None:
+        delay = self._retry_initial
+        while True:
+            try:
+                connection = self._open()
+                with connection.begin():
+                    return write_batch(connection, batch)
+            except DBAPIError as exc:
+                if not _is_transient(exc):
+                    raise
+                self._discard_connection()
+                self._metrics.database_retries.inc()
+                log.warning(
+                    "ingest.database_unavailable error=%s batch=%d retry_in=%.1fs",
+                    type(exc.orig).__name__,
+                    len(batch),
+                    delay,
+                )
+            if self._abandon.wait(delay):
+                return None
+            delay = min(delay * 2, self._retry_max)
+
+    def _quarantine_refused(self, arrival: Arrival, exc: SQLAlchemyError) -> BatchResult | None:
+        original = getattr(exc, "orig", None)
+        log.error(
+            "ingest.database_refused_message device_id=%s message_id=%s error=%s",
+            arrival.result.device_id[:64],
+            getattr(arrival.result, "message_id", None),
+            type(original or exc).__name__,
+        )
+        rejection = Rejection(
+            arrival.result.device_id,
+            arrival.message.topic.rsplit("/", 1)[-1],
+            getattr(arrival.result, "message_id", None),
+            arrival.received_at,
+            (_STORE_FAILED,),
+        )
+        refused = Arrival(arrival.message, arrival.received_at, rejection)
+        return self._write_retrying([refused])
+
+    def _open(self) -> Connection:
+        if self._connection is None or self._connection.invalidated:
+            self._discard_connection()
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def _discard_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._connection.close()
+            self._connection = None
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    """The database or the connection to it is down; the batch itself is fine."""
+    if exc.connection_invalidated:
+        return True
+    if type(exc.orig).__name__ not in {"OperationalError", "InterfaceError"}:
+        return False
+    # SQLite reports its own bugs as OperationalError too; "database is locked" is transient
+    text = str(exc.orig).lower()
+    return not any(marker in text for marker in ("no such", "syntax error", "has no column"))

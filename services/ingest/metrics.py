@@ -1,0 +1,66 @@
+"""The ingest service's Prometheus metrics, built once by the composition root.
+
+Plain Counter/Histogram/Gauge work in prometheus_client's multiprocess mode (the launcher
+sets ``PROMETHEUS_MULTIPROC_DIR``); gauges say how to combine processes.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_BATCH_SIZES = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
+_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class IngestMetrics:
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.received = Counter(
+            "pust_ingest_received_total",
+            "Messages received from devices, by channel",
+            ["channel"],
+            registry=registry,
+        )
+        self.outcomes = Counter(
+            "pust_ingest_outcomes_total",
+            "Committed messages by outcome (accepted, duplicate, rejected)",
+            ["outcome"],
+            registry=registry,
+        )
+        self.rejections = Counter(
+            "pust_ingest_rejections_total",
+            "Rejection reasons by error code (a message may have several)",
+            ["code"],
+            registry=registry,
+        )
+        self.readings = Counter(
+            "pust_ingest_readings_total", "Reading rows written", registry=registry
+        )
+        self.batch_size = Histogram(
+            "pust_ingest_batch_size",
+            "Messages per committed batch",
+            buckets=_BATCH_SIZES,
+            registry=registry,
+        )
+        self.commit_seconds = Histogram(
+            "pust_ingest_commit_seconds",
+            "Time to write and commit one batch",
+            buckets=_SECONDS,
+            registry=registry,
+        )
+        self.lag_seconds = Histogram(
+            "pust_ingest_lag_seconds",
+            "From receiving a message to the commit of its batch",
+            buckets=_SECONDS,
+            registry=registry,
+        )
+        self.queue_depth = Gauge(
+            "pust_ingest_queue_depth",
+            "Messages received and waiting for a batch",
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.database_retries = Counter(
+            "pust_ingest_database_retries_total",
+            "Batches retried because the database was unreachable",
+            registry=registry,
+        )

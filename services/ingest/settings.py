@@ -1,0 +1,36 @@
+"""Settings of the ingest service (``PUST_INGEST_*``), beside the shared :class:`Settings`."""
+
+from __future__ import annotations
+
+import socket
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PUST_INGEST_", extra="ignore")
+
+    # group commit: a batch takes at most this many messages ...
+    batch_max_size: int = Field(default=500, ge=1, le=10_000)
+    # ... and waits at most this long for more once it has one (0: commit at once; batches
+    # still grow under load, since messages collect while the previous batch commits)
+    batch_max_wait_seconds: float = Field(default=0.0, ge=0.0, le=1.0)
+    # how long the broker keeps our session (and queues messages) while ingest is down
+    session_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+    # messages the broker may send before it has our acks: two batches in flight
+    receive_maximum: int = Field(default=1000, ge=1, le=65535)
+    shared_subscription_group: str = "ingest"
+    # a stable client id per ingest process keeps its persistent session across restarts;
+    # several processes sharing the load need distinct instance names
+    instance: str = Field(default_factory=socket.gethostname)
+    # 0: no metrics endpoint of its own (e.g. when a launcher serves the multiprocess registry)
+    metrics_port: int = Field(default=9102, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # the database connection is retried with this back-off while it is down
+    retry_initial_seconds: float = Field(default=0.1, gt=0)
+    retry_max_seconds: float = Field(default=5.0, gt=0)
+
+    @property
+    def client_id(self) -> str:
+        return f"pust-ingest-{self.instance}"[:64]
