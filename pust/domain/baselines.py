@@ -1,0 +1,71 @@
+"""Personal baselines: the median of the run-in period (the first 14 days), re-set by a
+clinician. Baseline-relative rules are skipped until a citizen has a baseline."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from statistics import median
+
+from pust.domain.limits import RuleSet
+
+RUN_IN_DAYS = 14
+# fewer values than this in the run-in give no baseline (a median of two is not a baseline)
+MIN_RUN_IN_VALUES = 4
+
+
+class BaselineMethod(StrEnum):
+    RUN_IN_MEDIAN = "run_in_median"
+    CLINICIAN = "clinician"
+
+
+@dataclass(frozen=True, slots=True)
+class TimedValue:
+    at: datetime
+    value: float
+
+
+def run_in_window(
+    monitoring_started_at: datetime, days: int = RUN_IN_DAYS
+) -> tuple[datetime, datetime]:
+    """The half-open run-in period ``[start, end)``."""
+    return monitoring_started_at, monitoring_started_at + timedelta(days=days)
+
+
+def run_in_complete(
+    monitoring_started_at: datetime, now: datetime, days: int = RUN_IN_DAYS
+) -> bool:
+    return now >= run_in_window(monitoring_started_at, days)[1]
+
+
+def run_in_median(
+    values: Iterable[TimedValue],
+    *,
+    monitoring_started_at: datetime,
+    days: int = RUN_IN_DAYS,
+    min_values: int = MIN_RUN_IN_VALUES,
+) -> float | None:
+    """The median of the values measured in the run-in; None with too few values."""
+    start, end = run_in_window(monitoring_started_at, days)
+    inside = [v.value for v in values if start <= v.at < end]
+    if len(inside) < min_values:
+        return None
+    return float(median(inside))
+
+
+def baseline_types(rules: RuleSet) -> set[str]:
+    """Which baselines the rule set uses: measurement types and scored questionnaire items."""
+    types = {rule.type.value for rule in rules.baseline}
+    types |= {rule.item for rule in rules.questionnaire_scores}
+    return types
+
+
+def validate_clinician_baseline(value: float, reason: str) -> None:
+    """A clinician's baseline needs a finite, positive value and a reason."""
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError("a baseline must be a positive number")
+    if not reason.strip():
+        raise ValueError("setting a baseline by hand needs a reason")
