@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 # sysexits EX_CONFIG: the broker refused our credentials; a restart will not help
 EXIT_BAD_CREDENTIALS = 78
 EXIT_WRITER_FAILED = 70
+DEFAULT_METRICS_PORT = 9102
 
 
 def run(settings: Settings, ingest: IngestSettings | None = None) -> None:
@@ -60,13 +61,16 @@ def _metrics_registry(ingest: IngestSettings) -> CollectorRegistry | None:
     """Our own registry, served on ``metrics_port``; in multiprocess mode the values go to
     PROMETHEUS_MULTIPROC_DIR and the endpoint (ours, or the launcher's) collects them all."""
     multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    port = ingest.metrics_port
+    if port is None:
+        port = 0 if multiprocess else DEFAULT_METRICS_PORT
     registry = CollectorRegistry()
-    if ingest.metrics_port:
+    if port:
         served = registry
         if multiprocess:
             served = CollectorRegistry()
             MultiProcessCollector(served)  # type: ignore[no-untyped-call]
-        start_http_server(ingest.metrics_port, addr=ingest.metrics_host, registry=served)
+        start_http_server(port, addr=ingest.metrics_host, registry=served)
     return None if multiprocess else registry
 
 

@@ -24,8 +24,10 @@ class IngestSettings(BaseSettings):
     # a stable client id per ingest process keeps its persistent session across restarts;
     # several processes sharing the load need distinct instance names
     instance: str = Field(default_factory=socket.gethostname)
-    # 0: no metrics endpoint of its own (e.g. when a launcher serves the multiprocess registry)
-    metrics_port: int = Field(default=9102, ge=0, le=65535)
+    # the metrics endpoint; unset: 9102, except in prometheus_client's multiprocess mode
+    # (PROMETHEUS_MULTIPROC_DIR set by a launcher that serves every process's metrics);
+    # 0: none
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
     # the database connection is retried with this back-off while it is down
     retry_initial_seconds: float = Field(default=0.1, gt=0)
