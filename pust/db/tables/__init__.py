@@ -1,5 +1,6 @@
 """All tables. Importing this module registers every table on ``SQLModel.metadata``."""
 
+from pust.db.tables.alerting import ExpectedMeasurement
 from pust.db.tables.alerts import Alert, AlertEvent
 from pust.db.tables.audit import AuditEvent
 from pust.db.tables.care import CareTeam, CareTeamRouting, StaffMembership, StaffUser
@@ -20,6 +21,7 @@ __all__ = [
     "CitizenNote",
     "Device",
     "DeviceAssignment",
+    "ExpectedMeasurement",
     "InboxMessage",
     "LimitSet",
     "OutboxMessage",
