@@ -1,0 +1,340 @@
+"""The FHIR outbox: which readings and responses are owed to the regional backend.
+
+State lives in ``OutboxMessage`` rows of channel ``fhir``, one per reading or response,
+keyed ``fhir:reading:<id>`` / ``fhir:response:<id>`` (``dedup_key`` is unique, so enqueueing
+twice -- two bridges, a bridge and a backfill, a restart -- inserts once). Status:
+
+- ``pending``: owed; ``available_at`` is when it may next be tried (back-off, or a claim's
+  lease: a bridge that dies mid-send leaves it to be retried after the lease);
+- ``sent``: the backend answered 2xx;
+- ``merged``: a diastolic (or systolic) reading sent inside its partner's blood pressure;
+- ``skipped``: the citizen has no ServiceRequest for this type (nothing to submit under);
+- ``dead``: refused by the backend (4xx) or out of attempts -- shown to administrators.
+
+Why a database query and not a hint: the reading row is the truth, so a bridge that was
+down, or killed, finds everything still owed on its next poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from typing import cast as typed
+from uuid import UUID
+
+from sqlalchemy import String, cast, exists, literal, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
+from sqlmodel import Session, col, select
+
+from pust.db.tables import (
+    CareTeam,
+    Citizen,
+    OutboxMessage,
+    QuestionnaireResponse,
+    Reading,
+    RegionalLink,
+)
+from pust.domain.measurement_types import MeasurementType
+from pust.fhir.regional import RegionalContext
+
+CHANNEL = "fhir"
+DESTINATION = "$submit-measurement"
+READING_PREFIX = "fhir:reading:"
+RESPONSE_PREFIX = "fhir:response:"
+BRIDGED_MODES = ("bridged", "both")
+_BP = (MeasurementType.BP_SYSTOLIC.value, MeasurementType.BP_DIASTOLIC.value)
+
+
+def reading_key(reading_id: int) -> str:
+    return f"{READING_PREFIX}{reading_id}"
+
+
+def response_key(response_id: int) -> str:
+    return f"{RESPONSE_PREFIX}{response_id}"
+
+
+@dataclass
+class EnqueueResult:
+    enqueued: int = 0
+    skipped: int = 0
+    waiting: int = 0  # blood pressure halves waiting for their partner
+
+    def __iadd__(self, other: EnqueueResult) -> EnqueueResult:
+        self.enqueued += other.enqueued
+        self.skipped += other.skipped
+        self.waiting += other.waiting
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which citizens' history to look at. The bridge: bridged teams, since the link. The
+    backfill: the named citizens, whatever the mode, their whole history."""
+
+    since: datetime | None = None
+    citizen_ids: Collection[UUID] | None = None
+    bridged_only: bool = True
+    from_link_time: bool = True
+
+
+def _insert(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxMessage)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+    )
+    result = typed(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount or 0)
+
+
+def _row(
+    key: str,
+    payload: dict[str, Any],
+    now: datetime,
+    status: str = "pending",
+    note: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "channel": CHANNEL,
+        "destination": DESTINATION,
+        "payload": payload,
+        "dedup_key": key,
+        "status": status,
+        "attempts": 0,
+        "last_error": note,
+        "retain": False,
+        "created_at": now,
+        "available_at": now,
+    }
+
+
+def _filtered(statement: Any, model: Any, time_column: Any, scope: Scope) -> Any:
+    statement = statement.join(RegionalLink, col(RegionalLink.citizen_id) == model.citizen_id)
+    if scope.bridged_only:
+        statement = (
+            statement.join(Citizen, col(Citizen.id) == model.citizen_id)
+            .join(CareTeam, col(CareTeam.id) == col(Citizen.care_team_id))
+            .where(col(CareTeam.operating_mode).in_(BRIDGED_MODES))
+        )
+    if scope.from_link_time:
+        statement = statement.where(time_column >= col(RegionalLink.linked_at))
+    if scope.since is not None:
+        statement = statement.where(time_column >= scope.since)
+    if scope.citizen_ids is not None:
+        statement = statement.where(model.citizen_id.in_(list(scope.citizen_ids)))
+    return statement
+
+
+def enqueue_readings(
+    session: Session, *, now: datetime, scope: Scope, limit: int, bp_grace: timedelta
+) -> EnqueueResult:
+    owed = ~exists().where(
+        col(OutboxMessage.dedup_key) == literal(READING_PREFIX) + cast(col(Reading.id), String)
+    )
+    statement = select(Reading, RegionalLink).where(col(Reading.valid), owed)
+    statement = _filtered(statement, Reading, col(Reading.received_at), scope)
+    found = session.exec(statement.order_by(col(Reading.id)).limit(limit)).all()
+    result = EnqueueResult()
+    rows: list[dict[str, Any]] = []
+    taken: set[int] = set()
+    for reading, link in found:
+        assert reading.id is not None
+        if reading.id in taken:
+            continue
+        regional = RegionalContext.from_link(link)
+        if reading.type in _BP:
+            partner = _partner(session, reading)
+            if partner is None and reading.received_at > now - bp_grace:
+                result.waiting += 1
+                continue
+            if (
+                partner is not None
+                and partner.id is not None
+                and not _enqueued(session, reading_key(partner.id))
+            ):
+                systolic, diastolic = (
+                    (reading, partner) if reading.type == _BP[0] else (partner, reading)
+                )
+                assert systolic.id is not None and diastolic.id is not None
+                if not (regional.has(_BP[0]) or regional.has(_BP[1])):
+                    rows += [
+                        _row(
+                            reading_key(r_id),
+                            {"reading_ids": [r_id]},
+                            now,
+                            "skipped",
+                            "no ServiceRequest for bp",
+                        )
+                        for r_id in (systolic.id, diastolic.id)
+                    ]
+                    result.skipped += 2
+                else:
+                    rows.append(
+                        _row(
+                            reading_key(systolic.id),
+                            {"reading_ids": [systolic.id, diastolic.id]},
+                            now,
+                        )
+                    )
+                    rows.append(
+                        _row(
+                            reading_key(diastolic.id),
+                            {"merged_into": reading_key(systolic.id)},
+                            now,
+                            "merged",
+                        )
+                    )
+                    result.enqueued += 1
+                taken.update((systolic.id, diastolic.id))
+                continue
+        key = reading.type
+        if reading.type in _BP and not regional.has(key):
+            key = _BP[0] if regional.has(_BP[0]) else _BP[1]
+        if regional.has(key):
+            rows.append(_row(reading_key(reading.id), {"reading_ids": [reading.id]}, now))
+            result.enqueued += 1
+        else:
+            rows.append(
+                _row(
+                    reading_key(reading.id),
+                    {"reading_ids": [reading.id]},
+                    now,
+                    "skipped",
+                    f"no ServiceRequest for {reading.type}",
+                )
+            )
+            result.skipped += 1
+        taken.add(reading.id)
+    _insert(session, rows)
+    return result
+
+
+def enqueue_responses(
+    session: Session, *, now: datetime, scope: Scope, limit: int
+) -> EnqueueResult:
+    model = QuestionnaireResponse
+    owed = ~exists().where(
+        col(OutboxMessage.dedup_key) == literal(RESPONSE_PREFIX) + cast(col(model.id), String)
+    )
+    statement = select(model, RegionalLink).where(col(model.valid), owed)
+    statement = _filtered(statement, model, col(model.received_at), scope)
+    found = session.exec(statement.order_by(col(model.id)).limit(limit)).all()
+    result = EnqueueResult()
+    rows = []
+    for response, link in found:
+        assert response.id is not None
+        payload = {"response_id": response.id}
+        if RegionalContext.from_link(link).has(response.questionnaire):
+            rows.append(_row(response_key(response.id), payload, now))
+            result.enqueued += 1
+        else:
+            rows.append(
+                _row(
+                    response_key(response.id),
+                    payload,
+                    now,
+                    "skipped",
+                    f"no ServiceRequest for {response.questionnaire}",
+                )
+            )
+            result.skipped += 1
+    _insert(session, rows)
+    return result
+
+
+def _partner(session: Session, reading: Reading) -> Reading | None:
+    other = _BP[1] if reading.type == _BP[0] else _BP[0]
+    return session.exec(
+        select(Reading)
+        .where(
+            col(Reading.citizen_id) == reading.citizen_id,
+            col(Reading.device_id) == reading.device_id,
+            col(Reading.measured_at) == reading.measured_at,
+            col(Reading.type) == other,
+            col(Reading.valid),
+        )
+        .order_by(col(Reading.id))
+        .limit(1)
+    ).first()
+
+
+def _enqueued(session: Session, key: str) -> bool:
+    found = session.exec(select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)).first()
+    return found is not None
+
+
+# --- claiming and completing ------------------------------------------------------------
+
+
+def claim(
+    session: Session,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    ids: Collection[int] | None = None,
+) -> list[OutboxMessage]:
+    """Take up to ``limit`` due submissions. Compare-and-set on ``available_at``: of two
+    bridges racing for a row exactly one wins; a crashed winner's lease runs out."""
+    statement = select(OutboxMessage).where(
+        OutboxMessage.channel == CHANNEL,
+        OutboxMessage.status == "pending",
+        col(OutboxMessage.available_at) <= now,
+    )
+    if ids is not None:
+        statement = statement.where(col(OutboxMessage.id).in_(list(ids)))
+    candidates = session.exec(statement.order_by(col(OutboxMessage.id)).limit(limit)).all()
+    claimed = []
+    for message in candidates:
+        result = typed(
+            CursorResult[Any],
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == message.id,
+                    col(OutboxMessage.status) == "pending",
+                    col(OutboxMessage.available_at) == message.available_at,
+                )
+                .values(available_at=now + lease, attempts=col(OutboxMessage.attempts) + 1)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        if result.rowcount == 1:
+            message.attempts += 1
+            message.available_at = now + lease
+            claimed.append(message)
+    return claimed
+
+
+def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
+    _finish(session, message_id, status="sent", sent_at=now, last_error=None)
+
+
+def mark_dead(session: Session, message_id: int, *, error: str) -> None:
+    _finish(session, message_id, status="dead", last_error=error[:2000])
+
+
+def mark_retry(session: Session, message_id: int, *, at: datetime, error: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
+        .values(available_at=at, last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _finish(session: Session, message_id: int, **values: Any) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,76 @@
+"""Settings of the push bridge (``PUST_BRIDGE_*``), beside the shared :class:`Settings`.
+
+The target is allow-listed: ``PUST_BRIDGE_BASE_URL`` must name a host listed in
+``PUST_BRIDGE_ALLOWED_HOSTS`` (comma-separated, exact host names), use https (plain http only
+with ``PUST_BRIDGE_ALLOW_HTTP=true``, for a local test server), and carry no credentials,
+query or fragment. Nothing else is ever contacted: the bridge builds every request URL from
+this base, and never follows redirects. That is the whole SSRF defence: no URL in the
+database or in a response can steer the bridge elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BridgeTargetRefused(ValueError):
+    """The configured FHIR base URL is not on the allow-list (or is malformed)."""
+
+
+class BridgeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PUST_BRIDGE_", extra="ignore")
+
+    enabled: bool = False
+    base_url: str = ""
+    allowed_hosts: str = ""
+    allow_http: bool = False
+    bearer_token: SecretStr | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    poll_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    max_attempts: int = Field(default=12, ge=1, le=1000)
+    backoff_initial_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=900.0, gt=0)
+    # a claimed submission is retried by anyone after this long (a bridge that died mid-send)
+    lease_seconds: float = Field(default=60.0, gt=0)
+    # new readings are looked for this far back on each poll; the first poll after start
+    # looks back to the regional link, so downtime of any length is caught up
+    lookback_hours: float = Field(default=48.0, gt=0)
+    # a lone systolic or diastolic waits this long for its partner before it goes alone
+    bp_pair_grace_seconds: float = Field(default=30.0, ge=0)
+    metrics_port: int = Field(default=9104, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+    @property
+    def allowed_host_set(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
+
+    @model_validator(mode="after")
+    def _allow_listed(self) -> Self:
+        if self.base_url:
+            check_target(self.base_url, self.allowed_host_set, allow_http=self.allow_http)
+        return self
+
+    @property
+    def submit_url(self) -> str:
+        return self.base_url.rstrip("/") + "/$submit-measurement"
+
+
+def check_target(url: str, allowed: frozenset[str], *, allow_http: bool) -> None:
+    parts = urlsplit(url)
+    schemes = {"https", "http"} if allow_http else {"https"}
+    if parts.scheme not in schemes:
+        raise BridgeTargetRefused(f"scheme {parts.scheme!r} is not allowed for the FHIR target")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise BridgeTargetRefused("the FHIR base URL carries no credentials, query or fragment")
+    host = (parts.hostname or "").lower()
+    if not host or host not in allowed:
+        raise BridgeTargetRefused("the FHIR base URL's host is not in PUST_BRIDGE_ALLOWED_HOSTS")
+
+
+def load_bridge_settings(**overrides: object) -> BridgeSettings:
+    return BridgeSettings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,159 @@
+"""One bridge cycle: find what is owed, then send what is due.
+
+Each submission is claimed in its own short transaction (the claim is a lease), sent with no
+transaction open, then completed in another. A kill between send and completion means the
+same request is sent again after the lease; the backend's conditional create on the PHD
+identifier makes that resend a no-op. In normal operation nothing is sent twice: a 2xx is
+recorded before the next claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from pust.db.engine import session_scope
+from pust.domain.clock import Clock
+from pust.fhir.bridge_status import bridge_status
+from pust.fhir.loader import NothingToSubmit, build_submission
+from pust.fhir.outbox import (
+    Scope,
+    claim,
+    enqueue_readings,
+    enqueue_responses,
+    mark_dead,
+    mark_retry,
+    mark_sent,
+)
+from services.bridge.metrics import BridgeMetrics
+from services.bridge.settings import BridgeSettings
+from services.bridge.transport import Transport
+
+log = logging.getLogger("pust.bridge")
+
+
+@dataclass
+class CycleResult:
+    enqueued: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    saturated: bool = False  # the owed-query hit its limit: there is more to find
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.enqueued or self.sent or self.retried or self.dead)
+
+
+def backoff(attempts: int, settings: BridgeSettings, jitter: float) -> timedelta:
+    """Exponential: initial * 2^(attempts-1), capped; ``jitter`` in [0.5, 1] spreads retries."""
+    delay = settings.backoff_initial_seconds * (2 ** max(0, attempts - 1))
+    return timedelta(seconds=min(delay, settings.backoff_max_seconds) * jitter)
+
+
+class BridgeWorker:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        transport: Transport,
+        settings: BridgeSettings,
+        metrics: BridgeMetrics,
+        clock: Clock,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._engine = engine
+        self._transport = transport
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+
+    def enqueue(self, *, full_scan: bool) -> tuple[int, bool]:
+        now = self._clock.now()
+        since = None if full_scan else now - timedelta(hours=self._settings.lookback_hours)
+        scope = Scope(since=since)
+        limit = self._settings.batch_size * 4
+        with session_scope(self._engine) as session:
+            result = enqueue_readings(
+                session,
+                now=now,
+                scope=scope,
+                limit=limit,
+                bp_grace=timedelta(seconds=self._settings.bp_pair_grace_seconds),
+            )
+            result += enqueue_responses(session, now=now, scope=scope, limit=limit)
+        self._metrics.enqueued.labels("enqueued").inc(result.enqueued)
+        self._metrics.enqueued.labels("skipped").inc(result.skipped)
+        if result.enqueued or result.skipped:
+            log.info("fhir.enqueued count=%d skipped=%d", result.enqueued, result.skipped)
+        found = result.enqueued + result.skipped + result.waiting
+        return result.enqueued, found >= limit
+
+    def send_due(self, *, ids: list[int] | None = None) -> CycleResult:
+        result = CycleResult()
+        lease = timedelta(seconds=self._settings.lease_seconds)
+        for _ in range(self._settings.batch_size):
+            with session_scope(self._engine) as session:
+                claimed = claim(session, now=self._clock.now(), lease=lease, limit=1, ids=ids)
+                if not claimed:
+                    break
+                message = claimed[0]
+                assert message.id is not None
+                try:
+                    body = build_submission(session, message)
+                except NothingToSubmit as exc:
+                    mark_dead(session, message.id, error=f"nothing to submit: {exc}")
+                    result.dead += 1
+                    self._metrics.attempts.labels("dead").inc()
+                    log.warning("fhir.unsendable outbox_id=%d", message.id)
+                    continue
+            with self._metrics.request_seconds.time():
+                outcome = self._transport.submit(body)
+            with session_scope(self._engine) as session:
+                now = self._clock.now()
+                if outcome.kind == "sent":
+                    mark_sent(session, message.id, now=now)
+                    result.sent += 1
+                elif outcome.kind == "refused" or message.attempts >= self._settings.max_attempts:
+                    mark_dead(session, message.id, error=outcome.reason)
+                    result.dead += 1
+                else:
+                    jitter = 0.5 + self._rng.random() / 2
+                    delay = backoff(message.attempts, self._settings, jitter)
+                    mark_retry(session, message.id, at=now + delay, error=outcome.reason)
+                    result.retried += 1
+            label = {"sent": "sent", "retry": "retry", "refused": "dead"}[outcome.kind]
+            if outcome.kind == "retry" and message.attempts >= self._settings.max_attempts:
+                label = "dead"
+            self._metrics.attempts.labels(label).inc()
+            log.info(
+                "fhir.attempt outbox_id=%d attempt=%d outcome=%s status=%s",
+                message.id,
+                message.attempts,
+                label,
+                outcome.status,
+            )
+        return result
+
+    def refresh_gauges(self) -> None:
+        with session_scope(self._engine) as session:
+            status = bridge_status(session, limit=1)
+        for name in ("pending", "sent", "merged", "skipped", "dead"):
+            self._metrics.backlog.labels(name).set(status.counts.get(name, 0))
+        age = 0.0
+        if status.oldest_pending_at is not None:
+            age = max(0.0, (self._clock.now() - status.oldest_pending_at).total_seconds())
+        self._metrics.oldest_pending_seconds.set(age)
+
+    def cycle(self, *, full_scan: bool = False) -> CycleResult:
+        enqueued, saturated = self.enqueue(full_scan=full_scan)
+        result = self.send_due()
+        result.enqueued = enqueued
+        result.saturated = saturated
+        self.refresh_gauges()
+        return result
