@@ -1,0 +1,54 @@
+"""`pust bench`: throughput, latency and memory of pust against its reference points."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark ingest, alerts and the worklist against the configured database/broker",
+        description=(
+            "Runs every part side by side in one run against PUST_DATABASE_URL and "
+            "PUST_MQTT_URL (or SQLite and an embedded broker), in a fresh database and a "
+            "unique topic root, and prints a table (and JSON with --json)."
+        ),
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
+    parser.add_argument("--json", type=Path, default=None, dest="json_path")
+    parser.add_argument("--messages", type=int, default=None, help="throughput messages")
+    parser.add_argument("--rate", type=float, default=None, help="offered msg/s for latency")
+    parser.add_argument("--latency-seconds", type=float, default=None)
+    parser.add_argument("--worklist-citizens", type=int, default=None)
+    parser.add_argument("--worklist-readings", type=int, default=None)
+    parser.add_argument("--worklist-open-alerts", type=int, default=None)
+    parser.add_argument("--nurses", type=int, default=None)
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from pust_cli.bench.report import render_table, write_json
+    from pust_cli.bench.run import BenchOptions, run_bench
+    from pust_cli.simulator.session import client_settings
+
+    options = BenchOptions.quick() if args.quick else BenchOptions()
+    overrides = {
+        "messages": args.messages,
+        "rate": args.rate,
+        "latency_seconds": args.latency_seconds,
+        "worklist_citizens": args.worklist_citizens,
+        "worklist_readings": args.worklist_readings,
+        "worklist_open_alerts": args.worklist_open_alerts,
+        "nurses": args.nurses,
+    }
+    options = replace(options, **{k: v for k, v in overrides.items() if v is not None})
+    result = run_bench(client_settings(), options)
+    print(render_table(result))
+    if args.json_path is not None:
+        write_json(result, args.json_path)
+        print(f"JSON written to {args.json_path}")
+    return 0
