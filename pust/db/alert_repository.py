@@ -401,12 +401,16 @@ def auto_resolve(
     citizen_id: uuid.UUID,
     rule_key: str,
     now: datetime,
+    observed_at: datetime | None = None,
     detail: dict[str, Any] | None = None,
 ) -> Alert | None:
     """The system closes the not-resolved alert for this citizen and rule (readings back to
-    normal, tablet heard from again); None when there is none."""
+    normal, tablet heard from again); None when there is none. With ``observed_at``, a normal
+    value older than the alert's last breach resolves nothing."""
     alert = _find_open(session, citizen_id, rule_key)
     if alert is None:
+        return None
+    if observed_at is not None and observed_at < alert.last_seen_at:
         return None
     _close(alert, outcome=Outcome.AUTO_RESOLVED, actor_id=None, note=None, now=now)
     _event(session, alert, EventKind.AUTO_RESOLVED, now=now, detail=detail)

@@ -118,15 +118,22 @@ def mark_sent(session: Session, *, message_id: int, now: datetime) -> None:
 
 
 def mark_failed(
-    session: Session, *, message_id: int, error: str, now: datetime, policy: RetryPolicy
+    session: Session,
+    *,
+    message_id: int,
+    error: str,
+    now: datetime,
+    policy: RetryPolicy,
+    permanent: bool = False,
 ) -> str:
     """Record a failed delivery: back to pending after the backoff, or dead after the last
-    attempt. Returns the new status. ``error`` must carry no health data."""
+    attempt (or at once when ``permanent``). Returns the new status. ``error`` must carry no
+    health data."""
     row = session.get(OutboxMessage, message_id, with_for_update=True)
     if row is None or row.status != PENDING:
         return row.status if row is not None else DEAD
     row.last_error = error[:2000]
-    if row.attempts >= policy.max_attempts:
+    if permanent or row.attempts >= policy.max_attempts:
         row.status = DEAD
     else:
         row.available_at = now + policy.delay(row.attempts)

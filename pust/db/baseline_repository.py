@@ -1,0 +1,141 @@
+"""Personal baselines in the database: the run-in median (set once the run-in is over) and a
+clinician's re-set. The caller owns the transaction.
+
+A baseline row is never edited: a new one supersedes the old (``superseded_at``), so the
+history of who set what and why stays."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from pust.db.tables.clinical import Baseline
+from pust.db.tables.readings import QuestionnaireResponse, Reading
+from pust.domain.baselines import (
+    BaselineMethod,
+    TimedValue,
+    run_in_complete,
+    run_in_median,
+    run_in_window,
+    validate_clinician_baseline,
+)
+from pust.domain.measurement_types import MeasurementType
+
+
+def current_baselines(session: Session, citizen_id: uuid.UUID) -> dict[str, float]:
+    rows = session.exec(
+        select(Baseline)
+        .where(Baseline.citizen_id == citizen_id, col(Baseline.superseded_at).is_(None))
+        .order_by(col(Baseline.set_at))
+    ).all()
+    return {row.type: row.value for row in rows}  # the newest wins if two were ever written
+
+
+def _run_in_values(
+    session: Session, citizen_id: uuid.UUID, type_: str, started_at: datetime
+) -> list[TimedValue]:
+    start, end = run_in_window(started_at)
+    if type_ in {t.value for t in MeasurementType}:
+        readings = session.exec(
+            select(Reading.measured_at, Reading.value).where(
+                Reading.citizen_id == citizen_id,
+                Reading.type == type_,
+                col(Reading.valid).is_(True),
+                Reading.measured_at >= start,
+                Reading.measured_at < end,
+            )
+        ).all()
+        return [TimedValue(at, value) for at, value in readings]
+    responses = session.exec(
+        select(QuestionnaireResponse.answered_at, QuestionnaireResponse.answers).where(
+            QuestionnaireResponse.citizen_id == citizen_id,
+            col(QuestionnaireResponse.valid).is_(True),
+            QuestionnaireResponse.answered_at >= start,
+            QuestionnaireResponse.answered_at < end,
+        )
+    ).all()
+    values = []
+    for answered_at, answers in responses:
+        for answer in answers:
+            if answer.get("item") == type_ and isinstance(answer.get("value"), int | float):
+                values.append(TimedValue(answered_at, float(answer["value"])))
+    return values
+
+
+def ensure_run_in_baselines(
+    session: Session,
+    *,
+    citizen_id: uuid.UUID,
+    monitoring_started_at: datetime,
+    types: Iterable[str],
+    now: datetime,
+) -> dict[str, float]:
+    """The citizen's baselines, first setting the run-in median of each wanted type that has
+    none yet when the run-in is over and has enough values."""
+    baselines = current_baselines(session, citizen_id)
+    if not run_in_complete(monitoring_started_at, now):
+        return baselines
+    for type_ in sorted(set(types) - baselines.keys()):
+        values = _run_in_values(session, citizen_id, type_, monitoring_started_at)
+        value = run_in_median(values, monitoring_started_at=monitoring_started_at)
+        if value is None:
+            continue
+        session.add(
+            Baseline(
+                citizen_id=citizen_id,
+                type=type_,
+                value=value,
+                method=BaselineMethod.RUN_IN_MEDIAN.value,
+                set_at=now,
+            )
+        )
+        baselines[type_] = value
+    session.flush()
+    return baselines
+
+
+def _supersede(session: Session, citizen_id: uuid.UUID, type_: str, now: datetime) -> None:
+    for row in session.exec(
+        select(Baseline).where(
+            Baseline.citizen_id == citizen_id,
+            Baseline.type == type_,
+            col(Baseline.superseded_at).is_(None),
+        )
+    ).all():
+        row.superseded_at = now
+
+
+def set_clinician_baseline(
+    session: Session,
+    *,
+    citizen_id: uuid.UUID,
+    type_: str,
+    value: float,
+    reason: str,
+    set_by: uuid.UUID,
+    now: datetime,
+) -> Baseline:
+    """A clinician re-sets a baseline (with a reason); the old one is kept, superseded."""
+    validate_clinician_baseline(value, reason)
+    _supersede(session, citizen_id, type_, now)
+    row = Baseline(
+        citizen_id=citizen_id,
+        type=type_,
+        value=value,
+        method=BaselineMethod.CLINICIAN.value,
+        reason=reason,
+        set_by=set_by,
+        set_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def clear_baseline(session: Session, *, citizen_id: uuid.UUID, type_: str, now: datetime) -> None:
+    """Drop the current baseline so that a new run-in median is taken (the caller restarts
+    the run-in by moving ``Citizen.monitoring_started_at``)."""
+    _supersede(session, citizen_id, type_, now)

@@ -1,0 +1,161 @@
+"""From a triage verdict to alerts: raise or repeat breaches, auto-resolve, technical alerts
+for rules that failed, and out-of-hours routing of a newly opened alert.
+
+Runs inside the caller's transaction, together with the triage result and ``triaged_at``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from pust.db.alert_repository import (
+    AlertChange,
+    Breach,
+    auto_resolve,
+    raise_or_repeat,
+    record_event,
+    routing_policy,
+)
+from pust.db.outbox import enqueue
+from pust.db.tables.alerts import Alert
+from pust.domain.alert_lifecycle import EventKind
+from pust.domain.routing import is_open, ladder_key
+from pust.domain.severity import AlertKind, Severity
+from pust.domain.triage import Triage
+from pust.messaging.topics import DeviceChannel, Topics
+from services.alerts.notifications import alert_notification
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The reading or response that was triaged."""
+
+    citizen_id: uuid.UUID
+    care_team_id: uuid.UUID
+    device_id: str
+    observed_at: datetime
+    late: bool
+    limit_set_id: uuid.UUID | None
+    reading_id: int | None = None
+    response_id: int | None = None
+
+
+def technical_breach(source: Source, rule: str, reasons: list[dict[str, Any]]) -> Breach:
+    return Breach(
+        citizen_id=source.citizen_id,
+        care_team_id=source.care_team_id,
+        kind=AlertKind.TECHNICAL,
+        rule_key=f"technical.{rule}",
+        severity=Severity.RED,  # unknown is treated as possibly serious
+        observed_at=source.observed_at,
+        reasons=reasons,
+        reading_id=source.reading_id,
+        response_id=source.response_id,
+        limit_set_id=source.limit_set_id,
+        device_id=source.device_id,
+    )
+
+
+def apply_triage(
+    session: Session, *, triage: Triage, source: Source, now: datetime, topics: Topics
+) -> list[AlertChange]:
+    """Alerts for one triaged reading or response. A late one (older than 48 h on arrival)
+    is shown as late in the citizen's data but never raises or resolves an alert."""
+    changes: list[AlertChange] = []
+    if source.late:
+        return changes
+    for outcome in triage.outcomes:
+        if outcome.severity is Severity.GREEN:
+            if outcome.auto_resolve:
+                auto_resolve(
+                    session,
+                    citizen_id=source.citizen_id,
+                    rule_key=outcome.rule,
+                    now=now,
+                    observed_at=source.observed_at,
+                    detail=_ids(source),
+                )
+            continue
+        breach = Breach(
+            citizen_id=source.citizen_id,
+            care_team_id=source.care_team_id,
+            kind=AlertKind.READING,
+            rule_key=outcome.rule,
+            severity=outcome.severity,
+            observed_at=source.observed_at,
+            reasons=list(outcome.reasons),
+            value=outcome.value,
+            reading_id=source.reading_id,
+            response_id=source.response_id,
+            limit_set_id=source.limit_set_id,
+            device_id=source.device_id,
+        )
+        changes.append(raise_or_repeat(session, breach=breach, now=now))
+    for failure in triage.failures:
+        breach = technical_breach(source, failure.rule, [failure.reason()])
+        changes.append(raise_or_repeat(session, breach=breach, now=now))
+    for change in changes:
+        if change.event is EventKind.OPENED:
+            route_out_of_hours(session, alert=change.alert, now=now, topics=topics)
+    return changes
+
+
+def _ids(source: Source) -> dict[str, Any]:
+    if source.reading_id is not None:
+        return {"reading_id": source.reading_id}
+    return {"response_id": source.response_id}
+
+
+def notice_payload(*, kind: str, text: str, now: datetime, notice_id: str) -> dict[str, Any]:
+    return {"notice_id": notice_id, "sent_at": now.isoformat(), "kind": kind, "text": text}
+
+
+def route_out_of_hours(session: Session, *, alert: Alert, now: datetime, topics: Topics) -> None:
+    """A new alert while the clinic is closed: straight to on-call, or queued to the next
+    opening with a notice to the citizen's tablet saying whom to call meanwhile."""
+    policy = routing_policy(session, alert.care_team_id)
+    if not policy.opening_hours or is_open(policy, now):
+        return
+    ladder = ladder_key(AlertKind(alert.kind), Severity(alert.severity))
+    if policy.out_of_hours == "on_call":
+        if ladder not in policy.on_call_for:
+            return
+        payload = alert_notification(alert, event="alert.out_of_hours", now=now)
+        for index, recipient in enumerate(policy.on_call):
+            enqueue(
+                session,
+                channel=recipient.channel,
+                destination=recipient.address,
+                payload=payload,
+                now=now,
+                dedup_key=f"ooh:{alert.id}:{index}",
+            )
+        record_event(
+            session,
+            alert,
+            EventKind.ROUTED_OUT_OF_HOURS,
+            now=now,
+            detail={"mode": "on_call", "recipients": len(policy.on_call)},
+        )
+        return
+    if alert.device_id is not None and alert.kind in (AlertKind.READING, AlertKind.TECHNICAL):
+        notice_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pust:ooh:{alert.id}"))
+        enqueue(
+            session,
+            channel="mqtt",
+            destination=topics.device(alert.device_id, DeviceChannel.NOTICES),
+            payload=notice_payload(
+                kind="out_of_hours",
+                text=policy.out_of_hours_notice_da,
+                now=now,
+                notice_id=notice_id,
+            ),
+            now=now,
+            dedup_key=f"ooh-notice:{alert.id}",
+        )
+    record_event(session, alert, EventKind.ROUTED_OUT_OF_HOURS, now=now, detail={"mode": "queue"})
