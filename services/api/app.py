@@ -10,10 +10,15 @@ from fastapi import FastAPI
 from pust.config.settings import Settings
 from pust.db.engine import build_engine
 from pust.domain.clock import Clock, SystemClock
+from services.api.admin.devices import router as devices_router
+from services.api.admin.teams import router as teams_router
 from services.api.alerts.views import router as alerts_router
 from services.api.auth.oidc import OidcClient
 from services.api.auth.views import oidc_router
 from services.api.auth.views import router as auth_router
+from services.api.citizens.care import router as care_router
+from services.api.citizens.records import router as records_router
+from services.api.citizens.views import router as citizens_router
 from services.api.health.views import router as health_router
 from services.api.problems import install_problem_handlers
 from services.api.settings import ApiSettings
@@ -61,4 +66,9 @@ def create_app(
     app.include_router(oidc_router)
     app.include_router(worklist_router)
     app.include_router(alerts_router)
+    app.include_router(citizens_router)
+    app.include_router(records_router)
+    app.include_router(care_router)
+    app.include_router(teams_router)
+    app.include_router(devices_router)
     return app

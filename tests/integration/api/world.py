@@ -18,6 +18,7 @@ from pust.db.tables import (
     Device,
     DeviceAssignment,
     LimitSet,
+    PausePeriod,
     Plan,
     QuarantinedMessage,
     QuestionnaireResponse,
@@ -46,6 +47,7 @@ class TeamWorld:
     response_ids: list[int] = field(default_factory=list)
     alert_ids: list[uuid.UUID] = field(default_factory=list)
     note_ids: list[uuid.UUID] = field(default_factory=list)
+    pause_ids: list[uuid.UUID] = field(default_factory=list)
 
 
 @dataclass
@@ -263,6 +265,15 @@ def build_world(engine: Engine) -> World:
                 s.add(note)
                 s.flush()
                 world.note_ids.append(note.id)
+                pause = PausePeriod(
+                    citizen_id=citizen.id,
+                    starts_at=NOW + timedelta(days=3),
+                    ends_at=NOW + timedelta(days=10),
+                    reason="Ferie",
+                )
+                s.add(pause)
+                s.flush()
+                world.pause_ids.append(pause.id)
             worlds.append(world)
         quarantined = QuarantinedMessage(
             device_id="tablet-10",

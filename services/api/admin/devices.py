@@ -1,0 +1,304 @@
+"""Tablets: enrol (with an argon2-hashed MQTT password), assign to a citizen and unassign
+(time ranges), health, peripherals; and the quarantine of rejected messages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from pust.db.device_credentials import hash_device_password
+from pust.db.tables import (
+    Citizen,
+    Device,
+    DeviceAssignment,
+    Peripheral,
+    QuarantinedMessage,
+)
+from pust.domain.plans import parse_plan
+from services.api.admin.models import (
+    DeviceAssign,
+    DeviceCreate,
+    DevicePublic,
+    PeripheralPublic,
+    QuarantinedMessagePublic,
+)
+from services.api.audit.recorder import record
+from services.api.auth.current import CurrentStaff
+from services.api.auth.principal import Principal
+from services.api.citizens.service import active_assignment, current_plan, queue_plan
+from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.pagination import Page, PageDep
+from services.api.problems import ConflictError, NotFoundError, problem_responses
+from services.api.scoping import citizen_for, current_holder, device_for, require_administrator
+
+router = APIRouter(prefix="/api/v1", tags=["devices"])
+
+_READ = problem_responses(401, 404, 422)
+_ACT = problem_responses(401, 403, 404, 409, 422)
+
+
+def device_public(session: Session, principal: Principal, device: Device) -> DevicePublic:
+    holder = current_holder(session, device.id)
+    peripherals = session.exec(
+        select(Peripheral)
+        .where(Peripheral.device_id == device.id)
+        .order_by(col(Peripheral.last_seen_at).desc())
+    ).all()
+    public = DevicePublic.model_validate(device, from_attributes=True)
+    if holder is not None and holder.care_team_id in principal.team_ids:
+        public.citizen_id = holder.id
+    public.peripherals = [
+        PeripheralPublic.model_validate(p, from_attributes=True) for p in peripherals
+    ]
+    return public
+
+
+@router.get(
+    "/devices",
+    response_model=Page[DevicePublic],
+    summary="Tablets (administrators: all; others: their teams' citizens' tablets)",
+    responses=problem_responses(401, 422),
+)
+def list_devices(
+    *, session: SessionDep, principal: CurrentStaff, page: PageDep
+) -> Page[DevicePublic]:
+    statement = select(Device)
+    counted = select(func.count()).select_from(Device)
+    if not principal.is_administrator:
+        visible = (
+            select(DeviceAssignment.device_id)
+            .join(Citizen, col(Citizen.id) == col(DeviceAssignment.citizen_id))
+            .where(
+                col(DeviceAssignment.valid_to).is_(None),
+                col(Citizen.care_team_id).in_(list(principal.team_ids)),
+            )
+        )
+        statement = statement.where(col(Device.id).in_(visible))
+        counted = counted.where(col(Device.id).in_(visible))
+    total = session.exec(counted).one()
+    devices = session.exec(
+        statement.order_by(col(Device.id)).limit(page.limit).offset(page.offset)
+    ).all()
+    return Page[DevicePublic](
+        items=[device_public(session, principal, d) for d in devices],
+        total=int(total),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post(
+    "/devices",
+    response_model=DevicePublic,
+    status_code=201,
+    summary="Enrol a tablet (its MQTT username is the device id)",
+    responses=_ACT,
+)
+def enrol_device(
+    *, body: DeviceCreate, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+) -> DevicePublic:
+    require_administrator(principal)
+    if session.get(Device, body.device_id) is not None:
+        raise ConflictError("A device with this id is enrolled already.")
+    now = clock.now()
+    device = Device(
+        id=body.device_id,
+        mqtt_password_hash=hash_device_password(body.mqtt_password),
+        enrolled_at=now,
+    )
+    session.add(device)
+    session.flush()
+    record(
+        session=session,
+        principal=principal,
+        now=now,
+        action="device.enrol",
+        resource_type="device",
+        resource_id=device.id,
+    )
+    session.commit()
+    return device_public(session, principal, device)
+
+
+@router.get(
+    "/devices/{device_id}",
+    response_model=DevicePublic,
+    summary="One tablet with its health and peripherals",
+    responses=_READ,
+)
+def read_device(*, device_id: str, session: SessionDep, principal: CurrentStaff) -> DevicePublic:
+    return device_public(session, principal, device_for(session, principal, device_id))
+
+
+@router.post(
+    "/devices/{device_id}/assign",
+    response_model=DevicePublic,
+    summary="Give the tablet to a citizen (from now; the tablet gets the plan)",
+    responses=_ACT,
+)
+def assign_device(
+    *,
+    device_id: str,
+    body: DeviceAssign,
+    session: SessionDep,
+    principal: CurrentStaff,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> DevicePublic:
+    require_administrator(principal)
+    device = device_for(session, principal, device_id)
+    citizen = citizen_for(session, principal, body.citizen_id)
+    if device.status != "active":
+        raise ConflictError("This device is retired.")
+    if active_assignment(session, device.id) is not None:
+        raise ConflictError("The tablet is assigned to a citizen already; unassign it first.")
+    held = session.exec(
+        select(DeviceAssignment).where(
+            DeviceAssignment.citizen_id == citizen.id, col(DeviceAssignment.valid_to).is_(None)
+        )
+    ).first()
+    if held is not None:
+        raise ConflictError("The citizen has a tablet already; unassign that one first.")
+    now = clock.now()
+    session.add(
+        DeviceAssignment(
+            device_id=device.id,
+            citizen_id=citizen.id,
+            valid_from=now,
+            assigned_by=principal.staff_id,
+        )
+    )
+    plan = current_plan(session, citizen.id)
+    if plan is not None:
+        queue_plan(
+            session=session,
+            topic_root=settings.topic_root,
+            device_id=device.id,
+            plan=parse_plan(plan.schedule),
+            version=plan.version,
+            now=now,
+        )
+    record(
+        session=session,
+        principal=principal,
+        now=now,
+        action="device.assign",
+        resource_type="device",
+        resource_id=device.id,
+        citizen_id=citizen.id,
+        care_team_id=citizen.care_team_id,
+    )
+    session.commit()
+    return device_public(session, principal, device)
+
+
+@router.post(
+    "/devices/{device_id}/unassign",
+    response_model=DevicePublic,
+    summary="Take the tablet back (the assignment ends now)",
+    responses=_ACT,
+)
+def unassign_device(
+    *, device_id: str, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+) -> DevicePublic:
+    require_administrator(principal)
+    device = device_for(session, principal, device_id)
+    assignment = active_assignment(session, device.id)
+    if assignment is None:
+        raise ConflictError("The tablet is not assigned.")
+    citizen = citizen_for(session, principal, assignment.citizen_id)
+    now = clock.now()
+    assignment.valid_to = max(now, assignment.valid_from)
+    session.add(assignment)
+    record(
+        session=session,
+        principal=principal,
+        now=now,
+        action="device.unassign",
+        resource_type="device",
+        resource_id=device.id,
+        citizen_id=citizen.id,
+        care_team_id=citizen.care_team_id,
+    )
+    session.commit()
+    return device_public(session, principal, device)
+
+
+def quarantine_public(row: QuarantinedMessage, *, with_payload: bool) -> QuarantinedMessagePublic:
+    public = QuarantinedMessagePublic.model_validate(row, from_attributes=True)
+    if with_payload:
+        try:
+            public.payload_text = bytes(row.payload).decode("utf-8")
+        except UnicodeDecodeError:
+            public.payload_text = None
+    return public
+
+
+@router.get(
+    "/quarantine",
+    response_model=Page[QuarantinedMessagePublic],
+    summary="Rejected device messages, newest first",
+    responses=problem_responses(401, 403, 422),
+)
+def list_quarantine(
+    *,
+    session: SessionDep,
+    principal: CurrentStaff,
+    page: PageDep,
+    clock: ClockDep,
+    device_id: str | None = None,
+) -> Page[QuarantinedMessagePublic]:
+    require_administrator(principal)
+    statement = select(QuarantinedMessage)
+    counted = select(func.count()).select_from(QuarantinedMessage)
+    if device_id:
+        statement = statement.where(QuarantinedMessage.device_id == device_id)
+        counted = counted.where(QuarantinedMessage.device_id == device_id)
+    total = session.exec(counted).one()
+    rows = session.exec(
+        statement.order_by(
+            col(QuarantinedMessage.received_at).desc(), col(QuarantinedMessage.id).desc()
+        )
+        .limit(page.limit)
+        .offset(page.offset)
+    ).all()
+    record(
+        session=session,
+        principal=principal,
+        now=clock.now(),
+        action="quarantine.list",
+        resource_type="quarantine",
+    )
+    session.commit()
+    return Page[QuarantinedMessagePublic](
+        items=[quarantine_public(r, with_payload=False) for r in rows],
+        total=int(total),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get(
+    "/quarantine/{message_id}",
+    response_model=QuarantinedMessagePublic,
+    summary="One rejected message with its payload",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def read_quarantined(
+    *, message_id: int, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+) -> QuarantinedMessagePublic:
+    require_administrator(principal)
+    row = session.get(QuarantinedMessage, message_id)
+    if row is None:
+        raise NotFoundError("No such quarantined message.")
+    record(
+        session=session,
+        principal=principal,
+        now=clock.now(),
+        action="quarantine.read",
+        resource_type="quarantine",
+        resource_id=str(row.id),
+    )
+    session.commit()
+    return quarantine_public(row, with_payload=True)
