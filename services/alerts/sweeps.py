@@ -1,0 +1,337 @@
+"""Timer sweeps: escalation of unacknowledged alerts, missed measurements, silent tablets.
+
+Timers are database state (``Alert.next_escalation_at``, ``expected_measurement`` rows,
+``Device.last_seen_at``), so a restart loses nothing: the next sweep finds what fell due
+while the service was down. Every sweep is idempotent and safe with two replicas: escalation
+claims alerts with ``FOR UPDATE SKIP LOCKED``; the missed and silent sweeps take a
+transaction-scoped advisory lock on PostgreSQL (a second replica skips that round), and
+SQLite serialises writers anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+import zlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from pust.db.alert_repository import (
+    Breach,
+    auto_resolve,
+    raise_or_repeat,
+    record_event,
+    routing_policy,
+)
+from pust.db.engine import session_scope
+from pust.db.outbox import enqueue
+from pust.db.tables.alerting import ExpectedMeasurement
+from pust.db.tables.alerts import Alert
+from pust.db.tables.citizens import Citizen, PausePeriod
+from pust.db.tables.clinical import Plan
+from pust.db.tables.devices import Device, DeviceAssignment
+from pust.db.tables.readings import QuestionnaireResponse, Reading
+from pust.domain.alert_lifecycle import EventKind, open_key
+from pust.domain.clock import Clock
+from pust.domain.missed_measurements import (
+    MISSED_RULE,
+    SILENT_RULE,
+    Pause,
+    SlotStatus,
+    decide_slot,
+    is_paused,
+    is_silent,
+    missed_reason,
+    silent_reason,
+    slots_between,
+    submission_window,
+)
+from pust.domain.plans import InvalidPlanError, MeasurementPlan, parse_plan
+from pust.domain.routing import following_escalation_at, ladder_key, step_at
+from pust.domain.severity import AlertKind, AlertStatus, Severity
+from services.alerts.notifications import alert_notification
+
+log = logging.getLogger(__name__)
+
+
+def _try_sweep_lock(session: Session, name: str) -> bool:
+    """One replica per sweep round on PostgreSQL; always True on SQLite."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(f"pust.alerts.{name}".encode())
+    acquired = session.exec(text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=key))  # type: ignore[call-overload]
+    return bool(acquired.scalar())
+
+
+# escalation ------------------------------------------------------------------------------
+
+
+def sweep_escalations(*, engine: Engine, clock: Clock, limit: int = 200) -> int:
+    """Fire every escalation step that fell due; returns how many fired."""
+    now = clock.now()
+    fired = 0
+    with session_scope(engine) as session:
+        due = session.exec(
+            select(Alert)
+            .where(Alert.status == AlertStatus.OPEN.value)
+            .where(col(Alert.next_escalation_at) <= now)
+            .order_by(col(Alert.next_escalation_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for alert in due:
+            fired += _escalate(session, alert, now)
+    return fired
+
+
+def _escalate(session: Session, alert: Alert, now: datetime) -> int:
+    policy = routing_policy(session, alert.care_team_id)
+    ladder = ladder_key(AlertKind(alert.kind), Severity(alert.severity))
+    level = alert.escalation_level
+    step = step_at(policy, ladder=ladder, level=level)
+    due_at = alert.next_escalation_at
+    if step is None or due_at is None:  # the policy changed: nothing more to climb
+        alert.next_escalation_at = None
+        return 0
+    payload = alert_notification(
+        alert, event="alert.escalated", now=now, step=step.name, level=level + 1
+    )
+    stamp = int(due_at.timestamp())
+    for index, recipient in enumerate(step.recipients):
+        enqueue(
+            session,
+            channel=recipient.channel,
+            destination=recipient.address,
+            payload=payload,
+            now=now,
+            dedup_key=f"esc:{alert.id}:{level}:{stamp}:{index}",
+        )
+    record_event(
+        session,
+        alert,
+        EventKind.ESCALATED,
+        now=now,
+        detail={
+            "level": level + 1,
+            "step": step.name,
+            "recipients": len(step.recipients),
+            "due_at": due_at.isoformat(),
+        },
+    )
+    alert.escalation_level = level + 1
+    alert.next_escalation_at = following_escalation_at(
+        policy, ladder=ladder, level=level + 1, previous_due=due_at
+    )
+    log.info("alerts.escalated alert_id=%s level=%d", alert.id, level + 1)
+    return 1
+
+
+# missed measurements ---------------------------------------------------------------------
+
+
+def _current_plans(session: Session) -> list[tuple[uuid.UUID, Plan]]:
+    rows = session.exec(
+        select(Plan)
+        .join(Citizen, col(Citizen.id) == col(Plan.citizen_id))
+        .where(Citizen.status == "active")
+        .order_by(col(Plan.citizen_id), col(Plan.version).desc())
+    ).all()
+    newest: dict[uuid.UUID, Plan] = {}
+    for row in rows:
+        newest.setdefault(row.citizen_id, row)
+    return list(newest.items())
+
+
+def _plan(row: Plan) -> MeasurementPlan | None:
+    try:
+        return parse_plan(row.schedule)
+    except InvalidPlanError:
+        log.warning("missed.plan_unreadable plan_id=%s", row.id)
+        return None
+
+
+def _pauses(session: Session, citizen_id: uuid.UUID) -> list[Pause]:
+    rows = session.exec(select(PausePeriod).where(PausePeriod.citizen_id == citizen_id)).all()
+    return [Pause(row.starts_at, row.ends_at) for row in rows]
+
+
+def _submissions(
+    session: Session, citizen_id: uuid.UUID, start: datetime, end: datetime
+) -> list[datetime]:
+    readings = session.exec(
+        select(Reading.measured_at).where(
+            Reading.citizen_id == citizen_id,
+            col(Reading.valid).is_(True),
+            Reading.measured_at >= start,
+            Reading.measured_at <= end,
+        )
+    ).all()
+    responses = session.exec(
+        select(QuestionnaireResponse.answered_at).where(
+            QuestionnaireResponse.citizen_id == citizen_id,
+            col(QuestionnaireResponse.valid).is_(True),
+            QuestionnaireResponse.answered_at >= start,
+            QuestionnaireResponse.answered_at <= end,
+        )
+    ).all()
+    return [*readings, *responses]
+
+
+def _create_slots(
+    session: Session,
+    *,
+    citizen_id: uuid.UUID,
+    row: Plan,
+    plan: MeasurementPlan,
+    now: datetime,
+    lookback: timedelta,
+) -> None:
+    wanted = slots_between(plan, now - lookback, now, not_before=row.created_at)
+    if not wanted:
+        return
+    existing = set(
+        session.exec(
+            select(ExpectedMeasurement.due_at).where(
+                ExpectedMeasurement.citizen_id == citizen_id,
+                ExpectedMeasurement.due_at >= wanted[0],
+                ExpectedMeasurement.due_at <= wanted[-1],
+            )
+        ).all()
+    )
+    for due_at in wanted:
+        if due_at in existing:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    ExpectedMeasurement(
+                        citizen_id=citizen_id, due_at=due_at, plan_version=row.version
+                    )
+                )
+        except IntegrityError:
+            continue  # created meanwhile by another sweep
+
+
+def sweep_missed_measurements(*, engine: Engine, clock: Clock, lookback: timedelta) -> int:
+    """Create due slots from each plan and decide those whose grace has passed; returns how
+    many slots were found missed."""
+    now = clock.now()
+    missed = 0
+    with session_scope(engine) as session:
+        if not _try_sweep_lock(session, "missed"):
+            return 0
+        for citizen_id, row in _current_plans(session):
+            plan = _plan(row)
+            if plan is None:
+                continue
+            _create_slots(
+                session, citizen_id=citizen_id, row=row, plan=plan, now=now, lookback=lookback
+            )
+            session.flush()
+            missed += _decide_slots(session, citizen_id, plan, now)
+    return missed
+
+
+def _decide_slots(
+    session: Session, citizen_id: uuid.UUID, plan: MeasurementPlan, now: datetime
+) -> int:
+    pending = session.exec(
+        select(ExpectedMeasurement)
+        .where(ExpectedMeasurement.citizen_id == citizen_id)
+        .where(ExpectedMeasurement.status == SlotStatus.PENDING.value)
+        .where(col(ExpectedMeasurement.due_at) <= now)
+        .order_by(col(ExpectedMeasurement.due_at))
+    ).all()
+    if not pending:
+        return 0
+    citizen = session.get(Citizen, citizen_id)
+    if citizen is None:
+        return 0
+    pauses = _pauses(session, citizen_id)
+    missed = 0
+    for slot in pending:
+        start, end = submission_window(slot.due_at, plan.grace)
+        status = decide_slot(
+            slot.due_at,
+            grace=plan.grace,
+            now=now,
+            submissions=_submissions(session, citizen_id, start, end),
+            pauses=pauses,
+        )
+        if status is SlotStatus.PENDING:
+            continue
+        slot.status, slot.decided_at = status.value, now
+        if status is SlotStatus.MISSED:
+            change = raise_or_repeat(
+                session,
+                now=now,
+                breach=Breach(
+                    citizen_id=citizen_id,
+                    care_team_id=citizen.care_team_id,
+                    kind=AlertKind.MISSED_MEASUREMENT,
+                    rule_key=MISSED_RULE,
+                    severity=Severity.YELLOW,
+                    observed_at=slot.due_at,
+                    reasons=[missed_reason(slot.due_at, plan)],
+                ),
+            )
+            slot.alert_id = change.alert.id
+            missed += 1
+    return missed
+
+
+# silent tablets --------------------------------------------------------------------------
+
+
+def sweep_silent_devices(*, engine: Engine, clock: Clock, threshold: timedelta) -> int:
+    """Raise a device alert for every assigned tablet silent for ``threshold``, and close it
+    when the tablet is heard from again. Returns how many alerts were raised."""
+    now = clock.now()
+    raised = 0
+    with session_scope(engine) as session:
+        if not _try_sweep_lock(session, "silent"):
+            return 0
+        rows = session.exec(
+            select(DeviceAssignment, Device, Citizen)
+            .join(Device, col(Device.id) == col(DeviceAssignment.device_id))
+            .join(Citizen, col(Citizen.id) == col(DeviceAssignment.citizen_id))
+            .where(col(DeviceAssignment.valid_to).is_(None))
+            .where(Device.status == "active", Citizen.status == "active")
+            .where(DeviceAssignment.valid_from <= now)
+        ).all()
+        for assignment, device, citizen in rows:
+            existing = session.exec(
+                select(Alert).where(Alert.open_key == open_key(citizen.id, SILENT_RULE))
+            ).first()
+            silent = is_silent(
+                device.last_seen_at, since=assignment.valid_from, now=now, threshold=threshold
+            )
+            if silent and existing is None and not is_paused(now, _pauses(session, citizen.id)):
+                raise_or_repeat(
+                    session,
+                    now=now,
+                    breach=Breach(
+                        citizen_id=citizen.id,
+                        care_team_id=citizen.care_team_id,
+                        kind=AlertKind.SILENT_DEVICE,
+                        rule_key=SILENT_RULE,
+                        severity=Severity.YELLOW,
+                        observed_at=now,
+                        reasons=[silent_reason(device.last_seen_at, threshold)],
+                        device_id=device.id,
+                    ),
+                )
+                raised += 1
+            elif not silent and existing is not None:
+                auto_resolve(
+                    session,
+                    citizen_id=citizen.id,
+                    rule_key=SILENT_RULE,
+                    now=now,
+                    detail={"device_id": device.id},
+                )
+    return raised
