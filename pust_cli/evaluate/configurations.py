@@ -1,0 +1,84 @@
+"""The rule configurations the evaluation compares, all built from pust's own rule sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pust.domain.limits import AbsoluteLimit, RuleSet, default_rule_set
+from pust.domain.measurement_types import MeasurementType
+from pust_cli.evaluate.metrics import Evaluation, evaluate
+from pust_cli.evaluate.replay import Replay, RulesFor
+from pust_cli.simulator.cohort import CohortSpec, build_cohort
+from pust_cli.simulator.timeline import SimPlan
+
+# a run-in SpO2 median below this makes the group's absolute SpO2 limits a daily alarm
+PERSONALISE_BELOW = 92.0
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    name: str
+    description: str
+    rules_for: RulesFor
+
+
+def starting_configuration() -> Configuration:
+    rules = default_rule_set()
+    return Configuration(
+        "starting configuration",
+        "the group defaults of BACKGROUND.md for every citizen",
+        lambda _device, _baselines: rules,
+    )
+
+
+def personalised_spo2(rules: RuleSet, baselines: dict[str, float]) -> RuleSet:
+    """What the physician does after the run-in for a citizen who lives at a low SpO2:
+    absolute SpO2 limits 3 (yellow) and 5 (red) points below the run-in median."""
+    median = baselines.get(MeasurementType.SPO2.value)
+    if median is None or median >= PERSONALISE_BELOW:
+        return rules
+    absolute = tuple(
+        AbsoluteLimit(
+            type=MeasurementType.SPO2,
+            unit="%",
+            red_low=round(median) - 5,
+            yellow_low=round(median) - 3,
+        )
+        if limit.type is MeasurementType.SPO2
+        else limit
+        for limit in rules.absolute
+    )
+    return rules.model_copy(update={"absolute": absolute})
+
+
+def personalised_configuration() -> Configuration:
+    rules = default_rule_set()
+    return Configuration(
+        "personalised SpO2 limits",
+        f"as the starting configuration; after the run-in, citizens with a SpO2 median "
+        f"below {PERSONALISE_BELOW:.0f} % get absolute SpO2 limits 3/5 points below it",
+        lambda _device, baselines: personalised_spo2(rules, baselines),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRun:
+    citizens: int
+    weeks: int
+    seed: int
+    start: datetime
+    results: tuple[tuple[Configuration, Evaluation], ...]
+
+
+def run_evaluation(
+    *, citizens: int, weeks: int, seed: int, start: datetime | None = None
+) -> EvaluationRun:
+    start = start or datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: a fixed, reproducible start
+    cohort = build_cohort(CohortSpec(citizens=citizens, start=start, days=weeks * 7, seed=seed))
+    plan = SimPlan()
+    results = tuple(
+        (configuration, evaluate(Replay(cohort, plan, configuration.rules_for).run()))
+        for configuration in (starting_configuration(), personalised_configuration())
+    )
+    return EvaluationRun(citizens, weeks, seed, start, results)

@@ -1,0 +1,254 @@
+"""Replay a simulated cohort through pust's real domain logic, in simulated time.
+
+Each message goes through the device-protocol validator (units, plausibility, late
+marking) and then the real triage (:mod:`pust.domain.triage`) with the citizen's rule set
+and run-in baselines (:mod:`pust.domain.baselines`). Alerts follow the lifecycle rule of
+one open alert per citizen and rule; late readings are triaged but never raise a fresh
+alarm. Missed measurements come from :mod:`pust.domain.missed_measurements` on the same
+plan the citizens follow; silent tablets from its ``is_silent``. The nurse reviews on
+weekdays at 09:00 and 13:00 and resolves everything open, so a new breach after a review
+is a new item of work.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import IntEnum
+from zoneinfo import ZoneInfo
+
+from pust.domain.baselines import TimedValue, baseline_types, run_in_median
+from pust.domain.device_protocol import (
+    MeasurementSubmission,
+    QuestionnaireSubmission,
+    Rejection,
+    validate_message,
+)
+from pust.domain.limits import RuleSet
+from pust.domain.missed_measurements import MISSED_RULE, SILENT_RULE, SlotStatus, decide_slot
+from pust.domain.missed_measurements import is_silent as tablet_is_silent
+from pust.domain.plans import MeasurementPlan, due_times
+from pust.domain.severity import AlertKind, Severity
+from pust.domain.triage import ReadingFacts, Triage, triage_reading, triage_response
+from pust_cli.evaluate.metrics import EvaluationInput, RaisedAlert, TriagedItem
+from pust_cli.simulator.cohort import Cohort
+from pust_cli.simulator.messages import SimMessage
+from pust_cli.simulator.timeline import SimPlan, cohort_messages
+
+REVIEW_TIMES = (time(9, 0), time(13, 0))
+SILENT_AFTER = timedelta(hours=24)
+SILENT_CHECK_EVERY = timedelta(hours=1)
+
+# the citizen's rule set once the run-in has given baselines (device_id, baselines) → rules
+RulesFor = Callable[[str, dict[str, float]], RuleSet]
+
+
+class _EventKind(IntEnum):
+    # at the same instant: decide slots and silence before the nurse's review
+    SLOT = 0
+    SILENT_CHECK = 1
+    REVIEW = 2
+
+
+@dataclass(slots=True)
+class _Citizen:
+    device_id: str
+    history: dict[str, list[TimedValue]] = field(default_factory=dict)
+    submissions: list[datetime] = field(default_factory=list)
+    baselines: dict[str, float] | None = None
+    rules: RuleSet | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(slots=True)
+class Replay:
+    cohort: Cohort
+    plan: SimPlan
+    rules_for: RulesFor
+    triaged: list[TriagedItem] = field(default_factory=list)
+    alerts: list[RaisedAlert] = field(default_factory=list)
+    rejected: int = 0
+    _open: set[tuple[str, str]] = field(default_factory=set)
+
+    def run(self) -> EvaluationInput:
+        spec = self.cohort.spec
+        tz = ZoneInfo(self.plan.timezone)
+        measurement_plan = self.plan.measurement_plan(spec.start.astimezone(tz).date())
+        end = spec.start + timedelta(days=spec.days)
+        citizens = {c.device_id: _Citizen(c.device_id) for c in self.cohort.citizens}
+        events = list(self._events(measurement_plan, tz, end))
+        heapq.heapify(events)
+        for message in cohort_messages(self.cohort, self.plan):
+            if message.publish_at >= end:
+                continue  # an upload after the evaluated period
+            while events and events[0][0] <= message.publish_at:
+                self._handle_event(heapq.heappop(events), citizens, measurement_plan)
+            self._handle_message(message, citizens[message.device_id])
+        while events:
+            self._handle_event(heapq.heappop(events), citizens, measurement_plan)
+        return EvaluationInput(
+            citizens=len(self.cohort.citizens),
+            days=spec.days,
+            exacerbations=self.cohort.exacerbations,
+            triaged=self.triaged,
+            alerts=self.alerts,
+            rejected_messages=self.rejected,
+        )
+
+    # events ----------------------------------------------------------------------------
+
+    def _events(
+        self, plan: MeasurementPlan, tz: ZoneInfo, end: datetime
+    ) -> Iterator[tuple[datetime, int, str]]:
+        start = self.cohort.spec.start
+        for due in due_times(plan, start, end):
+            decided = due + plan.grace + timedelta(minutes=1)  # the sweep after the grace
+            if decided < end:
+                yield decided, _EventKind.SLOT, due.isoformat()
+        moment = start + SILENT_CHECK_EVERY
+        while moment < end:
+            yield moment, _EventKind.SILENT_CHECK, ""
+            moment += SILENT_CHECK_EVERY
+        day: date = start.astimezone(tz).date()
+        while (first := datetime.combine(day, time(0), tzinfo=tz)) < end:
+            if day.weekday() < 5:
+                for at in REVIEW_TIMES:
+                    review = datetime.combine(day, at, tzinfo=tz)
+                    if start <= review < end:
+                        yield review, _EventKind.REVIEW, ""
+            day = first.date() + timedelta(days=1)
+
+    def _handle_event(
+        self,
+        event: tuple[datetime, int, str],
+        citizens: dict[str, _Citizen],
+        plan: MeasurementPlan,
+    ) -> None:
+        at, kind, detail = event
+        if kind == _EventKind.REVIEW:
+            self._open.clear()
+        elif kind == _EventKind.SLOT:
+            due = datetime.fromisoformat(detail)
+            for citizen in citizens.values():
+                status = decide_slot(
+                    due, grace=plan.grace, now=at, submissions=citizen.submissions, pauses=()
+                )
+                if status is SlotStatus.MISSED:
+                    self._raise(
+                        citizen.device_id,
+                        at,
+                        AlertKind.MISSED_MEASUREMENT,
+                        Severity.GREEN,
+                        MISSED_RULE,
+                    )
+        else:
+            since = self.cohort.spec.start
+            for citizen in citizens.values():
+                if tablet_is_silent(citizen.last_seen, since=since, now=at, threshold=SILENT_AFTER):
+                    self._raise(
+                        citizen.device_id, at, AlertKind.SILENT_DEVICE, Severity.GREEN, SILENT_RULE
+                    )
+
+    def _raise(
+        self, device_id: str, at: datetime, kind: AlertKind, severity: Severity, rule: str
+    ) -> None:
+        """One open alert per citizen and rule: a repeat while open is not new work."""
+        if (device_id, rule) in self._open:
+            return
+        self._open.add((device_id, rule))
+        self.alerts.append(RaisedAlert(device_id, at, kind, severity, rule))
+
+    # messages --------------------------------------------------------------------------
+
+    def _handle_message(self, message: SimMessage, citizen: _Citizen) -> None:
+        received = message.publish_at
+        citizen.last_seen = received
+        result = validate_message(
+            device_id=message.device_id,
+            channel=message.channel.value,
+            payload=json.dumps(message.payload).encode(),
+            received_at=received,
+        )
+        if isinstance(result, Rejection):
+            self.rejected += 1
+            return
+        if isinstance(result, MeasurementSubmission):
+            for observation in result.observations:
+                facts = ReadingFacts(
+                    observation.type.value, observation.value, observation.measured_at
+                )
+                history = citizen.history.setdefault(facts.type, [])
+                verdict = triage_reading(
+                    facts,
+                    self._rules(citizen, received),
+                    baselines=citizen.baselines or {},
+                    history=history,
+                )
+                history.append(TimedValue(facts.measured_at, facts.value))
+                citizen.submissions.append(facts.measured_at)
+                self._record(citizen, received, verdict, late=observation.late, questionnaire=False)
+        elif isinstance(result, QuestionnaireSubmission):
+            answers = {answer.item: answer.value for answer in result.answers}
+            for item, value in answers.items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    citizen.history.setdefault(item, []).append(
+                        TimedValue(result.answered_at, float(value))
+                    )
+            verdict = triage_response(
+                result.questionnaire,
+                answers,
+                self._rules(citizen, received),
+                baselines=citizen.baselines or {},
+            )
+            citizen.submissions.append(result.answered_at)
+            self._record(citizen, received, verdict, late=result.late, questionnaire=True)
+
+    def _rules(self, citizen: _Citizen, now: datetime) -> RuleSet:
+        """The rule set in force: the starting configuration during the run-in, then the
+        citizen's (possibly personalised) one with the run-in baselines."""
+        run_in_end = self.cohort.spec.start + timedelta(days=self.plan.run_in_days)
+        if citizen.rules is not None:
+            return citizen.rules
+        default = self.rules_for(citizen.device_id, {})
+        if now < run_in_end:
+            return default
+        baselines: dict[str, float] = {}
+        for type_ in baseline_types(default):
+            value = run_in_median(
+                citizen.history.get(type_, []),
+                monitoring_started_at=self.cohort.spec.start,
+                days=self.plan.run_in_days,
+            )
+            if value is not None:
+                baselines[type_] = value
+        citizen.baselines = baselines
+        citizen.rules = self.rules_for(citizen.device_id, baselines)
+        return citizen.rules
+
+    def _record(
+        self,
+        citizen: _Citizen,
+        received: datetime,
+        verdict: Triage,
+        *,
+        late: bool,
+        questionnaire: bool,
+    ) -> None:
+        self.triaged.append(
+            TriagedItem(
+                citizen.device_id,
+                received,
+                verdict.severity,
+                is_questionnaire=questionnaire,
+                late=late,
+            )
+        )
+        if late:
+            return  # shown to the nurse as late, never raised as a fresh alarm
+        for outcome in verdict.breaches:
+            self._raise(
+                citizen.device_id, received, AlertKind.READING, outcome.severity, outcome.rule
+            )

@@ -1,0 +1,133 @@
+"""The evaluator's arithmetic on a small hand-made cohort whose answers are known."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pust.domain.severity import AlertKind, Severity
+from pust_cli.evaluate.metrics import EvaluationInput, RaisedAlert, TriagedItem, evaluate
+from pust_cli.simulator.cohort import Exacerbation
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def h(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def episode(device: str, onset: float) -> Exacerbation:
+    return Exacerbation(device, h(onset), h(onset + 72), h(onset + 240), 0.8)
+
+
+def test_hand_made_cohort() -> None:
+    # a: flagged 10 h after onset (within 24 h); b: flagged 30 h after onset (during, not
+    # within 24 h); c: a flag only before onset and a late one during: not flagged.
+    exacerbations = [episode("a", 100), episode("b", 200), episode("c", 300)]
+    triaged = [
+        TriagedItem("a", h(50), Severity.GREEN),
+        TriagedItem("a", h(110), Severity.YELLOW),
+        TriagedItem("a", h(120), Severity.RED),
+        TriagedItem("b", h(230), Severity.YELLOW),
+        TriagedItem("b", h(231), Severity.GREEN, is_questionnaire=True),
+        TriagedItem("c", h(290), Severity.RED),
+        TriagedItem("c", h(310), Severity.RED, late=True),
+        TriagedItem("d", h(10), Severity.GREEN),
+        TriagedItem("d", h(11), Severity.YELLOW, is_questionnaire=True),
+    ]
+    alerts = [
+        RaisedAlert("a", h(110), AlertKind.READING, Severity.RED, "spo2.absolute"),
+        RaisedAlert("b", h(230), AlertKind.READING, Severity.YELLOW, "fev1.baseline"),
+        RaisedAlert("c", h(290), AlertKind.READING, Severity.RED, "spo2.absolute"),
+        RaisedAlert("d", h(11), AlertKind.READING, Severity.YELLOW, "questionnaire.symptoms"),
+        RaisedAlert("d", h(40), AlertKind.MISSED_MEASUREMENT, Severity.GREEN, "plan.missed"),
+        RaisedAlert("d", h(41), AlertKind.MISSED_MEASUREMENT, Severity.GREEN, "plan.missed"),
+        RaisedAlert("c", h(60), AlertKind.SILENT_DEVICE, Severity.GREEN, "device.silent"),
+    ]
+    result = evaluate(
+        EvaluationInput(
+            citizens=4,
+            days=14,
+            exacerbations=exacerbations,
+            triaged=triaged,
+            alerts=alerts,
+            rejected_messages=2,
+        )
+    )
+    assert result.exacerbations == 3
+    assert result.flagged_within_24h == 1
+    assert result.flagged_during_episode == 2
+    assert result.share_flagged_within_24h == pytest.approx(1 / 3)
+    assert result.share_flagged_during_episode == pytest.approx(2 / 3)
+    assert result.median_hours_to_flag == pytest.approx((10 + 30) / 2)
+    # readings exclude questionnaire responses: 7 readings, 2 green (a at 50 h, d at 10 h)
+    assert result.readings == 7
+    assert result.readings_green == 2
+    assert result.share_needing_no_nurse == pytest.approx(2 / 7)
+    assert result.reading_alerts == 4
+    assert result.red_alerts == 2
+    # a's and b's alerts fall inside their episodes; c's is before onset; d has none
+    assert result.reading_alerts_outside_episodes == 2
+    assert result.missed_measurement_alerts == 2
+    assert result.silent_tablet_alerts == 1
+    assert result.nurse_alerts == 7
+    assert result.citizen_weeks == 8
+    assert result.per_citizen_week(result.nurse_alerts) == pytest.approx(7 / 8)
+    assert result.rejected_messages == 2
+
+
+def test_no_exacerbations_gives_no_share_rather_than_zero() -> None:
+    result = evaluate(EvaluationInput(citizens=1, days=7, exacerbations=[], triaged=[], alerts=[]))
+    assert result.share_flagged_within_24h is None
+    assert result.share_needing_no_nurse is None
+    assert result.median_hours_to_flag is None
+    assert result.per_citizen_week(0) == 0
+
+
+def test_flag_exactly_24_hours_after_onset_counts() -> None:
+    exacerbations = [episode("a", 0)]
+    triaged = [TriagedItem("a", h(24), Severity.YELLOW)]
+    result = evaluate(
+        EvaluationInput(citizens=1, days=7, exacerbations=exacerbations, triaged=triaged, alerts=[])
+    )
+    assert result.flagged_within_24h == 1
+
+
+def test_replay_through_real_triage_flags_a_deep_exacerbation() -> None:
+    from dataclasses import replace
+
+    from pust.domain.limits import default_rule_set
+    from pust_cli.evaluate.replay import Replay
+    from pust_cli.simulator.cohort import Cohort, CohortSpec, build_cohort
+    from pust_cli.simulator.timeline import SimPlan
+
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    built = build_cohort(
+        CohortSpec(citizens=2, start=start, days=35, seed=9, exacerbations_per_year=0)
+    )
+    deep = Exacerbation(
+        built.citizens[0].device_id,
+        start + timedelta(days=20, hours=6),
+        start + timedelta(days=22),
+        start + timedelta(days=30),
+        1.0,
+    )
+    citizens = (
+        replace(
+            built.citizens[0],
+            adherence=1.0,
+            late_upload_rate=0.0,
+            silent_rate=0.0,
+            exacerbations=(deep,),
+        ),
+        replace(built.citizens[1], adherence=1.0, late_upload_rate=0.0, silent_rate=0.0),
+    )
+    cohort = Cohort(built.spec, citizens)
+    rules = default_rule_set()
+    result = evaluate(Replay(cohort, SimPlan(), lambda _d, _b: rules).run())
+    assert result.exacerbations == 1
+    assert result.flagged_during_episode == 1
+    assert result.missed_measurement_alerts == 0  # everybody measured every time
+    assert result.silent_tablet_alerts == 0
+    assert 0 < result.readings_green < result.readings
