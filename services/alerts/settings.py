@@ -33,10 +33,11 @@ class AlertsSettings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=15.0, gt=0)
     outbox_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
-    # webhook: each request carries X-Pust-Signature = sha256=HMAC(secret, timestamp.body)
+    # webhook: each request carries X-Pust-Signature = sha256=HMAC(secret, timestamp.body);
+    # empty: no webhook channel (its messages go dead, visible to admins)
     webhook_secret: SecretStr = SecretStr("")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
-    # e-mail (SMTP); empty host: no e-mail channel (messages for it wait, then go dead)
+    # e-mail (SMTP); empty host: no e-mail channel (its messages go dead, visible to admins)
     smtp_host: str = ""
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str = ""
