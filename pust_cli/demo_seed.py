@@ -71,14 +71,23 @@ def demo_device_id(number: int) -> str:
 
 def seed_demo(settings: Settings, *, clock: Clock | None = None) -> bool:
     """Seed the demo unless it is there; True when it seeded."""
+    from pust_cli.demo_history import import_demo_history
+
     engine = build_engine(settings.effective_database_url)
+    topics = Topics(settings.topic_root)
+    now = (clock or SystemClock()).now()
     try:
-        return seed_demo_into(
-            engine,
-            timezone=settings.clinic_timezone,
-            topics=Topics(settings.topic_root),
-            clock=clock,
+        seeded = seed_demo_into(
+            engine, timezone=settings.clinic_timezone, topics=topics, clock=clock
         )
+        if seeded:
+            summary = import_demo_history(engine, topics=topics, now=now, days=HISTORY_DAYS)
+            print(
+                f"pust: demo seeded: {summary.readings} readings and {summary.responses} "
+                f"questionnaire answers over {HISTORY_DAYS} days, "
+                f"{summary.resolved_alerts} older alerts already handled"
+            )
+        return seeded
     finally:
         engine.dispose()
 
