@@ -26,9 +26,13 @@ def start_ingest(
     started: list[IngestService] = []
 
     def start(
-        *, clock: Clock | None = None, instance: str | None = None, **overrides: object
+        *,
+        clock: Clock | None = None,
+        instance: str | None = None,
+        settings_overrides: dict[str, object] | None = None,
+        **overrides: object,
     ) -> IngestService:
-        settings = make_settings(db_url=db_url, mqtt=mqtt)
+        settings = make_settings(db_url=db_url, mqtt=mqtt, **(settings_overrides or {}))
         ingest = IngestSettings(
             instance=instance or uuid.uuid4().hex[:8],
             metrics_port=0,
@@ -47,6 +51,6 @@ def start_ingest(
 
     yield start
     for service in started:
-        service.stop()
+        service.stop()  # stopping twice is harmless
         assert service.mqtt.handler_errors == 0
         assert service.writer.failure is None

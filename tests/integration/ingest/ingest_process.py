@@ -1,0 +1,60 @@
+"""The ingest service as a real process (``pust ingest``), for kill -9 tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PUST = Path(sys.executable).parent / "pust"
+
+
+class IngestProcess:
+    def __init__(self, *, env: dict[str, str], log_path: Path) -> None:
+        self._env = {**os.environ, **env}
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self.kills = 0
+        self._connects_seen = 0
+
+    def start(self) -> None:
+        assert self._process is None
+        with self._log_path.open("ab") as log:
+            self._process = subprocess.Popen(  # a fixed binary, our own arguments
+                [str(PUST), "ingest"], env=self._env, stdout=log, stderr=log
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, in-flight batches die wherever they are."""
+        assert self._process is not None
+        self._connects_seen = self._log_path.read_bytes().count(b"mqtt.connected")
+        os.kill(self._process.pid, signal.SIGKILL)
+        self._process.wait(10)
+        self._process = None
+        self.kills += 1
+
+    def terminate(self) -> int:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGTERM)
+        code = self._process.wait(30)
+        self._process = None
+        return code
+
+    def wait_connected(self, timeout: float = 30.0) -> bool:
+        """Wait for this run's first connection to the broker (imports take seconds)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._log_path.read_bytes().count(b"mqtt.connected") > self._connects_seen:
+                self._connects_seen += 1
+                return True
+            if not self.running:
+                return False
+            time.sleep(0.05)
+        return False
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
