@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
@@ -129,8 +129,16 @@ class BenchDriver:
             outcomes = dict(tally.outcomes)
         return ThroughputResult(done, max(1e-9, end - started), outcomes)
 
+    def published_at(self, message_id: str) -> float | None:
+        return self._published.get(message_id)
+
     def paced(
-        self, messages: Sequence[BenchMessage], *, rate: float, drain_seconds: float
+        self,
+        messages: Sequence[BenchMessage],
+        *,
+        rate: float,
+        drain_seconds: float,
+        on_publish: Callable[[BenchMessage], None] | None = None,
     ) -> tuple[list[float], int, dict[str, int]]:
         """Publish at ``rate`` per second; returns (latencies in ms of receipted messages,
         messages sent, outcomes)."""
@@ -143,6 +151,8 @@ class BenchDriver:
                 time.sleep(delay)
             self._published[message.message_id] = time.monotonic()
             self._connection.publish(message.topic(self._topics), message.payload, qos=1)
+            if on_publish is not None:
+                on_publish(message)
         deadline = time.monotonic() + drain_seconds
         tally = self._tally
         with tally.lock:

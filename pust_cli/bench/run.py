@@ -7,19 +7,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from pust.config.settings import Settings
 from pust.db.engine import build_engine
 from pust.messaging.topics import Topics
 from pust_cli.bench.driver import BenchDriver
 from pust_cli.bench.environment import BenchEnvironment
+from pust_cli.bench.phases import (
+    RunningServices,
+    ingest_throughput,
+    latency_parts,
+    start_alerts_and_api,
+    throughput_part,
+    worklist_part,
+)
 from pust_cli.bench.processes import BenchProcess
-from pust_cli.bench.report import latency_summary, machine
+from pust_cli.bench.report import machine
 from pust_cli.bench.workload import bench_messages, device_ids, devices_for
 from pust_cli.simulator.enrolment import enrol_cohort
 
 WINDOW = 1000  # outstanding messages in the closed loop (below Mosquitto's default queue)
+CEILING = "ceiling (paho → paho, QoS 1)"
+NAIVE = "naive (SQLModel insert + commit per message)"
+INGEST = "pust ingest (validate, dedup, group commit, receipts)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,18 +45,21 @@ class BenchOptions:
     nurses: int = 10
     worklist_seconds: float = 15.0
     alert_samples: int = 50
+    # how long to wait for the last receipts and alerts after the paced load
+    drain_seconds: float = 20.0
 
     @classmethod
     def quick(cls) -> BenchOptions:
         return cls(
-            messages=5_000,
-            naive_seconds=8.0,
-            latency_seconds=5.0,
+            messages=3_000,
+            naive_seconds=5.0,
+            latency_seconds=3.0,
             worklist_citizens=1_000,
             worklist_readings=100_000,
             worklist_open_alerts=400,
-            worklist_seconds=6.0,
-            alert_samples=20,
+            worklist_seconds=5.0,
+            alert_samples=10,
+            drain_seconds=10.0,
         )
 
 
@@ -77,20 +91,21 @@ def run_bench(settings: Settings, options: BenchOptions) -> dict[str, Any]:
         driver = BenchDriver(mqtt_url=env.mqtt_url, topics=topics, password=env.service_password)
         driver.start()
         try:
-            ceiling = _sink_part(env, driver, "ceiling", messages, timeout=120.0)
-            result["throughput"]["ceiling (paho → paho, QoS 1)"] = ceiling
-            naive = _sink_part(env, driver, "naive", messages, timeout=options.naive_seconds)
-            result["throughput"]["naive (SQLModel insert + commit per message)"] = naive
+            part, rss = _sink_part(env, driver, "ceiling", messages, timeout=120.0)
+            result["throughput"][CEILING] = part
+            result["peak_rss_mb"]["ceiling sink"] = round(rss, 1)
+            part, rss = _sink_part(env, driver, "naive", messages, timeout=options.naive_seconds)
+            result["throughput"][NAIVE] = part
+            result["peak_rss_mb"]["naive sink"] = round(rss, 1)
             _clear_readings(engine)
-            _ingest_parts(
+            _services_parts(
                 env,
+                engine=engine,
                 driver=driver,
                 options=options,
-                messages=messages,
                 prefix=prefix,
+                messages=messages,
                 result=result,
-                ceiling=ceiling,
-                naive=naive,
             )
         finally:
             driver.stop()
@@ -116,7 +131,7 @@ def _sink_part(
     messages: list[Any],
     *,
     timeout: float,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], float]:
     argv = ["-m", "pust_cli.bench.sink", mode, env.mqtt_url, env.topic_root]
     if mode == "naive":
         argv.append(env.database_url)
@@ -126,63 +141,54 @@ def _sink_part(
         outcome = driver.closed_loop(messages, window=WINDOW, timeout=timeout)
     finally:
         sink.stop()
-    return {
-        "status": "measured",
-        "offered": len(messages),
-        "done": outcome.done,
-        "seconds": round(outcome.elapsed_seconds, 2),
-        "per_second": round(outcome.per_second, 1),
-        "peak_rss_mb": round(sink.peak_rss_mb, 1),
-        "note": "stopped at its time budget" if outcome.done < len(messages) else "",
-    }
+    part = throughput_part(outcome, len(messages))
+    part.pop("receipts")
+    return part, sink.peak_rss_mb
 
 
-def _ingest_parts(
+def _services_parts(
     env: BenchEnvironment,
     *,
+    engine: Engine,
     driver: BenchDriver,
     options: BenchOptions,
-    messages: list[Any],
     prefix: str,
+    messages: list[Any],
     result: dict[str, Any],
-    ceiling: dict[str, Any],
-    naive: dict[str, Any],
 ) -> None:
-    from pust_cli.bench.services import available, start_service
-
-    name = "pust ingest (validate, dedup, group commit, receipts)"
-    if not available("ingest"):
-        result["throughput"][name] = {"status": "not measured: services/ingest not present"}
-        result["latency"]["publish → receipt"] = {"status": "not measured: no ingest"}
-        return
-    ingest = start_service(env, "ingest", driver, prefix)
+    services = RunningServices()
+    throughput = result["throughput"]
+    ceiling = throughput[CEILING].get("per_second")
+    naive = throughput[NAIVE].get("per_second")
     try:
-        outcome = driver.closed_loop(messages, window=WINDOW, timeout=180.0)
-        part: dict[str, Any] = {
-            "status": "measured",
-            "offered": len(messages),
-            "done": outcome.done,
-            "seconds": round(outcome.elapsed_seconds, 2),
-            "per_second": round(outcome.per_second, 1),
-            "receipts": outcome.outcomes,
-        }
-        if ceiling.get("per_second"):
-            part["ratio_to_ceiling"] = round(outcome.per_second / ceiling["per_second"], 3)
-        if naive.get("per_second"):
-            part["ratio_to_naive"] = round(outcome.per_second / naive["per_second"], 2)
-        result["throughput"][name] = part
-        paced = bench_messages(
-            count=int(options.rate * options.latency_seconds), prefix=prefix, seed=2
+        part = ingest_throughput(env, driver, services, messages, prefix)
+        if part.get("status") == "measured":
+            if ceiling:
+                part["ratio_to_ceiling"] = round(part["per_second"] / ceiling, 3)
+            if naive:
+                part["ratio_to_naive"] = round(part["per_second"] / naive, 2)
+        throughput[INGEST] = part
+        start_alerts_and_api(env, services, driver, prefix)
+        result["latency"].update(
+            latency_parts(
+                env,
+                engine=engine,
+                driver=driver,
+                services=services,
+                options=options,
+                prefix=prefix,
+            )
         )
-        latencies, sent, outcomes = driver.paced(paced, rate=options.rate, drain_seconds=30)
-        summary: dict[str, Any] = {"status": "measured", **latency_summary(latencies)}
-        summary["note"] = f"{options.rate:.0f} msg/s offered for {options.latency_seconds:.0f} s"
-        summary["sent"] = sent
-        summary["receipts"] = outcomes
-        result["latency"]["publish → receipt"] = summary
-        from pust_cli.bench.alerts_part import alert_parts
-
-        alert_parts(env, driver, options, prefix, result)
+        for name in ("ingest", "alerts"):
+            process = services.all().get(name)
+            if process is not None:
+                process.stop()  # the worklist is measured on its own
+        result["latency"]["worklist API (10 nurses)"] = worklist_part(
+            engine, services, options, prefix
+        )
     finally:
-        ingest.stop()
-        result["peak_rss_mb"]["ingest"] = round(ingest.peak_rss_mb, 1)
+        for name, process in services.all().items():
+            process.stop()
+            result["peak_rss_mb"][name] = round(process.peak_rss_mb, 1)
+        for name in ("ingest", "alerts", "api"):
+            result["peak_rss_mb"].setdefault(name, "not running (service not in this checkout)")

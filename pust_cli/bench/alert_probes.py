@@ -1,0 +1,205 @@
+"""Red-reading probes: tablets in a care team of their own send one SpO2 reading far below
+the red limit each, mixed into the paced load. Two watchers poll for the result: the
+database (alert committed by the alerts service) and the worklist API as the team's nurse
+sees it. Polling adds up to one poll interval to each number."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, insert, select
+from sqlmodel import col
+
+from pust.db.engine import session_scope
+from pust.db.tables import Alert, DeviceAssignment, StaffMembership, StaffUser
+from pust.messaging.topics import DeviceChannel
+from pust_cli.bench.http_clients import WORKLIST
+from pust_cli.bench.workload import BenchMessage
+from pust_cli.simulator.enrolment import enrol_cohort
+
+DB_POLL_SECONDS = 0.01
+API_POLL_SECONDS = 0.02
+RED_SPO2 = 80  # far below the starting configuration's red limit (88 %)
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    device_id: str
+    citizen_id: str
+    care_team_id: str
+
+
+def enrol_probes(
+    engine: Engine, *, prefix: str, count: int, password_hash: str, valid_from: datetime
+) -> tuple[list[Probe], str]:
+    """Probe tablets, each in a care team of its own (so the nurse's worklist for that team
+    lists one citizen, and polling it writes one audit event), and one nurse in all those
+    teams; returns (probes, nurse username)."""
+    probes: list[Probe] = []
+    for n in range(count):
+        device = f"{prefix}-probe-{n:03d}"
+        team_id = enrol_cohort(
+            engine,
+            device_ids=[device],
+            valid_from=valid_from,
+            care_team_name=f"{prefix} probe {n:03d}",
+            cpr_offset=9_000_000 + n,
+        )
+        with session_scope(engine) as session:
+            citizen = session.execute(
+                select(col(DeviceAssignment.citizen_id)).where(
+                    col(DeviceAssignment.device_id) == device
+                )
+            ).scalar_one()
+        probes.append(Probe(device, str(citizen), str(team_id)))
+    nurse = f"{prefix}-probe-nurse"
+    nurse_id = uuid.uuid4()
+    with session_scope(engine) as session:
+        session.execute(
+            insert(StaffUser),
+            [
+                {
+                    "id": nurse_id,
+                    "username": nurse,
+                    "display_name": "Probe",
+                    "role": "nurse",
+                    "password_hash": password_hash,
+                }
+            ],
+        )
+        session.execute(
+            insert(StaffMembership),
+            [{"staff_id": nurse_id, "care_team_id": uuid.UUID(p.care_team_id)} for p in probes],
+        )
+    return probes, nurse
+
+
+def probe_messages(devices: Sequence[str]) -> list[BenchMessage]:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    messages = []
+    for device in devices:
+        message_id = str(uuid.uuid4())
+        payload = {
+            "message_id": message_id,
+            "sent_at": now,
+            "observations": [
+                {"type": "spo2", "value": RED_SPO2, "unit": "%", "measured_at": now},
+            ],
+        }
+        messages.append(
+            BenchMessage(
+                device, DeviceChannel.MEASUREMENTS, message_id, json.dumps(payload).encode()
+            )
+        )
+    return messages
+
+
+def interleave(load: list[BenchMessage], probes: list[BenchMessage]) -> list[BenchMessage]:
+    """Spread the probes evenly through the load, away from its very start."""
+    if not probes:
+        return list(load)
+    step = max(1, len(load) // (len(probes) + 1))
+    mixed: list[BenchMessage] = []
+    pending = list(probes)
+    for index, message in enumerate(load):
+        mixed.append(message)
+        if pending and index % step == step - 1:
+            mixed.append(pending.pop(0))
+    return mixed + pending
+
+
+class ProbeWatch:
+    def __init__(
+        self,
+        engine: Engine,
+        probes: Sequence[Probe],
+        *,
+        api_base_url: str | None,
+        token: str | None,
+    ) -> None:
+        self._engine = engine
+        self._teams = {p.citizen_id: p.care_team_id for p in probes}
+        self._citizen_of_device = {p.device_id: p.citizen_id for p in probes}
+        self._citizens = set(self._teams)
+        self._sent: set[str] = set()
+        self._api = api_base_url
+        self._token = token
+        self.committed: dict[str, float] = {}
+        self.visible: dict[str, float] = {}
+        self.errors: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def mark_sent(self, message: BenchMessage) -> None:
+        citizen = self._citizen_of_device.get(message.device_id)
+        if citizen is not None:
+            self._sent.add(citizen)
+
+    def start(self) -> None:
+        self._threads.append(threading.Thread(target=self._watch_db, daemon=True))
+        if self._api and self._token:
+            self._threads.append(threading.Thread(target=self._watch_api, daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(5)
+
+    def wait_all(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done_db = len(self.committed) >= len(self._citizens)
+            done_api = not self._threads[1:] or len(self.visible) >= len(self._citizens)
+            if done_db and done_api:
+                return
+            time.sleep(0.1)
+
+    def _count(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def _watch_db(self) -> None:
+        query = select(col(Alert.citizen_id)).where(
+            col(Alert.citizen_id).in_([uuid.UUID(c) for c in self._citizens])
+        )
+        with self._engine.connect() as connection:
+            while not self._stop.wait(DB_POLL_SECONDS):
+                try:
+                    found = {str(c) for c in connection.execute(query).scalars()}
+                    connection.rollback()  # a fresh snapshot for the next poll
+                except Exception as exc:
+                    self._count(f"db:{type(exc).__name__}")
+                    continue
+                now = time.monotonic()
+                for citizen in found - self.committed.keys():
+                    self.committed[citizen] = now
+
+    def _watch_api(self) -> None:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        with httpx.Client(base_url=str(self._api), headers=headers, timeout=10) as client:
+            while not self._stop.wait(API_POLL_SECONDS):
+                for citizen in sorted(set(self._sent) - self.visible.keys()):
+                    self._poll_team(client, citizen)
+
+    def _poll_team(self, client: httpx.Client, citizen: str) -> None:
+        params: dict[str, str | int] = {"limit": 5, "care_team_id": self._teams[citizen]}
+        try:
+            response = client.get(WORKLIST, params=params)
+        except httpx.HTTPError as exc:
+            self._count(f"api:{type(exc).__name__}")
+            return
+        if response.status_code != 200:
+            self._count(f"api:{response.status_code}")
+            return
+        rows: list[dict[str, Any]] = response.json().get("items", [])
+        if any(str(row.get("citizen_id")) == citizen for row in rows):
+            self.visible[citizen] = time.monotonic()

@@ -1,0 +1,193 @@
+"""The parts of a benchmark run that need pust's services: ingest throughput, latency at a
+fixed rate (publish → receipt; red reading → alert committed → visible in the worklist),
+and the worklist API under ten nurses on a large database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from pust_cli.bench.alert_probes import ProbeWatch, enrol_probes, interleave, probe_messages
+from pust_cli.bench.driver import BenchDriver, ThroughputResult
+from pust_cli.bench.environment import BenchEnvironment
+from pust_cli.bench.http_clients import token, wait_healthy, worklist_load
+from pust_cli.bench.large_world import seed_large_world
+from pust_cli.bench.processes import BenchProcess
+from pust_cli.bench.report import latency_summary
+from pust_cli.bench.services import available, start_service
+from pust_cli.bench.workload import BenchMessage, bench_messages
+
+NURSE_PASSWORD = "bench-nurse-password"  # noqa: S105 - a throw-away database
+
+
+@dataclass
+class RunningServices:
+    ingest: BenchProcess | None = None
+    alerts: BenchProcess | None = None
+    api: BenchProcess | None = None
+    api_url: str | None = None
+
+    def all(self) -> dict[str, BenchProcess]:
+        found = {"ingest": self.ingest, "alerts": self.alerts, "api": self.api}
+        return {name: process for name, process in found.items() if process is not None}
+
+
+def throughput_part(outcome: ThroughputResult, offered: int) -> dict[str, Any]:
+    return {
+        "status": "measured",
+        "offered": offered,
+        "done": outcome.done,
+        "seconds": round(outcome.elapsed_seconds, 2),
+        "per_second": round(outcome.per_second, 1),
+        "receipts": outcome.outcomes,
+        "note": "stopped at its time budget" if outcome.done < offered else "",
+    }
+
+
+def ingest_throughput(
+    env: BenchEnvironment,
+    driver: BenchDriver,
+    services: RunningServices,
+    messages: list[BenchMessage],
+    prefix: str,
+) -> dict[str, Any]:
+    if not available("ingest"):
+        return {"status": "not measured: services/ingest is not in this checkout"}
+    services.ingest = start_service(env, "ingest", driver, prefix)
+    return throughput_part(driver.closed_loop(messages, window=1000, timeout=180.0), len(messages))
+
+
+def start_alerts_and_api(
+    env: BenchEnvironment, services: RunningServices, driver: BenchDriver, prefix: str
+) -> None:
+    if available("alerts"):
+        services.alerts = start_service(env, "alerts", driver, prefix)
+    if available("api"):
+        from pust_cli.bench.environment import free_port
+
+        port = free_port()
+        services.api = start_service(
+            env, "api", driver, prefix, PUST_HTTP_PORT=str(port), PUST_HTTP_HOST="127.0.0.1"
+        )
+        services.api_url = f"http://127.0.0.1:{port}"
+        wait_healthy(services.api_url, 90)
+
+
+def latency_parts(
+    env: BenchEnvironment,
+    *,
+    engine: Engine,
+    driver: BenchDriver,
+    services: RunningServices,
+    options: Any,
+    prefix: str,
+) -> dict[str, Any]:
+    from pust.db.device_credentials import hash_device_password
+
+    parts: dict[str, Any] = {}
+    if services.ingest is None:
+        parts["publish → receipt"] = {"status": "not measured: no ingest service"}
+        return parts
+    load = bench_messages(count=int(options.rate * options.latency_seconds), prefix=prefix, seed=2)
+    probes, nurse = enrol_probes(
+        engine,
+        prefix=prefix,
+        count=options.alert_samples,
+        password_hash=hash_device_password(NURSE_PASSWORD),
+        valid_from=datetime.now(UTC) - timedelta(days=1),
+    )
+    bearer = token(services.api_url, nurse, NURSE_PASSWORD) if services.api_url else None
+    watch = ProbeWatch(engine, probes, api_base_url=services.api_url, token=bearer)
+    watch.start()
+    probe_list = probe_messages([p.device_id for p in probes])
+    try:
+        latencies, sent, outcomes = driver.paced(
+            interleave(load, probe_list),
+            rate=options.rate,
+            drain_seconds=options.drain_seconds,
+            on_publish=watch.mark_sent,
+        )
+        if services.alerts is not None:
+            watch.wait_all(options.drain_seconds)
+    finally:
+        watch.stop()
+    parts["publish → receipt"] = {
+        "status": "measured",
+        **latency_summary(latencies),
+        "sent": sent,
+        "receipts": outcomes,
+        "note": f"{options.rate:.0f} msg/s offered for {options.latency_seconds:.0f} s",
+    }
+    citizen_of = {p.device_id: p.citizen_id for p in probes}
+    published = {
+        citizen_of[m.device_id]: at
+        for m in probe_list
+        if (at := driver.published_at(m.message_id)) is not None
+    }
+
+    def delays(seen: dict[str, float]) -> list[float]:
+        return [(seen[c] - t) * 1000.0 for c, t in published.items() if c in seen]
+
+    note = f"{len(probes)} red readings within the paced load"
+    if services.alerts is None:
+        parts["red reading → alert committed"] = {
+            "status": "not measured: services/alerts is not in this checkout"
+        }
+    else:
+        committed = delays(watch.committed)
+        parts["red reading → alert committed"] = {
+            "status": "measured",
+            **latency_summary(committed),
+            "note": f"{note}; {len(committed)}/{len(published)} seen (DB polled every 10 ms)",
+            "watch_errors": dict(watch.errors),
+        }
+    if services.api_url is None or services.alerts is None:
+        parts["red reading → visible in worklist API"] = {
+            "status": "not measured: needs the alerts and api services"
+        }
+    else:
+        visible = delays(watch.visible)
+        parts["red reading → visible in worklist API"] = {
+            "status": "measured",
+            **latency_summary(visible),
+            "note": f"{len(visible)}/{len(published)} seen (API polled every 20 ms)",
+        }
+    return parts
+
+
+def worklist_part(
+    engine: Engine, services: RunningServices, options: Any, prefix: str
+) -> dict[str, Any]:
+    if services.api_url is None:
+        return {"status": "not measured: services/api is not in this checkout"}
+    import time
+
+    started = time.monotonic()
+    world = seed_large_world(
+        engine,
+        citizens=options.worklist_citizens,
+        readings=options.worklist_readings,
+        open_alerts=options.worklist_open_alerts,
+        nurses=options.nurses,
+        password=NURSE_PASSWORD,
+        prefix=prefix,
+    )
+    seeded = time.monotonic() - started
+    tokens = [token(services.api_url, user, NURSE_PASSWORD) for user in world.nurse_usernames]
+    worklist_load(services.api_url, tokens, seconds=2.0)  # warm-up: caches, pools
+    result = worklist_load(services.api_url, tokens, seconds=options.worklist_seconds)
+    rate = len(result.latencies_ms) / result.seconds if result.seconds else 0.0
+    return {
+        "status": "measured",
+        **latency_summary(result.latencies_ms),
+        "requests_per_second": round(rate, 1),
+        "errors": result.errors,
+        "note": (
+            f"{options.nurses} nurses, GET /api/v1/worklist?limit=50; "
+            f"{world.citizens} citizens, {world.readings} readings, "
+            f"{world.open_alerts} open alerts (seeded in {seeded:.0f} s)"
+        ),
+    }
