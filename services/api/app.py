@@ -22,6 +22,7 @@ from services.api.citizens.views import router as citizens_router
 from services.api.health.views import router as health_router
 from services.api.problems import install_problem_handlers
 from services.api.settings import ApiSettings
+from services.api.web.setup import install_web
 from services.api.worklist.views import router as worklist_router
 
 
@@ -71,4 +72,5 @@ def create_app(
     app.include_router(care_router)
     app.include_router(teams_router)
     app.include_router(devices_router)
+    install_web(app)
     return app

@@ -139,16 +139,20 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def api_error_response(exc: ApiError) -> JSONResponse:
+    return problem_response(
+        status=exc.status,
+        detail=exc.detail,
+        title=exc.title,
+        slug=exc.type_slug,
+        headers=exc.headers,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_api_problem(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return problem_response(
-            status=exc.status,
-            detail=exc.detail,
-            title=exc.title,
-            slug=exc.type_slug,
-            headers=exc.headers,
-        )
+        return api_error_response(exc)
 
     async def on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

@@ -52,6 +52,32 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/staff/{staff_id}"): {"display_name": "X"},
 }
 
+# the web UI's form actions: a valid form for each (sent with a bearer token, so no CSRF)
+FORMS: dict[str, dict[str, str]] = {
+    "/ui/alerts/{alert_id}/claim": {"expected_version": "1"},
+    "/ui/alerts/{alert_id}/acknowledge": {"expected_version": "1", "note": "x"},
+    "/ui/alerts/{alert_id}/resolve": {"expected_version": "1", "outcome": "other"},
+    "/ui/citizens/{citizen_id}/notes": {"text": "hello"},
+    "/ui/readings/{reading_id}/invalidate": {"reason": "wrong finger"},
+    "/ui/citizens/{citizen_id}/limits": {
+        "expected_version": "1",
+        "reason": "because",
+        "spo2.red_low": "85",
+    },
+    "/ui/citizens/{citizen_id}/plan": {
+        "expected_version": "1",
+        "reason": "because",
+        "times": "09:00",
+        "weekdays": "mon",
+        "measurements": "spo2",
+    },
+    "/ui/citizens/{citizen_id}/pauses": {"starts_on": "2026-11-24", "reason": "ferie"},
+    "/ui/citizens/{citizen_id}/pauses/{pause_id}/end": {},
+    "/ui/citizens/{citizen_id}/messages": {"text": "Ring til os", "kind": "message"},
+    "/ui/devices/{device_id}/assign": {"citizen_id": "{citizen_id}"},
+    "/ui/devices/{device_id}/unassign": {},
+}
+
 # ids that are not team-scoped objects (covered by role checks instead)
 ROLE_GUARDED = {"staff_id", "message_id"}
 
@@ -103,14 +129,19 @@ def test_every_route_with_an_id_refuses_other_teams_objects(
         for name in params:
             url = url.replace("{" + name + "}", ids[name])
         kwargs: dict[str, Any] = {"headers": headers("nurse-a")}
-        if method in ("POST", "PUT", "PATCH"):
+        if method == "POST" and path.startswith("/ui/"):
+            assert path in FORMS, f"{method} {path}: list a valid form in FORMS"
+            kwargs["data"] = {
+                k: (ids[v[1:-1]] if v.startswith("{") else v) for k, v in FORMS[path].items()
+            }
+        elif method in ("POST", "PUT", "PATCH"):
             assert (method, path) in BODIES, f"{method} {path}: list a valid body in BODIES"
             body = {
                 k: (ids[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v)
                 for k, v in BODIES[(method, path)].items()
             }
             kwargs["json"] = body
-        response = client.request(method, url, **kwargs)
+        response = client.request(method, url, follow_redirects=False, **kwargs)
         expected = {403} if set(params) & ROLE_GUARDED else {403, 404}
         assert response.status_code in expected, (
             method,

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from pust.db.engine import session_scope
@@ -29,7 +30,6 @@ from pust.db.tables import (
 from pust.domain.cpr import Cpr
 from pust.domain.limits import default_rule_set
 from pust.domain.plans import default_plan
-from services.api.auth.passwords import hash_password
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -63,7 +63,8 @@ _password_hash: str | None = None
 def _hash() -> str:
     global _password_hash  # noqa: PLW0603 - one slow argon2 hash per test run
     if _password_hash is None:
-        _password_hash = hash_password(PASSWORD)
+        # cheap parameters keep the many test logins fast; production uses the defaults
+        _password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
     return _password_hash
 
 

@@ -1,0 +1,154 @@
+"""The shared machinery of every FHIR endpoint: who asks, paging, audit, the answer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from pust.db.tables import Citizen, RegionalLink
+from pust.domain.clock import Clock
+from pust.fhir.bundle import searchset
+from pust.fhir.regional import RegionalContext
+from services.api.audit.recorder import record, record_citizen_reads
+from services.api.auth.principal import Principal
+from services.api.fhir.params import parse_count, parse_offset
+from services.api.fhir.queries import require_known
+from services.api.fhir.responses import FhirResponse
+from services.api.problems import NotFoundError
+
+PREFIX = "/fhir/r4"
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One FHIR request: the caller, the session, the time, the raw query."""
+
+    request: Request
+    session: Session
+    principal: Principal
+    clock: Clock
+
+    @property
+    def base(self) -> str:
+        return str(self.request.base_url).rstrip("/") + PREFIX
+
+    def values(self, name: str) -> list[str]:
+        return [v for k, v in self.request.query_params.multi_items() if k == name]
+
+    def value(self, name: str) -> str | None:
+        found = self.values(name)
+        return found[-1] if found else None
+
+    def check_params(self, allowed: Sequence[str]) -> None:
+        require_known(self.request.query_params.keys(), allowed)
+
+    @property
+    def teams(self) -> frozenset[uuid.UUID]:
+        return self.principal.team_ids
+
+
+def page(ask: Ask, statement: Any, order_column: Any) -> tuple[list[Any], int, int, int]:
+    """Rows of the page, the total, the count and the offset."""
+    count = parse_count(ask.value("_count"))
+    offset = parse_offset(ask.value("_offset"))
+    total = int(ask.session.exec(select(func.count()).select_from(statement.subquery())).one())
+    rows: list[Any] = []
+    if count and offset < total:
+        rows = list(
+            ask.session.exec(statement.order_by(order_column).offset(offset).limit(count)).all()
+        )
+    return rows, total, count, offset
+
+
+def citizens(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Citizen]:
+    if not ids:
+        return {}
+    found = session.exec(select(Citizen).where(col(Citizen.id).in_(list(set(ids))))).all()
+    return {c.id: c for c in found}
+
+
+def regional_contexts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    if not ids:
+        return {}
+    links = session.exec(
+        select(RegionalLink).where(col(RegionalLink.citizen_id).in_(list(set(ids))))
+    ).all()
+    return {link.citizen_id: RegionalContext.from_link(link) for link in links}
+
+
+def answer_search(
+    ask: Ask,
+    *,
+    resource_type: str,
+    resources: list[dict[str, Any]],
+    citizen_ids: Sequence[uuid.UUID],
+    total: int,
+    count: int,
+    offset: int,
+) -> FhirResponse:
+    """Audit every citizen shown, commit (audit and read together), answer the bundle."""
+    now = ask.clock.now()
+    shown = citizens(ask.session, list(citizen_ids))
+    record(
+        session=ask.session,
+        principal=ask.principal,
+        now=now,
+        action="fhir.search",
+        resource_type=resource_type,
+        care_team_id=ask.principal.team_for_audit(),
+    )
+    record_citizen_reads(
+        session=ask.session,
+        principal=ask.principal,
+        now=now,
+        action=f"fhir.search.{resource_type}",
+        citizens=[(c.id, c.care_team_id) for c in shown.values()],
+    )
+    ask.session.commit()
+    params = [
+        (k, v) for k, v in ask.request.query_params.multi_items() if k not in ("_count", "_offset")
+    ]
+    bundle = searchset(
+        base=ask.base,
+        resource_type=resource_type,
+        resources=resources,
+        total=total,
+        params=params,
+        offset=offset,
+        count=count,
+        now=now,
+    )
+    return FhirResponse(bundle)
+
+
+def answer_read(ask: Ask, resource: dict[str, Any], *, citizen: Citizen | None) -> FhirResponse:
+    record(
+        session=ask.session,
+        principal=ask.principal,
+        now=ask.clock.now(),
+        action="fhir.read",
+        resource_type=resource["resourceType"],
+        resource_id=str(resource["id"])[:200],
+        citizen_id=citizen.id if citizen else None,
+        care_team_id=citizen.care_team_id if citizen else ask.principal.team_for_audit(),
+    )
+    ask.session.commit()
+    return FhirResponse(resource)
+
+
+def not_found(resource_type: str) -> NotFoundError:
+    # the same answer for "does not exist" and "not your team's"
+    return NotFoundError(f"{resource_type} not found")
+
+
+def visible_citizen(ask: Ask, citizen_id: uuid.UUID) -> Citizen | None:
+    citizen = ask.session.get(Citizen, citizen_id)
+    if citizen is None or citizen.care_team_id not in ask.teams:
+        return None
+    return citizen

@@ -1,0 +1,264 @@
+"""Patient, Device and Observation: read and search."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+from sqlmodel import col, select
+
+from pust.db.tables import Citizen, Device, DeviceAssignment, Peripheral, Reading
+from pust.domain.cpr import Cpr, InvalidCpr
+from pust.fhir import urls
+from pust.fhir.observation import build_observation
+from pust.fhir.patient import (
+    PERIPHERAL_PREFIX,
+    build_patient,
+    build_peripheral,
+    build_tablet,
+    device_reference,
+    patient_reference,
+)
+from services.api.fhir.deps import (
+    AskDep,
+    Count,
+    DateParam,
+    IdParam,
+    LastUpdated,
+    Offset,
+    PatientParam,
+    TokenParam,
+)
+from services.api.fhir.params import (
+    parse_count,
+    parse_dates,
+    parse_offset,
+    parse_patient,
+    parse_tokens,
+)
+from services.api.fhir.queries import (
+    date_filter,
+    measurements,
+    not_folded,
+    observation_filters,
+    observation_last_updated,
+    visible,
+)
+from services.api.fhir.responses import FhirResponse
+from services.api.fhir.search import (
+    Ask,
+    answer_read,
+    answer_search,
+    not_found,
+    page,
+    visible_citizen,
+)
+
+
+def register(router: APIRouter) -> None:
+    router.add_api_route("/Patient", search_patients, methods=["GET"])
+    router.add_api_route("/Patient/{resource_id}", read_patient, methods=["GET"])
+    router.add_api_route("/Device", search_devices, methods=["GET"])
+    router.add_api_route("/Device/{resource_id}", read_device, methods=["GET"])
+    router.add_api_route("/Observation", search_observations, methods=["GET"])
+    router.add_api_route("/Observation/{resource_id}", read_observation, methods=["GET"])
+
+
+def _uuid(value: str, resource_type: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise not_found(resource_type) from exc
+
+
+# --- Patient ----------------------------------------------------------------------------
+
+
+def search_patients(
+    ask: AskDep,
+    *,
+    ids: IdParam = None,
+    identifier: TokenParam = None,
+    _count: Count = None,
+    _offset: Offset = None,
+    last_updated: LastUpdated = None,
+) -> FhirResponse:
+    ask.check_params(("_id", "identifier", "_lastUpdated"))
+    statement = select(Citizen).where(col(Citizen.care_team_id).in_(list(ask.teams)))
+    for raw in ask.values("_id"):
+        wanted_ids = [_maybe_uuid(v) for v in raw.split(",")]
+        statement = statement.where(col(Citizen.id).in_([i for i in wanted_ids if i is not None]))
+    for raw in ask.values("identifier"):
+        wanted = []
+        for token in parse_tokens(raw, "identifier"):
+            if token.system not in (None, urls.CPR):
+                continue
+            try:
+                wanted.append(Cpr(token.code))
+            except InvalidCpr:
+                continue
+        statement = statement.where(col(Citizen.cpr).in_(wanted))
+    statement = statement.where(
+        *date_filter(
+            col(Citizen.created_at), parse_dates(ask.values("_lastUpdated"), "_lastUpdated")
+        )
+    )
+    rows, total, count, offset = page(ask, statement, col(Citizen.id))
+    return answer_search(
+        ask,
+        resource_type="Patient",
+        resources=[build_patient(c) for c in rows],
+        citizen_ids=[c.id for c in rows],
+        total=total,
+        count=count,
+        offset=offset,
+    )
+
+
+def _maybe_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def read_patient(ask: AskDep, resource_id: str) -> FhirResponse:
+    citizen = visible_citizen(ask, _uuid(resource_id, "Patient"))
+    if citizen is None:
+        raise not_found("Patient")
+    return answer_read(ask, build_patient(citizen), citizen=citizen)
+
+
+# --- Device -----------------------------------------------------------------------------
+
+
+def _visible_devices(ask: Ask, citizen_id: uuid.UUID | None) -> list[tuple[Device, Citizen]]:
+    statement = (
+        select(Device, Citizen)
+        .join(DeviceAssignment, col(DeviceAssignment.device_id) == col(Device.id))
+        .join(Citizen, col(Citizen.id) == col(DeviceAssignment.citizen_id))
+        .where(
+            col(DeviceAssignment.valid_to).is_(None), col(Citizen.care_team_id).in_(list(ask.teams))
+        )
+    )
+    if citizen_id is not None:
+        statement = statement.where(col(Citizen.id) == citizen_id)
+    return list(ask.session.exec(statement.order_by(col(Device.id))).all())
+
+
+def search_devices(
+    ask: AskDep,
+    *,
+    patient: PatientParam = None,
+    _count: Count = None,
+    _offset: Offset = None,
+) -> FhirResponse:
+    ask.check_params(("patient",))
+    raw = ask.value("patient")
+    citizen_id = parse_patient(raw, "patient") if raw else None
+    resources: list[dict[str, Any]] = []
+    holders: list[uuid.UUID] = []
+    for device, citizen in _visible_devices(ask, citizen_id):
+        resources.append(build_tablet(device))
+        holders.append(citizen.id)
+        peripherals = ask.session.exec(
+            select(Peripheral).where(Peripheral.device_id == device.id).order_by(col(Peripheral.id))
+        ).all()
+        resources += [build_peripheral(p) for p in peripherals]
+        holders += [citizen.id] * len(peripherals)
+    count, offset = parse_count(ask.value("_count")), parse_offset(ask.value("_offset"))
+    shown = resources[offset : offset + count]
+    return answer_search(
+        ask,
+        resource_type="Device",
+        resources=shown,
+        citizen_ids=holders[offset : offset + count],
+        total=len(resources),
+        count=count,
+        offset=offset,
+    )
+
+
+def read_device(ask: AskDep, resource_id: str) -> FhirResponse:
+    device_id = resource_id
+    peripheral = None
+    if resource_id.startswith(PERIPHERAL_PREFIX):
+        suffix = resource_id.removeprefix(PERIPHERAL_PREFIX)
+        peripheral = ask.session.get(Peripheral, int(suffix)) if suffix.isdigit() else None
+        if peripheral is None:
+            raise not_found("Device")
+        device_id = peripheral.device_id
+    found = [d for d in _visible_devices(ask, None) if d[0].id == device_id]
+    if not found:
+        raise not_found("Device")
+    device, citizen = found[0]
+    resource = build_peripheral(peripheral) if peripheral else build_tablet(device)
+    return answer_read(ask, resource, citizen=citizen)
+
+
+# --- Observation --------------------------------------------------------------------------
+
+
+def _observations(ask: Ask, readings: list[Reading]) -> list[dict[str, Any]]:
+    return [
+        build_observation(
+            m,
+            citizen_id=m.primary.citizen_id,
+            subject=patient_reference(m.primary.citizen_id),
+            device=device_reference(m.primary.device_id, m.primary.peripheral_id),
+            resource_id=str(m.primary.id),
+        )
+        for m in measurements(ask.session, readings)
+    ]
+
+
+def search_observations(
+    ask: AskDep,
+    *,
+    patient: PatientParam = None,
+    subject: PatientParam = None,
+    code: TokenParam = None,
+    date: DateParam = None,
+    _count: Count = None,
+    _offset: Offset = None,
+    last_updated: LastUpdated = None,
+) -> FhirResponse:
+    ask.check_params(("patient", "subject", "code", "date", "_lastUpdated"))
+    statement = select(Reading).where(visible(col(Reading.citizen_id), ask.teams), not_folded())
+    for name in ("patient", "subject"):
+        for raw in ask.values(name):
+            statement = statement.where(col(Reading.citizen_id) == parse_patient(raw, name))
+    for raw in ask.values("code"):
+        statement = statement.where(observation_filters(parse_tokens(raw, "code")))
+    statement = statement.where(
+        *date_filter(col(Reading.measured_at), parse_dates(ask.values("date"), "date")),
+        *date_filter(
+            observation_last_updated(), parse_dates(ask.values("_lastUpdated"), "_lastUpdated")
+        ),
+    )
+    rows, total, count, offset = page(ask, statement, col(Reading.id))
+    return answer_search(
+        ask,
+        resource_type="Observation",
+        resources=_observations(ask, rows),
+        citizen_ids=[r.citizen_id for r in rows],
+        total=total,
+        count=count,
+        offset=offset,
+    )
+
+
+def read_observation(ask: AskDep, resource_id: str) -> FhirResponse:
+    reading = ask.session.get(Reading, int(resource_id)) if resource_id.isdigit() else None
+    citizen = visible_citizen(ask, reading.citizen_id) if reading else None
+    if reading is None or citizen is None:
+        raise not_found("Observation")
+    unfolded = ask.session.exec(
+        select(Reading.id).where(not_folded(), Reading.id == reading.id)
+    ).first()
+    if unfolded is None:
+        # a diastolic inside its systolic's blood pressure Observation has no id of its own
+        raise not_found("Observation")
+    (resource,) = _observations(ask, [reading])
+    return answer_read(ask, resource, citizen=citizen)

@@ -1,0 +1,125 @@
+"""The login page (password form; OIDC button when configured) and logout."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from services.api.audit.recorder import record, record_anonymous
+from services.api.auth.current import SESSION_COOKIE, language_of, load_principal
+from services.api.auth.login import authenticate
+from services.api.auth.sessions import end_session, start_session
+from services.api.deps import ApiSettingsDep, ClockDep, SessionDep
+from services.api.web.i18n import translator
+from services.api.web.render import PagePrincipal, render
+
+router = APIRouter(include_in_schema=False)
+
+LOGIN_CSRF_COOKIE = "pust_login_csrf"
+
+
+def _safe_next(url: str) -> str:
+    return url if url.startswith("/") and not url.startswith("//") else "/"
+
+
+def _login_page(
+    request: Request, *, next_url: str, status: int = 200, error: str = ""
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    # a failed login re-renders the form with the message (not a redirect)
+    response = render(
+        request,
+        "login.html",
+        principal=None,
+        status=status,
+        login_csrf=token,
+        next_url=_safe_next(next_url),
+        oidc=request.app.state.oidc is not None,
+        error=error,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="lax",
+        path="/login",
+        secure=request.app.state.api_settings.secure_cookies,
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return _login_page(request, next_url=next)
+
+
+@router.post("/login", response_class=HTMLResponse, response_model=None)
+def login(
+    *,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    api_settings: ApiSettingsDep,
+    username: Annotated[str, Form(max_length=120)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> HTMLResponse | RedirectResponse:
+    t = translator(language_of(request))
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        return _login_page(request, next_url=next, status=400, error=t("csrf"))
+    now = clock.now()
+    outcome = authenticate(
+        session=session,
+        username=username,
+        password=password,
+        now=now,
+        max_failed=api_settings.max_failed_logins,
+        lockout=timedelta(minutes=api_settings.lockout_minutes),
+    )
+    if outcome.user is None:
+        record_anonymous(
+            session=session,
+            now=now,
+            username=username,
+            action="auth.login",
+            outcome="locked" if outcome.locked else "denied",
+        )
+        session.commit()
+        message = t("login_locked") if outcome.locked else t("login_failed")
+        return _login_page(
+            request, next_url=next, status=429 if outcome.locked else 401, error=message
+        )
+    principal = load_principal(
+        session=session, staff_id=outcome.user.id, via="session", session_id=None, language="da"
+    )
+    if principal is not None:
+        record(
+            session=session,
+            principal=principal,
+            now=now,
+            action="auth.login",
+            resource_type="session",
+        )
+    session.commit()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    start_session(request=request, response=response, staff_id=outcome.user.id)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(*, request: Request, principal: PagePrincipal) -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    end_session(response)
+    del principal, request
+    return response
+
+
+__all__ = ["SESSION_COOKIE", "router"]

@@ -1,0 +1,478 @@
+"""The citizen page (charts, readings, answers, alerts, notes, limits, plan, pauses,
+messages) and its form actions, each running the same code as the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session, col, select
+
+from pust.db.tables import Alert, CitizenNote, Device, PausePeriod, QuestionnaireResponse
+from pust.domain.alert_lifecycle import Outcome
+from pust.domain.measurement_types import SPECS
+from pust.domain.plans import WEEKDAYS
+from services.api.auth.current import language_of
+from services.api.auth.principal import Principal
+from services.api.citizens import care, records
+from services.api.citizens.models import (
+    LimitSetUpdate,
+    MessageCreate,
+    NoteCreate,
+    PauseCreate,
+    PlanUpdate,
+    ReadingInvalidate,
+)
+from services.api.citizens.service import citizen_public, current_limit_set, current_plan
+from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.problems import InvalidInputError, NotFoundError
+from services.api.scoping import citizen_for, current_device_id, reading_for
+from services.api.web.actions import form_action
+from services.api.web.charts import ChartPoint, LimitBands, trend_chart
+from services.api.web.render import (
+    BAND_NAMES,
+    PagePrincipal,
+    question_text,
+    reason_text,
+    render,
+    type_name,
+)
+
+router = APIRouter(include_in_schema=False)
+
+LIMIT_FIELDS = ("red_low", "yellow_low", "yellow_high", "red_high")
+OUTCOMES = [o.value for o in Outcome if o is not Outcome.AUTO_RESOLVED]
+
+
+def _charts(
+    language: str, readings: list[Any], rules: dict[str, Any], start: datetime, end: datetime
+) -> list[dict[str, str]]:
+    absolute = {r["type"]: r for r in rules.get("absolute", [])}
+    charts = []
+    for spec in SPECS.values():
+        mine = [r for r in readings if r.type == spec.type.value]
+        if not mine:
+            continue
+        limit = absolute.get(spec.type.value, {})
+        bands = LimitBands(**{f: limit.get(f) for f in LIMIT_FIELDS})
+        title = f"{type_name(language, spec.type.value)} ({spec.unit})"
+        values = [r.value for r in mine if r.valid]
+        summary = (
+            f"{len(mine)} · min {min(values):g} · max {max(values):g}" if values else f"{len(mine)}"
+        )
+        charts.append(
+            {
+                "title": title,
+                "svg": trend_chart(
+                    chart_id=f"chart-{spec.type.value}",
+                    title=title,
+                    description=summary,
+                    unit=spec.unit,
+                    start=start,
+                    end=end,
+                    limits=bands,
+                    points=[
+                        ChartPoint(
+                            at=r.measured_at,
+                            value=r.value,
+                            manual=r.entry == "manual",
+                            late=r.late,
+                            valid=r.valid,
+                        )
+                        for r in mine
+                    ],
+                ),
+            }
+        )
+    return charts
+
+
+def _page(
+    *,
+    session: Session,
+    principal: Principal,
+    citizen_id: uuid.UUID,
+    now: datetime,
+    days: int,
+    language: str,
+) -> dict[str, Any]:
+    citizen = citizen_for(session, principal, citizen_id)
+    start = now - timedelta(days=days)
+    readings, _total = records.query_readings(
+        session, citizen_id=citizen.id, type_=None, since=start, until=None, limit=5000, offset=0
+    )
+    limits = current_limit_set(session, citizen.id)
+    plan = current_plan(session, citizen.id)
+    device_id = current_device_id(session, citizen.id)
+    open_alerts = session.exec(
+        select(Alert)
+        .where(Alert.citizen_id == citizen.id, col(Alert.status).in_(["open", "acknowledged"]))
+        .order_by(col(Alert.band_order), col(Alert.first_seen_at))
+    ).all()
+    history = session.exec(
+        select(Alert)
+        .where(Alert.citizen_id == citizen.id)
+        .order_by(col(Alert.first_seen_at).desc())
+        .limit(30)
+    ).all()
+    responses = session.exec(
+        select(QuestionnaireResponse)
+        .where(QuestionnaireResponse.citizen_id == citizen.id)
+        .order_by(col(QuestionnaireResponse.answered_at).desc())
+        .limit(20)
+    ).all()
+    notes = session.exec(
+        select(CitizenNote)
+        .where(CitizenNote.citizen_id == citizen.id)
+        .order_by(col(CitizenNote.created_at).desc())
+        .limit(20)
+    ).all()
+    pauses = session.exec(
+        select(PausePeriod)
+        .where(PausePeriod.citizen_id == citizen.id)
+        .order_by(col(PausePeriod.starts_at).desc())
+        .limit(10)
+    ).all()
+    rules = dict(limits.rules) if limits else {}
+    absolute = {r["type"]: r for r in rules.get("absolute", [])}
+    limit_rows = [
+        {
+            "type": s.type.value,
+            "unit": s.unit,
+            **{f: absolute.get(s.type.value, {}).get(f) for f in LIMIT_FIELDS},
+        }
+        for s in SPECS.values()
+        if s.type.value in absolute or s.type.value in ("spo2", "pulse", "weight")
+    ]
+    records.audit_citizen(session, principal, citizen, action="citizen.page.read", now=now)
+    page = {
+        "citizen": citizen_public(session, citizen, now),
+        "device": session.get(Device, device_id) if device_id else None,
+        "open_alerts": open_alerts,
+        "history": history,
+        "responses": responses,
+        "notes": notes,
+        "pauses": pauses,
+        "readings": readings[:300],
+        "charts": _charts(language, readings, rules, start, now),
+        "limits_version": limits.version if limits else 0,
+        "limit_rows": limit_rows,
+        "plan_version": plan.version if plan else 0,
+        "plan": dict(plan.schedule)
+        if plan
+        else {
+            "schedule": {"weekdays": [], "times": []},
+            "measurements": [],
+            "questionnaires": [],
+            "grace_minutes": 120,
+        },
+    }
+    session.commit()
+    return page
+
+
+@router.get("/citizens/{citizen_id}", response_class=HTMLResponse)
+async def citizen_page(
+    *,
+    request: Request,
+    citizen_id: uuid.UUID,
+    session: SessionDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+) -> HTMLResponse:
+    language = language_of(request)
+    try:
+        days = int(request.query_params.get("days") or 14)
+    except ValueError:
+        days = 14
+    days = days if days in (14, 30, 90) else 14
+    now = clock.now()
+    page = await run_in_threadpool(
+        lambda: _page(
+            session=session,
+            principal=principal,
+            citizen_id=citizen_id,
+            now=now,
+            days=days,
+            language=language,
+        )
+    )
+    return render(
+        request,
+        "citizen.html",
+        principal=principal,
+        days=days,
+        now=now,
+        can_act=principal.may_act,
+        outcomes=OUTCOMES,
+        weekdays=WEEKDAYS,
+        measurement_types=[s.type.value for s in SPECS.values()],
+        band_of=lambda a: BAND_NAMES.get(a.band_order, "red"),
+        why_alert=lambda a: reason_text(language, list(a.reasons or []), a.rule_key, a.last_value),
+        question=lambda q, item: question_text(language, q, item),
+        answer=lambda v: (
+            ("ja" if language == "da" else "yes")
+            if v is True
+            else ("nej" if language == "da" else "no")
+            if v is False
+            else v
+        ),
+        **page,
+    )
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    form = await request.form()
+    found: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            found.setdefault(key, []).append(value)
+    return found
+
+
+def _one(form: dict[str, list[str]], key: str) -> str | None:
+    values = form.get(key)
+    return values[0] if values else None
+
+
+@router.post("/ui/citizens/{citizen_id}/notes")
+async def note_form(
+    *,
+    request: Request,
+    citizen_id: uuid.UUID,
+    session: SessionDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+) -> RedirectResponse:
+    form = await _form(request)
+    return await form_action(
+        f"/citizens/{citizen_id}",
+        lambda: records.create_note(
+            citizen_id=citizen_id,
+            body=NoteCreate.model_validate({"text": _one(form, "text")}),
+            session=session,
+            principal=principal,
+            clock=clock,
+        ),
+    )
+
+
+@router.post("/ui/readings/{reading_id}/invalidate")
+async def invalidate_form(
+    *,
+    request: Request,
+    reading_id: int,
+    session: SessionDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+) -> RedirectResponse:
+    form = await _form(request)
+    try:
+        _reading, citizen = await run_in_threadpool(reading_for, session, principal, reading_id)
+        next_url = f"/citizens/{citizen.id}"
+    except NotFoundError:
+        next_url = "/"
+    return await form_action(
+        next_url,
+        lambda: records.invalidate_reading(
+            reading_id=reading_id,
+            body=ReadingInvalidate.model_validate({"reason": _one(form, "reason")}),
+            session=session,
+            principal=principal,
+            clock=clock,
+        ),
+    )
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or not text.strip():
+        return None
+    return float(text.replace(",", ".").strip())
+
+
+def _limits_from_form(current: dict[str, Any], form: dict[str, list[str]]) -> dict[str, Any]:
+    rules = dict(current)
+    by_type = {r["type"]: dict(r) for r in rules.get("absolute", [])}
+    for spec in SPECS.values():
+        keys = [f"{spec.type.value}.{f}" for f in LIMIT_FIELDS]
+        if not any(k in form for k in keys):
+            continue
+        try:
+            values = {f: _number(_one(form, f"{spec.type.value}.{f}")) for f in LIMIT_FIELDS}
+        except ValueError as exc:
+            raise InvalidInputError(f"{spec.type.value}: not a number") from exc
+        if all(v is None for v in values.values()):
+            by_type.pop(spec.type.value, None)
+            continue
+        rule = by_type.get(
+            spec.type.value, {"kind": "absolute", "type": spec.type.value, "unit": spec.unit}
+        )
+        rule.update(values)
+        by_type[spec.type.value] = rule
+    rules["absolute"] = list(by_type.values())
+    return rules
+
+
+@router.post("/ui/citizens/{citizen_id}/limits")
+async def limits_form(
+    *,
+    request: Request,
+    citizen_id: uuid.UUID,
+    session: SessionDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+) -> RedirectResponse:
+    form = await _form(request)
+
+    def run() -> None:
+        citizen = citizen_for(session, principal, citizen_id)
+        current = current_limit_set(session, citizen.id)
+        rules = _limits_from_form(dict(current.rules) if current else {}, form)
+        care.change_limits(
+            citizen_id=citizen_id,
+            body=LimitSetUpdate.model_validate(
+                {
+                    "expected_version": _one(form, "expected_version"),
+                    "rules": rules,
+                    "reason": _one(form, "reason"),
+                }
+            ),
+            session=session,
+            principal=principal,
+            clock=clock,
+        )
+
+    return await form_action(f"/citizens/{citizen_id}", run)
+
+
+@router.post("/ui/citizens/{citizen_id}/plan")
+async def plan_form(
+    *,
+    request: Request,
+    citizen_id: uuid.UUID,
+    session: SessionDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> RedirectResponse:
+    form = await _form(request)
+
+    def run() -> None:
+        citizen = citizen_for(session, principal, citizen_id)
+        current = current_plan(session, citizen.id)
+        plan: dict[str, Any] = (
+            dict(current.schedule) if current else {"starts_on": clock.now().date().isoformat()}
+        )
+        times = [t.strip() for t in (_one(form, "times") or "").split(",") if t.strip()]
+        plan["schedule"] = {"weekdays": form.get("weekdays", []), "times": times}
+        plan["measurements"] = form.get("measurements", [])
+        plan["questionnaires"] = ["kol-symptoms-v1"] if _one(form, "questionnaire") else []
+        if _one(form, "grace_minutes"):
+            plan["grace_minutes"] = _one(form, "grace_minutes")
+        care.change_plan(
+            citizen_id=citizen_id,
+            body=PlanUpdate.model_validate(
+                {
+                    "expected_version": _one(form, "expected_version"),
+                    "plan": plan,
+                    "reason": _one(form, "reason"),
+                }
+            ),
+            session=session,
+            principal=principal,
+            clock=clock,
+            settings=settings,
+        )
+
+    return await form_action(f"/citizens/{citizen_id}", run)
+
+
+def _local_midnight(text: str | None, zone: ZoneInfo, *, plus_days: int = 0) -> datetime | None:
+    if not text:
+        return None
+    day = date.fromisoformat(text) + timedelta(days=plus_days)
+    return datetime.combine(day, time(0, 0), tzinfo=zone)
+
+
+@router.post("/ui/citizens/{citizen_id}/pauses")
+async def pause_form(
+    *,
+    request: Request,
+    citizen_id: uuid.UUID,
+    session: SessionDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> RedirectResponse:
+    form = await _form(request)
+    zone = ZoneInfo(settings.clinic_timezone)
+
+    def run() -> None:
+        try:
+            starts = _local_midnight(_one(form, "starts_on"), zone)
+            ends = _local_midnight(_one(form, "ends_on"), zone, plus_days=1)
+        except ValueError as exc:
+            raise InvalidInputError("dato") from exc
+        care.pause_monitoring(
+            citizen_id=citizen_id,
+            body=PauseCreate.model_validate(
+                {"starts_at": starts, "ends_at": ends, "reason": _one(form, "reason")}
+            ),
+            session=session,
+            principal=principal,
+            clock=clock,
+        )
+
+    return await form_action(f"/citizens/{citizen_id}", run)
+
+
+@router.post("/ui/citizens/{citizen_id}/pauses/{pause_id}/end")
+async def end_pause_form(
+    *,
+    citizen_id: uuid.UUID,
+    pause_id: uuid.UUID,
+    session: SessionDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+) -> RedirectResponse:
+    return await form_action(
+        f"/citizens/{citizen_id}",
+        lambda: care.end_pause(
+            citizen_id=citizen_id,
+            pause_id=pause_id,
+            session=session,
+            principal=principal,
+            clock=clock,
+        ),
+    )
+
+
+@router.post("/ui/citizens/{citizen_id}/messages")
+async def message_form(
+    *,
+    request: Request,
+    citizen_id: uuid.UUID,
+    session: SessionDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> RedirectResponse:
+    form = await _form(request)
+    return await form_action(
+        f"/citizens/{citizen_id}",
+        lambda: care.send_message(
+            citizen_id=citizen_id,
+            body=MessageCreate.model_validate(
+                {"text": _one(form, "text"), "kind": _one(form, "kind") or "message"}
+            ),
+            session=session,
+            principal=principal,
+            clock=clock,
+            settings=settings,
+        ),
+    )

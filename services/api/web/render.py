@@ -1,0 +1,163 @@
+"""Rendering pages: the Jinja2 environment (built by the app factory), the page context
+(language, CSRF token, helpers for times and reasons), and the page principal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from pust.domain.measurement_types import spec_for
+from pust.domain.questionnaires import QUESTIONNAIRES
+from services.api.auth.current import check_csrf, language_of, resolve_principal
+from services.api.auth.principal import Principal
+from services.api.auth.tokens import csrf_token
+from services.api.deps import SessionDep
+from services.api.web.i18n import translator
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+BAND_NAMES = {0: "red", 1: "yellow", 2: "blue", 3: "silent", 4: "green"}
+
+
+class LoginRequiredError(Exception):
+    """A page was asked for without a session: answered with a redirect to the login."""
+
+
+def build_environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+async def get_page_principal(request: Request, session: SessionDep) -> Principal:
+    principal = await run_in_threadpool(resolve_principal, request, session)
+    if principal is None:
+        raise LoginRequiredError
+    await check_csrf(request, principal)
+    return principal
+
+
+PagePrincipal = Annotated[Principal, Depends(get_page_principal)]
+
+
+def csrf_for(request: Request, principal: Principal | None) -> str:
+    if principal is None or principal.session_id is None:
+        return ""
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    return csrf_token(secret=secret, session_id=principal.session_id)
+
+
+def type_name(language: str, type_: str) -> str:
+    spec = spec_for(type_)
+    if spec is None:
+        return type_
+    return spec.english_name if language == "en" else spec.danish_name
+
+
+def reason_text(
+    language: str, reasons: list[dict[str, Any]], rule_key: str, last_value: float | None
+) -> str:
+    """Why, in words: the value, the limit and the rule of the first reason."""
+    t = translator(language)
+    if not reasons:
+        return rule_key if last_value is None else f"{rule_key}: {last_value:g}"
+    reason = reasons[0]
+    parts = []
+    kind = str(reason.get("type") or reason.get("rule", rule_key)).split(".")[0]
+    label = type_name(language, kind)
+    if "text_da" in reason and language == "da":
+        parts.append(str(reason["text_da"]))
+    value = reason.get("value", last_value)
+    if value is not None:
+        spec = spec_for(kind)
+        unit = reason.get("unit") or (spec.unit if spec is not None else "")
+        parts.append(
+            f"{label} {value:g} {unit}".strip()
+            if isinstance(value, int | float)
+            else f"{label} {value}"
+        )
+    if reason.get("limit") is not None:
+        parts.append(f"{t('limit')} {reason['limit']}")
+    parts.append(f"{t('rule')} {reason.get('rule', rule_key)}")
+    return " · ".join(parts)
+
+
+def age_text(language: str, seconds: int) -> str:
+    t = translator(language)
+    if seconds < 3600:
+        return f"{seconds // 60} {t('minutes_short')}"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} {t('hours_short')}"
+    return f"{seconds // 86400} {t('days_short')}"
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    principal: Principal | None,
+    status: int = 200,
+    nav: str = "",
+    **context: Any,
+) -> HTMLResponse:
+    language = language_of(request)
+    zone = ZoneInfo(request.app.state.settings.clinic_timezone)
+    t = translator(language)
+    query_error = request.query_params.get("error")
+    query_detail = request.query_params.get("detail", "")[:500]
+
+    def when(at: datetime | None) -> str:
+        return "–" if at is None else at.astimezone(zone).strftime("%d-%m-%Y %H:%M")
+
+    environment: jinja2.Environment = request.app.state.templates
+    error_override = context.pop("error", None)
+    shown_error = ""
+    if query_error:
+        shown_error = t(query_error) + (f": {query_detail}" if query_detail else "")
+    body = environment.get_template(template).render(
+        t=t,
+        lang=language,
+        principal=principal,
+        csrf=csrf_for(request, principal),
+        nav=nav,
+        when=when,
+        age=lambda s: age_text(language, s),
+        type_name=lambda ty: type_name(language, ty),
+        flash=t(request.query_params["done"]) if request.query_params.get("done") else "",
+        error=error_override or shown_error,
+        **context,
+    )
+    response = HTMLResponse(body, status_code=status)
+    if request.query_params.get("lang") in ("da", "en"):
+        response.set_cookie(
+            "pust_lang", language, max_age=365 * 86400, samesite="lax", httponly=True
+        )
+    return response
+
+
+def question_text(language: str, questionnaire: str, item: str) -> str:
+    definition = QUESTIONNAIRES.get(questionnaire)
+    found = definition.item(item) if definition else None
+    if found is None:
+        return item
+    return found.text_en if language == "en" else found.text_da
+
+
+def back_to(url: str, **params: str) -> RedirectResponse:
+    """After a form: back to the page (303), with an outcome or an error to show."""
+    safe = url if url.startswith("/") and not url.startswith("//") else "/"
+    base = safe.split("?", 1)[0]
+    query = "&".join(f"{k}={quote(v)}" for k, v in params.items() if v)
+    return RedirectResponse(f"{base}?{query}" if query else base, status_code=303)

@@ -1,0 +1,53 @@
+"""Mount the web UI on the app: templates, static files, pages, and HTML error pages for
+page requests (API requests keep their problem+json answers)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from services.api.problems import ApiError, api_error_response
+from services.api.web import admin_pages, auth_pages, citizen_pages, worklist_pages
+from services.api.web.render import STATIC, LoginRequiredError, build_environment, render
+
+API_PREFIXES = ("/api/", "/fhir/", "/auth/oidc/", "/healthz", "/readyz", "/metrics", "/openapi")
+
+_ERROR_KEYS = {404: "not_found", 409: "conflict", 403: "forbidden", 422: "invalid_input"}
+
+
+def is_page_request(request: Request) -> bool:
+    return not request.url.path.startswith(API_PREFIXES)
+
+
+def install_web(app: FastAPI) -> None:
+    app.state.templates = build_environment()
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth_pages, worklist_pages, citizen_pages, admin_pages):
+        app.include_router(module.router)
+
+    async def on_login_required(request: Request, _exc: Exception) -> Response:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        if request.method != "GET" or not is_page_request(request):
+            target = "/"
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        if not is_page_request(request):
+            return api_error_response(exc)
+        from services.api.auth.current import language_of
+        from services.api.web.i18n import translator
+
+        t = translator(language_of(request))
+        key = "csrf" if "CSRF" in exc.detail else _ERROR_KEYS.get(exc.status, "error_title")
+        return render(
+            request, "error.html", principal=None, status=exc.status, message=t(key), back_url="/"
+        )
+
+    app.add_exception_handler(LoginRequiredError, on_login_required)
+    app.add_exception_handler(ApiError, on_api_error)
