@@ -49,6 +49,8 @@ class BenchEnvironment:
     _server_url: str | None = None
     _temp_dir: Path | None = None
     _broker: subprocess.Popen[bytes] | None = None
+    # a Mosquitto configuration to run a broker of our own with (its tuning, not its auth)
+    own_mosquitto: Path | None = None
 
     def __enter__(self) -> BenchEnvironment:
         try:
@@ -107,6 +109,9 @@ class BenchEnvironment:
         upgrade(self.database_url)
 
     def _start_broker(self) -> None:
+        if self.own_mosquitto is not None:
+            self._start_own_mosquitto(self.own_mosquitto)
+            return
         if self.settings.mqtt_url:
             self.mqtt_url = self.settings.mqtt_url
             self.broker_kind = f"broker at {make_url_safe(self.mqtt_url)}"
@@ -116,17 +121,66 @@ class BenchEnvironment:
             [sys.executable, "-m", "pust_cli.bench.embedded_broker", str(port)],
             env=self.service_env(),
         )
+        self._wait_for_port(port)
+        self.mqtt_url = f"mqtt://127.0.0.1:{port}?protocol=3.1.1"
+        self.broker_kind = "embedded (amqtt, MQTT 3.1.1)"
+
+    def _start_own_mosquitto(self, config: Path) -> None:
+        """Mosquitto with the given configuration's tuning (queues, inflight) on a free port,
+        anonymous and without persistence: the deployed design, minus its credentials."""
+        binary = shutil.which("mosquitto")
+        if binary is None:
+            raise RuntimeError("--own-mosquitto needs the mosquitto binary on PATH")
+        dropped = (
+            "listener",
+            "password_file",
+            "acl_file",
+            "allow_anonymous",
+            "persistence",
+            "log_dest",
+            "pid_file",
+            "per_listener_settings",
+            "include_dir",
+        )
+        kept = [
+            line
+            for line in config.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.lstrip().startswith("#") and line.split()[0] not in dropped
+        ]
+        port = free_port()
+        if self._temp_dir is None:
+            self._temp_dir = Path(tempfile.mkdtemp(prefix="pust-bench-"))
+        generated = self._temp_dir / "mosquitto.conf"
+        generated.write_text(
+            "\n".join(
+                [
+                    "per_listener_settings false",
+                    f"listener {port} 127.0.0.1",
+                    "allow_anonymous true",
+                    "persistence false",
+                    "log_dest stderr",
+                    *kept,
+                    "",
+                ]
+            ),
+            encoding="utf-8",
+        )
+        self._broker = subprocess.Popen(  # noqa: S603 - fixed argv
+            [binary, "-c", str(generated)], stderr=subprocess.DEVNULL
+        )
+        self._wait_for_port(port)
+        self.mqtt_url = f"mqtt://127.0.0.1:{port}"
+        self.broker_kind = f"own mosquitto with the tuning of {config.name}"
+
+    def _wait_for_port(self, port: int) -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
+                    return
             except OSError:
                 time.sleep(0.1)
-        else:
-            raise RuntimeError("the embedded broker did not start within 20 s")
-        self.mqtt_url = f"mqtt://127.0.0.1:{port}?protocol=3.1.1"
-        self.broker_kind = "embedded (amqtt, MQTT 3.1.1)"
+        raise RuntimeError(f"the broker did not listen on port {port} within 20 s")
 
     @property
     def broker_pid(self) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -63,7 +64,9 @@ class BenchOptions:
         )
 
 
-def run_bench(settings: Settings, options: BenchOptions) -> dict[str, Any]:
+def run_bench(
+    settings: Settings, options: BenchOptions, *, own_mosquitto: Path | None = None
+) -> dict[str, Any]:
     started = time.monotonic()
     result: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -73,7 +76,7 @@ def run_bench(settings: Settings, options: BenchOptions) -> dict[str, Any]:
         "latency": {},
         "peak_rss_mb": {},
     }
-    with BenchEnvironment(settings) as env:
+    with BenchEnvironment(settings, own_mosquitto=own_mosquitto) as env:
         result["environment"] = {
             "database": env.database_kind,
             "broker": env.broker_kind,

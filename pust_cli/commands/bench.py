@@ -25,6 +25,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--worklist-readings", type=int, default=None)
     parser.add_argument("--worklist-open-alerts", type=int, default=None)
     parser.add_argument("--nurses", type=int, default=None)
+    parser.add_argument(
+        "--own-mosquitto",
+        type=Path,
+        default=None,
+        metavar="CONF",
+        help="start a Mosquitto of our own with this configuration's tuning (e.g. "
+        "deploy/mosquitto/mosquitto.conf), anonymous, on a free port",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -46,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
         "nurses": args.nurses,
     }
     options = replace(options, **{k: v for k, v in overrides.items() if v is not None})
-    result = run_bench(client_settings(), options)
+    result = run_bench(client_settings(), options, own_mosquitto=args.own_mosquitto)
     print(render_table(result))
     if args.json_path is not None:
         write_json(result, args.json_path)
