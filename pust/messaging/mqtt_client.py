@@ -141,6 +141,8 @@ class MqttConnection:
         self._stopping = False
         self._fatal_event = threading.Event()
         self.handler_errors = 0
+        self.unsolicited_messages = 0
+        self._manual_ack = manual_ack
         self._connection = 0
         self._connection_lock = threading.Lock()
 
@@ -283,6 +285,13 @@ class MqttConnection:
         if self._on_connected is not None:
             self._on_connected(bool(flags.session_present))
 
+    def _subscribed_to(self, topic: str) -> bool:
+        for subscribed, _qos in self._subscriptions:
+            plain = subscribed.split("/", 2)[2] if subscribed.startswith("$share/") else subscribed
+            if paho.topic_matches_sub(plain, topic):
+                return True
+        return False
+
     def _subscribe(self, subscriptions: Sequence[tuple[str, int]]) -> None:
         if self._address.protocol == MQTT_V5:
             self._client.subscribe([(t, SubscribeOptions(qos=q)) for t, q in subscriptions])
@@ -305,6 +314,15 @@ class MqttConnection:
 
     def _handle_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         if self._on_message is None:
+            return
+        if not self._subscribed_to(msg.topic):
+            # amqtt 0.12 delivers retained messages of other topics on SUBSCRIBE (seen with
+            # `…/+/receipts` receiving retained `…/presence`): never hand those on, but ack
+            # them so they do not hold a slot of the in-flight window.
+            self.unsolicited_messages += 1
+            log.warning("mqtt.unsolicited_message mid=%d dropped", msg.mid)
+            if msg.qos > 0 and self._manual_ack:
+                client.ack(msg.mid, msg.qos)
             return
         received = ReceivedMessage(
             topic=msg.topic,
