@@ -13,6 +13,7 @@ repeat.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,13 +87,17 @@ def snapshot(alert: Alert) -> AlertSnapshot:
 def routing_policy(session: Session, care_team_id: uuid.UUID) -> RoutingPolicy:
     """The care team's routing policy; the default when none (or an unreadable one) is
     stored — an alert must never fail to be written because routing is misconfigured."""
+    cache: dict[uuid.UUID, RoutingPolicy] = session.info.setdefault("pust.routing_policies", {})
+    cached = cache.get(care_team_id)
+    if cached is not None:  # one read per team and transaction
+        return cached
     row = session.get(CareTeamRouting, care_team_id)
-    if row is None:
-        return default_routing_policy()
-    try:
-        return parse_routing_policy(row.policy)
-    except InvalidRoutingPolicyError:
-        return default_routing_policy()
+    policy = default_routing_policy()
+    if row is not None:
+        with contextlib.suppress(InvalidRoutingPolicyError):
+            policy = parse_routing_policy(row.policy)
+    cache[care_team_id] = policy
+    return policy
 
 
 def _event(
@@ -119,6 +124,8 @@ def _schedule_escalation(session: Session, alert: Alert, *, start: datetime) -> 
 
 
 def _find_open(session: Session, citizen_id: uuid.UUID, rule_key: str) -> Alert | None:
+    # pending changes first: ``populate_existing`` must not overwrite an unflushed repeat
+    session.flush()
     statement = (
         select(Alert)
         .where(Alert.open_key == open_key(citizen_id, rule_key))

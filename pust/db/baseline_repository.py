@@ -26,12 +26,23 @@ from pust.domain.measurement_types import MeasurementType
 
 
 def current_baselines(session: Session, citizen_id: uuid.UUID) -> dict[str, float]:
+    return current_baselines_of(session, [citizen_id]).get(citizen_id, {})
+
+
+def current_baselines_of(
+    session: Session, citizen_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, float]]:
+    """The current baselines of several citizens in one query."""
     rows = session.exec(
         select(Baseline)
-        .where(Baseline.citizen_id == citizen_id, col(Baseline.superseded_at).is_(None))
+        .where(col(Baseline.citizen_id).in_(list(citizen_ids)))
+        .where(col(Baseline.superseded_at).is_(None))
         .order_by(col(Baseline.set_at))
     ).all()
-    return {row.type: row.value for row in rows}  # the newest wins if two were ever written
+    found: dict[uuid.UUID, dict[str, float]] = {}
+    for row in rows:  # the newest wins if two were ever written
+        found.setdefault(row.citizen_id, {})[row.type] = row.value
+    return found
 
 
 def _run_in_values(
@@ -76,12 +87,35 @@ def ensure_run_in_baselines(
     """The citizen's baselines, first setting the run-in median of each wanted type that has
     none yet when the run-in is over and has enough values."""
     baselines = current_baselines(session, citizen_id)
+    set_now, _ = fill_run_in_baselines(
+        session,
+        citizen_id=citizen_id,
+        monitoring_started_at=monitoring_started_at,
+        missing=set(types) - baselines.keys(),
+        now=now,
+    )
+    return baselines | set_now
+
+
+def fill_run_in_baselines(
+    session: Session,
+    *,
+    citizen_id: uuid.UUID,
+    monitoring_started_at: datetime,
+    missing: Iterable[str],
+    now: datetime,
+) -> tuple[dict[str, float], set[str]]:
+    """Set the run-in median of each ``missing`` type once the run-in is over. Returns the
+    baselines set and the types whose run-in had too few values (no baseline possible)."""
     if not run_in_complete(monitoring_started_at, now):
-        return baselines
-    for type_ in sorted(set(types) - baselines.keys()):
+        return {}, set()
+    set_now: dict[str, float] = {}
+    too_few: set[str] = set()
+    for type_ in sorted(missing):
         values = _run_in_values(session, citizen_id, type_, monitoring_started_at)
         value = run_in_median(values, monitoring_started_at=monitoring_started_at)
         if value is None:
+            too_few.add(type_)
             continue
         session.add(
             Baseline(
@@ -92,9 +126,10 @@ def ensure_run_in_baselines(
                 set_at=now,
             )
         )
-        baselines[type_] = value
-    session.flush()
-    return baselines
+        set_now[type_] = value
+    if set_now:
+        session.flush()
+    return set_now, too_few
 
 
 def _supersede(session: Session, citizen_id: uuid.UUID, type_: str, now: datetime) -> None:

@@ -1,28 +1,32 @@
 """What triage needs to know about a citizen: care team, the limits in force, baselines.
 
-Loaded once per citizen per batch (readings of one citizen often arrive together)."""
+Loaded for all citizens of a batch at once (a handful of queries, not a handful per
+reading). Two things are remembered between batches because they cannot go stale: a parsed
+rule set per ``LimitSet`` id (limit sets are never edited; a change is a new row), and
+which run-in baselines could not be taken for lack of values (re-checked every
+:data:`RUN_IN_RECHECK`, since a late reading may still fill the run-in).
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from pust.db.baseline_repository import ensure_run_in_baselines
+from pust.db.baseline_repository import current_baselines_of, fill_run_in_baselines
 from pust.db.tables.citizens import Citizen
 from pust.db.tables.clinical import LimitSet
 from pust.db.tables.readings import Reading
-from pust.domain.baselines import TimedValue, baseline_types
+from pust.domain.baselines import TimedValue, baseline_types, run_in_complete
 from pust.domain.limits import InvalidRuleSetError, RuleSet, default_rule_set, parse_rule_set
 
 log = logging.getLogger(__name__)
 
-
-class CitizenUnknownError(LookupError):
-    pass
+RUN_IN_RECHECK = timedelta(minutes=10)
 
 
 @dataclass
@@ -35,54 +39,102 @@ class CitizenContext:
     baselines: dict[str, float] = field(default_factory=dict)
 
 
-def _limit_set(session: Session, citizen: Citizen) -> LimitSet | None:
-    own = session.exec(
-        select(LimitSet)
-        .where(LimitSet.citizen_id == citizen.id)
-        .order_by(col(LimitSet.version).desc())
-        .limit(1)
-    ).first()
-    if own is not None:
-        return own
-    return session.exec(
-        select(LimitSet)
-        .where(LimitSet.care_team_id == citizen.care_team_id, col(LimitSet.citizen_id).is_(None))
-        .order_by(col(LimitSet.version).desc())
-        .limit(1)
-    ).first()
+class ContextLoader:
+    def __init__(self) -> None:
+        self._rules: dict[uuid.UUID, RuleSet | None] = {}
+        self._too_few: dict[tuple[uuid.UUID, str, datetime], datetime] = {}
+
+    def load(
+        self, session: Session, citizen_ids: Iterable[uuid.UUID], *, now: datetime
+    ) -> dict[uuid.UUID, CitizenContext]:
+        ids = list(set(citizen_ids))
+        if not ids:
+            return {}
+        citizens = session.exec(select(Citizen).where(col(Citizen.id).in_(ids))).all()
+        limit_sets = _newest_limit_sets(session, citizens)
+        baselines = current_baselines_of(session, ids)
+        contexts: dict[uuid.UUID, CitizenContext] = {}
+        for citizen in citizens:
+            limit_set = limit_sets.get(citizen.id)
+            rules = self._parse(limit_set)
+            known = baselines.get(citizen.id, {})
+            if rules is not None:
+                known = known | self._fill_baselines(session, citizen, rules, known, now)
+            contexts[citizen.id] = CitizenContext(
+                citizen_id=citizen.id,
+                care_team_id=citizen.care_team_id,
+                monitoring_started_at=citizen.monitoring_started_at,
+                rules=rules,
+                limit_set_id=limit_set.id if limit_set is not None else None,
+                baselines=known,
+            )
+        return contexts
+
+    def _parse(self, limit_set: LimitSet | None) -> RuleSet | None:
+        if limit_set is None:
+            return default_rule_set()  # no limits stored at all: the starting configuration
+        if limit_set.id not in self._rules:
+            try:
+                self._rules[limit_set.id] = parse_rule_set(limit_set.rules)
+            except InvalidRuleSetError:
+                log.warning("triage.limit_set_unreadable limit_set_id=%s", limit_set.id)
+                self._rules[limit_set.id] = None
+        return self._rules[limit_set.id]
+
+    def _fill_baselines(
+        self,
+        session: Session,
+        citizen: Citizen,
+        rules: RuleSet,
+        known: dict[str, float],
+        now: datetime,
+    ) -> dict[str, float]:
+        if not run_in_complete(citizen.monitoring_started_at, now):
+            return {}
+        missing = set()
+        for type_ in baseline_types(rules) - known.keys():
+            checked = self._too_few.get((citizen.id, type_, citizen.monitoring_started_at))
+            if checked is None or now - checked >= RUN_IN_RECHECK:
+                missing.add(type_)
+        if not missing:
+            return {}
+        set_now, too_few = fill_run_in_baselines(
+            session,
+            citizen_id=citizen.id,
+            monitoring_started_at=citizen.monitoring_started_at,
+            missing=missing,
+            now=now,
+        )
+        for type_ in too_few:
+            self._too_few[(citizen.id, type_, citizen.monitoring_started_at)] = now
+        return set_now
 
 
-def load_context(session: Session, citizen_id: uuid.UUID, *, now: datetime) -> CitizenContext:
-    citizen = session.get(Citizen, citizen_id)
-    if citizen is None:
-        raise CitizenUnknownError(str(citizen_id))
-    limit_set = _limit_set(session, citizen)
-    rules: RuleSet | None
-    if limit_set is None:
-        # no limits stored at all: the starting configuration (not stored, so no id)
-        rules, limit_set_id = default_rule_set(), None
-    else:
-        limit_set_id = limit_set.id
-        try:
-            rules = parse_rule_set(limit_set.rules)
-        except InvalidRuleSetError:
-            log.warning("triage.limit_set_unreadable limit_set_id=%s", limit_set.id)
-            rules = None
-    baselines = ensure_run_in_baselines(
-        session,
-        citizen_id=citizen.id,
-        monitoring_started_at=citizen.monitoring_started_at,
-        types=baseline_types(rules) if rules is not None else (),
-        now=now,
-    )
-    return CitizenContext(
-        citizen_id=citizen.id,
-        care_team_id=citizen.care_team_id,
-        monitoring_started_at=citizen.monitoring_started_at,
-        rules=rules,
-        limit_set_id=limit_set_id,
-        baselines=baselines,
-    )
+def _newest_limit_sets(session: Session, citizens: Iterable[Citizen]) -> dict[uuid.UUID, LimitSet]:
+    """Each citizen's own newest limit set, else the care team's newest group default."""
+    citizen_list = list(citizens)
+    ids = [c.id for c in citizen_list]
+    teams = list({c.care_team_id for c in citizen_list})
+    own: dict[uuid.UUID, LimitSet] = {}
+    for row in session.exec(
+        select(LimitSet).where(col(LimitSet.citizen_id).in_(ids)).order_by(col(LimitSet.version))
+    ).all():
+        if row.citizen_id is not None:
+            own[row.citizen_id] = row  # ascending: the newest wins
+    defaults: dict[uuid.UUID, LimitSet] = {}
+    for row in session.exec(
+        select(LimitSet)
+        .where(col(LimitSet.care_team_id).in_(teams), col(LimitSet.citizen_id).is_(None))
+        .order_by(col(LimitSet.version))
+    ).all():
+        if row.care_team_id is not None:
+            defaults[row.care_team_id] = row
+    chosen: dict[uuid.UUID, LimitSet] = {}
+    for citizen in citizen_list:
+        found = own.get(citizen.id) or defaults.get(citizen.care_team_id)
+        if found is not None:
+            chosen[citizen.id] = found
+    return chosen
 
 
 def change_history(session: Session, reading: Reading, *, window_days: int) -> list[TimedValue]:

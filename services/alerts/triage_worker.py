@@ -31,7 +31,7 @@ from pust.domain.clock import Clock
 from pust.domain.triage import ReadingFacts, RuleFailure, Triage, triage_reading, triage_response
 from pust.messaging.topics import Topics
 from services.alerts.alert_effects import Source, apply_triage, technical_breach
-from services.alerts.citizen_context import CitizenContext, change_history, load_context
+from services.alerts.citizen_context import CitizenContext, ContextLoader, change_history
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class TriageWorker:
         self._clock = clock
         self._topics = topics
         self._batch_size = batch_size
+        self._contexts = ContextLoader()
 
     def run_once(self) -> int:
         """Triage one batch of readings and one of responses; returns how many were done."""
@@ -67,9 +68,14 @@ class TriageWorker:
             with session_scope(self._engine) as session:
                 rows = self._claim(session, table, limit=self._batch_size)
                 ids = [row.id for row in rows]
-                contexts: dict[uuid.UUID, CitizenContext] = {}
-                for row in rows:
-                    self._triage(session, row, contexts)
+                contexts = self._contexts.load(
+                    session, {row.citizen_id for row in rows}, now=self._clock.now()
+                )
+                # triage results and ``triaged_at`` of green readings are written together
+                # at the next flush (the alert repository flushes before it reads)
+                with session.no_autoflush:
+                    for row in rows:
+                        self._triage(session, row, contexts)
             return len(ids)
         except SQLAlchemyError:
             log.warning(
@@ -164,7 +170,7 @@ class TriageWorker:
             return
         context = contexts.get(row.citizen_id)
         if context is None:
-            context = load_context(session, row.citizen_id, now=now)
+            context = self._contexts.load(session, [row.citizen_id], now=now)[row.citizen_id]
             contexts[row.citizen_id] = context
         verdict = self._verdict(session, row, context)
         is_reading = isinstance(row, Reading)
