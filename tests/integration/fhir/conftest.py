@@ -1,0 +1,52 @@
+"""Fixtures of the FHIR read API tests: the api app (with the FHIR router) on a fresh
+database holding the FHIR test world, and bearer tokens per user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from pust.config.settings import Settings
+from pust.domain.clock import FrozenClock
+from services.api.app import create_app
+from services.api.fhir import build_fhir_router
+from tests.integration.fhir.api_world import NOW, PASSWORD, FhirWorld, build
+
+
+@pytest.fixture
+def fhir_world(engine: Engine) -> FhirWorld:
+    return build(engine)
+
+
+@pytest.fixture
+def fhir_app(db_url: str, make_settings: Callable[..., Settings], fhir_world: FhirWorld) -> FastAPI:
+    app = create_app(make_settings(db_url=db_url), clock=FrozenClock(NOW))
+    if not any(getattr(r, "path", "").startswith("/fhir/r4/") for r in app.routes):
+        app.include_router(build_fhir_router())  # until the app mounts it itself
+    return app
+
+
+@pytest.fixture
+def fhir_client(fhir_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(fhir_app) as client:
+        yield client
+
+
+@pytest.fixture
+def auth(fhir_client: TestClient) -> Callable[[str], dict[str, str]]:
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            response = fhir_client.post(
+                "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+            )
+            assert response.status_code == 200, response.text
+            cache[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return cache[username]
+
+    return headers
