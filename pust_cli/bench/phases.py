@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from pust_cli.bench.alert_probes import ProbeWatch, enrol_probes, interleave, probe_messages
 from pust_cli.bench.driver import BenchDriver, ThroughputResult
@@ -74,6 +74,47 @@ def start_alerts_and_api(
         )
         services.api_url = f"http://127.0.0.1:{port}"
         wait_healthy(services.api_url, 90)
+
+
+def _untriaged(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM reading WHERE triaged_at IS NULL)"
+                    " + (SELECT count(*) FROM questionnaire_response WHERE triaged_at IS NULL)"
+                )
+            ).scalar_one()
+        )
+
+
+def alerts_catch_up(engine: Engine, services: RunningServices, timeout: float) -> dict[str, Any]:
+    """The alerts service starts behind the ingest burst: how fast does it triage the
+    backlog? (Readings still untriaged when the paced load starts delay the probes.)"""
+    if services.alerts is None:
+        return {"status": "not measured: services/alerts is not in this checkout"}
+    import time
+
+    backlog = _untriaged(engine)
+    started = time.monotonic()
+    first_progress: float | None = None
+    remaining = backlog
+    while remaining > 0 and time.monotonic() - started < timeout:
+        time.sleep(0.25)
+        remaining = _untriaged(engine)
+        if first_progress is None and remaining < backlog:
+            first_progress = time.monotonic()
+    elapsed = time.monotonic() - (first_progress or started)
+    done = backlog - remaining
+    return {
+        "status": "measured",
+        "offered": backlog,
+        "done": done,
+        "seconds": round(elapsed, 2),
+        "per_second": round(done / elapsed, 1) if elapsed > 0 else 0.0,
+        "note": "triage of the ingest burst's backlog"
+        + (f"; {remaining} still untriaged after {timeout:.0f} s" if remaining else ""),
+    }
 
 
 def latency_parts(

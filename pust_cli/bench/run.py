@@ -17,6 +17,7 @@ from pust_cli.bench.driver import BenchDriver
 from pust_cli.bench.environment import BenchEnvironment
 from pust_cli.bench.phases import (
     RunningServices,
+    alerts_catch_up,
     ingest_throughput,
     latency_parts,
     start_alerts_and_api,
@@ -32,6 +33,7 @@ WINDOW = 1000  # outstanding messages in the closed loop (below Mosquitto's defa
 CEILING = "ceiling (paho → paho, QoS 1)"
 NAIVE = "naive (SQLModel insert + commit per message)"
 INGEST = "pust ingest (validate, dedup, group commit, receipts)"
+ALERTS = "pust alerts (triage + alert upsert, backlog)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ class BenchOptions:
     alert_samples: int = 50
     # how long to wait for the last receipts and alerts after the paced load
     drain_seconds: float = 20.0
+    # how long the alerts service may take to triage the ingest burst before the paced load
+    catch_up_seconds: float = 60.0
 
     @classmethod
     def quick(cls) -> BenchOptions:
@@ -61,6 +65,7 @@ class BenchOptions:
             worklist_seconds=5.0,
             alert_samples=10,
             drain_seconds=10.0,
+            catch_up_seconds=20.0,
         )
 
 
@@ -172,6 +177,7 @@ def _services_parts(
                 part["ratio_to_naive"] = round(part["per_second"] / naive, 2)
         throughput[INGEST] = part
         start_alerts_and_api(env, services, driver, prefix)
+        throughput[ALERTS] = alerts_catch_up(engine, services, options.catch_up_seconds)
         result["latency"].update(
             latency_parts(
                 env,
