@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.api.audit.failures import audit_refusal
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _log = logging.getLogger("pust.api")
 
@@ -150,8 +152,9 @@ def api_error_response(exc: ApiError) -> JSONResponse:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    async def on_api_problem(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_api_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
+        await audit_refusal(request, exc.status)
         return api_error_response(exc)
 
     async def on_http_exception(_request: Request, exc: Exception) -> JSONResponse:

@@ -23,7 +23,7 @@ from services.api.admin.models import (
     PeripheralPublic,
     QuarantinedMessagePublic,
 )
-from services.api.audit.recorder import record
+from services.api.audit.recorder import record, record_citizen_reads
 from services.api.auth.current import CurrentStaff
 from services.api.auth.principal import Principal
 from services.api.citizens.service import active_assignment, current_plan, queue_plan
@@ -61,7 +61,7 @@ def device_public(session: Session, principal: Principal, device: Device) -> Dev
     responses=problem_responses(401, 422),
 )
 def list_devices(
-    *, session: SessionDep, principal: CurrentStaff, page: PageDep
+    *, session: SessionDep, principal: CurrentStaff, page: PageDep, clock: ClockDep
 ) -> Page[DevicePublic]:
     statement = select(Device)
     counted = select(func.count()).select_from(Device)
@@ -80,8 +80,18 @@ def list_devices(
     devices = session.exec(
         statement.order_by(col(Device.id)).limit(page.limit).offset(page.offset)
     ).all()
+    items = [device_public(session, principal, d) for d in devices]
+    holders = [current_holder(session, i.id) for i in items if i.citizen_id]
+    record_citizen_reads(
+        session=session,
+        principal=principal,
+        now=clock.now(),
+        action="device.list",
+        citizens=[(h.id, h.care_team_id) for h in holders if h],
+    )
+    session.commit()
     return Page[DevicePublic](
-        items=[device_public(session, principal, d) for d in devices],
+        items=items,
         total=int(total),
         limit=page.limit,
         offset=page.offset,
@@ -127,8 +137,23 @@ def enrol_device(
     summary="One tablet with its health and peripherals",
     responses=_READ,
 )
-def read_device(*, device_id: str, session: SessionDep, principal: CurrentStaff) -> DevicePublic:
-    return device_public(session, principal, device_for(session, principal, device_id))
+def read_device(
+    *, device_id: str, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+) -> DevicePublic:
+    public = device_public(session, principal, device_for(session, principal, device_id))
+    holder = current_holder(session, device_id) if public.citizen_id else None
+    record(
+        session=session,
+        principal=principal,
+        now=clock.now(),
+        action="device.read",
+        resource_type="device",
+        resource_id=device_id,
+        citizen_id=holder.id if holder else None,
+        care_team_id=holder.care_team_id if holder else None,
+    )
+    session.commit()
+    return public
 
 
 @router.post(

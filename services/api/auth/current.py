@@ -138,6 +138,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     principal = await run_in_threadpool(resolve_principal, request, session)
     if principal is None:
         raise UnauthorizedError("Log in, or send a valid bearer token.")
+    request.state.principal = principal
     await check_csrf(request, principal)
     return principal
 

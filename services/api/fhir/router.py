@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 
 from pust.fhir.capability import SEARCH_PARAMS, capability_statement
 from services.api.deps import ClockDep
-from services.api.fhir import views_core, views_workflow
+from services.api.fhir import bridge_view, views_core, views_workflow
 from services.api.fhir.responses import FHIR_JSON, FhirResponse, FhirRoute, outcome_response
 from services.api.fhir.search import PREFIX
 
@@ -44,5 +44,6 @@ def build_fhir_router(prefix: str = PREFIX) -> APIRouter:
     router.add_api_route("/metadata", metadata, methods=["GET"])
     views_core.register(router)
     views_workflow.register(router)
+    bridge_view.register(router)
     router.add_api_route("/{path:path}", unknown, methods=_METHODS, include_in_schema=False)
     return router

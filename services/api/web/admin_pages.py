@@ -30,7 +30,7 @@ ROLES = [r.value for r in Role]
 def _admin_page(session: Session, principal: Principal, clock: ClockDep) -> dict[str, Any]:
     require_administrator(principal)
     page = PageParams(limit=200, offset=0)
-    device_page = devices.list_devices(session=session, principal=principal, page=page)
+    device_page = devices.list_devices(session=session, principal=principal, page=page, clock=clock)
     quarantine = devices.list_quarantine(
         session=session, principal=principal, page=page, clock=clock
     )

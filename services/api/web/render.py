@@ -45,6 +45,7 @@ async def get_page_principal(request: Request, session: SessionDep) -> Principal
     principal = await run_in_threadpool(resolve_principal, request, session)
     if principal is None:
         raise LoginRequiredError
+    request.state.principal = principal
     await check_csrf(request, principal)
     return principal
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from services.api.audit.failures import audit_refusal
 from services.api.problems import ApiError, api_error_response
 from services.api.web import admin_pages, auth_pages, citizen_pages, worklist_pages
 from services.api.web.render import STATIC, LoginRequiredError, build_environment, render
@@ -38,6 +39,7 @@ def install_web(app: FastAPI) -> None:
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
+        await audit_refusal(request, exc.status)
         if not is_page_request(request):
             return api_error_response(exc)
         from services.api.auth.current import language_of

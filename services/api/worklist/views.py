@@ -249,6 +249,15 @@ def acknowledge_green(
                 kind="acknowledged",
                 text=ACKNOWLEDGED_TEXT,
             )
+    record(
+        session=session,
+        principal=principal,
+        now=now,
+        action="worklist.acknowledge_green",
+        resource_type="care_team",
+        resource_id=str(body.care_team_id),
+        care_team_id=body.care_team_id,
+    )
     return done
 
 

@@ -10,7 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 
+from pust.db.tables import AuditEvent
 from tests.integration.api.routes import all_routes
 from tests.integration.api.world import NOW, SECRET_NAMES_B, World
 
@@ -107,7 +110,7 @@ def routes_with_ids(app: FastAPI) -> list[tuple[str, str, list[str]]]:
 
 
 def test_every_route_with_an_id_refuses_other_teams_objects(
-    app: FastAPI, client: TestClient, headers: Headers, world: World
+    app: FastAPI, client: TestClient, headers: Headers, world: World, engine: Engine
 ) -> None:
     ids = _ids_of_b(world)
     forbidden_text = [
@@ -153,6 +156,14 @@ def test_every_route_with_an_id_refuses_other_teams_objects(
             assert text not in response.text, (method, path, text)
         checked += 1
     assert checked >= 20
+    # every probe left a trace in the audit log
+    with Session(engine) as s:
+        denied = s.exec(
+            select(AuditEvent).where(
+                AuditEvent.actor_username == "nurse-a", AuditEvent.outcome == "denied"
+            )
+        ).all()
+    assert len(denied) == checked
 
 
 def test_same_requests_work_for_own_team(
