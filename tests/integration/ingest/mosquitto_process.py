@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 import socket
 import subprocess
@@ -14,15 +15,28 @@ _REPLACED = re.compile(
 )
 
 
-def render_test_config(port: int, data_dir: Path) -> str:
-    """The deploy configuration with only the listener, the data directory and the login
-    rules changed (test tablets are not enrolled in a password file)."""
+def render_test_config(port: int, data_dir: Path, users: dict[str, str] | None = None) -> str:
+    """The deploy configuration with only the listener and the data directory changed.
+
+    Without ``users`` anyone may log in (test tablets are not enrolled); with ``users``
+    the deploy password file and ACL rules apply, with a password file made for them.
+    """
     text = _REPLACED.sub("", DEPLOY_CONF.read_text())
-    return (
-        text
-        + f"\nlistener {port} 127.0.0.1\nallow_anonymous true\n"
-        + f"persistence_location {data_dir}/\nlog_dest stderr\nlog_type error\n"
-    )
+    text += f"\nlistener {port} 127.0.0.1\npersistence_location {data_dir}/\n"
+    # run as root, mosquitto would switch to the "mosquitto" user, who cannot read pytest's
+    # private temporary directories
+    text += f"log_dest stderr\nlog_type error\nuser {getpass.getuser()}\n"
+    if users is None:
+        return text + "allow_anonymous true\n"
+    password_file = data_dir / "pust.passwd"
+    password_file.write_text("")
+    for username, password in users.items():
+        subprocess.run(
+            ["mosquitto_passwd", "-b", str(password_file), username, password], check=True
+        )
+    acl_file = data_dir / "pust.acl"
+    acl_file.write_text((DEPLOY_CONF.parent / "pust.acl.template").read_text())
+    return text + f"allow_anonymous false\npassword_file {password_file}\nacl_file {acl_file}\n"
 
 
 def free_port() -> int:
@@ -32,11 +46,11 @@ def free_port() -> int:
 
 
 class MosquittoProcess:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, users: dict[str, str] | None = None) -> None:
         self.directory = directory
         self.port = free_port()
         self.conf = directory / "mosquitto.conf"
-        self.conf.write_text(render_test_config(self.port, directory))
+        self.conf.write_text(render_test_config(self.port, directory, users))
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,7 +66,10 @@ class MosquittoProcess:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {self._process.stderr!r}")
+                assert self._process.stderr is not None
+                error = self._process.stderr.read().decode(errors="replace")
+                self._process.stderr.close()
+                raise RuntimeError(f"mosquitto exited: {error}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return self
