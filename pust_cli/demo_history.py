@@ -27,6 +27,7 @@ from pust.domain.severity import AlertStatus
 from pust.messaging.mqtt_client import ReceivedMessage
 from pust.messaging.topics import Topics
 from pust_cli.simulator.demo import history_for_demo
+from pust_cli.simulator.messages import SimMessage
 from services.alerts.triage_worker import TriageWorker
 from services.ingest.arrivals import Arrival
 from services.ingest.batch_store import write_batch
@@ -49,6 +50,23 @@ def import_demo_history(
     engine: Engine, *, topics: Topics, now: datetime, days: int
 ) -> HistorySummary:
     messages = history_for_demo(HISTORY_SEED, days, now)
+    handled_until = now - KEEP_OPEN_FOR
+    older = [m for m in messages if m.publish_at < handled_until]
+    recent = [m for m in messages if m.publish_at >= handled_until]
+    worker = TriageWorker(engine=engine, clock=SystemClock(), topics=topics)
+    # what came before the last two days has been seen to by the nurses …
+    readings, responses = _write(engine, topics, older)
+    triaged = worker.drain()
+    resolved = _resolve_handled(engine, now=handled_until)
+    # … and the last two days are waiting in the worklist
+    recent_readings, recent_responses = _write(engine, topics, recent)
+    triaged += worker.drain()
+    return HistorySummary(
+        len(messages), readings + recent_readings, responses + recent_responses, triaged, resolved
+    )
+
+
+def _write(engine: Engine, topics: Topics, messages: list[SimMessage]) -> tuple[int, int]:
     readings = responses = 0
     for start in range(0, len(messages), _BATCH):
         arrivals = []
@@ -72,18 +90,13 @@ def import_demo_history(
             written = write_batch(connection, arrivals)
         readings += written.readings_written
         responses += written.responses_written
-    triaged = TriageWorker(engine=engine, clock=SystemClock(), topics=topics).drain()
-    resolved = _resolve_handled(engine, before=now - KEEP_OPEN_FOR, now=now)
-    return HistorySummary(len(messages), readings, responses, triaged, resolved)
+    return readings, responses
 
 
-def _resolve_handled(engine: Engine, *, before: datetime, now: datetime) -> int:
+def _resolve_handled(engine: Engine, *, now: datetime) -> int:
     with Session(engine) as session:
         old = session.exec(
-            select(Alert).where(
-                col(Alert.status) != AlertStatus.RESOLVED.value,
-                col(Alert.last_seen_at) < before,
-            )
+            select(Alert).where(col(Alert.status) != AlertStatus.RESOLVED.value)
         ).all()
         nurses = _nurse_per_team(session)
     for alert in old:
