@@ -35,6 +35,17 @@ class RunningServices:
         return {name: process for name, process in found.items() if process is not None}
 
 
+def cpu_note(process: BenchProcess, before: float | None, done: int) -> dict[str, Any]:
+    """CPU the consumer spent per message during the part: CPU-bound or waiting?"""
+    after = process.cpu_seconds()
+    if before is None or after is None or done == 0:
+        return {}
+    return {
+        "cpu_seconds": round(after - before, 2),
+        "cpu_us_per_message": round((after - before) / done * 1e6),
+    }
+
+
 def throughput_part(outcome: ThroughputResult, offered: int) -> dict[str, Any]:
     return {
         "status": "measured",

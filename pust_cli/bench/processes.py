@@ -54,6 +54,16 @@ class BenchProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time so far (None once the process has gone)."""
+        if self._process is None:
+            return None
+        try:
+            times = psutil.Process(self._process.pid).cpu_times()
+        except psutil.Error:
+            return None
+        return float(times.user + times.system)
+
     @property
     def peak_rss_mb(self) -> float:
         return self._peak_rss / (1024 * 1024)

@@ -75,6 +75,8 @@ def render_table(result: dict[str, Any]) -> str:
             note += f"; ×{part['ratio_to_ceiling']:.2f} ceiling"
         if "ratio_to_naive" in part:
             note += f", ×{part['ratio_to_naive']:.1f} naive"
+        if "cpu_us_per_message" in part:
+            note += f"; {part['cpu_us_per_message']} µs CPU/msg"
         row(f"throughput: {name}", _fmt(part["per_second"], " msg/s"), note)
     for name, part in result["latency"].items():
         if part.get("status") != "measured":

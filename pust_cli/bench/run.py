@@ -18,6 +18,7 @@ from pust_cli.bench.environment import BenchEnvironment
 from pust_cli.bench.phases import (
     RunningServices,
     alerts_catch_up,
+    cpu_note,
     ingest_throughput,
     latency_parts,
     start_alerts_and_api,
@@ -146,11 +147,14 @@ def _sink_part(
     sink = BenchProcess(f"sink-{mode}", argv, env.service_env())
     sink.start(wait_for_line="ready", timeout=60)
     try:
+        before = sink.cpu_seconds()
         outcome = driver.closed_loop(messages, window=WINDOW, timeout=timeout)
+        cpu = cpu_note(sink, before, outcome.done)
     finally:
         sink.stop()
     part = throughput_part(outcome, len(messages))
     part.pop("receipts")
+    part.update(cpu)
     return part, sink.peak_rss_mb
 
 
