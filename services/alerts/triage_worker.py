@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from pust.db.alert_repository import raise_or_repeat
@@ -106,7 +106,10 @@ class TriageWorker:
                     if row is not None:
                         self._triage(session, row, {})
                         done += 1
+            except (OperationalError, InterfaceError):
+                raise  # the database is unavailable (or a deadlock): retry later, mark nothing
             except SQLAlchemyError:
+                # this row cannot be written as triaged (bad data): a technical alert instead
                 log.warning("triage.row_failed table=%s id=%s", table.__tablename__, row_id)
                 done += self._mark_untriageable(table, row_id)
         return done

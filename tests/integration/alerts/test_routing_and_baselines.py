@@ -1,0 +1,154 @@
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from pust.db.alert_repository import acknowledge_alert
+from pust.db.baseline_repository import current_baselines, set_clinician_baseline
+from pust.db.engine import session_scope
+from pust.db.tables import Alert, AlertEvent, Baseline, ExpectedMeasurement, OutboxMessage, Plan
+from pust.domain.clock import FrozenClock
+from pust.domain.plans import MeasurementPlan, Schedule
+from pust.domain.routing import OpeningInterval, Recipient, RoutingPolicy
+from pust.messaging.topics import DeviceChannel, Topics
+from services.alerts.sweeps import sweep_missed_measurements
+from services.alerts.triage_worker import TriageWorker
+
+from .world import NOW, add_plan, add_reading, seed
+
+HOURS = (OpeningInterval(opens="08:00", closes="15:30"),)
+ONCALL = Recipient(channel="webhook", address="https://vagt.example.org/pust")
+
+
+def test_on_call_routing_out_of_hours_notifies_on_call_at_once(engine: Engine) -> None:
+    policy = RoutingPolicy(opening_hours={"mon": HOURS}, out_of_hours="on_call", on_call=(ONCALL,))
+    world = seed(engine, routing=policy)
+    night = NOW + timedelta(hours=12)  # Monday 23:00 local
+    add_reading(engine, world, type_="spo2", value=85, unit="%", measured_at=night)
+    add_reading(engine, world, type_="spo2", value=93, unit="%", measured_at=night)
+    add_reading(engine, world, type_="pulse", value=105, unit="/min", measured_at=night)  # yellow
+    TriageWorker(engine=engine, clock=FrozenClock(night), topics=Topics("t")).drain()
+    with session_scope(engine) as session:
+        [message] = session.exec(select(OutboxMessage)).all()  # red only: on_call_for red
+        assert (message.channel, message.destination) == ("webhook", ONCALL.address)
+        assert message.payload["event"] == "alert.out_of_hours"
+        routed = session.exec(
+            select(AlertEvent).where(AlertEvent.kind == "routed_out_of_hours")
+        ).all()
+        assert len(routed) == 1
+
+
+def test_no_routing_in_opening_hours(engine: Engine) -> None:
+    policy = RoutingPolicy(opening_hours={"mon": HOURS}, out_of_hours="on_call", on_call=(ONCALL,))
+    world = seed(engine, routing=policy)
+    add_reading(engine, world, type_="spo2", value=85, unit="%", measured_at=NOW)
+    TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t")).drain()
+    with session_scope(engine) as session:
+        assert session.exec(select(OutboxMessage)).all() == []
+
+
+def test_acknowledge_with_a_receipt_to_the_tablet(engine: Engine) -> None:
+    world = seed(engine)
+    add_reading(engine, world, type_="spo2", value=85, unit="%", measured_at=NOW)
+    TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t")).drain()
+    topic = Topics("t").device(world.device_ids[0], DeviceChannel.NOTICES)
+    with session_scope(engine) as session:
+        alert = session.exec(select(Alert)).one()
+        acknowledge_alert(
+            session, alert_id=alert.id, actor_id=world.nurse_ids[0], now=NOW, receipt_topic=topic
+        )
+    with session_scope(engine) as session:
+        notices = [
+            m
+            for m in session.exec(select(OutboxMessage)).all()
+            if m.payload.get("kind") == "acknowledged"
+        ]
+        assert [(m.destination, m.payload["text"]) for m in notices] == [
+            (topic, "Sygeplejerskerne har set dine målinger.")
+        ]
+
+
+def test_clinician_resets_a_baseline_keeping_history(engine: Engine) -> None:
+    world = seed(engine)
+    citizen = world.citizen_ids[0]
+    with session_scope(engine) as session:
+        set_clinician_baseline(
+            session,
+            citizen_id=citizen,
+            type_="spo2",
+            value=92,
+            reason="KOL, lav",
+            set_by=world.nurse_ids[0],
+            now=NOW,
+        )
+    with session_scope(engine) as session:
+        set_clinician_baseline(
+            session,
+            citizen_id=citizen,
+            type_="spo2",
+            value=90,
+            reason="efter indlæggelse",
+            set_by=world.nurse_ids[0],
+            now=NOW + timedelta(days=1),
+        )
+        with pytest.raises(ValueError, match="reason"):
+            set_clinician_baseline(
+                session,
+                citizen_id=citizen,
+                type_="spo2",
+                value=90,
+                reason=" ",
+                set_by=world.nurse_ids[0],
+                now=NOW,
+            )
+    with session_scope(engine) as session:
+        assert current_baselines(session, citizen) == {"spo2": 90}
+        assert len(session.exec(select(Baseline)).all()) == 2
+    add_reading(engine, world, type_="spo2", value=91, unit="%", measured_at=NOW)  # green vs 90
+    add_reading(engine, world, type_="spo2", value=86, unit="%", measured_at=NOW)  # 4 below
+    TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t")).drain()
+    with session_scope(engine) as session:
+        rules = sorted((a.rule_key, a.severity) for a in session.exec(select(Alert)).all())
+        assert rules == [("spo2.absolute", "red"), ("spo2.baseline", "yellow")]
+
+
+def test_two_replicas_sweeping_missed_measurements_at_once(engine: Engine) -> None:
+    made = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+    world = seed(engine, assigned_since=made)
+    plan = MeasurementPlan(
+        starts_on=date(2026, 11, 1),
+        measurements=("spo2",),  # type: ignore[arg-type]
+        schedule=Schedule(
+            weekdays=("mon", "tue", "wed", "thu", "fri", "sat", "sun"), times=("08:00", "18:00")
+        ),
+    )
+    add_plan(engine, world, plan)
+    with session_scope(engine) as session:
+        session.exec(select(Plan)).one().created_at = made
+    clock = FrozenClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def sweep() -> None:
+        barrier.wait()
+        results.append(
+            sweep_missed_measurements(engine=engine, clock=clock, lookback=timedelta(days=5))
+        )
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results.append(
+        sweep_missed_measurements(engine=engine, clock=clock, lookback=timedelta(days=5))
+    )
+    with session_scope(engine) as session:
+        slots = session.exec(select(ExpectedMeasurement)).all()
+        assert len(slots) == 7  # 20th-22nd twice a day + the 23rd 08:00
+        assert {s.status for s in slots} == {"missed"}
+        [alert] = session.exec(select(Alert)).all()
+        assert alert.count == 7
+    assert sum(results) == 7
