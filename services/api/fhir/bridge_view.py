@@ -55,8 +55,8 @@ def read_bridge_status(ask: AskDep) -> FhirResponse:
         )
         age = max(0, int((now - status.oldest_pending_at).total_seconds()))
         parameters.append({"name": "oldestPendingSeconds", "valueInteger": age})
-    parameters += [_failed("failing", f) for f in status.failing]
-    parameters += [_failed("dead", f) for f in status.dead]
+    parameters += [_failed("failingSubmission", f) for f in status.failing]
+    parameters += [_failed("deadSubmission", f) for f in status.dead]
     record(
         session=ask.session,
         principal=ask.principal,

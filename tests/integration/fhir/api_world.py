@@ -96,6 +96,7 @@ def build(engine: Engine) -> FhirWorld:
             ("integrator-a", "integrator", team_a),
             ("nurse-a", "nurse", team_a),
             ("nurse-b", "nurse", team_b),
+            ("admin-a", "administrator", team_a),
         ):
             user = StaffUser(
                 username=username, display_name=username, role=role, password_hash=password

@@ -14,6 +14,7 @@ from fhir.resources.R4B.clinicalimpression import ClinicalImpression
 from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from fhir.resources.R4B.task import Task
@@ -254,3 +255,43 @@ def test_unauthenticated_is_an_operation_outcome(fhir_client: TestClient) -> Non
     response = fhir_client.get("/fhir/r4/Patient")
     assert response.status_code == 401
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_bridge_status_for_administrators_only(
+    fhir_client: TestClient, auth: Auth, engine: Engine
+) -> None:
+    from pust.db.engine import session_scope
+    from pust.db.tables import OutboxMessage
+    from tests.integration.fhir.api_world import NOW
+
+    with session_scope(engine) as s:
+        s.add(
+            OutboxMessage(
+                channel="fhir",
+                destination="$submit-measurement",
+                payload={"reading_ids": [1]},
+                dedup_key="fhir:reading:1",
+                status="dead",
+                attempts=12,
+                last_error="http 422 (processing)",
+                created_at=NOW,
+                available_at=NOW,
+            )
+        )
+        s.add(
+            OutboxMessage(
+                channel="fhir",
+                destination="$submit-measurement",
+                payload={"reading_ids": [2]},
+                dedup_key="fhir:reading:2",
+                created_at=NOW,
+                available_at=NOW,
+            )
+        )
+    body = _get(fhir_client, "/fhir/r4/$bridge-status", auth("admin-a"))
+    Parameters.model_validate(body)
+    values = {p["name"]: p.get("valueInteger") for p in body["parameter"]}
+    assert values["pending"] == 1 and values["dead"] == 1 and values["sent"] == 0
+    (dead,) = [p for p in body["parameter"] if p["name"] == "deadSubmission"]
+    assert {"name": "lastError", "valueString": "http 422 (processing)"} in dead["part"]
+    _get(fhir_client, "/fhir/r4/$bridge-status", auth("integrator-a"), 403)
