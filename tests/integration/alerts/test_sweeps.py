@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -223,3 +224,26 @@ def test_paused_citizen_tablet_is_not_reported_silent(engine: Engine) -> None:
         )
     clock = FrozenClock(NOW + timedelta(days=3))
     assert sweep_silent_devices(engine=engine, clock=clock, threshold=timedelta(hours=24)) == 0
+
+
+def test_two_replicas_escalate_each_step_once(engine: Engine) -> None:
+    world = seed(engine, routing=POLICY)
+    clock = FrozenClock(NOW)
+    add_reading(engine, world, type_="spo2", value=85, unit="%", measured_at=NOW)
+    TriageWorker(engine=engine, clock=clock, topics=Topics("t")).drain()
+    clock.advance(timedelta(hours=3))  # both steps are due
+    barrier = threading.Barrier(2)
+    fired: list[int] = []
+
+    def sweep() -> None:
+        barrier.wait()
+        for _ in range(3):
+            fired.append(sweep_escalations(engine=engine, clock=clock))
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(fired) == 2  # step 1, then step 2 (its due time has passed too)
+    assert [m.payload["level"] for m in _outbox(engine)] == [1, 2, 2]
