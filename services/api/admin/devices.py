@@ -28,6 +28,7 @@ from services.api.auth.current import CurrentStaff
 from services.api.auth.principal import Principal
 from services.api.citizens.service import active_assignment, current_plan, queue_plan
 from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.ids import BigIdPath
 from services.api.pagination import Page, PageDep
 from services.api.problems import ConflictError, NotFoundError, problem_responses
 from services.api.scoping import citizen_for, current_holder, device_for, require_administrator
@@ -311,7 +312,7 @@ def list_quarantine(
     responses=problem_responses(401, 403, 404, 422),
 )
 def read_quarantined(
-    *, message_id: int, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, message_id: BigIdPath, session: SessionDep, principal: CurrentStaff, clock: ClockDep
 ) -> QuarantinedMessagePublic:
     require_administrator(principal)
     row = session.get(QuarantinedMessage, message_id)

@@ -53,7 +53,7 @@ def token(
     api_settings: ApiSettingsDep,
     username: Annotated[str, Form(min_length=1, max_length=120)],
     password: Annotated[str, Form(min_length=1, max_length=1024)],
-    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+    grant_type: Annotated[str, Form(pattern="^password$")] = "password",
 ) -> TokenPublic:
     now = clock.now()
     outcome = authenticate(

@@ -19,7 +19,9 @@ class CitizenBase(BaseModel):
 
 class CitizenCreate(CitizenBase):
     care_team_id: uuid.UUID
-    cpr: str = Field(description="Ten digits, DDMMYY-SSSS or DDMMYYSSSS")
+    cpr: str = Field(
+        description="Ten digits, DDMMYY-SSSS or DDMMYYSSSS", pattern=r"^[0-9]{6}-?[0-9]{4}$"
+    )
 
     @field_validator("cpr")
     @classmethod

@@ -24,6 +24,7 @@ from services.api.citizens.models import (
     ReadingPublic,
 )
 from services.api.deps import ClockDep, SessionDep
+from services.api.ids import BigIdPath
 from services.api.pagination import Page, PageDep
 from services.api.problems import ConflictError, problem_responses
 from services.api.scoping import citizen_for, note_for, reading_for, require_action
@@ -128,7 +129,7 @@ def list_readings(
     "/readings/{reading_id}", response_model=ReadingPublic, summary="One reading", responses=_READ
 )
 def read_reading(
-    *, reading_id: int, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, reading_id: BigIdPath, session: SessionDep, principal: CurrentStaff, clock: ClockDep
 ) -> ReadingPublic:
     reading, citizen = reading_for(session, principal, reading_id)
     triage = session.exec(select(TriageResult).where(TriageResult.reading_id == reading.id)).first()
@@ -153,7 +154,7 @@ def read_reading(
 )
 def invalidate_reading(
     *,
-    reading_id: int,
+    reading_id: BigIdPath,
     body: ReadingInvalidate,
     session: SessionDep,
     principal: CurrentStaff,

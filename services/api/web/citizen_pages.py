@@ -30,6 +30,7 @@ from services.api.citizens.models import (
 )
 from services.api.citizens.service import citizen_public, current_limit_set, current_plan
 from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.ids import BigIdPath
 from services.api.problems import InvalidInputError, NotFoundError
 from services.api.scoping import citizen_for, current_device_id, reading_for
 from services.api.web.actions import form_action
@@ -266,7 +267,7 @@ async def note_form(
 async def invalidate_form(
     *,
     request: Request,
-    reading_id: int,
+    reading_id: BigIdPath,
     session: SessionDep,
     principal: PagePrincipal,
     clock: ClockDep,
