@@ -120,6 +120,8 @@ class BenchEnvironment:
         self._broker = subprocess.Popen(  # noqa: S603 - our own module
             [sys.executable, "-m", "pust_cli.bench.embedded_broker", str(port)],
             env=self.service_env(),
+            # amqtt logs every duplicate PUBACK under QoS 1 load; the run reports outcomes
+            stderr=subprocess.DEVNULL,
         )
         self._wait_for_port(port)
         self.mqtt_url = f"mqtt://127.0.0.1:{port}?protocol=3.1.1"

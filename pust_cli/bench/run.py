@@ -17,7 +17,6 @@ from pust_cli.bench.driver import BenchDriver
 from pust_cli.bench.environment import BenchEnvironment
 from pust_cli.bench.phases import (
     RunningServices,
-    alerts_catch_up,
     cpu_note,
     ingest_throughput,
     latency_parts,
@@ -58,15 +57,15 @@ class BenchOptions:
     def quick(cls) -> BenchOptions:
         return cls(
             messages=3_000,
-            naive_seconds=5.0,
+            naive_seconds=4.0,
             latency_seconds=3.0,
             worklist_citizens=1_000,
             worklist_readings=100_000,
             worklist_open_alerts=400,
-            worklist_seconds=5.0,
+            worklist_seconds=4.0,
             alert_samples=10,
             drain_seconds=10.0,
-            catch_up_seconds=20.0,
+            catch_up_seconds=15.0,
         )
 
 
@@ -180,8 +179,14 @@ def _services_parts(
             if naive:
                 part["ratio_to_naive"] = round(part["per_second"] / naive, 2)
         throughput[INGEST] = part
-        start_alerts_and_api(env, services, driver, prefix)
-        throughput[ALERTS] = alerts_catch_up(engine, services, options.catch_up_seconds)
+        throughput[ALERTS] = start_alerts_and_api(
+            env,
+            services,
+            driver,
+            prefix,
+            engine=engine,
+            catch_up_seconds=options.catch_up_seconds,
+        )
         result["latency"].update(
             latency_parts(
                 env,
