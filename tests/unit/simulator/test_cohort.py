@@ -51,7 +51,7 @@ def test_baselines_are_in_copd_ranges() -> None:
 
 def test_stream_is_ordered_and_exacerbations_start_after_run_in() -> None:
     cohort = build_cohort(
-        CohortSpec(citizens=40, start=START, days=90, seed=5, exacerbations_per_year=6)
+        CohortSpec(citizens=25, start=START, days=80, seed=5, exacerbations_per_year=6)
     )
     messages = list(cohort_messages(cohort, SimPlan(include_status=False)))
     assert all(a.publish_at <= b.publish_at for a, b in itertools.pairwise(messages))
@@ -65,7 +65,7 @@ def test_stream_is_ordered_and_exacerbations_start_after_run_in() -> None:
 
 def test_exacerbation_lowers_spo2_at_its_peak() -> None:
     cohort = build_cohort(
-        CohortSpec(citizens=60, start=START, days=120, seed=11, exacerbations_per_year=8)
+        CohortSpec(citizens=30, start=START, days=90, seed=11, exacerbations_per_year=10)
     )
     plan = SimPlan(include_status=False)
     low: list[float] = []
@@ -86,7 +86,7 @@ def test_exacerbation_lowers_spo2_at_its_peak() -> None:
 
 
 def test_the_odd_wrong_unit_manual_entry_and_silence_appear() -> None:
-    cohort = build_cohort(CohortSpec(citizens=50, start=START, days=40, seed=2))
+    cohort = build_cohort(CohortSpec(citizens=30, start=START, days=30, seed=2))
     units: set[str] = set()
     entries: set[str] = set()
     for message in cohort_messages(cohort, SimPlan(include_status=False)):
@@ -95,7 +95,7 @@ def test_the_odd_wrong_unit_manual_entry_and_silence_appear() -> None:
             entries.add(obs["entry"])
     assert {"[lb_av]", "1"} <= units
     assert entries == {"device", "manual"}
-    assert cohort_silences(cohort, SimPlan())
+    assert cohort_silences(cohort, SimPlan(include_status=False))
 
 
 def test_demo_history_is_reproducible_and_tells_its_stories() -> None:
@@ -121,3 +121,22 @@ def test_demo_history_is_reproducible_and_tells_its_stories() -> None:
         if m.device_id == NOT_MEASURING and m.publish_at > now - timedelta(days=2)
     ]
     assert recent and all(m.channel is DeviceChannel.STATUS for m in recent)
+
+
+def test_every_simulated_message_passes_the_protocol_validator() -> None:
+    import json
+
+    from pust.domain.device_protocol import Rejection, validate_message
+
+    cohort = build_cohort(CohortSpec(citizens=8, start=START, days=21, seed=13))
+    checked = 0
+    for message in cohort_messages(cohort, SimPlan()):
+        result = validate_message(
+            device_id=message.device_id,
+            channel=message.channel.value,
+            payload=json.dumps(message.payload).encode(),
+            received_at=message.publish_at,
+        )
+        assert not isinstance(result, Rejection), (message.channel, result.codes)
+        checked += 1
+    assert checked > 8 * 21 * 90  # status every 15 minutes, plus the readings
