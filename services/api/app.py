@@ -19,6 +19,7 @@ from services.api.auth.views import router as auth_router
 from services.api.citizens.care import router as care_router
 from services.api.citizens.records import router as records_router
 from services.api.citizens.views import router as citizens_router
+from services.api.fhir.router import build_fhir_router
 from services.api.health.views import router as health_router
 from services.api.problems import install_problem_handlers
 from services.api.settings import ApiSettings
@@ -72,5 +73,6 @@ def create_app(
     app.include_router(care_router)
     app.include_router(teams_router)
     app.include_router(devices_router)
+    app.include_router(build_fhir_router())
     install_web(app)
     return app

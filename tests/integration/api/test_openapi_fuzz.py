@@ -34,7 +34,8 @@ def test_api_answers_as_documented(app: FastAPI, headers: Headers) -> None:
     checked = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.path in SKIPPED:
+        if operation.path in SKIPPED or operation.path.startswith("/fhir/"):
+            # the FHIR API answers OperationOutcomes; it has its own schemathesis run
             continue
 
         @given(case=operation.as_strategy())
