@@ -16,18 +16,24 @@ from pust_cli.simulator.timeline import SimPlan
 PERSONALISE_BELOW = 92.0
 
 
+DAILY = SimPlan()  # after the run-in, every morning at 08:00
+TWICE_WEEKLY = SimPlan(weekdays=("mon", "thu"), times=("09:00",))  # pust's default plan
+
+
 @dataclass(frozen=True, slots=True)
 class Configuration:
     name: str
     description: str
     rules_for: RulesFor
+    plan: SimPlan = DAILY
 
 
 def starting_configuration() -> Configuration:
     rules = default_rule_set()
     return Configuration(
         "starting configuration",
-        "the group defaults of BACKGROUND.md for every citizen",
+        "the group defaults of BACKGROUND.md for every citizen; measuring every morning "
+        "after the run-in",
         lambda _device, _baselines: rules,
     )
 
@@ -50,6 +56,17 @@ def personalised_spo2(rules: RuleSet, baselines: dict[str, float]) -> RuleSet:
         for limit in rules.absolute
     )
     return rules.model_copy(update={"absolute": absolute})
+
+
+def twice_weekly_configuration() -> Configuration:
+    rules = default_rule_set()
+    return Configuration(
+        "twice weekly",
+        "the starting configuration with pust's default plan: after the run-in, Monday "
+        "and Thursday at 09:00 (citizens may still measure on a bad day)",
+        lambda _device, _baselines: rules,
+        TWICE_WEEKLY,
+    )
 
 
 def personalised_configuration() -> Configuration:
@@ -76,9 +93,12 @@ def run_evaluation(
 ) -> EvaluationRun:
     start = start or datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: a fixed, reproducible start
     cohort = build_cohort(CohortSpec(citizens=citizens, start=start, days=weeks * 7, seed=seed))
-    plan = SimPlan()
+    configurations = (
+        starting_configuration(),
+        personalised_configuration(),
+        twice_weekly_configuration(),
+    )
     results = tuple(
-        (configuration, evaluate(Replay(cohort, plan, configuration.rules_for).run()))
-        for configuration in (starting_configuration(), personalised_configuration())
+        (c, evaluate(Replay(cohort, c.plan, c.rules_for).run())) for c in configurations
     )
     return EvaluationRun(citizens, weeks, seed, start, results)

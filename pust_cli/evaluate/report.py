@@ -75,7 +75,7 @@ def render_table(run: EvaluationRun) -> str:
     return "\n".join(lines)
 
 
-_COLOURS = ("#4a6fa5", "#d98b3a")
+_COLOURS = ("#4a6fa5", "#d98b3a", "#6a9f58")
 _Metric = Callable[[Evaluation], float | None]
 
 
@@ -99,7 +99,7 @@ def render_svg(run: EvaluationRun) -> str:
         ("missed (blue)", lambda e: e.per_citizen_week(e.missed_measurement_alerts)),
         ("silent tablet", lambda e: e.per_citizen_week(e.silent_tablet_alerts)),
     ]
-    width, height, top, panel_h = 860, 380, 60, 240
+    width, height, top, panel_h = 860, 400, 60, 240
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
@@ -128,13 +128,13 @@ def render_svg(run: EvaluationRun) -> str:
                 if value is None:
                     continue
                 bar_h = panel_h * min(1.0, value / scale)
-                bx = gx + 12 + k * 40
+                bx = gx + 8 + k * 38
                 parts.append(
-                    f'<rect x="{bx:.1f}" y="{top + panel_h - bar_h:.1f}" width="34" '
-                    f'height="{bar_h:.1f}" fill="{_COLOURS[k % 2]}"/>'
+                    f'<rect x="{bx:.1f}" y="{top + panel_h - bar_h:.1f}" width="32" '
+                    f'height="{bar_h:.1f}" fill="{_COLOURS[k % len(_COLOURS)]}"/>'
                 )
                 parts.append(
-                    f'<text x="{bx + 17:.1f}" y="{top + panel_h - bar_h - 4:.1f}" '
+                    f'<text x="{bx + 16:.1f}" y="{top + panel_h - bar_h - 4:.1f}" '
                     f'text-anchor="middle" font-size="11">{fmt(value)}</text>'
                 )
             parts.append(
@@ -142,10 +142,9 @@ def render_svg(run: EvaluationRun) -> str:
                 f'text-anchor="middle" font-size="11">{escape(label)}</text>'
             )
     for k, (configuration, _) in enumerate(run.results):
-        ly = height - 40 + k * 18
-        parts.append(
-            f'<rect x="40" y="{ly - 10}" width="12" height="12" fill="{_COLOURS[k % 2]}"/>'
-        )
+        ly = height - 56 + k * 18
+        colour = _COLOURS[k % len(_COLOURS)]
+        parts.append(f'<rect x="40" y="{ly - 10}" width="12" height="12" fill="{colour}"/>')
         parts.append(f'<text x="58" y="{ly}">{escape(configuration.name)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
