@@ -91,7 +91,7 @@ def run_simulation(
             enrol_cohort(
                 engine,
                 device_ids=device_ids,
-                valid_from=start - timedelta(days=1),
+                valid_from=start - timedelta(days=7),  # late uploads reach 72 h back
                 password=request.password,
             )
         finally:
