@@ -73,6 +73,8 @@ def create_app(
     app.include_router(care_router)
     app.include_router(teams_router)
     app.include_router(devices_router)
-    app.include_router(build_fhir_router())
+    # the FHIR routes carry their full /fhir/r4 path already: added as they are, so that they
+    # show in ``app.routes`` like the framework's own
+    app.router.routes.extend(build_fhir_router().routes)
     install_web(app)
     return app
