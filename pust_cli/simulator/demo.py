@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -99,6 +100,36 @@ def history_for_demo(seed: int, days: int, now: datetime) -> list[SimMessage]:
     return history
 
 
+def live_round(seed: int, start: datetime, timezone: str) -> tuple[Iterator[SimMessage], Pace]:
+    """A year of demo traffic from ``start``, paced so a day passes in under a minute:
+    twice a day every day, the silent tablet silent, the non-measuring citizen's tablet
+    reporting status only."""
+    cohort = _demo_cohort(seed, start, LIVE_DAYS, now=None)
+    plan = SimPlan(
+        run_in_days=0,
+        times=("08:00", "18:00"),
+        status_interval=timedelta(hours=3),
+        timezone=timezone,
+    )
+    stream = (
+        m
+        for m in cohort_messages(cohort, plan)
+        if m.device_id != SILENT
+        and (m.device_id != NOT_MEASURING or m.channel is DeviceChannel.STATUS)
+    )
+    # begin a quarter of an hour before the first morning, not hours of status only
+    tz = ZoneInfo(timezone)
+    morning = datetime.combine(start.astimezone(tz).date(), time(8, 0), tzinfo=tz)
+    first_morning = morning if morning > start else morning + timedelta(days=1)
+    pace = Pace(
+        sim_start=first_morning - timedelta(minutes=15),
+        speed=LIVE_SPEED,
+        wire_clock=WireClock.LIVE,
+        timezone=timezone,
+    )
+    return stream, pace
+
+
 def run_demo_simulator(settings: Settings, stop: threading.Event) -> None:
     """Keep the demo tablets publishing until ``stop`` is set (for ``pust up --demo``)."""
     topics = Topics(settings.topic_root)
@@ -124,28 +155,7 @@ def run_demo_simulator(settings: Settings, stop: threading.Event) -> None:
         fleet.resend_due(0)
         while not stop.is_set():
             start = datetime.now(UTC)
-            cohort = _demo_cohort(1000 + round_number, start, LIVE_DAYS, now=None)
-            plan = SimPlan(
-                run_in_days=LIVE_DAYS,
-                status_interval=timedelta(hours=3),
-                timezone=settings.clinic_timezone,
-            )
-            stream = (
-                m
-                for m in cohort_messages(cohort, plan)
-                if m.device_id != SILENT
-                and (m.device_id != NOT_MEASURING or m.channel is DeviceChannel.STATUS)
-            )
-            # begin a quarter of an hour before the first morning, not hours of status only
-            tz = ZoneInfo(settings.clinic_timezone)
-            morning = datetime.combine(start.astimezone(tz).date(), time(8, 0), tzinfo=tz)
-            first_morning = morning if morning > start else morning + timedelta(days=1)
-            pace = Pace(
-                sim_start=first_morning - timedelta(minutes=15),
-                speed=LIVE_SPEED,
-                wire_clock=WireClock.LIVE,
-                timezone=settings.clinic_timezone,
-            )
+            stream, pace = live_round(1000 + round_number, start, settings.clinic_timezone)
             play(stream, fleet, pace, stop, progress=False)
             round_number += 1
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from statistics import median
 
 from pust.messaging.topics import DeviceChannel
@@ -99,7 +99,6 @@ def test_the_odd_wrong_unit_manual_entry_and_silence_appear() -> None:
 
 
 def test_demo_history_is_reproducible_and_tells_its_stories() -> None:
-    from datetime import timedelta
 
     from pust_cli.simulator.demo import (
         DEMO_DEVICE_IDS,
@@ -140,3 +139,20 @@ def test_every_simulated_message_passes_the_protocol_validator() -> None:
         assert not isinstance(result, Rejection), (message.channel, result.codes)
         checked += 1
     assert checked > 8 * 21 * 90  # status every 15 minutes, plus the readings
+
+
+def test_demo_live_round_keeps_its_stories() -> None:
+    import itertools as it
+
+    from pust_cli.simulator.demo import NOT_MEASURING, SILENT, live_round
+
+    start = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night the clocks go forward
+    stream, pace = live_round(1000, start, "Europe/Copenhagen")
+    first = list(it.islice(stream, 3000))
+    channels = {m.channel for m in first}
+    assert DeviceChannel.MEASUREMENTS in channels
+    assert DeviceChannel.QUESTIONNAIRE_RESPONSES in channels
+    assert all(m.device_id != SILENT for m in first)
+    assert all(m.channel is DeviceChannel.STATUS for m in first if m.device_id == NOT_MEASURING)
+    # a simulated day passes in under a minute of wall time
+    assert timedelta(days=1).total_seconds() / pace.speed < 60
