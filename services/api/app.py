@@ -22,6 +22,7 @@ from services.api.citizens.views import router as citizens_router
 from services.api.fhir.router import build_fhir_router
 from services.api.health.views import router as health_router
 from services.api.problems import install_problem_handlers
+from services.api.security_headers import SecurityHeadersMiddleware
 from services.api.settings import ApiSettings
 from services.api.web.setup import install_web
 from services.api.worklist.views import router as worklist_router
@@ -47,6 +48,10 @@ def create_app(
         version="1",
         summary="COPD home telemonitoring: worklist, citizens, limits, plans, devices, audit.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load scripts from a CDN; the UI makes no external requests.
+        # /openapi.json is the API description.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -63,6 +68,7 @@ def create_app(
         else None
     )
     install_problem_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(oidc_router)

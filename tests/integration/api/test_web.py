@@ -200,3 +200,14 @@ def test_admin_page_is_for_administrators(client: TestClient, world: World) -> N
     page = client.get("/admin")
     assert page.status_code == 200
     assert "tablet-00" in page.text
+
+
+def test_security_headers_and_no_caching(client: TestClient) -> None:
+    page = client.get("/login")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    static = client.get("/static/app.js")
+    assert static.status_code == 200
+    assert "no-store" not in static.headers.get("cache-control", "")

@@ -1,0 +1,81 @@
+"""Pure pieces of the api: tokens and CSRF, the word catalogue, reasons and ages, and the
+MQTT CONNECT packet of the readiness probe."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.api.auth.tokens import (
+    TokenInvalid,
+    csrf_token,
+    csrf_valid,
+    issue_token,
+    read_token,
+)
+from services.api.health.probes import _connect_packet
+from services.api.web.i18n import CATALOGUE, translator
+from services.api.web.render import age_text, reason_text
+
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+STAFF = uuid.UUID("11111111-2222-3333-4444-555555555555")
+
+
+def test_token_round_trip_and_expiry() -> None:
+    token = issue_token(
+        secret="s", staff_id=STAFF, kind="access", now=NOW, lifetime=timedelta(minutes=5)
+    )
+    assert read_token(secret="s", token=token, kind="access", now=NOW).staff_id == STAFF
+    with pytest.raises(TokenInvalid):
+        read_token(secret="s", token=token, kind="access", now=NOW + timedelta(minutes=6))
+
+
+def test_a_session_token_is_not_a_bearer_token_and_secrets_matter() -> None:
+    token = issue_token(
+        secret="s", staff_id=STAFF, kind="session", now=NOW, lifetime=timedelta(minutes=5)
+    )
+    with pytest.raises(TokenInvalid):
+        read_token(secret="s", token=token, kind="access", now=NOW)
+    with pytest.raises(TokenInvalid):
+        read_token(secret="other", token=token, kind="session", now=NOW)
+
+
+def test_csrf_is_bound_to_the_session() -> None:
+    token = csrf_token(secret="s", session_id="a")
+    assert csrf_valid(secret="s", session_id="a", candidate=token)
+    assert not csrf_valid(secret="s", session_id="b", candidate=token)
+    assert not csrf_valid(secret="s", session_id="a", candidate="")
+
+
+def test_catalogue_has_both_languages_and_shows_missing_keys() -> None:
+    assert all(da and en for da, en in CATALOGUE.values())
+    assert translator("da")("worklist") == "Arbejdsliste"
+    assert translator("en")("worklist") == "Worklist"
+    assert translator("xx")("worklist") == "Arbejdsliste"
+    assert translator("da")("no-such-key") == "no-such-key"
+
+
+def test_reason_says_value_limit_and_rule() -> None:
+    text = reason_text(
+        "da",
+        [{"rule": "spo2.absolute", "value": 86, "limit": 88, "type": "spo2"}],
+        "spo2.absolute",
+        86,
+    )
+    assert text == "Iltmætning 86 % · Grænse 88 · Regel spo2.absolute"
+    assert reason_text("en", [], "pulse.absolute", 130.0) == "pulse.absolute: 130"
+
+
+def test_age_in_minutes_hours_days() -> None:
+    assert age_text("da", 300) == "5 min"
+    assert age_text("da", 2 * 3600) == "2 t"
+    assert age_text("en", 3 * 86400) == "3 d"
+
+
+def test_connect_packet_is_mqtt_311() -> None:
+    packet = _connect_packet("pust-readyz-1")
+    assert packet[0] == 0x10
+    assert packet[1] == len(packet) - 2
+    assert packet[2:9] == b"\x00\x04MQTT\x04"
