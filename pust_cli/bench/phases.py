@@ -222,7 +222,8 @@ def latency_parts(
         parts["red reading → alert committed"] = {
             "status": "measured",
             **latency_summary(committed),
-            "note": f"{note}; {len(committed)}/{len(published)} seen (DB polled every 10 ms)",
+            "note": f"{note}; {len(committed)}/{len(published)} seen within "
+            f"{options.drain_seconds:.0f} s of the end (DB polled every 10 ms)",
             "watch_errors": dict(watch.errors),
         }
     if services.api_url is None or services.alerts is None:
@@ -234,7 +235,8 @@ def latency_parts(
         parts["red reading → visible in worklist API"] = {
             "status": "measured",
             **latency_summary(visible),
-            "note": f"{len(visible)}/{len(published)} seen (API polled every 20 ms)",
+            "note": f"{len(visible)}/{len(published)} seen within {options.drain_seconds:.0f} s "
+            "of the end (API polled every 20 ms)",
         }
     return parts
 

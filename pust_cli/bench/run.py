@@ -51,7 +51,7 @@ class BenchOptions:
     # how long to wait for the last receipts and alerts after the paced load
     drain_seconds: float = 20.0
     # how long the alerts service may take to triage the ingest burst before the paced load
-    catch_up_seconds: float = 60.0
+    catch_up_seconds: float = 30.0
 
     @classmethod
     def quick(cls) -> BenchOptions:
