@@ -214,7 +214,9 @@ async def citizen_page(
         weekdays=WEEKDAYS,
         measurement_types=[s.type.value for s in SPECS.values()],
         band_of=lambda a: BAND_NAMES.get(a.band_order, "red"),
-        why_alert=lambda a: reason_text(language, list(a.reasons or []), a.rule_key, a.last_value),
+        why_alert=lambda a: reason_text(
+            language, list(a.reasons or []), a.rule_key, a.last_value, a.severity
+        ),
         question=lambda q, item: question_text(language, q, item),
         answer=lambda v: (
             ("ja" if language == "da" else "yes")

@@ -68,30 +68,40 @@ def type_name(language: str, type_: str) -> str:
 
 
 def reason_text(
-    language: str, reasons: list[dict[str, Any]], rule_key: str, last_value: float | None
+    language: str,
+    reasons: list[dict[str, Any]],
+    rule_key: str,
+    last_value: float | None,
+    severity: str | None = None,
 ) -> str:
-    """Why, in words: the value, the limit and the rule of the first reason."""
+    """Why, in words: the value, the limit and the rule. Of several reasons (repeats), the
+    latest one with the alert's severity speaks."""
     t = translator(language)
     if not reasons:
         return rule_key if last_value is None else f"{rule_key}: {last_value:g}"
-    reason = reasons[0]
-    parts = []
-    kind = str(reason.get("type") or reason.get("rule", rule_key)).split(".")[0]
-    label = type_name(language, kind)
-    if "text_da" in reason and language == "da":
-        parts.append(str(reason["text_da"]))
+    matching = [r for r in reasons if severity is None or r.get("severity") == severity]
+    reason = (matching or reasons)[-1]
+    rule = str(reason.get("rule", rule_key))
+    parts: list[str] = []
     value = reason.get("value", last_value)
-    if value is not None:
+    if language == "da" and reason.get("text_da"):
+        parts.append(str(reason["text_da"]))
+    elif reason.get("item"):
+        answer = t("yes") if value is True else t("no") if value is False else str(value)
+        item = str(reason["item"])
+        parts.append(f"{question_text(language, 'kol-symptoms-v1', item)} {answer}")
+    else:
+        kind = str(reason.get("type") or rule.split(".", maxsplit=1)[0])
         spec = spec_for(kind)
-        unit = reason.get("unit") or (spec.unit if spec is not None else "")
-        parts.append(
-            f"{label} {value:g} {unit}".strip()
-            if isinstance(value, int | float)
-            else f"{label} {value}"
-        )
-    if reason.get("limit") is not None:
-        parts.append(f"{t('limit')} {reason['limit']}")
-    parts.append(f"{t('rule')} {reason.get('rule', rule_key)}")
+        label = type_name(language, kind)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            unit = reason.get("unit") or (spec.unit if spec is not None else "")
+            parts.append(f"{label} {value:g} {unit}".strip())
+        elif value is not None:
+            parts.append(f"{label} {value}")
+        if reason.get("limit") is not None:
+            parts.append(f"{t('limit')} {reason['limit']}")
+    parts.append(f"{t('rule')} {rule}")
     return " · ".join(parts)
 
 

@@ -72,7 +72,9 @@ def _row_context(request: Request, principal: Principal) -> dict[str, Any]:
 
     language = language_of(request)
     return {
-        "why": lambda row: reason_text(language, row.reasons, row.rule_key, row.last_value),
+        "why": lambda row: reason_text(
+            language, row.reasons, row.rule_key, row.last_value, row.severity
+        ),
         "can_act": principal.may_act,
     }
 

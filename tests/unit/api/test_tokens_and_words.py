@@ -68,6 +68,43 @@ def test_reason_says_value_limit_and_rule() -> None:
     assert reason_text("en", [], "pulse.absolute", 130.0) == "pulse.absolute: 130"
 
 
+def test_reason_prefers_the_latest_with_the_alerts_severity_and_danish_text() -> None:
+    reasons = [
+        {
+            "rule": "spo2.absolute",
+            "severity": "yellow",
+            "value": 89,
+            "limit": 90,
+            "text_da": "SpO2 89 % < gul grænse 90 %",
+        },
+        {
+            "rule": "spo2.absolute",
+            "severity": "red",
+            "value": 86,
+            "limit": 88,
+            "text_da": "SpO2 86 % < rød grænse 88 %",
+        },
+        {"rule": "spo2.absolute", "severity": "yellow", "value": 89.5, "limit": 90},
+    ]
+    assert reason_text("da", reasons, "spo2.absolute", 89.5, "red") == (
+        "SpO2 86 % < rød grænse 88 % · Regel spo2.absolute"
+    )
+    assert reason_text("en", reasons, "spo2.absolute", 89.5, "red") == (
+        "Oxygen saturation 86 % · Limit 88 · Rule spo2.absolute"
+    )
+    answer = [
+        {
+            "rule": "questionnaire.symptoms",
+            "severity": "yellow",
+            "item": "more_cough",
+            "value": True,
+        }
+    ]
+    assert reason_text("en", answer, "questionnaire.symptoms", 1.0, "yellow") == (
+        "Are you coughing more than usual? yes · Rule questionnaire.symptoms"
+    )
+
+
 def test_age_in_minutes_hours_days() -> None:
     assert age_text("da", 300) == "5 min"
     assert age_text("da", 2 * 3600) == "2 t"
