@@ -30,6 +30,7 @@ from pust.domain.device_protocol import (
 )
 from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
 from services.ingest.batch_plan import BatchPlan, PlannedMessage, device_ids_to_look_up, plan_batch
+from services.ingest.bulk_insert import insert_ignoring_conflicts
 from services.ingest.device_directory import DEVICE, load_devices
 
 INBOX: Table = InboxMessage.__table__  # type: ignore[attr-defined]
@@ -78,12 +79,8 @@ def _insert_inbox(connection: Connection, messages: list[PlannedMessage]) -> set
         }
         for m in messages
     ]
-    statement = (
-        _insert(connection, INBOX)
-        .on_conflict_do_nothing()
-        .returning(INBOX.c.device_id, INBOX.c.message_id)
-    )
-    return {(row[0], row[1]) for row in connection.execute(statement, rows)}
+    inserted = insert_ignoring_conflicts(connection, INBOX, rows, ("device_id", "message_id"))
+    return {(device_id, message_id) for device_id, message_id in inserted}
 
 
 def _peripheral_ids(
@@ -155,12 +152,8 @@ def _insert_readings(
                     "valid": True,
                 }
             )
-    statement = (
-        _insert(connection, READING)
-        .on_conflict_do_nothing()
-        .returning(READING.c.device_id, READING.c.message_id)
-    )
-    for device_id, message_id in connection.execute(statement, rows):
+    inserted = insert_ignoring_conflicts(connection, READING, rows, ("device_id", "message_id"))
+    for device_id, message_id in inserted:
         written[(device_id, message_id)] += 1
     return written
 
