@@ -200,7 +200,8 @@ def latency_parts(
         **latency_summary(latencies),
         "sent": sent,
         "receipts": outcomes,
-        "note": f"{options.rate:.0f} msg/s offered for {options.latency_seconds:.0f} s",
+        "note": f"{options.rate:.0f} msg/s offered for {options.latency_seconds:.0f} s; "
+        f"{len(latencies)}/{sent} receipted within {options.drain_seconds:.0f} s of the end",
     }
     citizen_of = {p.device_id: p.citizen_id for p in probes}
     published = {
