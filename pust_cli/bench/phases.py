@@ -262,15 +262,24 @@ def worklist_part(
     seeded = time.monotonic() - started
     tokens = [token(services.api_url, user, NURSE_PASSWORD) for user in world.nurse_usernames]
     worklist_load(services.api_url, tokens, seconds=2.0)  # warm-up: caches, pools
+    before = services.api.cpu_seconds() if services.api else None
     result = worklist_load(services.api_url, tokens, seconds=options.worklist_seconds)
     rate = len(result.latencies_ms) / result.seconds if result.seconds else 0.0
+    after = services.api.cpu_seconds() if services.api else None
+    cpu_ms = (
+        round((after - before) / len(result.latencies_ms) * 1000, 1)
+        if before is not None and after is not None and result.latencies_ms
+        else None
+    )
     return {
         "status": "measured",
         **latency_summary(result.latencies_ms),
         "requests_per_second": round(rate, 1),
+        "api_cpu_ms_per_request": cpu_ms,
         "errors": result.errors,
         "note": (
-            f"{options.nurses} nurses, GET /api/v1/worklist?limit=50; "
+            f"{options.nurses} nurses, GET /api/v1/worklist?limit=50, {rate:.0f} req/s, "
+            f"{cpu_ms} ms api CPU/req; "
             f"{world.citizens} citizens, {world.readings} readings, "
             f"{world.open_alerts} open alerts (seeded in {seeded:.0f} s)"
         ),
