@@ -145,6 +145,8 @@ class MqttConnection:
         self._manual_ack = manual_ack
         self._connection = 0
         self._connection_lock = threading.Lock()
+        self._split_filters: list[list[str]] = []
+        self._split_filters_for: list[tuple[str, int]] | None = None
 
         if address.protocol == MQTT_V5:
             self._client = paho.Client(
@@ -286,11 +288,21 @@ class MqttConnection:
             self._on_connected(bool(flags.session_present))
 
     def _subscribed_to(self, topic: str) -> bool:
-        for subscribed, _qos in self._subscriptions:
-            plain = subscribed.split("/", 2)[2] if subscribed.startswith("$share/") else subscribed
-            if paho.topic_matches_sub(plain, topic):
-                return True
-        return False
+        levels = topic.split("/")
+        return any(_filter_matches(f, levels) for f in self._filter_levels())
+
+    def _filter_levels(self) -> list[list[str]]:
+        # paho.topic_matches_sub builds a matcher tree per call (~100 µs): far too slow at
+        # thousands of messages a second, so the filters are split once per change
+        if self._split_filters_for is not self._subscriptions or len(self._split_filters) != len(
+            self._subscriptions
+        ):
+            self._split_filters = [
+                (t.split("/", 2)[2] if t.startswith("$share/") else t).split("/")
+                for t, _qos in self._subscriptions
+            ]
+            self._split_filters_for = self._subscriptions
+        return self._split_filters
 
     def _subscribe(self, subscriptions: Sequence[tuple[str, int]]) -> None:
         if self._address.protocol == MQTT_V5:
@@ -341,3 +353,15 @@ class MqttConnection:
         except Exception:
             self.handler_errors += 1
             log.exception("mqtt.handler_failed mid=%d", msg.mid)
+
+
+def _filter_matches(filter_levels: list[str], topic_levels: list[str]) -> bool:
+    """MQTT topic filter matching ('+' one level, '#' the rest, including the parent)."""
+    for index, level in enumerate(filter_levels):
+        if level == "#":
+            return True
+        if index >= len(topic_levels):
+            return False
+        if level != "+" and level != topic_levels[index]:
+            return False
+    return len(filter_levels) == len(topic_levels)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
 
 
 def insert_ignoring_conflicts(
@@ -53,7 +54,19 @@ def _insert_unnest(
         f"INSERT INTO {_quoted(table.name)} ({names}) SELECT * FROM unnest({casts}) "  # noqa: S608
         f"ON CONFLICT DO NOTHING RETURNING {returned}"
     )
-    return [tuple(row) for row in connection.exec_driver_sql(sql, arrays)]
+    # binary parameters: psycopg's text format escapes every array element in Python
+    driver_connection: Any = connection.connection.driver_connection
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        with driver_connection.cursor(binary=True) as cursor:
+            cursor.execute(sql, arrays)
+            return [tuple(row) for row in cursor.fetchall()]
+    except dbapi_error as exc:
+        # the same exception tree as every other statement (OperationalError → retry, …),
+        # and never the values in its text: they are health data
+        raise DBAPIError.instance(
+            sql, None, exc, dbapi_error, hide_parameters=True, dialect=connection.dialect
+        ) from exc
 
 
 def _quoted(identifier: str) -> str:

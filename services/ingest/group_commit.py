@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -104,10 +105,17 @@ class GroupCommitWriter:
                     self._process(batch)
                 if stop:
                     return
-        except BaseException as exc:  # the service's main loop sees it and stops
+        except Exception as exc:  # the service's main loop sees it and stops
             self.failure = exc
-            log.exception("ingest.writer_failed")
-            raise
+            # the frames, not the text: an exception's message may quote a payload's values
+            log.error(
+                "ingest.writer_failed error=%s at=%s",
+                type(exc).__name__,
+                " < ".join(
+                    f"{frame.name}:{frame.lineno}"
+                    for frame in reversed(traceback.extract_tb(exc.__traceback__))
+                ),
+            )
         finally:
             if self._connection is not None:
                 self._connection.close()
