@@ -1,6 +1,6 @@
 """A rough throughput measurement of ingest (not a test; the benchmark issue does it properly).
 
-    uv run python -m tests.integration.ingest.measure_throughput [messages] [devices]
+    uv run python -m tests.integration.ingest.measure_throughput [messages] [devices] [processes]
 
 Uses the machine's PostgreSQL (PUST_TEST_DATABASE_URL, default postgres@127.0.0.1) and a
 Mosquitto started with deploy/mosquitto/mosquitto.conf on a free port (a default Mosquitto
@@ -106,6 +106,7 @@ def _run(url: str, topics: Topics, listen: str, payloads: list[tuple[str, bytes]
 def main() -> None:
     messages = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     devices = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    processes = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     server = os.environ.get(
         "PUST_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
@@ -124,26 +125,34 @@ def main() -> None:
         raw = _run(url, topics, topics.inbound_filter(DeviceChannel.MEASUREMENTS), payloads)
         sys.stdout.write(f"raw paho QoS 1 pass-through: {raw:,.0f} msg/s\n")
         with tempfile.TemporaryDirectory() as tmp:
-            ingest = IngestProcess(
-                env={
-                    "PUST_DATABASE_URL": db_url,
-                    "PUST_MQTT_URL": url,
-                    "PUST_TOPIC_ROOT": topics.root,
-                    "PUST_SERVICE_MQTT_USERNAME": TEST_SERVICE_USER,
-                    "PUST_SERVICE_MQTT_PASSWORD": TEST_SERVICE_PASSWORD,
-                    "PUST_SECRET_KEY": TEST_SECRET_KEY,
-                    "PUST_INGEST_INSTANCE": f"bench-{uuid.uuid4().hex[:6]}",
-                    "PUST_INGEST_METRICS_PORT": "0",
-                },
-                log_path=Path(tmp) / "ingest.log",
-            )
-            ingest.start()
-            ingest.wait_connected()
+            ingests = [
+                IngestProcess(
+                    env={
+                        "PUST_DATABASE_URL": db_url,
+                        "PUST_MQTT_URL": url,
+                        "PUST_TOPIC_ROOT": topics.root,
+                        "PUST_SERVICE_MQTT_USERNAME": TEST_SERVICE_USER,
+                        "PUST_SERVICE_MQTT_PASSWORD": TEST_SERVICE_PASSWORD,
+                        "PUST_SECRET_KEY": TEST_SECRET_KEY,
+                        "PUST_INGEST_INSTANCE": f"bench-{index}-{uuid.uuid4().hex[:6]}",
+                        "PUST_INGEST_METRICS_PORT": "0",
+                    },
+                    log_path=Path(tmp) / f"ingest-{index}.log",
+                )
+                for index in range(processes)
+            ]
+            for ingest in ingests:
+                ingest.start()
+            for ingest in ingests:
+                ingest.wait_connected()
             time.sleep(0.5)
             fresh = _payloads(world.device_ids, messages)
             rate = _run(url, topics, f"{topics.root}/devices/+/receipts", fresh)
-            ingest.terminate()
-        sys.stdout.write(f"ingest (publish to receipt, committed): {rate:,.0f} msg/s\n")
+            for ingest in ingests:
+                ingest.terminate()
+        sys.stdout.write(
+            f"ingest x{processes} (publish to receipt, committed): {rate:,.0f} msg/s\n"
+        )
         engine.dispose()
     finally:
         broker.stop()
