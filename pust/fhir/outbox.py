@@ -291,8 +291,15 @@ def claim(
     )
     if ids is not None:
         statement = statement.where(col(OutboxMessage.id).in_(list(ids)))
-    candidates = session.exec(statement.order_by(col(OutboxMessage.id)).limit(limit)).all()
-    claimed = []
+    # oldest due first; (channel, available_at) is the partial index of pending rows. On
+    # PostgreSQL, rows another claimer holds are skipped rather than waited for; SQLite takes
+    # the write lock at BEGIN, so claims there are serial anyway.
+    candidates = session.exec(
+        statement.order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed: list[OutboxMessage] = []
     for message in candidates:
         result = typed(
             CursorResult[Any],

@@ -44,7 +44,7 @@ def run(
     metrics = BridgeMetrics(registry)
     if bridge.metrics_port:
         start_http_server(bridge.metrics_port, addr=bridge.metrics_host, registry=registry)
-    engine = build_engine(settings.effective_database_url, pool_size=2)
+    engine = build_engine(settings.effective_database_url, pool_size=bridge.concurrency + 1)
     transport = HttpTransport(bridge)
     worker = BridgeWorker(
         engine=engine,

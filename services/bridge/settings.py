@@ -32,6 +32,8 @@ class BridgeSettings(BaseSettings):
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=300)
     batch_size: int = Field(default=50, ge=1, le=1000)
+    # requests in flight at once (each its own claim, so they never overlap)
+    concurrency: int = Field(default=4, ge=1, le=32)
     max_attempts: int = Field(default=12, ge=1, le=1000)
     backoff_initial_seconds: float = Field(default=2.0, gt=0)
     backoff_max_seconds: float = Field(default=900.0, gt=0)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -72,6 +74,7 @@ class BridgeWorker:
         self._metrics = metrics
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._rng_lock = threading.Lock()
 
     def enqueue(self, *, full_scan: bool) -> tuple[int, bool]:
         now = self._clock.now()
@@ -95,50 +98,75 @@ class BridgeWorker:
         return result.enqueued, found >= limit
 
     def send_due(self, *, ids: list[int] | None = None) -> CycleResult:
+        """Send up to ``batch_size`` due submissions, ``concurrency`` at a time (a regional
+        server answers in hundreds of milliseconds; one request at a time would cap the
+        bridge at a few per second)."""
+        lanes = max(1, min(self._settings.concurrency, self._settings.batch_size))
+        share = -(-self._settings.batch_size // lanes)
+        if lanes == 1:
+            return self._send_lane(ids, share)
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="fhir-send") as pool:
+            results = list(pool.map(lambda _: self._send_lane(ids, share), range(lanes)))
+        total = CycleResult()
+        for lane in results:
+            total.sent += lane.sent
+            total.retried += lane.retried
+            total.dead += lane.dead
+        return total
+
+    def _send_lane(self, ids: list[int] | None, limit: int) -> CycleResult:
         result = CycleResult()
-        lease = timedelta(seconds=self._settings.lease_seconds)
-        for _ in range(self._settings.batch_size):
-            with session_scope(self._engine) as session:
-                claimed = claim(session, now=self._clock.now(), lease=lease, limit=1, ids=ids)
-                if not claimed:
-                    break
-                message = claimed[0]
-                assert message.id is not None
-                try:
-                    body = build_submission(session, message)
-                except NothingToSubmit as exc:
-                    mark_dead(session, message.id, error=f"nothing to submit: {exc}")
-                    result.dead += 1
-                    self._metrics.attempts.labels("dead").inc()
-                    log.warning("fhir.unsendable outbox_id=%d", message.id)
-                    continue
-            with self._metrics.request_seconds.time():
-                outcome = self._transport.submit(body)
-            with session_scope(self._engine) as session:
-                now = self._clock.now()
-                if outcome.kind == "sent":
-                    mark_sent(session, message.id, now=now)
-                    result.sent += 1
-                elif outcome.kind == "refused" or message.attempts >= self._settings.max_attempts:
-                    mark_dead(session, message.id, error=outcome.reason)
-                    result.dead += 1
-                else:
-                    jitter = 0.5 + self._rng.random() / 2
-                    delay = backoff(message.attempts, self._settings, jitter)
-                    mark_retry(session, message.id, at=now + delay, error=outcome.reason)
-                    result.retried += 1
-            label = {"sent": "sent", "retry": "retry", "refused": "dead"}[outcome.kind]
-            if outcome.kind == "retry" and message.attempts >= self._settings.max_attempts:
-                label = "dead"
-            self._metrics.attempts.labels(label).inc()
-            log.info(
-                "fhir.attempt outbox_id=%d attempt=%d outcome=%s status=%s",
-                message.id,
-                message.attempts,
-                label,
-                outcome.status,
-            )
+        for _ in range(limit):
+            outcome = self._send_one(ids)
+            if outcome is None:
+                break
+            setattr(result, outcome, getattr(result, outcome) + 1)
         return result
+
+    def _send_one(self, ids: list[int] | None) -> str | None:
+        """Claim, send and complete one submission; the CycleResult field to count, or None
+        when nothing is due."""
+        lease = timedelta(seconds=self._settings.lease_seconds)
+        with session_scope(self._engine) as session:
+            claimed = claim(session, now=self._clock.now(), lease=lease, limit=1, ids=ids)
+            if not claimed:
+                return None
+            message = claimed[0]
+            assert message.id is not None
+            try:
+                body = build_submission(session, message)
+            except NothingToSubmit as exc:
+                mark_dead(session, message.id, error=f"nothing to submit: {exc}")
+                self._metrics.attempts.labels("dead").inc()
+                log.warning("fhir.unsendable outbox_id=%d", message.id)
+                return "dead"
+        with self._metrics.request_seconds.time():
+            outcome = self._transport.submit(body)
+        last_attempt = message.attempts >= self._settings.max_attempts
+        with session_scope(self._engine) as session:
+            now = self._clock.now()
+            if outcome.kind == "sent":
+                mark_sent(session, message.id, now=now)
+                counted = "sent"
+            elif outcome.kind == "refused" or last_attempt:
+                mark_dead(session, message.id, error=outcome.reason)
+                counted = "dead"
+            else:
+                with self._rng_lock:
+                    jitter = 0.5 + self._rng.random() / 2
+                delay = backoff(message.attempts, self._settings, jitter)
+                mark_retry(session, message.id, at=now + delay, error=outcome.reason)
+                counted = "retried"
+        label = {"sent": "sent", "retried": "retry", "dead": "dead"}[counted]
+        self._metrics.attempts.labels(label).inc()
+        log.info(
+            "fhir.attempt outbox_id=%d attempt=%d outcome=%s status=%s",
+            message.id,
+            message.attempts,
+            label,
+            outcome.status,
+        )
+        return counted
 
     def refresh_gauges(self) -> None:
         with session_scope(self._engine) as session:

@@ -57,6 +57,8 @@ class RegionalServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # buffered: headers and body leave in one segment (no Nagle/delayed-ACK stall)
+            wbufsize = 1 << 16
 
             def log_message(self, *args: Any) -> None:
                 pass
