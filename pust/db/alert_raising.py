@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pust.db.alert_rows import find_open, schedule_escalation, snapshot, write_event
+from pust.db.alert_rows import (
+    find_open,
+    forget_open,
+    remember_open,
+    schedule_escalation,
+    snapshot,
+    write_event,
+)
 from pust.db.tables.alerts import Alert
 from pust.domain.alert_lifecycle import EventKind, on_repeat, open_key, reopens_after_resolution
 from pust.domain.severity import AlertKind, AlertStatus, Severity, band_for
@@ -119,6 +126,7 @@ def _reopen_resolved(session: Session, alert: Alert, breach: Breach, now: dateti
     _apply_breach(alert, breach, breach.severity, now)
     schedule_escalation(session, alert, start=now)
     alert.lock_version += 1
+    remember_open(session, alert)
     write_event(session, alert, EventKind.REOPENED, now=now, detail=_breach_detail(breach))
     return AlertChange(alert, EventKind.REOPENED)
 
@@ -162,7 +170,9 @@ def raise_or_repeat(session: Session, *, breach: Breach, now: datetime) -> Alert
             # another worker opened it first: this breach is a repeat of that alert
             if alert in session:
                 session.expunge(alert)
+            forget_open(session, breach.citizen_id, breach.rule_key)
             continue
+        remember_open(session, alert)
         write_event(session, alert, EventKind.OPENED, now=now, detail=_breach_detail(breach))
         return AlertChange(alert, EventKind.OPENED)
     raise RuntimeError("could not open or update the alert after concurrent inserts")

@@ -22,6 +22,7 @@ from pust.db.alert_raising import AlertChange, Breach, raise_or_repeat
 from pust.db.alert_rows import (
     close_alert,
     find_open,
+    remember_open,
     routing_policy,
     schedule_escalation,
     snapshot,
@@ -204,6 +205,7 @@ def reopen_alert(
     alert.acknowledged_at = alert.acknowledged_by = alert.acknowledge_note = None
     schedule_escalation(session, alert, start=now)
     touch(alert, now)
+    remember_open(session, alert)
     write_event(
         session, alert, EventKind.REOPENED, now=now, actor_id=actor_id, detail={"reason": reason}
     )

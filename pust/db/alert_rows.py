@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from pust.db.tables.alerts import Alert, AlertEvent
 from pust.db.tables.care import CareTeamRouting
@@ -75,16 +75,69 @@ def schedule_escalation(session: Session, alert: Alert, *, start: datetime) -> N
     alert.next_escalation_at = first_escalation_at(policy, ladder=ladder, opened_at=start)
 
 
+_OPEN_CACHE = "pust.open_alerts"
+_ABSENT = object()
+
+
+def _open_cache(session: Session) -> dict[str, object]:
+    cache: dict[str, object] = session.info.setdefault(_OPEN_CACHE, {})
+    return cache
+
+
 def find_open(session: Session, citizen_id: uuid.UUID, rule_key: str) -> Alert | None:
+    """The not-resolved alert for the citizen and rule, locked for this transaction.
+
+    Within one transaction the answer is remembered (the row stays locked, so it cannot
+    change under us); an alert closed meanwhile in this transaction is noticed by its
+    ``open_key``, and a remembered absence is forgotten when an insert collides."""
+    key = open_key(citizen_id, rule_key)
+    cached = _open_cache(session).get(key)
+    if cached is _ABSENT:
+        return None
+    if isinstance(cached, Alert) and cached.open_key == key:
+        return cached
     # pending changes first: ``populate_existing`` must not overwrite an unflushed repeat
     session.flush()
     statement = (
         select(Alert)
-        .where(Alert.open_key == open_key(citizen_id, rule_key))
+        .where(Alert.open_key == key)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return session.exec(statement).first()
+    alert = session.exec(statement).first()
+    _open_cache(session)[key] = alert if alert is not None else _ABSENT
+    return alert
+
+
+def preload_open(session: Session, keys: list[tuple[uuid.UUID, str]]) -> None:
+    """Lock and remember the open alerts of many (citizen, rule) pairs in one query, in
+    ``open_key`` order (two workers lock in the same order: no deadlock between them)."""
+    wanted = sorted({open_key(citizen_id, rule) for citizen_id, rule in keys})
+    if not wanted:
+        return
+    session.flush()
+    cache = _open_cache(session)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.exec(
+            select(Alert)
+            .where(col(Alert.open_key).in_(chunk))
+            .order_by(col(Alert.open_key))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+        found = {row.open_key: row for row in rows}
+        for key in chunk:
+            cache[key] = found.get(key, _ABSENT)
+
+
+def remember_open(session: Session, alert: Alert) -> None:
+    if alert.open_key is not None:
+        _open_cache(session)[alert.open_key] = alert
+
+
+def forget_open(session: Session, citizen_id: uuid.UUID, rule_key: str) -> None:
+    _open_cache(session).pop(open_key(citizen_id, rule_key), None)
 
 
 def touch(alert: Alert, now: datetime) -> None:

@@ -61,6 +61,12 @@ def technical_breach(source: Source, rule: str, reasons: list[dict[str, Any]]) -
     )
 
 
+def alert_rules(triage: Triage) -> list[str]:
+    """The rule keys whose alert a (not late) verdict may touch."""
+    keys = [o.rule for o in triage.outcomes if o.severity is not Severity.GREEN or o.auto_resolve]
+    return keys + [f"technical.{failure.rule}" for failure in triage.failures]
+
+
 def apply_triage(
     session: Session, *, triage: Triage, source: Source, now: datetime, topics: Topics
 ) -> list[AlertChange]:

@@ -137,17 +137,25 @@ def _newest_limit_sets(session: Session, citizens: Iterable[Citizen]) -> dict[uu
     return chosen
 
 
-def change_history(session: Session, reading: Reading, *, window_days: int) -> list[TimedValue]:
+def change_history(
+    session: Session,
+    *,
+    citizen_id: uuid.UUID,
+    type_: str,
+    before: datetime,
+    exclude_id: int,
+    window_days: int,
+) -> list[TimedValue]:
     """Earlier valid readings of the same citizen and type within the window."""
-    since = reading.measured_at - timedelta(days=window_days)
+    since = before - timedelta(days=window_days)
     rows = session.exec(
         select(Reading.measured_at, Reading.value).where(
-            Reading.citizen_id == reading.citizen_id,
-            Reading.type == reading.type,
+            Reading.citizen_id == citizen_id,
+            Reading.type == type_,
             col(Reading.valid).is_(True),
             Reading.measured_at >= since,
-            Reading.measured_at < reading.measured_at,
-            Reading.id != reading.id,
+            Reading.measured_at < before,
+            Reading.id != exclude_id,
         )
     ).all()
     return [TimedValue(at, value) for at, value in rows]

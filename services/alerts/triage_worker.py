@@ -3,39 +3,37 @@
 Work is found in the database (``triaged_at IS NULL``); the MQTT hint only wakes the worker
 sooner, so a lost hint delays nothing by more than one poll. A batch is claimed with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (replicas split the work); SQLite transactions
-begin IMMEDIATE and serialise. Each reading's triage result, alert changes and
-``triaged_at`` commit in one transaction: a worker killed at any moment leaves the reading
-untriaged (and it is done again) or fully triaged — never half.
+begin IMMEDIATE and serialise. A batch's triage results, alert changes and ``triaged_at``
+commit in one transaction: a worker killed at any moment leaves each row untriaged (and it
+is done again) or fully triaged — never half.
 
-If a batch fails, each of its rows is retried alone; a row that fails alone is marked
-triaged with a technical alert "could not be triaged", so one bad row neither blocks the
-queue nor vanishes.
+If a batch fails, each of its rows is retried alone; a row that fails alone for a reason in
+its data is marked triaged with a technical alert "could not be triaged", so one bad row
+neither blocks the queue nor vanishes. A database outage marks nothing: rows wait.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from pust.db.alert_repository import raise_or_repeat
+from pust.db.alert_rows import preload_open
 from pust.db.engine import session_scope
 from pust.db.tables.citizens import Citizen
-from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
 from pust.domain.clock import Clock
 from pust.domain.triage import ReadingFacts, RuleFailure, Triage, triage_reading, triage_response
 from pust.messaging.topics import Topics
-from services.alerts.alert_effects import Source, apply_triage, technical_breach
+from services.alerts.alert_effects import Source, alert_rules, apply_triage, technical_breach
 from services.alerts.citizen_context import CitizenContext, ContextLoader, change_history
+from services.alerts.pending import Kind, Outcome, Pending, claim, write
 
 log = logging.getLogger(__name__)
-
-Row = Reading | QuestionnaireResponse
 
 
 class TriageWorker:
@@ -50,7 +48,7 @@ class TriageWorker:
 
     def run_once(self) -> int:
         """Triage one batch of readings and one of responses; returns how many were done."""
-        return self._run(Reading) + self._run(QuestionnaireResponse)
+        return self._run(Kind.READING) + self._run(Kind.RESPONSE)
 
     def drain(self, *, max_batches: int = 1000) -> int:
         total = 0
@@ -63,168 +61,146 @@ class TriageWorker:
 
     # batches ---------------------------------------------------------------------------
 
-    def _run(self, table: type[Reading] | type[QuestionnaireResponse]) -> int:
+    def _run(self, kind: Kind) -> int:
         try:
             with session_scope(self._engine) as session:
-                rows = self._claim(session, table, limit=self._batch_size)
-                ids = [row.id for row in rows]
-                contexts = self._contexts.load(
-                    session, {row.citizen_id for row in rows}, now=self._clock.now()
-                )
-                # triage results and ``triaged_at`` of green readings are written together
-                # at the next flush (the alert repository flushes before it reads)
-                with session.no_autoflush:
-                    for row in rows:
-                        self._triage(session, row, contexts)
-            return len(ids)
+                return self._triage_batch(session, claim(session, kind, limit=self._batch_size))
+        except (OperationalError, InterfaceError):
+            raise  # the database is unavailable: the caller backs off; rows wait
         except SQLAlchemyError:
-            log.warning(
-                "triage.batch_failed table=%s; retrying rows one by one", table.__tablename__
-            )
-        return self._one_by_one(table)
+            log.warning("triage.batch_failed kind=%s; retrying rows one by one", kind.value)
+        return self._one_by_one(kind)
 
-    def _claim(
-        self, session: Session, table: type[Reading] | type[QuestionnaireResponse], *, limit: int
-    ) -> list[Any]:
-        statement = (
-            select(table)
-            .where(col(table.triaged_at).is_(None))
-            .order_by(col(table.id))
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+    def _triage_batch(self, session: Session, rows: list[Pending]) -> int:
+        if not rows:
+            return 0
+        now = self._clock.now()
+        contexts = self._contexts.load(session, {row.citizen_id for row in rows}, now=now)
+        verdicts = [self._judge(session, row, contexts, now) for row in rows]
+        # lock every alert the batch will touch in one query, in a fixed order
+        preload_open(
+            session,
+            [
+                (row.citizen_id, rule)
+                for row, judged in zip(rows, verdicts, strict=True)
+                if judged is not None and not row.late
+                for rule in alert_rules(judged[0])
+            ],
         )
-        return list(session.exec(statement).all())
+        outcomes = []
+        for row, judged in zip(rows, verdicts, strict=True):
+            if judged is None:
+                outcomes.append(Outcome(row, None, [], None))  # invalidated: excluded
+                continue
+            verdict, context = judged
+            source = _source(row, context.care_team_id, context.limit_set_id)
+            apply_triage(session, triage=verdict, source=source, now=now, topics=self._topics)
+            outcomes.append(
+                Outcome(row, verdict.severity.value, verdict.reasons, context.limit_set_id)
+            )
+        write(session, outcomes, now=now)
+        return len(rows)
 
-    def _one_by_one(self, table: type[Reading] | type[QuestionnaireResponse]) -> int:
+    def _one_by_one(self, kind: Kind) -> int:
         with session_scope(self._engine) as session:
-            ids = [row.id for row in self._claim(session, table, limit=self._batch_size)]
+            ids = [row.id for row in claim(session, kind, limit=self._batch_size)]
         done = 0
         for row_id in ids:
             try:
                 with session_scope(self._engine) as session:
-                    row = self._lock_one(session, table, row_id)
-                    if row is not None:
-                        self._triage(session, row, {})
-                        done += 1
+                    done += self._triage_batch(
+                        session, claim(session, kind, limit=1, only_id=row_id)
+                    )
             except (OperationalError, InterfaceError):
                 raise  # the database is unavailable (or a deadlock): retry later, mark nothing
             except SQLAlchemyError:
                 # this row cannot be written as triaged (bad data): a technical alert instead
-                log.warning("triage.row_failed table=%s id=%s", table.__tablename__, row_id)
-                done += self._mark_untriageable(table, row_id)
+                log.warning("triage.row_failed kind=%s id=%s", kind.value, row_id)
+                done += self._mark_untriageable(kind, row_id)
         return done
 
-    def _lock_one(
-        self, session: Session, table: type[Reading] | type[QuestionnaireResponse], row_id: Any
-    ) -> Any:
-        statement = (
-            select(table)
-            .where(col(table.id) == row_id, col(table.triaged_at).is_(None))
-            .with_for_update(skip_locked=True)
-        )
-        return session.exec(statement).first()
-
-    def _mark_untriageable(
-        self, table: type[Reading] | type[QuestionnaireResponse], row_id: Any
-    ) -> int:
+    def _mark_untriageable(self, kind: Kind, row_id: int) -> int:
         now = self._clock.now()
         try:
             with session_scope(self._engine) as session:
-                row = self._lock_one(session, table, row_id)
-                if row is None:
+                rows = claim(session, kind, limit=1, only_id=row_id)
+                if not rows:
                     return 0
-                source = self._source(session, row, None)
+                row = rows[0]
+                source = _source(row, _care_team(session, row), None)
                 failure = RuleFailure("triage", "TriageFailed")
                 raise_or_repeat(
                     session, breach=technical_breach(source, "triage", [failure.reason()]), now=now
                 )
-                row.triaged_at = now
+                write(session, [Outcome(row, None, [], None)], now=now)
             return 1
         except SQLAlchemyError:
             # the database itself is failing: the row stays untriaged and is retried
-            log.exception(
-                "triage.untriageable_not_recorded table=%s id=%s", table.__tablename__, row_id
-            )
+            log.exception("triage.untriageable_not_recorded kind=%s id=%s", kind.value, row_id)
             return 0
 
     # one row ---------------------------------------------------------------------------
 
-    def _source(self, session: Session, row: Row, context: CitizenContext | None) -> Source:
-        is_reading = isinstance(row, Reading)
-        observed = row.measured_at if isinstance(row, Reading) else row.answered_at
-        care_team_id = context.care_team_id if context is not None else _care_team(session, row)
-        return Source(
-            citizen_id=row.citizen_id,
-            care_team_id=care_team_id,
-            device_id=row.device_id,
-            observed_at=observed,
-            late=row.late,
-            limit_set_id=None if context is None else context.limit_set_id,
-            reading_id=row.id if is_reading else None,
-            response_id=None if is_reading else row.id,
-        )
-
-    def _triage(
-        self, session: Session, row: Row, contexts: dict[uuid.UUID, CitizenContext]
-    ) -> None:
-        now = self._clock.now()
+    def _judge(
+        self,
+        session: Session,
+        row: Pending,
+        contexts: dict[uuid.UUID, CitizenContext],
+        now: datetime,
+    ) -> tuple[Triage, CitizenContext] | None:
         if not row.valid:
-            row.triaged_at = now  # invalidated before triage: excluded, nothing to say
-            return
+            return None
         context = contexts.get(row.citizen_id)
         if context is None:
             context = self._contexts.load(session, [row.citizen_id], now=now)[row.citizen_id]
             contexts[row.citizen_id] = context
-        verdict = self._verdict(session, row, context)
-        is_reading = isinstance(row, Reading)
-        session.add(
-            TriageResult(
-                citizen_id=row.citizen_id,
-                reading_id=row.id if is_reading else None,
-                questionnaire_response_id=None if is_reading else row.id,
-                severity=verdict.severity.value,
-                reasons=verdict.reasons,
-                limit_set_id=context.limit_set_id,
-                late=row.late,
-                evaluated_at=now,
-            )
-        )
-        row.severity = verdict.severity.value
-        row.triaged_at = now
-        source = self._source(session, row, context)
-        apply_triage(session, triage=verdict, source=source, now=now, topics=self._topics)
-        log.debug("triage.done table=%s id=%s", type(row).__tablename__, row.id)
+        return self._verdict(session, row, context), context
 
-    def _verdict(self, session: Session, row: Row, context: CitizenContext) -> Triage:
+    def _verdict(self, session: Session, row: Pending, context: CitizenContext) -> Triage:
         rules = context.rules
         if rules is None:
             return Triage(failures=(RuleFailure("limits", "InvalidRuleSetError"),))
         try:
-            if isinstance(row, Reading):
-                facts = ReadingFacts(type=row.type, value=row.value, measured_at=row.measured_at)
+            if row.kind is Kind.READING:
+                facts = ReadingFacts(type=row.type, value=row.value, measured_at=row.observed_at)
                 windows = [rule.window_days for rule in rules.change if rule.type.value == row.type]
-                history = change_history(session, row, window_days=max(windows)) if windows else []
+                history = (
+                    change_history(
+                        session,
+                        citizen_id=row.citizen_id,
+                        type_=row.type,
+                        before=row.observed_at,
+                        exclude_id=row.id,
+                        window_days=max(windows),
+                    )
+                    if windows
+                    else []
+                )
                 return triage_reading(facts, rules, baselines=context.baselines, history=history)
-            answers = {
-                str(a.get("item")): a.get("value") for a in row.answers if isinstance(a, dict)
-            }
-            return triage_response(row.questionnaire, answers, rules, baselines=context.baselines)
+            return triage_response(
+                row.questionnaire, dict(row.answers), rules, baselines=context.baselines
+            )
         except SQLAlchemyError:
             raise
         except Exception as exc:  # a bug outside any one rule: still never silence
             return Triage(failures=(RuleFailure("triage", type(exc).__name__),))
 
 
-def make_hint_handler(wake: Callable[[], None]) -> Callable[[Any], None]:
-    """The MQTT hint carries no data we trust: it only wakes the worker."""
+def _source(row: Pending, care_team_id: uuid.UUID, limit_set_id: uuid.UUID | None) -> Source:
+    is_reading = row.kind is Kind.READING
+    return Source(
+        citizen_id=row.citizen_id,
+        care_team_id=care_team_id,
+        device_id=row.device_id,
+        observed_at=row.observed_at,
+        late=row.late,
+        limit_set_id=limit_set_id,
+        reading_id=row.id if is_reading else None,
+        response_id=None if is_reading else row.id,
+    )
 
-    def handle(_message: Any) -> None:
-        wake()
 
-    return handle
-
-
-def _care_team(session: Session, row: Row) -> uuid.UUID:
+def _care_team(session: Session, row: Pending) -> uuid.UUID:
     citizen = session.get(Citizen, row.citizen_id)
     if citizen is None:  # impossible with the foreign key; say so rather than guess
         raise LookupError("the citizen of a reading is gone")

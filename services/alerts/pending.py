@@ -1,0 +1,140 @@
+"""Untriaged readings and responses: claimed, and marked triaged, with lean Core statements
+(only the columns triage needs; one executemany for all results of a batch) because this is
+the hot path at a thousand readings a second."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session, col
+
+from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
+
+
+class Kind(StrEnum):
+    READING = "reading"
+    RESPONSE = "response"
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    kind: Kind
+    id: int
+    citizen_id: uuid.UUID
+    device_id: str
+    observed_at: datetime
+    late: bool
+    valid: bool
+    type: str = ""  # readings
+    value: float = 0.0
+    questionnaire: str = ""  # responses
+    answers: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What to write for one triaged row (``severity`` None: excluded, no triage result)."""
+
+    pending: Pending
+    severity: str | None
+    reasons: list[dict[str, Any]]
+    limit_set_id: uuid.UUID | None
+
+
+_READING_COLUMNS: tuple[Any, ...] = (
+    Reading.id,
+    Reading.citizen_id,
+    Reading.device_id,
+    Reading.measured_at,
+    Reading.late,
+    Reading.valid,
+    Reading.type,
+    Reading.value,
+)
+_RESPONSE_COLUMNS: tuple[Any, ...] = (
+    QuestionnaireResponse.id,
+    QuestionnaireResponse.citizen_id,
+    QuestionnaireResponse.device_id,
+    QuestionnaireResponse.answered_at,
+    QuestionnaireResponse.late,
+    QuestionnaireResponse.valid,
+    QuestionnaireResponse.questionnaire,
+    QuestionnaireResponse.answers,
+)
+
+
+def _reading(row: Any) -> Pending:
+    return Pending(
+        Kind.READING, row[0], row[1], row[2], row[3], row[4], row[5], type=row[6], value=row[7]
+    )
+
+
+def _response(row: Any) -> Pending:
+    answers = tuple(
+        (str(a.get("item")), a.get("value")) for a in (row[7] or []) if isinstance(a, dict)
+    )
+    return Pending(
+        Kind.RESPONSE,
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        questionnaire=row[6],
+        answers=answers,
+    )
+
+
+def claim(session: Session, kind: Kind, *, limit: int, only_id: int | None = None) -> list[Pending]:
+    """Lock up to ``limit`` untriaged rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: another
+    worker takes the next ones)."""
+    if kind is Kind.READING:
+        statement = select(*_READING_COLUMNS).where(col(Reading.triaged_at).is_(None))
+        if only_id is not None:
+            statement = statement.where(col(Reading.id) == only_id)
+        statement = statement.order_by(col(Reading.id))
+        convert = _reading
+    else:
+        statement = select(*_RESPONSE_COLUMNS).where(
+            col(QuestionnaireResponse.triaged_at).is_(None)
+        )
+        if only_id is not None:
+            statement = statement.where(col(QuestionnaireResponse.id) == only_id)
+        statement = statement.order_by(col(QuestionnaireResponse.id))
+        convert = _response
+    rows = session.execute(statement.limit(limit).with_for_update(skip_locked=True)).all()
+    return [convert(row) for row in rows]
+
+
+def write(session: Session, outcomes: list[Outcome], *, now: datetime) -> None:
+    """Triage results and ``triaged_at`` for a batch, in two statements per table."""
+    results = [
+        {
+            "citizen_id": o.pending.citizen_id,
+            "reading_id": o.pending.id if o.pending.kind is Kind.READING else None,
+            "questionnaire_response_id": o.pending.id if o.pending.kind is Kind.RESPONSE else None,
+            "severity": o.severity,
+            "reasons": o.reasons,
+            "limit_set_id": o.limit_set_id,
+            "late": o.pending.late,
+            "evaluated_at": now,
+        }
+        for o in outcomes
+        if o.severity is not None
+    ]
+    if results:
+        session.execute(insert(TriageResult), results)
+    for kind, table in ((Kind.READING, Reading), (Kind.RESPONSE, QuestionnaireResponse)):
+        marks = [
+            {"id": o.pending.id, "severity": o.severity, "triaged_at": now}
+            for o in outcomes
+            if o.pending.kind is kind
+        ]
+        if marks:
+            session.execute(update(table), marks)  # ORM bulk UPDATE by primary key
