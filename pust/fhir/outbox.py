@@ -232,7 +232,7 @@ def enqueue_responses(
     for response, link in found:
         assert response.id is not None
         payload = {"response_id": response.id}
-        if RegionalContext.from_link(link).has(response.questionnaire):
+        if RegionalContext.from_link(link).has_questionnaire(response.questionnaire):
             rows.append(_row(response_key(response.id), payload, now))
             result.enqueued += 1
         else:

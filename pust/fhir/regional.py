@@ -4,7 +4,12 @@
 (``kol-symptoms-v1``) to the ServiceRequest it is measured under, either as a reference
 string (``https://…/ServiceRequest/74365`` or ``…/ServiceRequest/74365/_history/42``) or as
 ``{"reference": …, "version": "42", "questionnaire": "<canonical>"}``. Blood pressure uses
-the ``bp_systolic`` entry (one ServiceRequest for the panel).
+the ``bp_systolic`` entry (one ServiceRequest for the panel). A questionnaire entry must name
+the regional Questionnaire (ehealth-questionnaireresponse: ``questionnaire 1..1``, only
+``Canonical(ehealth-questionnaire)``), else answers to it are not submitted.
+
+Devices the regional device service knows are mapped as ``"device:<system id or tablet
+id>": "https://…/Device/70544"``; an unmapped device is referenced by its PHD system id.
 """
 
 from __future__ import annotations
@@ -70,6 +75,13 @@ class RegionalContext:
         except NotLinked:
             return False
         return True
+
+    def has_questionnaire(self, key: str) -> bool:
+        return self.has(key) and bool(self.service_request(key).questionnaire)
+
+    def device(self, identifier: str) -> str | None:
+        mapped = self.service_requests.get(f"device:{identifier}")
+        return mapped if isinstance(mapped, str) and mapped else None
 
     @property
     def patient(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from pust.fhir.identifiers import urn_uuid
 from pust.fhir.observation import Measurement, build_observation, identifier_value
 from pust.fhir.patient import device_logical_reference
 from pust.fhir.questionnaire_response import build_questionnaire_response, response_identifier
-from pust.fhir.regional import RegionalContext, resolved_timing
+from pust.fhir.regional import NotLinked, RegionalContext, resolved_timing
 
 OPERATION = "$submit-measurement"
 
@@ -53,9 +53,7 @@ def observation_entry(
         measurement,
         citizen_id=citizen_id,
         subject=regional.patient,
-        device=device_logical_reference(
-            measurement.primary.device_id, measurement.peripheral_system_id
-        ),
+        device=_device(measurement, regional),
         extra_extensions=(regional.episode_extension(), resolved_timing(service_request)),
         based_on={"reference": service_request.reference},
         profile=urls.PROFILE_OBSERVATION,
@@ -65,8 +63,20 @@ def observation_entry(
     return _entry(resource, "Observation", identifier)
 
 
+def _device(measurement: Measurement, regional: RegionalContext) -> dict[str, Any]:
+    # ehealth-observation: device only Reference(ehealth-device), aggregation referenced --
+    # a literal reference when the regional Device is known, else the PHD system id
+    identifier = measurement.peripheral_system_id or measurement.primary.device_id
+    mapped = regional.device(identifier)
+    if mapped:
+        return {"reference": mapped}
+    return device_logical_reference(measurement.primary.device_id, measurement.peripheral_system_id)
+
+
 def response_entry(response: QuestionnaireResponse, *, regional: RegionalContext) -> dict[str, Any]:
     service_request = regional.service_request(response.questionnaire)
+    if not service_request.questionnaire:
+        raise NotLinked(f"{response.questionnaire}: no regional Questionnaire")
     resource = build_questionnaire_response(
         response,
         subject=regional.patient,

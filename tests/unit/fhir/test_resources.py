@@ -341,3 +341,31 @@ def test_searchset_paging_links_and_outcome_and_capability() -> None:
     CapabilityStatement.model_validate(
         capability_statement(base="https://pust.test/fhir/r4", software_version="1", now=f.T0)
     )
+
+
+def test_a_known_regional_device_is_referenced_literally() -> None:
+    link = f.link()
+    link.service_requests = {
+        **link.service_requests,
+        f"device:{f.SYSTEM_ID}": "https://device.example.test/fhir/Device/70544",
+    }
+    entry = observation_entry(
+        Measurement((f.reading(),), f.SYSTEM_ID),
+        citizen_id=f.CITIZEN_ID,
+        regional=RegionalContext.from_link(link),
+    )
+    assert entry["resource"]["device"] == {
+        "reference": "https://device.example.test/fhir/Device/70544"
+    }
+
+
+def test_answers_need_the_regional_questionnaire() -> None:
+    link = f.link()
+    link.service_requests = {
+        **link.service_requests,
+        "kol-symptoms-v1": "https://careplan.example.test/fhir/ServiceRequest/74367",
+    }
+    regional = RegionalContext.from_link(link)
+    assert regional.has("kol-symptoms-v1") and not regional.has_questionnaire("kol-symptoms-v1")
+    with pytest.raises(NotLinked):
+        response_entry(f.response(), regional=regional)
