@@ -152,3 +152,14 @@ def visible_citizen(ask: Ask, citizen_id: uuid.UUID) -> Citizen | None:
     if citizen is None or citizen.care_team_id not in ask.teams:
         return None
     return citizen
+
+
+_MAX_ID = 2**63 - 1
+
+
+def row_id(value: str) -> int | None:
+    """A database row id from a path, or None (not ASCII digits, or beyond a bigint)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 0 < number <= _MAX_ID else None

@@ -52,6 +52,7 @@ from services.api.fhir.search import (
     answer_search,
     not_found,
     page,
+    row_id,
     visible_citizen,
 )
 
@@ -185,7 +186,7 @@ def read_device(ask: AskDep, resource_id: str) -> FhirResponse:
     peripheral = None
     if resource_id.startswith(PERIPHERAL_PREFIX):
         suffix = resource_id.removeprefix(PERIPHERAL_PREFIX)
-        peripheral = ask.session.get(Peripheral, int(suffix)) if suffix.isdigit() else None
+        peripheral = ask.session.get(Peripheral, pid) if (pid := row_id(suffix)) else None
         if peripheral is None:
             raise not_found("Device")
         device_id = peripheral.device_id
@@ -250,7 +251,7 @@ def search_observations(
 
 
 def read_observation(ask: AskDep, resource_id: str) -> FhirResponse:
-    reading = ask.session.get(Reading, int(resource_id)) if resource_id.isdigit() else None
+    reading = ask.session.get(Reading, rid) if (rid := row_id(resource_id)) else None
     citizen = visible_citizen(ask, reading.citizen_id) if reading else None
     if reading is None or citizen is None:
         raise not_found("Observation")

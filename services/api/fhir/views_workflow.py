@@ -32,6 +32,7 @@ from services.api.fhir.search import (
     not_found,
     page,
     regional_contexts,
+    row_id,
     visible_citizen,
 )
 
@@ -99,9 +100,7 @@ def search_responses(
 
 
 def read_response(ask: AskDep, resource_id: str) -> FhirResponse:
-    response = (
-        ask.session.get(QuestionnaireResponse, int(resource_id)) if resource_id.isdigit() else None
-    )
+    response = ask.session.get(QuestionnaireResponse, rid) if (rid := row_id(resource_id)) else None
     citizen = visible_citizen(ask, response.citizen_id) if response else None
     if response is None or citizen is None:
         raise not_found("QuestionnaireResponse")
@@ -154,7 +153,7 @@ def search_impressions(
 
 
 def read_impression(ask: AskDep, resource_id: str) -> FhirResponse:
-    result = ask.session.get(TriageResult, int(resource_id)) if resource_id.isdigit() else None
+    result = ask.session.get(TriageResult, rid) if (rid := row_id(resource_id)) else None
     citizen = visible_citizen(ask, result.citizen_id) if result else None
     if result is None or citizen is None:
         raise not_found("ClinicalImpression")

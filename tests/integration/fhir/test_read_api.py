@@ -237,6 +237,10 @@ def test_tasks_impressions_and_responses(
         ("GET", "/fhir/r4/Observation?patient=Group/1", 400),
         ("GET", "/fhir/r4/Observation/abc", 404),
         ("GET", "/fhir/r4/Observation/999999", 404),
+        ("GET", "/fhir/r4/Observation/99999999999999999999999", 404),  # beyond a bigint
+        ("GET", "/fhir/r4/QuestionnaireResponse/%C2%B2", 404),  # a digit, but not ASCII
+        ("GET", "/fhir/r4/Device/peripheral-9223372036854775808", 404),
+        ("GET", "/fhir/r4/Observation?date=le9999-12-31", 400),
         ("GET", "/fhir/r4/Medication", 404),
         ("POST", "/fhir/r4/Observation", 405),
         ("DELETE", "/fhir/r4/Patient/1", 405),
