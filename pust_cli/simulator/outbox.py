@@ -56,7 +56,7 @@ class SqliteOutbox:
         with self._lock:
             rows = self._db.execute(
                 "SELECT device_id, message_id, topic, payload FROM outbox"
-                " WHERE last_sent <= ? ORDER BY last_sent LIMIT ?",
+                " WHERE last_sent <= ? ORDER BY last_sent, rowid LIMIT ?",
                 (now - older_than_seconds, limit),
             ).fetchall()
             self._db.executemany(
