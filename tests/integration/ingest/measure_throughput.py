@@ -64,12 +64,49 @@ class Counter:
         self.target = target
         self.done = threading.Event()
         self._lock = threading.Lock()
+        self.arrived: dict[str, float] = {}
 
     def __call__(self, message: ReceivedMessage) -> None:
         with self._lock:
             self.count += 1
+            if message.topic.endswith("/receipts"):
+                self.arrived[json.loads(message.payload)["message_id"]] = time.perf_counter()
             if self.count >= self.target:
                 self.done.set()
+
+
+def _receipt_latency(
+    url: str, topics: Topics, payloads: list[tuple[str, bytes]], rate: float
+) -> tuple[float, float]:
+    """p50 and p99 seconds from publish to receipt at a steady ``rate``."""
+    counter = Counter(len(payloads))
+    listener = MqttConnection(
+        address=BrokerAddress.parse(url),
+        client_id=f"bench-latency-{uuid.uuid4().hex[:6]}",
+        subscriptions=[(f"{topics.root}/devices/+/receipts", 1)],
+        on_message=counter,
+    )
+    listener.start(wait_seconds=10)
+    publisher = MqttConnection(
+        address=BrokerAddress.parse(url), client_id=f"bench-pub-{uuid.uuid4().hex[:6]}"
+    )
+    publisher.start(wait_seconds=10)
+    time.sleep(0.5)
+    sent: dict[str, float] = {}
+    started = time.perf_counter()
+    for index, (device_id, payload) in enumerate(payloads):
+        delay = started + index / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        sent[json.loads(payload)["message_id"]] = time.perf_counter()
+        publisher.publish(topics.device(device_id, DeviceChannel.MEASUREMENTS), payload, qos=1)
+    counter.done.wait(60)
+    listener.stop()
+    publisher.stop()
+    latencies = sorted(counter.arrived[m] - t for m, t in sent.items() if m in counter.arrived)
+    if len(latencies) < len(sent):
+        return float("inf"), float("inf")
+    return latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
 
 
 def _run(url: str, topics: Topics, listen: str, payloads: list[tuple[str, bytes]]) -> float:
@@ -148,10 +185,13 @@ def main() -> None:
             time.sleep(0.5)
             fresh = _payloads(world.device_ids, messages)
             rate = _run(url, topics, f"{topics.root}/devices/+/receipts", fresh)
+            steady = _payloads(world.device_ids, 10_000)[-5000:]
+            p50, p99 = _receipt_latency(url, topics, steady, 500.0)
             for ingest in ingests:
                 ingest.terminate()
         sys.stdout.write(
             f"ingest x{processes} (publish to receipt, committed): {rate:,.0f} msg/s\n"
+            f"receipt latency at 500 msg/s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms\n"
         )
         engine.dispose()
     finally:
