@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
+from pust.messaging.topics import DeviceChannel
 from pust_cli.simulator.messages import SimMessage
 from pust_cli.simulator.tablet import TabletFleet
 
@@ -66,6 +67,10 @@ def play(
             outgoing = message
             if pace.wire_clock is WireClock.LIVE:
                 outgoing = message.shifted(datetime.now(UTC) - message.publish_at, tz)
+            if outgoing.channel is DeviceChannel.STATUS:
+                # the heartbeat reports what really waits for a receipt on this tablet
+                depth = fleet.outbox.depth(outgoing.device_id)
+                outgoing = replace(outgoing, payload={**outgoing.payload, "outbox_depth": depth})
             fleet.send(outgoing)
             sent += 1
             bar.update(1)
