@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from pust.db.tables import AuditEvent
@@ -49,22 +50,30 @@ def record_citizen_reads(
     action: str,
     citizens: Iterable[tuple[uuid.UUID, uuid.UUID]],
 ) -> None:
-    """One event per citizen shown in a list: (citizen_id, care_team_id) pairs."""
+    """One event per citizen shown in a list: (citizen_id, care_team_id) pairs. Written as
+    one multi-row INSERT in the request's transaction (a page of 50 is one round trip)."""
     seen: set[uuid.UUID] = set()
+    rows: list[dict[str, object]] = []
     for citizen_id, team_id in citizens:
         if citizen_id in seen:
             continue
         seen.add(citizen_id)
-        record(
-            session=session,
-            principal=principal,
-            now=now,
-            action=action,
-            resource_type="citizen",
-            resource_id=str(citizen_id),
-            citizen_id=citizen_id,
-            care_team_id=team_id,
+        rows.append(
+            {
+                "at": now,
+                "actor_id": principal.staff_id,
+                "actor_username": principal.username,
+                "actor_role": principal.role.value,
+                "care_team_id": team_id,
+                "citizen_id": citizen_id,
+                "action": action,
+                "resource_type": "citizen",
+                "resource_id": str(citizen_id),
+                "outcome": "success",
+            }
         )
+    if rows:
+        session.execute(insert(AuditEvent), rows)
 
 
 def record_anonymous(
