@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from pust.config.settings import Settings
 from pust.messaging.topics import DeviceChannel, Topics
 from pust_cli.simulator.cohort import Cohort, CohortSpec, Exacerbation, build_cohort
-from pust_cli.simulator.messages import SimMessage
+from pust_cli.simulator.messages import SimMessage, parse_wire_time
 from pust_cli.simulator.outbox import SqliteOutbox
 from pust_cli.simulator.runner import Pace, WireClock, play
 from pust_cli.simulator.tablet import build_fleet
@@ -74,7 +74,8 @@ def _demo_cohort(seed: int, start: datetime, days: int, *, now: datetime | None)
 
 def history_for_demo(seed: int, days: int, now: datetime) -> list[SimMessage]:
     """The demo's history: protocol-v1 messages per device (measurements, questionnaire
-    responses, status every 6 h), ordered by ``publish_at``, all published before ``now``.
+    responses, status every 6 h), ordered by ``publish_at``, everything in them measured,
+    answered and sent within ``[now - days, now]``.
 
     Timestamps are true (nothing is restamped). Insert them through the ingest path so that
     they are validated, stored and triaged like any tablet's messages.
@@ -85,9 +86,12 @@ def history_for_demo(seed: int, days: int, now: datetime) -> list[SimMessage]:
     cohort = _demo_cohort(seed, start, days + 1, now=now)
     plan = SimPlan(status_interval=timedelta(hours=6))
     history: list[SimMessage] = []
+    window_start = now - timedelta(days=days)
     for message in cohort_messages(cohort, plan):
         if message.publish_at > now:
             break
+        if _earliest_time(message) < window_start:
+            continue  # before the tablet was assigned: keep the history inside its window
         if message.device_id == SILENT and message.publish_at > now - SILENT_FOR:
             continue
         if (
@@ -98,6 +102,15 @@ def history_for_demo(seed: int, days: int, now: datetime) -> list[SimMessage]:
             continue
         history.append(message)
     return history
+
+
+def _earliest_time(message: SimMessage) -> datetime:
+    payload = message.payload
+    times = [parse_wire_time(str(payload["sent_at"]))]
+    if "answered_at" in payload:
+        times.append(parse_wire_time(str(payload["answered_at"])))
+    times += [parse_wire_time(str(o["measured_at"])) for o in payload.get("observations", [])]
+    return min(times)
 
 
 def live_round(seed: int, start: datetime, timezone: str) -> tuple[Iterator[SimMessage], Pace]:

@@ -112,6 +112,11 @@ def test_demo_history_is_reproducible_and_tells_its_stories() -> None:
     assert history == history_for_demo(seed=1, days=21, now=now)
     assert {m.device_id for m in history} == set(DEMO_DEVICE_IDS)
     assert all(m.publish_at <= now for m in history)
+    earliest = now - timedelta(days=21)
+    for message in history:
+        stamps = [message.payload["sent_at"], message.payload.get("answered_at")]
+        stamps += [o["measured_at"] for o in message.payload.get("observations", [])]
+        assert all(datetime.fromisoformat(s) >= earliest for s in stamps if s), message
     last_silent = max(m.publish_at for m in history if m.device_id == SILENT)
     assert now - last_silent >= timedelta(hours=10)
     recent = [
