@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from pust.config.settings import Settings
 from services.api.app import create_app
+from tests.conftest import MqttTestBroker
 
 
 class FakeBroker:
@@ -97,3 +98,12 @@ def test_metrics_are_prometheus_text(tmp_path: Path, broker: FakeBroker) -> None
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
         assert "# HELP" in response.text
+
+
+def test_readyz_against_the_real_broker(
+    db_url: str, make_settings: Callable[..., Settings], mqtt: MqttTestBroker
+) -> None:
+    with TestClient(create_app(make_settings(db_url=db_url, mqtt=mqtt))) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json() == {"status": "ready", "database": True, "broker": True}
