@@ -9,11 +9,12 @@ caller passes what the columns store: timezone-aware UTC datetimes, UUIDs, plain
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -44,16 +45,9 @@ def _insert_unnest(
     rows: Sequence[dict[str, Any]],
     returning: Sequence[str],
 ) -> list[tuple[Any, ...]]:
-    columns = list(rows[0])
+    columns = tuple(rows[0])
     arrays = tuple([row[column] for row in rows] for column in columns)
-    casts = ", ".join(f"%s::{_array_type(table, column, connection)}" for column in columns)
-    names = ", ".join(_quoted(column) for column in columns)
-    returned = ", ".join(_quoted(column) for column in returning)
-    # identifiers come from our own table definitions, values travel as parameters
-    sql = (
-        f"INSERT INTO {_quoted(table.name)} ({names}) SELECT * FROM unnest({casts}) "  # noqa: S608
-        f"ON CONFLICT DO NOTHING RETURNING {returned}"
-    )
+    sql = _unnest_statement(table, columns, tuple(returning), connection.dialect)
     # binary parameters: psycopg's text format escapes every array element in Python
     driver_connection: Any = connection.connection.driver_connection
     dbapi_error = connection.dialect.loaded_dbapi.Error
@@ -73,8 +67,22 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _array_type(table: Table, column: str, connection: Connection) -> str:
+@functools.lru_cache(maxsize=64)
+def _unnest_statement(
+    table: Table, columns: tuple[str, ...], returning: tuple[str, ...], dialect: Dialect
+) -> str:
+    casts = ", ".join(f"%s::{_array_type(table, column, dialect)}" for column in columns)
+    names = ", ".join(_quoted(column) for column in columns)
+    returned = ", ".join(_quoted(column) for column in returning)
+    # identifiers come from our own table definitions, values travel as parameters
+    return (
+        f"INSERT INTO {_quoted(table.name)} ({names}) SELECT * FROM unnest({casts}) "  # noqa: S608
+        f"ON CONFLICT DO NOTHING RETURNING {returned}"
+    )
+
+
+def _array_type(table: Table, column: str, dialect: Dialect) -> str:
     # without the length: an explicit cast to varchar(n) truncates silently, while the
     # insert into the varchar(n) column refuses a value that is too long
-    compiled = table.c[column].type.compile(dialect=connection.dialect)
+    compiled = table.c[column].type.compile(dialect=dialect)
     return re.sub(r"\(\d+\)", "", compiled) + "[]"

@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Select, Table, select
 
 from pust.db.tables import Device, DeviceAssignment
 
@@ -42,7 +43,30 @@ def load_devices(connection: Connection, device_ids: Iterable[str]) -> dict[str,
     wanted = sorted(set(device_ids))
     if not wanted:
         return {}
-    query = (
+    rows: Iterable[Any]
+    if connection.dialect.name == "postgresql":
+        # one fixed statement (psycopg prepares it after a few runs); an expanding IN list
+        # is a new statement text for every batch size
+        rows = connection.exec_driver_sql(_BY_ID_POSTGRESQL, (wanted,))
+    else:
+        rows = connection.execute(_by_id_query(wanted))
+    devices: dict[str, KnownDevice] = {}
+    for device_id, status, citizen_id, valid_from, valid_to in rows:
+        device = devices.setdefault(device_id, KnownDevice(active=status == "active"))
+        if citizen_id is not None:
+            device.assignments.append(Assignment(citizen_id, valid_from, valid_to))
+    return devices
+
+
+_BY_ID_POSTGRESQL = (
+    "SELECT d.id, d.status, a.citizen_id, a.valid_from, a.valid_to "
+    "FROM device d LEFT JOIN device_assignment a ON a.device_id = d.id "
+    "WHERE d.id = ANY(%s::varchar[])"
+)
+
+
+def _by_id_query(wanted: list[str]) -> Select[Any]:
+    return (
         select(
             DEVICE.c.id,
             DEVICE.c.status,
@@ -53,9 +77,3 @@ def load_devices(connection: Connection, device_ids: Iterable[str]) -> dict[str,
         .select_from(DEVICE.outerjoin(ASSIGNMENT, ASSIGNMENT.c.device_id == DEVICE.c.id))
         .where(DEVICE.c.id.in_(wanted))
     )
-    devices: dict[str, KnownDevice] = {}
-    for device_id, status, citizen_id, valid_from, valid_to in connection.execute(query):
-        device = devices.setdefault(device_id, KnownDevice(active=status == "active"))
-        if citizen_id is not None:
-            device.assignments.append(Assignment(citizen_id, valid_from, valid_to))
-    return devices
