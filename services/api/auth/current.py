@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from pust.db.tables import StaffMembership, StaffUser
 from services.api.auth.oidc import OidcClient, OidcError
@@ -32,16 +32,22 @@ def language_of(request: Request) -> str:
 def load_principal(
     *, session: Session, staff_id: uuid.UUID, via: str, session_id: str | None, language: str
 ) -> Principal | None:
-    user = session.get(StaffUser, staff_id)
-    if user is None or not user.active:
+    # one round trip: the user and their memberships
+    rows = session.exec(
+        select(StaffUser, StaffMembership.care_team_id)
+        .outerjoin(StaffMembership, col(StaffMembership.staff_id) == col(StaffUser.id))
+        .where(StaffUser.id == staff_id)
+    ).all()
+    if not rows:
+        return None
+    user = rows[0][0]
+    if not user.active:
         return None
     try:
         role = Role(user.role)
     except ValueError:
         return None
-    teams = session.exec(
-        select(StaffMembership.care_team_id).where(StaffMembership.staff_id == user.id)
-    ).all()
+    teams = [team for _user, team in rows if team is not None]
     return Principal(
         staff_id=user.id,
         username=user.username,
