@@ -64,7 +64,13 @@ class RegionalServer:
                 pass
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                expected = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(expected)
+                if len(body) < expected:
+                    # the client died mid-request (kill -9): a real server never sees a
+                    # complete request, so nothing is stored and nothing is answered
+                    self.close_connection = True
+                    return None
                 if self.path != "/fhir/$submit-measurement":
                     return self._answer(
                         404,
