@@ -38,7 +38,13 @@ class Probe:
 
 
 def enrol_probes(
-    engine: Engine, *, prefix: str, count: int, password_hash: str, valid_from: datetime
+    engine: Engine,
+    *,
+    prefix: str,
+    count: int,
+    password_hash: str,
+    valid_from: datetime,
+    cpr_base: int = 9_000_000,
 ) -> tuple[list[Probe], str]:
     """Probe tablets, each in a care team of its own (so the nurse's worklist for that team
     lists one citizen, and polling it writes one audit event), and one nurse in all those
@@ -51,7 +57,7 @@ def enrol_probes(
             device_ids=[device],
             valid_from=valid_from,
             care_team_name=f"{prefix} probe {n:03d}",
-            cpr_offset=9_000_000 + n,
+            cpr_offset=cpr_base + n,
         )
         with session_scope(engine) as session:
             citizen = session.execute(

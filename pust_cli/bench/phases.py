@@ -110,7 +110,7 @@ def start_alerts_and_api(
     return alerts_part
 
 
-def _untriaged(engine: Engine) -> int:
+def untriaged_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(
             connection.execute(
@@ -135,13 +135,13 @@ def alerts_catch_up(
     backlog? Timed from the process start (so it includes a second or two of start-up)."""
     import time
 
-    backlog = _untriaged(engine)
+    backlog = untriaged_count(engine)
     started = time.monotonic()
     services.alerts = start_service(env, "alerts", driver, prefix)
     remaining = backlog
     while remaining > 0 and time.monotonic() - started < timeout:
         time.sleep(0.1)
-        remaining = _untriaged(engine)
+        remaining = untriaged_count(engine)
     elapsed = time.monotonic() - started
     done = backlog - remaining
     part: dict[str, Any] = {

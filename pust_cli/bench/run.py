@@ -15,6 +15,7 @@ from pust.db.engine import build_engine
 from pust.messaging.topics import Topics
 from pust_cli.bench.driver import BenchDriver
 from pust_cli.bench.environment import BenchEnvironment
+from pust_cli.bench.idle_probes import idle_alert_parts
 from pust_cli.bench.phases import (
     RunningServices,
     cpu_note,
@@ -195,6 +196,11 @@ def _services_parts(
                 services=services,
                 options=options,
                 prefix=prefix,
+            )
+        )
+        result["latency"].update(
+            idle_alert_parts(
+                engine=engine, driver=driver, services=services, options=options, prefix=prefix
             )
         )
         for name in ("ingest", "alerts"):
