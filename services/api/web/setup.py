@@ -11,7 +11,13 @@ from fastapi.staticfiles import StaticFiles
 
 from services.api.audit.failures import audit_refusal
 from services.api.problems import ApiError, api_error_response
-from services.api.web import admin_pages, auth_pages, citizen_pages, worklist_pages
+from services.api.web import (
+    admin_pages,
+    auth_pages,
+    citizen_forms,
+    citizen_pages,
+    worklist_pages,
+)
 from services.api.web.render import STATIC, LoginRequiredError, build_environment, render
 
 API_PREFIXES = ("/api/", "/fhir/", "/auth/oidc/", "/healthz", "/readyz", "/metrics", "/openapi")
@@ -26,7 +32,7 @@ def is_page_request(request: Request) -> bool:
 def install_web(app: FastAPI) -> None:
     app.state.templates = build_environment()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth_pages, worklist_pages, citizen_pages, admin_pages):
+    for module in (auth_pages, worklist_pages, citizen_pages, citizen_forms, admin_pages):
         app.include_router(module.router)
 
     async def on_login_required(request: Request, _exc: Exception) -> Response:

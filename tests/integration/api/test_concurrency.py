@@ -66,10 +66,10 @@ def test_two_nurses_edit_the_same_limits(
     results = _race(
         [
             lambda: client.put(
-                url, json={"expected_version": 1, "rules": rules, "reason": "Lægen A"}, headers=nurse
+                url, json={"expected_version": 1, "rules": rules, "reason": "Læge A"}, headers=nurse
             ),
             lambda: client.put(
-                url, json={"expected_version": 1, "rules": rules, "reason": "Lægen B"}, headers=lead
+                url, json={"expected_version": 1, "rules": rules, "reason": "Læge B"}, headers=lead
             ),
         ]
     )
