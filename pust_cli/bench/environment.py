@@ -139,6 +139,9 @@ class BenchEnvironment:
             "acl_file",
             "allow_anonymous",
             "persistence",
+            "persistence_location",
+            "persistence_file",
+            "autosave_interval",
             "log_dest",
             "pid_file",
             "per_listener_settings",
@@ -189,6 +192,15 @@ class BenchEnvironment:
         return None if self._broker is None else self._broker.pid
 
     def close(self) -> None:
+        try:
+            self._stop_broker()
+            self._drop_database()
+        finally:
+            if self._temp_dir is not None:
+                shutil.rmtree(self._temp_dir, ignore_errors=True)
+                self._temp_dir = None
+
+    def _stop_broker(self) -> None:
         if self._broker is not None and self._broker.poll() is None:
             self._broker.terminate()
             try:
@@ -196,6 +208,8 @@ class BenchEnvironment:
             except subprocess.TimeoutExpired:
                 self._broker.kill()
                 self._broker.wait(5)
+
+    def _drop_database(self) -> None:
         if self._database_name and self._server_url:
             admin = create_engine(self._server_url, isolation_level="AUTOCOMMIT")
             with admin.connect() as connection:
@@ -204,9 +218,6 @@ class BenchEnvironment:
                 )
             admin.dispose()
             self._database_name = None
-        if self._temp_dir is not None:
-            shutil.rmtree(self._temp_dir, ignore_errors=True)
-            self._temp_dir = None
 
 
 def make_url_safe(url: str) -> str:
