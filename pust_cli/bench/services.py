@@ -36,8 +36,12 @@ def start_service(
     }
     process = BenchProcess(service, ["-m", "pust_cli.main", service], env.service_env(**extra))
     process.start()
-    if service == "ingest":
-        _wait_for_receipts(process, driver, prefix)
+    try:
+        if service == "ingest":
+            _wait_for_receipts(process, driver, prefix)
+    except BaseException:
+        process.stop()  # never leave a child behind
+        raise
     return process
 
 

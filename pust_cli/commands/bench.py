@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
+from types import FrameType
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,6 +38,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_run)
 
 
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    # once is enough: a second signal must not interrupt the clean-up
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
+
+
 def _run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -54,6 +63,9 @@ def _run(args: argparse.Namespace) -> int:
         "nurses": args.nurses,
     }
     options = replace(options, **{k: v for k, v in overrides.items() if v is not None})
+    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the run still stops its child
+    # processes and drops its database on the way out
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     result = run_bench(client_settings(), options, own_mosquitto=args.own_mosquitto)
     print(render_table(result))
     if args.json_path is not None:
