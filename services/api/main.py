@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import uvicorn
 
 from pust.config.settings import Settings
 from services.api.app import create_app
 
 
+class GracefulServer(uvicorn.Server):
+    """On SIGINT/SIGTERM: finish in-flight requests, run the app's shutdown, and return
+    normally (uvicorn itself would re-raise the signal, so the process would end 'killed').
+    A second SIGINT forces the exit."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+
 def run(settings: Settings) -> None:
-    """Serve on ``settings.http_host:http_port``; blocks. uvicorn handles SIGINT/SIGTERM by
-    finishing in-flight requests and running the app's shutdown (engine disposed)."""
+    """Serve on ``settings.http_host:http_port``; blocks until a stop signal."""
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -20,4 +34,4 @@ def run(settings: Settings) -> None:
         access_log=False,  # request paths carry citizen ids; the audit log records reads
         proxy_headers=True,
     )
-    uvicorn.Server(config).run()
+    GracefulServer(config).run()
