@@ -1,5 +1,6 @@
 """The alerts worker is killed -9 at random moments (≥ 20 times) while readings stream into
-the database: afterwards every reading is triaged exactly once, and each citizen has exactly
+the database (each kill strikes a worker that is triaging): afterwards every reading is
+triaged exactly once, and each citizen has exactly
 one alert per rule whose count equals the number of breaching readings (0 lost, 0 doubled).
 """
 
@@ -24,7 +25,7 @@ from tests.conftest import TEST_SECRET_KEY, MqttTestBroker
 from .world import add_reading, seed
 
 KILLS = 22
-READINGS = 400
+MAX_READINGS = 5000
 
 
 def _spawn(db_url: str, mqtt: MqttTestBroker, tmp_path: Path) -> subprocess.Popen[bytes]:
@@ -51,6 +52,13 @@ def _spawn(db_url: str, mqtt: MqttTestBroker, tmp_path: Path) -> subprocess.Pope
     )
 
 
+def _triaged(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        return session.exec(
+            select(func.count()).select_from(Reading).where(Reading.triaged_at.is_not(None))  # type: ignore[union-attr]
+        ).one()
+
+
 def _untriaged(engine: Engine) -> int:
     with session_scope(engine) as session:
         return session.exec(
@@ -59,29 +67,29 @@ def _untriaged(engine: Engine) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(420)
 def test_kill_minus_nine_loses_and_doubles_nothing(
     db_url: str, engine: Engine, mqtt: MqttTestBroker, tmp_path: Path
 ) -> None:
     world = seed(engine, citizens=4)
     rng = random.Random(20261123)
-    values = [rng.choice([85, 87, 89, 89.5, 93, 95, 97]) for _ in range(READINGS)]
-    start = datetime.now(UTC) - timedelta(hours=1)
+    values: list[float] = []
+    start = datetime.now(UTC) - timedelta(hours=2)
     stop = threading.Event()
 
-    def stream() -> None:
-        for index, value in enumerate(values):
-            if stop.is_set():
-                return
+    def stream() -> None:  # readings keep coming until every kill is done
+        while not stop.is_set() and len(values) < MAX_READINGS:
+            value = rng.choice([85, 87, 89, 89.5, 93, 95, 97])
             add_reading(
                 engine,
                 world,
                 type_="spo2",
                 value=value,
                 unit="%",
-                citizen=index % 4,
-                measured_at=start + timedelta(seconds=index),
+                citizen=len(values) % 4,
+                measured_at=start + timedelta(seconds=len(values)),
             )
+            values.append(value)
             time.sleep(0.02)
 
     producer = threading.Thread(target=stream)
@@ -89,17 +97,35 @@ def test_kill_minus_nine_loses_and_doubles_nothing(
     kills = 0
     try:
         while kills < KILLS:
+            before = _triaged(engine)
             process = _spawn(db_url, mqtt, tmp_path)
-            time.sleep(rng.uniform(0.3, 2.0))
+            # kill only a worker that is working: wait until it has triaged something, then
+            # strike at a random moment of its stream of batches
+            deadline = time.monotonic() + 30
+            while _triaged(engine) == before and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert _triaged(engine) > before, "the worker never started working"
+            time.sleep(rng.uniform(0.0, 0.4))
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
             assert process.stderr is not None
             process.stderr.close()
             kills += 1
-        producer.join(timeout=120)
-        assert not producer.is_alive()
+        stop.set()
+        producer.join(timeout=30)
         final = _spawn(db_url, mqtt, tmp_path)
-        deadline = time.monotonic() + 60
+        # one more reading proves the final worker is up (and its signal handlers are set)
+        add_reading(
+            engine,
+            world,
+            type_="spo2",
+            value=95,
+            unit="%",
+            citizen=len(values) % 4,
+            measured_at=start + timedelta(seconds=len(values)),
+        )
+        values.append(95)
+        deadline = time.monotonic() + 90
         while _untriaged(engine) and time.monotonic() < deadline:
             time.sleep(0.2)
         final.send_signal(signal.SIGTERM)
@@ -112,7 +138,7 @@ def test_kill_minus_nine_loses_and_doubles_nothing(
     assert kills >= 20
     assert _untriaged(engine) == 0
     with session_scope(engine) as session:
-        assert session.exec(select(func.count()).select_from(TriageResult)).one() == READINGS
+        assert session.exec(select(func.count()).select_from(TriageResult)).one() == len(values)
         alerts = session.exec(select(Alert).where(Alert.kind == "reading")).all()
         events = session.exec(select(AlertEvent)).all()
     expected: dict[tuple[int, str], int] = {}
