@@ -228,3 +228,41 @@ def test_out_of_hours_alert_queues_with_a_notice_to_the_tablet(engine: Engine) -
         assert notice.destination == f"t/pust/v1/devices/{world.device_ids[0]}/notices"
         assert notice.payload["kind"] == "out_of_hours"
         assert "1813" in notice.payload["text"]
+
+
+def test_weight_change_uses_the_citizens_history_in_the_database(engine: Engine) -> None:
+    world = seed(engine, citizens=2)
+    add_reading(
+        engine, world, type_="weight", value=70.0, unit="kg", measured_at=NOW - timedelta(days=6)
+    )
+    add_reading(
+        engine, world, type_="weight", value=60.0, unit="kg", measured_at=NOW - timedelta(days=9)
+    )
+    add_reading(
+        engine,
+        world,
+        type_="weight",
+        value=70.0,
+        unit="kg",
+        measured_at=NOW - timedelta(days=1),
+        valid=False,
+    )
+    add_reading(
+        engine,
+        world,
+        type_="weight",
+        value=90.0,
+        unit="kg",
+        measured_at=NOW - timedelta(days=2),
+        citizen=1,
+    )
+    add_reading(engine, world, type_="weight", value=73.2, unit="kg", measured_at=NOW)
+    add_reading(engine, world, type_="weight", value=90.5, unit="kg", measured_at=NOW, citizen=1)
+    _worker(engine).drain()
+    [alert] = _alerts(engine)
+    assert (alert.rule_key, alert.severity, alert.citizen_id) == (
+        "weight.change",
+        "red",
+        world.citizen_ids[0],
+    )
+    assert alert.reasons[0]["change"] == 3.2
