@@ -159,3 +159,46 @@ def change_history(
         )
     ).all()
     return [TimedValue(at, value) for at, value in rows]
+
+
+HistoryKey = tuple[uuid.UUID, str]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    id: int
+    at: datetime
+    value: float
+
+
+def load_histories(
+    session: Session, wanted: dict[str, tuple[list[uuid.UUID], datetime, datetime]]
+) -> dict[HistoryKey, list[HistoryPoint]]:
+    """Valid readings per (citizen, type) for a whole batch, one query per type:
+    ``wanted[type] = (citizen ids, from, until)``."""
+    found: dict[HistoryKey, list[HistoryPoint]] = {}
+    for type_, (citizen_ids, since, until) in wanted.items():
+        rows = session.exec(
+            select(Reading.id, Reading.citizen_id, Reading.measured_at, Reading.value).where(
+                col(Reading.citizen_id).in_(citizen_ids),
+                Reading.type == type_,
+                col(Reading.valid).is_(True),
+                Reading.measured_at >= since,
+                Reading.measured_at < until,
+            )
+        ).all()
+        for citizen_id in citizen_ids:
+            found.setdefault((citizen_id, type_), [])
+        for row_id, citizen_id, at, value in rows:
+            if row_id is not None:
+                found[(citizen_id, type_)].append(HistoryPoint(row_id, at, value))
+    return found
+
+
+def history_for(
+    points: list[HistoryPoint], *, before: datetime, exclude_id: int, window_days: int
+) -> list[TimedValue]:
+    since = before - timedelta(days=window_days)
+    return [
+        TimedValue(p.at, p.value) for p in points if since <= p.at < before and p.id != exclude_id
+    ]
