@@ -68,3 +68,8 @@ class AlertResolveCreate(BaseModel):
     expected_version: int = Field(ge=1, description="The lock_version the caller last saw")
     outcome: Outcome
     note: str | None = Field(default=None, max_length=4000)
+
+
+class AlertReopenCreate(BaseModel):
+    expected_version: int = Field(ge=1, description="The lock_version the caller last saw")
+    reason: str = Field(min_length=3, max_length=1000)

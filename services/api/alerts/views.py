@@ -21,6 +21,7 @@ from services.api.alerts.models import (
     AlertClaimCreate,
     AlertEventPublic,
     AlertPublic,
+    AlertReopenCreate,
     AlertResolveCreate,
 )
 from services.api.alerts.notices import ACKNOWLEDGED_TEXT, queue_notice
@@ -200,5 +201,38 @@ def resolve(
     except AlertError as exc:
         raise translate(exc) from exc
     _audit(session, principal, alert, "alert.resolve", now)
+    session.commit()
+    return to_public(alert)
+
+
+@router.post(
+    "/{alert_id}/reopen",
+    response_model=AlertPublic,
+    summary="Re-open a resolved alert (refused while another is open for the same rule)",
+    responses=_ACT,
+)
+def reopen(
+    *,
+    alert_id: uuid.UUID,
+    body: AlertReopenCreate,
+    session: SessionDep,
+    principal: CurrentStaff,
+    clock: ClockDep,
+) -> AlertPublic:
+    require_action(principal)
+    alert_for(session, principal, alert_id)
+    now = clock.now()
+    try:
+        alert = alert_repository.reopen_alert(
+            session,
+            alert_id=alert_id,
+            actor_id=principal.staff_id,
+            now=now,
+            reason=body.reason,
+            expected_version=body.expected_version,
+        )
+    except AlertError as exc:
+        raise translate(exc) from exc
+    _audit(session, principal, alert, "alert.reopen", now)
     session.commit()
     return to_public(alert)

@@ -170,6 +170,13 @@ def steps(world: World) -> list[Step]:
         ),
         Step(
             "POST",
+            "/api/v1/alerts/{alert_id}/reopen",
+            "nurse-a",
+            {"alert_id": str(al1)},
+            json=lambda e: {"expected_version": _alert_version(e, al1), "reason": "igen"},
+        ),
+        Step(
+            "POST",
             "/api/v1/worklist/acknowledge-green",
             "nurse-a",
             json=lambda e: {"care_team_id": str(a.team_id)},

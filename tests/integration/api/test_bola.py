@@ -27,6 +27,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "expected_version": 1,
         "outcome": "no_action_needed",
     },
+    ("POST", "/api/v1/alerts/{alert_id}/reopen"): {"expected_version": 1, "reason": "igen"},
     ("PATCH", "/api/v1/citizens/{citizen_id}"): {"expected_version": 1, "phone": "12345678"},
     ("POST", "/api/v1/readings/{reading_id}/invalidate"): {"reason": "wrong finger"},
     ("POST", "/api/v1/citizens/{citizen_id}/notes"): {"text": "hello"},

@@ -112,6 +112,13 @@ def test_claim_then_resolve(client: TestClient, headers: Headers, world: World) 
     assert row  # the worklist was readable while claimed
     events = client.get(f"/api/v1/alerts/{alert_id}/events", headers=headers("nurse-a")).json()
     assert [e["kind"] for e in events] == ["claimed", "resolved"]
+    reopened = client.post(
+        f"/api/v1/alerts/{alert_id}/reopen",
+        json={"expected_version": resolved.json()["lock_version"], "reason": "Ringede igen"},
+        headers=headers("nurse-a"),
+    )
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["status"] == "open"
 
 
 def test_bulk_acknowledge_green_only_touches_green_of_that_team(
