@@ -199,7 +199,7 @@ def _print_banner(settings: Settings, base_url: str, seconds: float, simulating:
         "",
         f"pust is running ({seconds:.1f} s to ready)",
         f"  nurse web UI   {base_url}/",
-        f"  API            {base_url}/docs   (OpenAPI: {base_url}/openapi.json)",
+        f"  API (OpenAPI)  {base_url}/openapi.json",
         f"  FHIR R4        {base_url}/fhir/r4/metadata",
         f"  health         {base_url}/healthz  {base_url}/readyz  {base_url}/metrics",
     ]
