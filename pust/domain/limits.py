@@ -12,6 +12,7 @@ citizen and rule key.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -32,15 +33,16 @@ class InvalidRuleSetError(ValueError):
         self.problems = problems
 
 
-class _Rule(BaseModel):
+class _Rule(BaseModel, ABC):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # close the alert by itself when a later reading for the same rule is normal again
     auto_resolve: bool = False
 
     @property
+    @abstractmethod
     def key(self) -> str:
-        raise NotImplementedError
+        """The rule key alerts are grouped by (one open alert per citizen and key)."""
 
 
 def _check_unit(type_: MeasurementType, unit: str) -> None:
