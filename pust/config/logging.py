@@ -20,6 +20,9 @@ def configure_logging(level: str = "INFO", *, service: str) -> None:
     # third-party chatter (amqtt logs client ids and topics at INFO)
     for noisy in ("amqtt", "transitions", "apscheduler", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" every second while a long
+    # triage batch runs is expected (the next run picks up the rest), not a warning
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     handler.addFilter(_drop_health_probe_noise)
 
 
