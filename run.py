@@ -50,6 +50,9 @@ def main() -> int:
     else:
         argv = [uv, "run", "--frozen", "pytest", *rest]
     os.chdir(ROOT)
+    if os.name == "posix":
+        # become uv: Ctrl-C and exit codes go straight to and from pust / pytest
+        os.execv(uv, argv)  # noqa: S606
     return subprocess.call(argv)  # noqa: S603
 
 
