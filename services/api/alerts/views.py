@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter
@@ -70,6 +71,27 @@ def _audit(
     )
 
 
+def _act(
+    *,
+    session: Session,
+    principal: Principal,
+    alert_id: uuid.UUID,
+    now: datetime,
+    action: str,
+    transition: Callable[[], Alert],
+) -> Alert:
+    """A nurse's action on an alert: may act, may see it, the transition (lifecycle errors
+    as problems), the audit event, all in the caller's transaction."""
+    require_action(principal)
+    alert_for(session, principal, alert_id)
+    try:
+        alert = transition()
+    except AlertError as exc:
+        raise translate(exc) from exc
+    _audit(session, principal, alert, action, now)
+    return alert
+
+
 @router.get("/{alert_id}", response_model=AlertPublic, summary="One alert", responses=_READ)
 def read_alert(
     *, alert_id: uuid.UUID, session: SessionDep, principal: CurrentStaff, clock: ClockDep
@@ -109,21 +131,22 @@ def claim(
     principal: CurrentStaff,
     clock: ClockDep,
 ) -> AlertPublic:
-    require_action(principal)
-    alert_for(session, principal, alert_id)
     now = clock.now()
-    try:
-        alert = alert_repository.claim_alert(
+    alert = _act(
+        session=session,
+        principal=principal,
+        alert_id=alert_id,
+        now=now,
+        action="alert.claim",
+        transition=lambda: alert_repository.claim_alert(
             session,
             alert_id=alert_id,
             actor_id=principal.staff_id,
             now=now,
             expected_version=body.expected_version,
             take_over=body.take_over,
-        )
-    except AlertError as exc:
-        raise translate(exc) from exc
-    _audit(session, principal, alert, "alert.claim", now)
+        ),
+    )
     session.commit()
     return to_public(alert)
 
@@ -143,21 +166,22 @@ def acknowledge(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> AlertPublic:
-    require_action(principal)
-    alert_for(session, principal, alert_id)
     now = clock.now()
-    try:
-        alert = alert_repository.acknowledge_alert(
+    alert = _act(
+        session=session,
+        principal=principal,
+        alert_id=alert_id,
+        now=now,
+        action="alert.acknowledge",
+        transition=lambda: alert_repository.acknowledge_alert(
             session,
             alert_id=alert_id,
             actor_id=principal.staff_id,
             now=now,
             expected_version=body.expected_version,
             note=body.note or None,
-        )
-    except AlertError as exc:
-        raise translate(exc) from exc
-    _audit(session, principal, alert, "alert.acknowledge", now)
+        ),
+    )
     if body.notify_citizen:
         queue_notice(
             session=session,
@@ -185,11 +209,14 @@ def resolve(
     principal: CurrentStaff,
     clock: ClockDep,
 ) -> AlertPublic:
-    require_action(principal)
-    alert_for(session, principal, alert_id)
     now = clock.now()
-    try:
-        alert = alert_repository.resolve_alert(
+    alert = _act(
+        session=session,
+        principal=principal,
+        alert_id=alert_id,
+        now=now,
+        action="alert.resolve",
+        transition=lambda: alert_repository.resolve_alert(
             session,
             alert_id=alert_id,
             actor_id=principal.staff_id,
@@ -197,10 +224,8 @@ def resolve(
             outcome=body.outcome,
             expected_version=body.expected_version,
             note=body.note or None,
-        )
-    except AlertError as exc:
-        raise translate(exc) from exc
-    _audit(session, principal, alert, "alert.resolve", now)
+        ),
+    )
     session.commit()
     return to_public(alert)
 
@@ -219,20 +244,21 @@ def reopen(
     principal: CurrentStaff,
     clock: ClockDep,
 ) -> AlertPublic:
-    require_action(principal)
-    alert_for(session, principal, alert_id)
     now = clock.now()
-    try:
-        alert = alert_repository.reopen_alert(
+    alert = _act(
+        session=session,
+        principal=principal,
+        alert_id=alert_id,
+        now=now,
+        action="alert.reopen",
+        transition=lambda: alert_repository.reopen_alert(
             session,
             alert_id=alert_id,
             actor_id=principal.staff_id,
             now=now,
             reason=body.reason,
             expected_version=body.expected_version,
-        )
-    except AlertError as exc:
-        raise translate(exc) from exc
-    _audit(session, principal, alert, "alert.reopen", now)
+        ),
+    )
     session.commit()
     return to_public(alert)
