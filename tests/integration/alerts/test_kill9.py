@@ -71,7 +71,7 @@ def _untriaged(engine: Engine) -> int:
 def test_kill_minus_nine_loses_and_doubles_nothing(
     db_url: str, engine: Engine, mqtt: MqttTestBroker, tmp_path: Path
 ) -> None:
-    world = seed(engine, citizens=4)
+    world = seed(engine, citizens=4, now=datetime.now(UTC))
     rng = random.Random(20261123)
     values: list[float] = []
     start = datetime.now(UTC) - timedelta(hours=2)

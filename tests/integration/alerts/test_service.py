@@ -24,6 +24,9 @@ from tests.conftest import MqttTestBroker
 
 from .world import add_reading, seed
 
+# the services under test and the worlds they see share one clock (the real one)
+CLOCK = SystemClock()
+
 
 def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
@@ -60,7 +63,7 @@ def service_factory(
             settings=settings,
             alerts=AlertsSettings(**values),  # type: ignore[arg-type]
             engine=engine,
-            clock=SystemClock(),
+            clock=CLOCK,
         )
         service.start(wait_seconds=10)
         started.append(service)
@@ -92,7 +95,7 @@ def _client(
 def test_the_hint_wakes_the_worker(
     engine: Engine, mqtt: MqttTestBroker, service_factory: Callable[..., AlertsService]
 ) -> None:
-    world = seed(engine)
+    world = seed(engine, now=CLOCK.now())
     service = service_factory(poll_interval_seconds=60)
     time.sleep(0.5)  # the first poll has run; the next one is a minute away
     reading_id = add_reading(
@@ -113,7 +116,7 @@ def test_the_hint_wakes_the_worker(
 def test_a_lost_hint_is_caught_up_from_the_database(
     engine: Engine, service_factory: Callable[..., AlertsService]
 ) -> None:
-    world = seed(engine)
+    world = seed(engine, now=CLOCK.now())
     service_factory(poll_interval_seconds=0.5)
     ids = [
         add_reading(
@@ -128,7 +131,7 @@ def test_a_lost_hint_is_caught_up_from_the_database(
 def test_outbox_mqtt_rows_reach_the_tablet_plan_retained(
     engine: Engine, mqtt: MqttTestBroker, service_factory: Callable[..., AlertsService]
 ) -> None:
-    world = seed(engine)
+    world = seed(engine, now=CLOCK.now())
     device = world.device_ids[0]
     plan_topic = mqtt.topics.device(device, DeviceChannel.PLAN)
     notice_topic = mqtt.topics.device(device, DeviceChannel.NOTICES)

@@ -28,6 +28,8 @@ from pust.domain.plans import MeasurementPlan
 from pust.domain.routing import RoutingPolicy
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday, 11:00 in Copenhagen
+"""The world's "now" for tests that drive the repositories with this fixed time. A test that
+runs a service on another clock passes that clock's now to ``seed(now=…)``."""
 
 
 @dataclass
@@ -46,8 +48,11 @@ def seed(
     citizens: int = 1,
     rules: RuleSet | None = None,
     routing: RoutingPolicy | None = None,
-    assigned_since: datetime = NOW - timedelta(days=30),
+    now: datetime = NOW,
+    assigned_since: datetime | None = None,
 ) -> AlertsWorld:
+    if assigned_since is None:
+        assigned_since = now - timedelta(days=30)
     suffix = uuid.uuid4().hex[:8]
     with session_scope(engine) as session:
         team = CareTeam(name=f"Sygeplejeklinik {suffix}")
@@ -77,7 +82,7 @@ def seed(
                 family_name=f"Borger {i}",
                 monitoring_started_at=assigned_since,
             )
-            device = Device(id=f"tab-{suffix}-{i}", last_seen_at=NOW)
+            device = Device(id=f"tab-{suffix}-{i}", last_seen_at=now)
             session.add_all([citizen, device])
             session.flush()
             session.add(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -11,9 +10,10 @@ from sqlalchemy import Engine, select
 from pust.db.engine import session_scope
 from pust.db.tables import Device, InboxMessage, Peripheral, QuestionnaireResponse, Reading
 from pust.messaging.topics import DeviceChannel
+from tests.data import CONTRACT_EXAMPLES
 from tests.integration.ingest.world import TestTablet, seed_devices
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "contract" / "examples"
+EXAMPLES = CONTRACT_EXAMPLES
 ACCEPTED_EXAMPLES = [
     ("measurements-oximeter.json", DeviceChannel.MEASUREMENTS, 2),
     ("measurements-blood-pressure.json", DeviceChannel.MEASUREMENTS, 3),

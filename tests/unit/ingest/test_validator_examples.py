@@ -2,7 +2,6 @@
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,9 @@ from pust.domain.device_protocol import (
     validate_message,
 )
 from pust.domain.measurement_types import Entry, MeasurementType
+from tests.data import CONTRACT_EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "contract" / "examples"
+EXAMPLES = CONTRACT_EXAMPLES
 # the examples were taken on the morning of 2026-11-23 (Copenhagen, +01:00)
 RECEIVED = datetime(2026, 11, 23, 6, 31, tzinfo=UTC)
 DEVICE = "tablet-0001"
