@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from pust.domain.measurement_types import SPECS
-from services.api.citizens import care, records
+from services.api.citizens import commands
 from services.api.citizens.models import (
     LimitSetUpdate,
     MessageCreate,
@@ -22,12 +22,11 @@ from services.api.citizens.models import (
     PlanUpdate,
     ReadingInvalidate,
 )
-from services.api.citizens.service import current_limit_set, current_plan
-from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.deps import ClockDep, SettingsDep
 from services.api.ids import BigIdPath
-from services.api.problems import InvalidInputError, NotFoundError
-from services.api.scoping import citizen_for, reading_for
-from services.api.web.actions import form_action
+from services.api.problems import InvalidInputError
+from services.api.unit_of_work import UnitOfWorkDep
+from services.api.web.actions import form_action, form_fields, one
 from services.api.web.render import PagePrincipal
 
 router = APIRouter(include_in_schema=False)
@@ -35,38 +34,25 @@ router = APIRouter(include_in_schema=False)
 LIMIT_FIELDS = ("red_low", "yellow_low", "yellow_high", "red_high")
 
 
-async def _form(request: Request) -> dict[str, list[str]]:
-    form = await request.form()
-    found: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            found.setdefault(key, []).append(value)
-    return found
-
-
-def _one(form: dict[str, list[str]], key: str) -> str | None:
-    values = form.get(key)
-    return values[0] if values else None
-
-
 @router.post("/ui/citizens/{citizen_id}/notes")
 async def note_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     return await form_action(
+        uow,
         f"/citizens/{citizen_id}",
-        lambda: records.create_note(
+        lambda: commands.write_note(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=NoteCreate.model_validate({"text": _one(form, "text")}),
-            session=session,
-            principal=principal,
-            clock=clock,
+            command=NoteCreate.model_validate({"text": one(form, "text")}),
+            now=clock.now(),
         ),
     )
 
@@ -76,24 +62,23 @@ async def invalidate_form(
     *,
     request: Request,
     reading_id: BigIdPath,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse:
-    form = await _form(request)
-    try:
-        _reading, citizen = await run_in_threadpool(reading_for, session, principal, reading_id)
-        next_url = f"/citizens/{citizen.id}"
-    except NotFoundError:
-        next_url = "/"
+    form = await form_fields(request)
+    found = await run_in_threadpool(uow.records.reading, reading_id)
+    visible = found is not None and found[1].care_team_id in principal.team_ids
+    next_url = f"/citizens/{found[1].id}" if found is not None and visible else "/"
     return await form_action(
+        uow,
         next_url,
-        lambda: records.invalidate_reading(
+        lambda: commands.invalidate_reading(
+            uow,
+            actor=principal,
             reading_id=reading_id,
-            body=ReadingInvalidate.model_validate({"reason": _one(form, "reason")}),
-            session=session,
-            principal=principal,
-            clock=clock,
+            command=ReadingInvalidate.model_validate({"reason": one(form, "reason")}),
+            now=clock.now(),
         ),
     )
 
@@ -112,7 +97,7 @@ def _limits_from_form(current: dict[str, Any], form: dict[str, list[str]]) -> di
         if not any(k in form for k in keys):
             continue
         try:
-            values = {f: _number(_one(form, f"{spec.type.value}.{f}")) for f in LIMIT_FIELDS}
+            values = {f: _number(one(form, f"{spec.type.value}.{f}")) for f in LIMIT_FIELDS}
         except ValueError as exc:
             raise InvalidInputError(f"{spec.type.value}: not a number") from exc
         if all(v is None for v in values.values()):
@@ -132,31 +117,31 @@ async def limits_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
 
     def run() -> None:
-        citizen = citizen_for(session, principal, citizen_id)
-        current = current_limit_set(session, citizen.id)
+        citizen = commands.citizen_to_change(uow, actor=principal, citizen_id=citizen_id)
+        current = uow.citizens.current_limits(citizen.id)
         rules = _limits_from_form(dict(current.rules) if current else {}, form)
-        care.change_limits(
+        commands.change_limits(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=LimitSetUpdate.model_validate(
+            command=LimitSetUpdate.model_validate(
                 {
-                    "expected_version": _one(form, "expected_version"),
+                    "expected_version": one(form, "expected_version"),
                     "rules": rules,
-                    "reason": _one(form, "reason"),
+                    "reason": one(form, "reason"),
                 }
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
+            now=clock.now(),
         )
 
-    return await form_action(f"/citizens/{citizen_id}", run)
+    return await form_action(uow, f"/citizens/{citizen_id}", run)
 
 
 @router.post("/ui/citizens/{citizen_id}/plan")
@@ -164,41 +149,39 @@ async def plan_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
 
     def run() -> None:
-        citizen = citizen_for(session, principal, citizen_id)
-        current = current_plan(session, citizen.id)
+        citizen = commands.citizen_to_change(uow, actor=principal, citizen_id=citizen_id)
+        current = uow.citizens.current_plan(citizen.id)
         plan: dict[str, Any] = (
             dict(current.schedule) if current else {"starts_on": clock.now().date().isoformat()}
         )
-        times = [t.strip() for t in (_one(form, "times") or "").split(",") if t.strip()]
+        times = [t.strip() for t in (one(form, "times") or "").split(",") if t.strip()]
         plan["schedule"] = {"weekdays": form.get("weekdays", []), "times": times}
         plan["measurements"] = form.get("measurements", [])
-        plan["questionnaires"] = ["kol-symptoms-v1"] if _one(form, "questionnaire") else []
-        if _one(form, "grace_minutes"):
-            plan["grace_minutes"] = _one(form, "grace_minutes")
-        care.change_plan(
+        plan["questionnaires"] = ["kol-symptoms-v1"] if one(form, "questionnaire") else []
+        if one(form, "grace_minutes"):
+            plan["grace_minutes"] = one(form, "grace_minutes")
+        commands.change_plan(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=PlanUpdate.model_validate(
+            command=PlanUpdate.model_validate(
                 {
-                    "expected_version": _one(form, "expected_version"),
+                    "expected_version": one(form, "expected_version"),
                     "plan": plan,
-                    "reason": _one(form, "reason"),
+                    "reason": one(form, "reason"),
                 }
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
-            settings=settings,
+            now=clock.now(),
         )
 
-    return await form_action(f"/citizens/{citizen_id}", run)
+    return await form_action(uow, f"/citizens/{citizen_id}", run)
 
 
 def _local_midnight(text: str | None, zone: ZoneInfo, *, plus_days: int = 0) -> datetime | None:
@@ -213,31 +196,31 @@ async def pause_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     zone = ZoneInfo(settings.clinic_timezone)
 
     def run() -> None:
         try:
-            starts = _local_midnight(_one(form, "starts_on"), zone)
-            ends = _local_midnight(_one(form, "ends_on"), zone, plus_days=1)
+            starts = _local_midnight(one(form, "starts_on"), zone)
+            ends = _local_midnight(one(form, "ends_on"), zone, plus_days=1)
         except ValueError as exc:
             raise InvalidInputError("dato") from exc
-        care.pause_monitoring(
+        commands.pause(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=PauseCreate.model_validate(
-                {"starts_at": starts, "ends_at": ends, "reason": _one(form, "reason")}
+            command=PauseCreate.model_validate(
+                {"starts_at": starts, "ends_at": ends, "reason": one(form, "reason")}
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
+            now=clock.now(),
         )
 
-    return await form_action(f"/citizens/{citizen_id}", run)
+    return await form_action(uow, f"/citizens/{citizen_id}", run)
 
 
 @router.post("/ui/citizens/{citizen_id}/pauses/{pause_id}/end")
@@ -245,18 +228,15 @@ async def end_pause_form(
     *,
     citizen_id: uuid.UUID,
     pause_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse:
     return await form_action(
+        uow,
         f"/citizens/{citizen_id}",
-        lambda: care.end_pause(
-            citizen_id=citizen_id,
-            pause_id=pause_id,
-            session=session,
-            principal=principal,
-            clock=clock,
+        lambda: commands.end_pause(
+            uow, actor=principal, citizen_id=citizen_id, pause_id=pause_id, now=clock.now()
         ),
     )
 
@@ -266,22 +246,21 @@ async def message_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     return await form_action(
+        uow,
         f"/citizens/{citizen_id}",
-        lambda: care.send_message(
+        lambda: commands.send_message(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=MessageCreate.model_validate(
-                {"text": _one(form, "text"), "kind": _one(form, "kind") or "message"}
+            command=MessageCreate.model_validate(
+                {"text": one(form, "text"), "kind": one(form, "kind") or "message"}
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
-            settings=settings,
+            now=clock.now(),
         ),
     )

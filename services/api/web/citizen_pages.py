@@ -3,29 +3,38 @@ messages) and its form actions, each running the same code as the API."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 
-from pust.db.tables import Alert, CitizenNote, Device, PausePeriod, QuestionnaireResponse
+from pust.db.tables import (
+    Alert,
+    Citizen,
+    CitizenNote,
+    Device,
+    PausePeriod,
+    QuestionnaireResponse,
+)
 from pust.domain.alert_lifecycle import Outcome
 from pust.domain.measurement_types import SPECS
 from pust.domain.plans import WEEKDAYS
 from services.api.auth.current import language_of
-from services.api.auth.principal import Principal
-from services.api.citizens import records
-from services.api.citizens.service import citizen_public, current_limit_set, current_plan
-from services.api.deps import ClockDep, SessionDep
-from services.api.scoping import citizen_for, current_device_id
+from services.api.citizens import queries
+from services.api.citizens.service import current_limit_set, current_plan
+from services.api.deps import ClockDep
+from services.api.in_scope import citizen_read
+from services.api.pagination import PageParams
+from services.api.scoping import current_device_id
+from services.api.unit_of_work import UnitOfWorkDep
 from services.api.web.charts import ChartPoint, LimitBands, trend_chart
 from services.api.web.render import (
     BAND_NAMES,
     PagePrincipal,
+    get_page_principal,
     question_text,
     reason_text,
     render,
@@ -84,17 +93,20 @@ def _charts(
 def _page(
     *,
     session: Session,
-    principal: Principal,
-    citizen_id: uuid.UUID,
+    citizen: Citizen,
     now: datetime,
     days: int,
     language: str,
 ) -> dict[str, Any]:
-    citizen = citizen_for(session, principal, citizen_id)
     start = now - timedelta(days=days)
-    readings, _total = records.query_readings(
-        session, citizen_id=citizen.id, type_=None, since=start, until=None, limit=5000, offset=0
-    )
+    readings = queries.readings(
+        session,
+        citizen_id=citizen.id,
+        type_=None,
+        since=start,
+        until=None,
+        page=PageParams(limit=5000, offset=0),
+    ).items
     limits = current_limit_set(session, citizen.id)
     plan = current_plan(session, citizen.id)
     device_id = current_device_id(session, citizen.id)
@@ -138,9 +150,8 @@ def _page(
         for s in SPECS.values()
         if s.type.value in absolute or s.type.value in ("spo2", "pulse", "weight")
     ]
-    records.audit_citizen(session, principal, citizen, action="citizen.page.read", now=now)
-    page = {
-        "citizen": citizen_public(session, citizen, now),
+    return {
+        "citizen": queries.citizen_public(session, citizen, now),
         "device": session.get(Device, device_id) if device_id else None,
         "open_alerts": open_alerts,
         "history": history,
@@ -161,16 +172,16 @@ def _page(
             "grace_minutes": 120,
         },
     }
-    session.commit()
-    return page
 
 
 @router.get("/citizens/{citizen_id}", response_class=HTMLResponse)
 async def citizen_page(
     *,
     request: Request,
-    citizen_id: uuid.UUID,
-    session: SessionDep,
+    citizen: Annotated[
+        Citizen, Depends(citizen_read("citizen.page.read", caller=get_page_principal))
+    ],
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> HTMLResponse:
@@ -183,9 +194,8 @@ async def citizen_page(
     now = clock.now()
     page = await run_in_threadpool(
         lambda: _page(
-            session=session,
-            principal=principal,
-            citizen_id=citizen_id,
+            session=uow.session,
+            citizen=citizen,
             now=now,
             days=days,
             language=language,
