@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlmodel import Session
 
 from pust.domain.plans import MeasurementPlan
-from services.api.alerts.notices import NoticeKind, queue_notice
+from services.api.alerts.notices import NoticeKindName, queue_notice
 from services.api.citizens.service import queue_plan
 from services.api.scoping import current_device_id
 
@@ -20,7 +20,7 @@ class TabletOutbox(Protocol):
         """The tablet assigned to the citizen now, if any."""
 
     def notify(
-        self, *, citizen_id: uuid.UUID, kind: NoticeKind, text: str, now: datetime
+        self, *, citizen_id: uuid.UUID, kind: NoticeKindName, text: str, now: datetime
     ) -> uuid.UUID | None:
         """Queue a notice for the citizen's tablet; None when no tablet is assigned."""
 
@@ -38,7 +38,7 @@ class SqlTabletOutbox:
         return current_device_id(self._session, citizen_id)
 
     def notify(
-        self, *, citizen_id: uuid.UUID, kind: NoticeKind, text: str, now: datetime
+        self, *, citizen_id: uuid.UUID, kind: NoticeKindName, text: str, now: datetime
     ) -> uuid.UUID | None:
         return queue_notice(
             session=self._session,
