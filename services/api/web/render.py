@@ -20,6 +20,7 @@ from services.api.auth.current import check_csrf, language_of, resolve_principal
 from services.api.auth.principal import Principal
 from services.api.auth.tokens import csrf_token
 from services.api.deps import SessionDep
+from services.api.web.formatting import Formatter
 from services.api.web.i18n import translator
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -129,8 +130,10 @@ def render(
     query_error = request.query_params.get("error")
     query_detail = request.query_params.get("detail", "")[:500]
 
+    fmt = Formatter(language, zone)
+
     def when(at: datetime | None) -> str:
-        return "–" if at is None else at.astimezone(zone).strftime("%d-%m-%Y %H:%M")
+        return fmt.datetime(at)
 
     environment: jinja2.Environment = request.app.state.templates
     error_override = context.pop("error", None)
@@ -139,6 +142,7 @@ def render(
         shown_error = t(query_error) + (f": {query_detail}" if query_detail else "")
     body = environment.get_template(template).render(
         t=t,
+        fmt=fmt,
         lang=language,
         principal=principal,
         csrf=csrf_for(request, principal),

@@ -117,7 +117,7 @@ def test_citizen_page_has_charts_and_is_audited(
     for days in (14, 30, 90):
         page = client.get(f"/citizens/{citizen}?days={days}")
         assert page.status_code == 200
-        assert page.text.count("<svg") == 2  # spo2 and pulse
+        assert page.text.count("<svg") == 4  # spo2 and pulse, each wide and narrow
         assert 'class="band-red"' in page.text
         assert 'class="pt-manual"' in page.text
         assert 'class="pt-late"' in page.text
