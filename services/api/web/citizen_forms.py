@@ -1,18 +1,22 @@
 """Form actions of the citizen page (notes, invalid readings, limits, plan, pauses,
-messages), each running the same code as the API and going back to the page."""
+messages). Each first checks the form (:mod:`citizen_form_checks`): a mistake shows the page
+again with a Danish message beside the field and what was typed kept (422); otherwise it
+runs the same code as the API and goes back to the page with what was done."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session
 
-from pust.domain.measurement_types import SPECS
+from pust.domain.clock import Clock
+from services.api.auth.current import language_of
+from services.api.auth.principal import Principal
 from services.api.citizens import care, records
 from services.api.citizens.models import (
     LimitSetUpdate,
@@ -25,14 +29,24 @@ from services.api.citizens.models import (
 from services.api.citizens.service import current_limit_set, current_plan
 from services.api.deps import ClockDep, SessionDep, SettingsDep
 from services.api.ids import BigIdPath
-from services.api.problems import InvalidInputError, NotFoundError
+from services.api.problems import NotFoundError
 from services.api.scoping import citizen_for, reading_for
 from services.api.web.actions import form_action
-from services.api.web.render import PagePrincipal
+from services.api.web.citizen_form_checks import (
+    Checked,
+    check_pause,
+    check_plan,
+    check_reason,
+    check_simple,
+    one,
+)
+from services.api.web.citizen_pages import citizen_page_context, load_citizen_page, parse_days
+from services.api.web.formatting import Formatter
+from services.api.web.i18n import translator
+from services.api.web.limits_editor import limits_editor, limits_from_form, validate_limits
+from services.api.web.render import PagePrincipal, render
 
 router = APIRouter(include_in_schema=False)
-
-LIMIT_FIELDS = ("red_low", "yellow_low", "yellow_high", "red_high")
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
@@ -44,12 +58,50 @@ async def _form(request: Request) -> dict[str, list[str]]:
     return found
 
 
-def _one(form: dict[str, list[str]], key: str) -> str | None:
-    values = form.get(key)
-    return values[0] if values else None
+def _formatter(request: Request) -> Formatter:
+    return Formatter(language_of(request), ZoneInfo(request.app.state.settings.clinic_timezone))
 
 
-@router.post("/ui/citizens/{citizen_id}/notes")
+async def _show_errors(
+    *,
+    request: Request,
+    citizen_id: uuid.UUID,
+    session: Session,
+    principal: Principal,
+    clock: Clock,
+    section: str,
+    form_key: str,
+    checked: Checked,
+    extra: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The page again, with the section open, the errors beside their fields and the
+    typed values kept; 422 like the API."""
+    now, days = clock.now(), parse_days(request)
+    page = await load_citizen_page(
+        request=request,
+        citizen_id=citizen_id,
+        session=session,
+        principal=principal,
+        now=now,
+        days=days,
+    )
+    page.update(extra or {})
+    return render(
+        request,
+        "citizen.html",
+        status=422,
+        **citizen_page_context(request, principal, page, days=days, now=now),
+        opened=section,
+        field_errors={form_key: checked.errors},
+        form_values={form_key: checked.typed},
+    )
+
+
+def _back(citizen_id: uuid.UUID, section: str) -> str:
+    return f"/citizens/{citizen_id}?open={section}"
+
+
+@router.post("/ui/citizens/{citizen_id}/notes", response_model=None)
 async def note_form(
     *,
     request: Request,
@@ -57,21 +109,35 @@ async def note_form(
     session: SessionDep,
     principal: PagePrincipal,
     clock: ClockDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await _form(request)
+    fmt = _formatter(request)
+    checked = check_simple(NoteCreate, form, ("text",), fmt, translator(fmt.language))
+    if checked.errors:
+        return await _show_errors(
+            request=request,
+            citizen_id=citizen_id,
+            session=session,
+            principal=principal,
+            clock=clock,
+            section="notes",
+            form_key="note",
+            checked=checked,
+        )
     return await form_action(
-        f"/citizens/{citizen_id}",
+        _back(citizen_id, "notes"),
         lambda: records.create_note(
             citizen_id=citizen_id,
-            body=NoteCreate.model_validate({"text": _one(form, "text")}),
+            body=NoteCreate.model_validate(checked.document),
             session=session,
             principal=principal,
             clock=clock,
         ),
+        done="saved_note",
     )
 
 
-@router.post("/ui/readings/{reading_id}/invalidate")
+@router.post("/ui/readings/{reading_id}/invalidate", response_model=None)
 async def invalidate_form(
     *,
     request: Request,
@@ -79,55 +145,43 @@ async def invalidate_form(
     session: SessionDep,
     principal: PagePrincipal,
     clock: ClockDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await _form(request)
     try:
-        _reading, citizen = await run_in_threadpool(reading_for, session, principal, reading_id)
-        next_url = f"/citizens/{citizen.id}"
+        reading, citizen = await run_in_threadpool(reading_for, session, principal, reading_id)
+        next_url = _back(citizen.id, "readings")
     except NotFoundError:
         next_url = "/"
+    else:
+        fmt = _formatter(request)
+        checked = check_simple(ReadingInvalidate, form, ("reason",), fmt, translator(fmt.language))
+        if checked.errors:
+            public = records.reading_public(reading, None)
+            return await _show_errors(
+                request=request,
+                citizen_id=citizen.id,
+                session=session,
+                principal=principal,
+                clock=clock,
+                section="readings",
+                form_key="invalidate",
+                checked=checked,
+                extra={"invalidate_target": public},
+            )
     return await form_action(
         next_url,
         lambda: records.invalidate_reading(
             reading_id=reading_id,
-            body=ReadingInvalidate.model_validate({"reason": _one(form, "reason")}),
+            body=ReadingInvalidate.model_validate({"reason": one(form, "reason")}),
             session=session,
             principal=principal,
             clock=clock,
         ),
+        done="saved_invalid",
     )
 
 
-def _number(text: str | None) -> float | None:
-    if text is None or not text.strip():
-        return None
-    return float(text.replace(",", ".").strip())
-
-
-def _limits_from_form(current: dict[str, Any], form: dict[str, list[str]]) -> dict[str, Any]:
-    rules = dict(current)
-    by_type = {r["type"]: dict(r) for r in rules.get("absolute", [])}
-    for spec in SPECS.values():
-        keys = [f"{spec.type.value}.{f}" for f in LIMIT_FIELDS]
-        if not any(k in form for k in keys):
-            continue
-        try:
-            values = {f: _number(_one(form, f"{spec.type.value}.{f}")) for f in LIMIT_FIELDS}
-        except ValueError as exc:
-            raise InvalidInputError(f"{spec.type.value}: not a number") from exc
-        if all(v is None for v in values.values()):
-            by_type.pop(spec.type.value, None)
-            continue
-        rule = by_type.get(
-            spec.type.value, {"kind": "absolute", "type": spec.type.value, "unit": spec.unit}
-        )
-        rule.update(values)
-        by_type[spec.type.value] = rule
-    rules["absolute"] = list(by_type.values())
-    return rules
-
-
-@router.post("/ui/citizens/{citizen_id}/limits")
+@router.post("/ui/citizens/{citizen_id}/limits", response_model=None)
 async def limits_form(
     *,
     request: Request,
@@ -135,31 +189,57 @@ async def limits_form(
     session: SessionDep,
     principal: PagePrincipal,
     clock: ClockDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await _form(request)
+    fmt = _formatter(request)
+    t = translator(fmt.language)
 
-    def run() -> None:
+    def current_rules() -> dict[str, Any]:
         citizen = citizen_for(session, principal, citizen_id)
         current = current_limit_set(session, citizen.id)
-        rules = _limits_from_form(dict(current.rules) if current else {}, form)
-        care.change_limits(
+        return dict(current.rules) if current else {}
+
+    submitted = limits_from_form(await run_in_threadpool(current_rules), form, t)
+    validate_limits(submitted, fmt, t)
+    submitted.errors.update(check_reason(form, fmt, t))
+    submitted.typed["reason"] = one(form, "reason")
+    for key, values in form.items():
+        if key.endswith("._remove"):
+            submitted.typed[key] = values[0]
+    if submitted.errors:
+        checked = Checked(document=submitted.document, typed=submitted.typed)
+        checked.errors = submitted.errors
+        return await _show_errors(
+            request=request,
+            citizen_id=citizen_id,
+            session=session,
+            principal=principal,
+            clock=clock,
+            section="limits",
+            form_key="limits",
+            checked=checked,
+            extra={"editor": limits_editor(submitted.document, fmt, submitted.typed)},
+        )
+    return await form_action(
+        _back(citizen_id, "limits"),
+        lambda: care.change_limits(
             citizen_id=citizen_id,
             body=LimitSetUpdate.model_validate(
                 {
-                    "expected_version": _one(form, "expected_version"),
-                    "rules": rules,
-                    "reason": _one(form, "reason"),
+                    "expected_version": one(form, "expected_version"),
+                    "rules": submitted.document,
+                    "reason": one(form, "reason"),
                 }
             ),
             session=session,
             principal=principal,
             clock=clock,
-        )
+        ),
+        done="saved_limits",
+    )
 
-    return await form_action(f"/citizens/{citizen_id}", run)
 
-
-@router.post("/ui/citizens/{citizen_id}/plan")
+@router.post("/ui/citizens/{citizen_id}/plan", response_model=None)
 async def plan_form(
     *,
     request: Request,
@@ -168,47 +248,54 @@ async def plan_form(
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await _form(request)
+    fmt = _formatter(request)
 
-    def run() -> None:
+    def current() -> dict[str, Any]:
         citizen = citizen_for(session, principal, citizen_id)
-        current = current_plan(session, citizen.id)
-        plan: dict[str, Any] = (
-            dict(current.schedule) if current else {"starts_on": clock.now().date().isoformat()}
+        plan = current_plan(session, citizen.id)
+        return dict(plan.schedule) if plan else {}
+
+    checked = check_plan(
+        await run_in_threadpool(current),
+        form,
+        fmt.local(clock.now()).date(),
+        fmt,
+        translator(fmt.language),
+    )
+    if checked.errors:
+        return await _show_errors(
+            request=request,
+            citizen_id=citizen_id,
+            session=session,
+            principal=principal,
+            clock=clock,
+            section="plan",
+            form_key="plan",
+            checked=checked,
         )
-        times = [t.strip() for t in (_one(form, "times") or "").split(",") if t.strip()]
-        plan["schedule"] = {"weekdays": form.get("weekdays", []), "times": times}
-        plan["measurements"] = form.get("measurements", [])
-        plan["questionnaires"] = ["kol-symptoms-v1"] if _one(form, "questionnaire") else []
-        if _one(form, "grace_minutes"):
-            plan["grace_minutes"] = _one(form, "grace_minutes")
-        care.change_plan(
+    return await form_action(
+        _back(citizen_id, "plan"),
+        lambda: care.change_plan(
             citizen_id=citizen_id,
             body=PlanUpdate.model_validate(
                 {
-                    "expected_version": _one(form, "expected_version"),
-                    "plan": plan,
-                    "reason": _one(form, "reason"),
+                    "expected_version": one(form, "expected_version"),
+                    "plan": checked.document,
+                    "reason": one(form, "reason"),
                 }
             ),
             session=session,
             principal=principal,
             clock=clock,
             settings=settings,
-        )
-
-    return await form_action(f"/citizens/{citizen_id}", run)
-
-
-def _local_midnight(text: str | None, zone: ZoneInfo, *, plus_days: int = 0) -> datetime | None:
-    if not text:
-        return None
-    day = date.fromisoformat(text) + timedelta(days=plus_days)
-    return datetime.combine(day, time(0, 0), tzinfo=zone)
+        ),
+        done="saved_plan",
+    )
 
 
-@router.post("/ui/citizens/{citizen_id}/pauses")
+@router.post("/ui/citizens/{citizen_id}/pauses", response_model=None)
 async def pause_form(
     *,
     request: Request,
@@ -217,27 +304,32 @@ async def pause_form(
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await _form(request)
-    zone = ZoneInfo(settings.clinic_timezone)
-
-    def run() -> None:
-        try:
-            starts = _local_midnight(_one(form, "starts_on"), zone)
-            ends = _local_midnight(_one(form, "ends_on"), zone, plus_days=1)
-        except ValueError as exc:
-            raise InvalidInputError("dato") from exc
-        care.pause_monitoring(
+    fmt = _formatter(request)
+    checked = check_pause(form, ZoneInfo(settings.clinic_timezone), fmt, translator(fmt.language))
+    if checked.errors:
+        return await _show_errors(
+            request=request,
             citizen_id=citizen_id,
-            body=PauseCreate.model_validate(
-                {"starts_at": starts, "ends_at": ends, "reason": _one(form, "reason")}
-            ),
             session=session,
             principal=principal,
             clock=clock,
+            section="plan",
+            form_key="pause",
+            checked=checked,
         )
-
-    return await form_action(f"/citizens/{citizen_id}", run)
+    return await form_action(
+        _back(citizen_id, "plan"),
+        lambda: care.pause_monitoring(
+            citizen_id=citizen_id,
+            body=PauseCreate.model_validate(checked.document),
+            session=session,
+            principal=principal,
+            clock=clock,
+        ),
+        done="saved_pause",
+    )
 
 
 @router.post("/ui/citizens/{citizen_id}/pauses/{pause_id}/end")
@@ -250,7 +342,7 @@ async def end_pause_form(
     clock: ClockDep,
 ) -> RedirectResponse:
     return await form_action(
-        f"/citizens/{citizen_id}",
+        _back(citizen_id, "plan"),
         lambda: care.end_pause(
             citizen_id=citizen_id,
             pause_id=pause_id,
@@ -258,10 +350,11 @@ async def end_pause_form(
             principal=principal,
             clock=clock,
         ),
+        done="ended_pause",
     )
 
 
-@router.post("/ui/citizens/{citizen_id}/messages")
+@router.post("/ui/citizens/{citizen_id}/messages", response_model=None)
 async def message_form(
     *,
     request: Request,
@@ -270,18 +363,30 @@ async def message_form(
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await _form(request)
+    fmt = _formatter(request)
+    checked = check_simple(MessageCreate, form, ("text", "kind"), fmt, translator(fmt.language))
+    if checked.errors:
+        return await _show_errors(
+            request=request,
+            citizen_id=citizen_id,
+            session=session,
+            principal=principal,
+            clock=clock,
+            section="notes",
+            form_key="message",
+            checked=checked,
+        )
     return await form_action(
-        f"/citizens/{citizen_id}",
+        _back(citizen_id, "notes"),
         lambda: care.send_message(
             citizen_id=citizen_id,
-            body=MessageCreate.model_validate(
-                {"text": _one(form, "text"), "kind": _one(form, "kind") or "message"}
-            ),
+            body=MessageCreate.model_validate(checked.document),
             session=session,
             principal=principal,
             clock=clock,
             settings=settings,
         ),
+        done="sent_message",
     )

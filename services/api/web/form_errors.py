@@ -125,7 +125,9 @@ def _danish_number(text: str, fmt: Formatter) -> str:
         value = float(text)
     except ValueError:
         return text
-    return fmt.number(value, 0 if value == int(value) else 2).rstrip("0").rstrip(",.")
+    if value == int(value):
+        return fmt.number(value, 0)
+    return fmt.number(value, 2).rstrip("0")
 
 
 def domain_message(message: str, fmt: Formatter, t: Translate) -> tuple[str, str] | None:

@@ -25,6 +25,7 @@ from services.api.web.i18n import translator
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
+OUTCOME_PARAMS = ("done", "error", "detail")
 BAND_NAMES = {0: "red", 1: "yellow", 2: "blue", 3: "silent", 4: "green"}
 
 
@@ -173,6 +174,9 @@ def question_text(language: str, questionnaire: str, item: str) -> str:
 def back_to(url: str, **params: str) -> RedirectResponse:
     """After a form: back to the page (303), with an outcome or an error to show."""
     safe = url if url.startswith("/") and not url.startswith("//") else "/"
-    base = safe.split("?", 1)[0]
-    query = "&".join(f"{k}={quote(v)}" for k, v in params.items() if v)
+    base, _, kept = safe.partition("?")
+    # the page's own parameters (open=limits) stay; an earlier outcome does not
+    pairs = [p for p in kept.split("&") if p and p.split("=")[0] not in OUTCOME_PARAMS]
+    pairs += [f"{k}={quote(v)}" for k, v in params.items() if v]
+    query = "&".join(pairs)
     return RedirectResponse(f"{base}?{query}" if query else base, status_code=303)
