@@ -116,6 +116,7 @@ def steps(world: World) -> list[Step]:
         Step("GET", "/api/v1/citizens/{citizen_id}/plan", "nurse-a", cit),
         Step("GET", "/api/v1/citizens/{citizen_id}/pauses", "nurse-a", cit),
         Step("GET", "/api/v1/citizens/{citizen_id}/access-report", "lead-a", cit),
+        Step("GET", "/citizens/{citizen_id}/access-report", "lead-a", cit),
         Step("GET", "/api/v1/alerts/{alert_id}", "nurse-a", {"alert_id": str(al0)}),
         Step("GET", "/api/v1/alerts/{alert_id}/events", "nurse-a", {"alert_id": str(al0)}),
         Step("GET", "/api/v1/devices", "nurse-a"),
