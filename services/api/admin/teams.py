@@ -12,6 +12,7 @@ from pust.db.tables import CareTeam, StaffMembership, StaffUser
 from services.api.admin.models import (
     CareTeamCreate,
     CareTeamPublic,
+    CareTeamUpdate,
     StaffCreate,
     StaffPublic,
     StaffUpdate,
@@ -66,6 +67,44 @@ def create_team(
         principal=principal,
         now=now,
         action="care_team.create",
+        resource_type="care_team",
+        resource_id=str(team.id),
+        care_team_id=team.id,
+    )
+    session.commit()
+    return CareTeamPublic.model_validate(team, from_attributes=True)
+
+
+@router.patch(
+    "/care-teams/{team_id}",
+    response_model=CareTeamPublic,
+    summary="Rename a care team or change its time zone",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def update_team(
+    *,
+    team_id: uuid.UUID,
+    body: CareTeamUpdate,
+    session: SessionDep,
+    principal: CurrentStaff,
+    clock: ClockDep,
+) -> CareTeamPublic:
+    require_administrator(principal)
+    team = session.get(CareTeam, team_id)
+    if team is None:
+        raise NotFoundError("No such care team.")
+    if body.name is not None and body.name != team.name:
+        if session.exec(select(CareTeam.id).where(CareTeam.name == body.name)).first():
+            raise ConflictError("A care team with this name exists already.")
+        team.name = body.name
+    if body.timezone is not None:
+        team.timezone = body.timezone
+    session.add(team)
+    record(
+        session=session,
+        principal=principal,
+        now=clock.now(),
+        action="care_team.update",
         resource_type="care_team",
         resource_id=str(team.id),
         care_team_id=team.id,
