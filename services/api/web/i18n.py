@@ -458,6 +458,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "access_refused": ("Afvist", "Refused"),
     "access_listed": ("Så borgeren i en liste", "Saw the citizen in a list"),
     "access_times": ("gange", "times"),
+    "access_time": ("gang", "time"),
+    "more_settings": ("Flere indstillinger", "More settings"),
     "audit_alert_acknowledge": ("Kvitterede for en alarm", "Acknowledged an alert"),
     "audit_alert_claim": ("Tog en alarm", "Took an alert"),
     "audit_alert_reopen": ("Genåbnede en alarm", "Re-opened an alert"),
