@@ -127,7 +127,7 @@ def change_corridor(rules: RuleSet, type_: str) -> ChangeCorridor | None:
     return None
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> tuple[list[float], int]:
+def nice_ticks(low: float, high: float, count: int = 6) -> tuple[list[float], int]:
     """Round tick values covering ``[low, high]`` (steps of 1, 2, 2.5 or 5 × 10ⁿ) and the
     decimals that write them exactly: the axis says 36,5 and 37,0, never 36, 37, 37."""
     if high <= low:
