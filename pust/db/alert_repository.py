@@ -29,7 +29,7 @@ from pust.db.alert_rows import (
     touch,
     write_event,
 )
-from pust.db.outbox import enqueue
+from pust.db.outbox import enqueue_notice
 from pust.db.tables.alerts import Alert
 from pust.domain.alert_lifecycle import (
     AlertNotFoundError,
@@ -43,6 +43,7 @@ from pust.domain.alert_lifecycle import (
     check_resolve,
     open_key,
 )
+from pust.domain.notices import ACKNOWLEDGED_TEXT_DA, acknowledged_notice
 from pust.domain.severity import AlertStatus
 
 __all__ = [
@@ -59,7 +60,7 @@ __all__ = [
     "routing_policy",
 ]
 
-ACKNOWLEDGED_NOTICE_DA = "Sygeplejerskerne har set dine målinger."
+ACKNOWLEDGED_NOTICE_DA = ACKNOWLEDGED_TEXT_DA
 
 
 def _load(session: Session, alert_id: uuid.UUID, expected_version: int | None) -> Alert:
@@ -138,19 +139,13 @@ def acknowledge_alert(
         },
     )
     if receipt_topic is not None:
-        notice_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pust:ack:{alert.id}:{alert.lock_version}"))
-        enqueue(
+        enqueue_notice(
             session,
-            channel="mqtt",
             destination=receipt_topic,
-            payload={
-                "notice_id": notice_id,
-                "sent_at": now.isoformat(),
-                "kind": "acknowledged",
-                "text": receipt_text_da,
-            },
+            notice=acknowledged_notice(
+                event_key=f"ack:{alert.id}:{alert.lock_version}", text=receipt_text_da
+            ),
             now=now,
-            dedup_key=f"ack-notice:{alert.id}:{alert.lock_version}",
         )
     return alert
 

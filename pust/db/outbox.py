@@ -1,45 +1,77 @@
 """The outbox: work for the outside world, written in the same transaction as its cause.
 
-A relay *leases* due rows (``available_at`` moves past the lease, ``attempts`` counts up) in
-a short transaction, delivers them outside any transaction, and then marks each row sent or
-failed. A relay that dies mid-delivery loses nothing: the lease runs out and another relay
-(or the restarted one) delivers again — at least once; receivers de-duplicate by the
-message id (``X-Pust-Delivery`` / the payload ids).
+One module for every channel (``channel`` names the way out; each service's relay delivers
+the channels it serves) and one retry policy:
+
+- ``mqtt``: a publish to a tablet (its retained plan, a notice) — the alerts relay;
+- ``webhook``, ``email``: staff notifications — the alerts relay;
+- ``fhir``: a submission to the regional backend — the bridge (producers in
+  :mod:`pust.fhir.outbox`).
+
+A relay *leases* due rows (:func:`lease_due`: ``available_at`` moves past the lease,
+``attempts`` counts up) in a short transaction, delivers them outside any transaction, and
+then marks each row sent (:func:`mark_sent`) or failed (:func:`mark_failed`: back-off by
+:class:`RetryPolicy`, or dead). A relay that dies mid-delivery loses nothing: the lease runs
+out and another relay (or the restarted one) delivers again — at least once; receivers
+de-duplicate by the message id (``X-Pust-Delivery``, the notice id, the PHD identifier).
 
 Leasing uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two replicas never lease the same
 row; SQLite transactions begin IMMEDIATE and are serialised anyway.
 
-A row that failed ``max_attempts`` times becomes ``dead``: an administrator sees it
-(:func:`dead_letters`) and can put it back (:func:`requeue`).
+Statuses: ``pending`` (owed), ``sent``, ``dead`` (refused, or out of attempts: an
+administrator sees it with :func:`dead_letters` and can put it back with :func:`requeue`),
+and two terminal ones a producer writes directly (``merged``, ``skipped``: nothing to send).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from pust.db.tables.messages import OutboxMessage
+from pust.domain.notices import TabletNotice
+
+# channels (``OutboxMessage.channel``, at most 16 characters)
+MQTT, WEBHOOK, EMAIL, FHIR = "mqtt", "webhook", "email", "fhir"
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+MERGED, SKIPPED = "merged", "skipped"
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
+    """How often and how soon a failed delivery is tried again; the same for every channel.
+
+    After the n-th failure the row waits ``min(cap, base · 2^(n-1))``, shortened by up to
+    ``jitter`` (a fraction) so that many rows failing together do not retry together. After
+    ``max_attempts`` failures it is dead."""
+
     base: timedelta = timedelta(seconds=15)
     cap: timedelta = timedelta(hours=1)
     max_attempts: int = 8
     lease: timedelta = timedelta(seconds=60)
+    jitter: float = 0.0
 
-    def delay(self, attempts: int) -> timedelta:
-        """Exponential backoff after the ``attempts``-th failure: base, 2·base, 4·base, …"""
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.jitter < 1.0:
+            raise ValueError("jitter is a fraction in [0, 1)")
+
+    def delay(self, attempts: int, *, draw: float = 0.0) -> timedelta:
+        """Back-off after the ``attempts``-th failure; ``draw`` in [0, 1) picks the jitter."""
         exponent = max(0, min(attempts - 1, 30))
-        delay: timedelta = self.base * (2**exponent)
-        return min(self.cap, delay)
+        delay: timedelta = min(self.cap, self.base * (2**exponent))
+        return delay * (1.0 - self.jitter * draw)
+
+
+# enqueueing -------------------------------------------------------------------------------
 
 
 def enqueue(
@@ -81,6 +113,70 @@ def enqueue(
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One row for :func:`enqueue_many`. ``status`` other than pending records that there is
+    nothing to send (``merged``, ``skipped``), with ``note`` saying why."""
+
+    channel: str
+    destination: str
+    payload: dict[str, Any]
+    dedup_key: str
+    status: str = PENDING
+    note: str | None = None
+    retain: bool = False
+
+
+def enqueue_many(session: Session, messages: Sequence[Outgoing], *, now: datetime) -> int:
+    """Insert many keyed messages in one statement; a key already present is left alone.
+    Returns how many rows were inserted."""
+    if not messages:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [
+        {
+            "channel": m.channel,
+            "destination": m.destination,
+            "payload": m.payload,
+            "dedup_key": m.dedup_key,
+            "status": m.status,
+            "attempts": 0,
+            "last_error": m.note,
+            "retain": m.retain,
+            "created_at": now,
+            "available_at": now,
+        }
+        for m in messages
+    ]
+    statement = (
+        insert(OutboxMessage)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(col(OutboxMessage.id))
+    )
+    return len(session.execute(statement).all())
+
+
+def enqueue_notice(
+    session: Session, *, destination: str, notice: TabletNotice, now: datetime
+) -> bool:
+    """Queue a notice for a tablet (``destination``: its ``notices`` topic). The notice's
+    event key makes it once-only: False when this event's notice is already queued."""
+    queued = enqueue(
+        session,
+        channel=MQTT,
+        destination=destination,
+        payload=notice.payload(sent_at=now),
+        now=now,
+        dedup_key=notice.dedup_key,
+    )
+    return queued is not None
+
+
+# delivering -------------------------------------------------------------------------------
+
+
 def lease_due(
     session: Session,
     *,
@@ -88,15 +184,23 @@ def lease_due(
     now: datetime,
     limit: int,
     policy: RetryPolicy,
+    ids: Collection[int] | None = None,
 ) -> list[OutboxMessage]:
-    """Take up to ``limit`` due pending rows for delivery: each gets ``attempts + 1`` and is
-    invisible to other relays for ``policy.lease``. Commit before delivering."""
+    """Take up to ``limit`` due pending rows for delivery, oldest due first: each gets
+    ``attempts + 1`` and is invisible to other relays for ``policy.lease``. Commit before
+    delivering. ``ids`` restricts the lease to those rows (a retry of chosen ones)."""
     statement = (
         select(OutboxMessage)
         .where(OutboxMessage.status == PENDING)
         .where(col(OutboxMessage.channel).in_(list(channels)))
         .where(OutboxMessage.available_at <= now)
-        .order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
+    )
+    if ids is not None:
+        statement = statement.where(col(OutboxMessage.id).in_(list(ids)))
+    # (channel, available_at) is the partial index of pending rows; rows another relay holds
+    # are skipped rather than waited for
+    statement = (
+        statement.order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -109,12 +213,12 @@ def lease_due(
 
 
 def mark_sent(session: Session, *, message_id: int, now: datetime) -> None:
-    row = session.get(OutboxMessage, message_id, with_for_update=True)
-    if row is None or row.status != PENDING:
-        return
-    row.status = SENT
-    row.sent_at = now
-    row.last_error = None
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == PENDING)
+        .values(status=SENT, sent_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_failed(
@@ -125,10 +229,11 @@ def mark_failed(
     now: datetime,
     policy: RetryPolicy,
     permanent: bool = False,
+    draw: float = 0.0,
 ) -> str:
-    """Record a failed delivery: back to pending after the backoff, or dead after the last
+    """Record a failed delivery: back to pending after the back-off, or dead after the last
     attempt (or at once when ``permanent``). Returns the new status. ``error`` must carry no
-    health data."""
+    health data; ``draw`` in [0, 1) picks the back-off's jitter."""
     row = session.get(OutboxMessage, message_id, with_for_update=True)
     if row is None or row.status != PENDING:
         return row.status if row is not None else DEAD
@@ -136,18 +241,21 @@ def mark_failed(
     if permanent or row.attempts >= policy.max_attempts:
         row.status = DEAD
     else:
-        row.available_at = now + policy.delay(row.attempts)
+        row.available_at = now + policy.delay(row.attempts, draw=draw)
     return row.status
 
 
-def dead_letters(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
+# administrators ---------------------------------------------------------------------------
+
+
+def dead_letters(
+    session: Session, *, limit: int = 100, channels: Sequence[str] | None = None
+) -> list[OutboxMessage]:
     """Messages that could not be delivered, newest first (for administrators)."""
-    statement = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status == DEAD)
-        .order_by(col(OutboxMessage.id).desc())
-        .limit(limit)
-    )
+    statement = select(OutboxMessage).where(OutboxMessage.status == DEAD)
+    if channels is not None:
+        statement = statement.where(col(OutboxMessage.channel).in_(list(channels)))
+    statement = statement.order_by(col(OutboxMessage.id).desc()).limit(limit)
     return list(session.exec(statement).all())
 
 

@@ -11,25 +11,25 @@ twice -- two bridges, a bridge and a backfill, a restart -- inserts once). Statu
 - ``skipped``: the citizen has no ServiceRequest for this type (nothing to submit under);
 - ``dead``: refused by the backend (4xx) or out of attempts -- shown to administrators.
 
+Only the producing side lives here; leasing, back-off and completion are the one outbox's
+(:mod:`pust.db.outbox`, channel ``fhir``), like every other channel's.
+
 Why a database query and not a hint: the reading row is the truth, so a bridge that was
 down, or killed, finds everything still owed on its next poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from typing import cast as typed
 from uuid import UUID
 
-from sqlalchemy import String, cast, exists, literal, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import String, cast, exists, literal
 from sqlmodel import Session, col, select
 
+from pust.db.outbox import FHIR, MERGED, PENDING, SKIPPED, Outgoing, enqueue_many
 from pust.db.tables import (
     CareTeam,
     Citizen,
@@ -41,7 +41,7 @@ from pust.db.tables import (
 from pust.domain.measurement_types import MeasurementType
 from pust.fhir.regional import RegionalContext
 
-CHANNEL = "fhir"
+CHANNEL = FHIR
 DESTINATION = "$submit-measurement"
 READING_PREFIX = "fhir:reading:"
 RESPONSE_PREFIX = "fhir:response:"
@@ -81,39 +81,20 @@ class Scope:
     from_link_time: bool = True
 
 
-def _insert(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(OutboxMessage)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-    )
-    result = typed(CursorResult[Any], session.execute(statement))
-    return int(result.rowcount or 0)
-
-
 def _row(
     key: str,
     payload: dict[str, Any],
-    now: datetime,
-    status: str = "pending",
+    status: str = PENDING,
     note: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "channel": CHANNEL,
-        "destination": DESTINATION,
-        "payload": payload,
-        "dedup_key": key,
-        "status": status,
-        "attempts": 0,
-        "last_error": note,
-        "retain": False,
-        "created_at": now,
-        "available_at": now,
-    }
+) -> Outgoing:
+    return Outgoing(
+        channel=CHANNEL,
+        destination=DESTINATION,
+        payload=payload,
+        dedup_key=key,
+        status=status,
+        note=note,
+    )
 
 
 def _filtered(statement: Any, model: Any, time_column: Any, scope: Scope) -> Any:
@@ -143,7 +124,7 @@ def enqueue_readings(
     statement = _filtered(statement, Reading, col(Reading.received_at), scope)
     found = session.exec(statement.order_by(col(Reading.id)).limit(limit)).all()
     result = EnqueueResult()
-    rows: list[dict[str, Any]] = []
+    rows: list[Outgoing] = []
     taken: set[int] = set()
     for reading, link in found:
         assert reading.id is not None
@@ -169,8 +150,7 @@ def enqueue_readings(
                         _row(
                             reading_key(r_id),
                             {"reading_ids": [r_id]},
-                            now,
-                            "skipped",
+                            SKIPPED,
                             "no ServiceRequest for bp",
                         )
                         for r_id in (systolic.id, diastolic.id)
@@ -181,15 +161,13 @@ def enqueue_readings(
                         _row(
                             reading_key(systolic.id),
                             {"reading_ids": [systolic.id, diastolic.id]},
-                            now,
                         )
                     )
                     rows.append(
                         _row(
                             reading_key(diastolic.id),
                             {"merged_into": reading_key(systolic.id)},
-                            now,
-                            "merged",
+                            MERGED,
                         )
                     )
                     result.enqueued += 1
@@ -199,21 +177,20 @@ def enqueue_readings(
         if reading.type in _BP and not regional.has(key):
             key = _BP[0] if regional.has(_BP[0]) else _BP[1]
         if regional.has(key):
-            rows.append(_row(reading_key(reading.id), {"reading_ids": [reading.id]}, now))
+            rows.append(_row(reading_key(reading.id), {"reading_ids": [reading.id]}))
             result.enqueued += 1
         else:
             rows.append(
                 _row(
                     reading_key(reading.id),
                     {"reading_ids": [reading.id]},
-                    now,
-                    "skipped",
+                    SKIPPED,
                     f"no ServiceRequest for {reading.type}",
                 )
             )
             result.skipped += 1
         taken.add(reading.id)
-    _insert(session, rows)
+    enqueue_many(session, rows, now=now)
     return result
 
 
@@ -228,25 +205,24 @@ def enqueue_responses(
     statement = _filtered(statement, model, col(model.received_at), scope)
     found = session.exec(statement.order_by(col(model.id)).limit(limit)).all()
     result = EnqueueResult()
-    rows = []
+    rows: list[Outgoing] = []
     for response, link in found:
         assert response.id is not None
         payload = {"response_id": response.id}
         if RegionalContext.from_link(link).has_questionnaire(response.questionnaire):
-            rows.append(_row(response_key(response.id), payload, now))
+            rows.append(_row(response_key(response.id), payload))
             result.enqueued += 1
         else:
             rows.append(
                 _row(
                     response_key(response.id),
                     payload,
-                    now,
-                    "skipped",
+                    SKIPPED,
                     f"no ServiceRequest for {response.questionnaire}",
                 )
             )
             result.skipped += 1
-    _insert(session, rows)
+    enqueue_many(session, rows, now=now)
     return result
 
 
@@ -269,79 +245,3 @@ def _partner(session: Session, reading: Reading) -> Reading | None:
 def _enqueued(session: Session, key: str) -> bool:
     found = session.exec(select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)).first()
     return found is not None
-
-
-# --- claiming and completing ------------------------------------------------------------
-
-
-def claim(
-    session: Session,
-    *,
-    now: datetime,
-    lease: timedelta,
-    limit: int,
-    ids: Collection[int] | None = None,
-) -> list[OutboxMessage]:
-    """Take up to ``limit`` due submissions. Compare-and-set on ``available_at``: of two
-    bridges racing for a row exactly one wins; a crashed winner's lease runs out."""
-    statement = select(OutboxMessage).where(
-        OutboxMessage.channel == CHANNEL,
-        OutboxMessage.status == "pending",
-        col(OutboxMessage.available_at) <= now,
-    )
-    if ids is not None:
-        statement = statement.where(col(OutboxMessage.id).in_(list(ids)))
-    # oldest due first; (channel, available_at) is the partial index of pending rows. On
-    # PostgreSQL, rows another claimer holds are skipped rather than waited for; SQLite takes
-    # the write lock at BEGIN, so claims there are serial anyway.
-    candidates = session.exec(
-        statement.order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    claimed: list[OutboxMessage] = []
-    for message in candidates:
-        result = typed(
-            CursorResult[Any],
-            session.execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == message.id,
-                    col(OutboxMessage.status) == "pending",
-                    col(OutboxMessage.available_at) == message.available_at,
-                )
-                .values(available_at=now + lease, attempts=col(OutboxMessage.attempts) + 1)
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        if result.rowcount == 1:
-            message.attempts += 1
-            message.available_at = now + lease
-            claimed.append(message)
-    return claimed
-
-
-def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
-    _finish(session, message_id, status="sent", sent_at=now, last_error=None)
-
-
-def mark_dead(session: Session, message_id: int, *, error: str) -> None:
-    _finish(session, message_id, status="dead", last_error=error[:2000])
-
-
-def mark_retry(session: Session, message_id: int, *, at: datetime, error: str) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
-        .values(available_at=at, last_error=error[:2000])
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _finish(session: Session, message_id: int, **values: Any) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )

@@ -21,9 +21,11 @@ from pust.db.alert_repository import (
     record_event,
     routing_policy,
 )
-from pust.db.outbox import enqueue
+from pust.db.outbox import enqueue, enqueue_notice
 from pust.db.tables.alerts import Alert
+from pust.db.tables.readings import QuestionnaireResponse, Reading
 from pust.domain.alert_lifecycle import EventKind
+from pust.domain.notices import out_of_hours_notice, submission_event_key
 from pust.domain.routing import is_open, ladder_key
 from pust.domain.severity import AlertKind, Severity
 from pust.domain.triage import Triage
@@ -117,10 +119,6 @@ def _ids(source: Source) -> dict[str, Any]:
     return {"response_id": source.response_id}
 
 
-def notice_payload(*, kind: str, text: str, now: datetime, notice_id: str) -> dict[str, Any]:
-    return {"notice_id": notice_id, "sent_at": now.isoformat(), "kind": kind, "text": text}
-
-
 def route_out_of_hours(session: Session, *, alert: Alert, now: datetime, topics: Topics) -> None:
     """A new alert while the clinic is closed: straight to on-call, or queued to the next
     opening with a notice to the citizen's tablet saying whom to call meanwhile."""
@@ -150,18 +148,26 @@ def route_out_of_hours(session: Session, *, alert: Alert, now: datetime, topics:
         )
         return
     if alert.device_id is not None and alert.kind in (AlertKind.READING, AlertKind.TECHNICAL):
-        notice_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pust:ooh:{alert.id}"))
-        enqueue(
+        # one notice per submission, however many of its rules opened an alert
+        enqueue_notice(
             session,
-            channel="mqtt",
             destination=topics.device(alert.device_id, DeviceChannel.NOTICES),
-            payload=notice_payload(
-                kind="out_of_hours",
-                text=policy.out_of_hours_notice_da,
-                now=now,
-                notice_id=notice_id,
+            notice=out_of_hours_notice(
+                text=policy.out_of_hours_notice_da, event_key=out_of_hours_event(session, alert)
             ),
             now=now,
-            dedup_key=f"ooh-notice:{alert.id}",
         )
     record_event(session, alert, EventKind.ROUTED_OUT_OF_HOURS, now=now, detail={"mode": "queue"})
+
+
+def out_of_hours_event(session: Session, alert: Alert) -> str:
+    """The submission (device message) that opened the alert, so that the rules it broke
+    share one out-of-hours notice; the alert itself when it came from no submission."""
+    source: Reading | QuestionnaireResponse | None = None
+    if alert.last_reading_id is not None:
+        source = session.get(Reading, alert.last_reading_id)
+    elif alert.last_response_id is not None:
+        source = session.get(QuestionnaireResponse, alert.last_response_id)
+    if source is None:
+        return f"ooh:alert:{alert.id}"
+    return submission_event_key("ooh", device_id=source.device_id, message_id=source.message_id)

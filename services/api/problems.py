@@ -1,6 +1,8 @@
 """Errors as ``application/problem+json`` (RFC 9457): one exception tree, one set of handlers.
 
-Every error answered by the API carries ``type``, ``title``, ``status`` and ``detail``.
+Every error answered by the API carries ``type``, ``title``, ``status`` and ``detail``. Use
+cases raise the errors below, or let the domain's own errors through: those are translated
+here, in :func:`as_api_error`, and nowhere else (the web UI's form actions use it too).
 """
 
 from __future__ import annotations
@@ -14,6 +16,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pust.domain.alert_lifecycle import (
+    AlertError,
+    AlertNotFoundError,
+    AlreadyClaimedError,
+    StaleAlertError,
+)
+from pust.domain.limits import InvalidRuleSetError
+from pust.domain.plans import InvalidPlanError
 from services.api.audit.failures import audit_refusal
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -60,13 +70,13 @@ class UnauthorizedError(ApiError):
 
 class ForbiddenError(ApiError):
     status = 403
-    title = "ForbiddenError"
+    title = "Forbidden"
     type_slug = "forbidden"
 
 
 class ConflictError(ApiError):
     status = 409
-    title = "ConflictError"
+    title = "Conflict"
     type_slug = "conflict"
 
 
@@ -91,11 +101,11 @@ class UnavailableError(ApiError):
 _TITLES = {
     400: "Bad request",
     401: "Not authenticated",
-    403: "ForbiddenError",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     406: "Not acceptable",
-    409: "ConflictError",
+    409: "Conflict",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Invalid input",
@@ -103,6 +113,30 @@ _TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+# the domain's errors a use case lets through; each becomes one of the errors above
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (AlertError, InvalidRuleSetError, InvalidPlanError)
+HANDLED_ERRORS: tuple[type[Exception], ...] = (ApiError, *DOMAIN_ERRORS)
+
+
+def as_api_error(exc: Exception) -> ApiError:
+    """A domain error in the API's words (an ApiError is returned as it is)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, AlertNotFoundError):
+        return NotFoundError("No such alert.")
+    if isinstance(exc, StaleAlertError):
+        return ConflictError(
+            "Someone else changed this alert since you loaded it. Reload and decide again."
+        )
+    if isinstance(exc, AlreadyClaimedError):
+        return ConflictError("Another nurse has taken this alert.")
+    if isinstance(exc, AlertError):
+        return ConflictError(str(exc))
+    if isinstance(exc, InvalidRuleSetError | InvalidPlanError):
+        return InvalidInputError("; ".join(exc.problems))
+    raise TypeError(f"not a domain error: {type(exc).__name__}") from exc
 
 
 def problem_type(slug: str) -> str:
@@ -153,9 +187,9 @@ def api_error_response(exc: ApiError) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_api_problem(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)
-        await audit_refusal(request, exc.status)
-        return api_error_response(exc)
+        error = as_api_error(exc)
+        await audit_refusal(request, error.status)
+        return api_error_response(error)
 
     async def on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -189,7 +223,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             status=500, detail="An unexpected error occurred.", slug="internal-error"
         )
 
-    app.add_exception_handler(ApiError, on_api_problem)
+    for handled in HANDLED_ERRORS:
+        app.add_exception_handler(handled, on_api_problem)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -24,6 +24,13 @@ def _visible(principal: Principal, team_id: uuid.UUID) -> bool:
     return team_id in principal.team_ids
 
 
+def ensure_visible(principal: Principal, team_id: uuid.UUID | None, missing: str) -> None:
+    """For use cases: an object of another team (``team_id``) or none (``None``) is
+    answered alike, with ``missing`` (e.g. "No such citizen.")."""
+    if team_id is None or not _visible(principal, team_id):
+        raise NotFoundError(missing)
+
+
 def citizen_for(session: Session, principal: Principal, citizen_id: uuid.UUID) -> Citizen:
     citizen = session.get(Citizen, citizen_id)
     if citizen is None or not _visible(principal, citizen.care_team_id):

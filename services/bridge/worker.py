@@ -19,18 +19,11 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from pust.db.engine import session_scope
+from pust.db.outbox import DEAD, RetryPolicy, lease_due, mark_failed, mark_sent
 from pust.domain.clock import Clock
 from pust.fhir.bridge_status import bridge_status
 from pust.fhir.loader import NothingToSubmit, build_submission
-from pust.fhir.outbox import (
-    Scope,
-    claim,
-    enqueue_readings,
-    enqueue_responses,
-    mark_dead,
-    mark_retry,
-    mark_sent,
-)
+from pust.fhir.outbox import CHANNEL, Scope, enqueue_readings, enqueue_responses
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.settings import BridgeSettings
 from services.bridge.transport import Transport
@@ -51,10 +44,16 @@ class CycleResult:
         return bool(self.enqueued or self.sent or self.retried or self.dead)
 
 
-def backoff(attempts: int, settings: BridgeSettings, jitter: float) -> timedelta:
-    """Exponential: initial * 2^(attempts-1), capped; ``jitter`` in [0.5, 1] spreads retries."""
-    delay = settings.backoff_initial_seconds * (2 ** max(0, attempts - 1))
-    return timedelta(seconds=min(delay, settings.backoff_max_seconds) * jitter)
+def retry_policy(settings: BridgeSettings) -> RetryPolicy:
+    """The outbox's one retry policy with the bridge's numbers: initial · 2^(attempts-1),
+    capped, shortened by up to half so that a backlog failing together spreads out."""
+    return RetryPolicy(
+        base=timedelta(seconds=settings.backoff_initial_seconds),
+        cap=timedelta(seconds=settings.backoff_max_seconds),
+        max_attempts=settings.max_attempts,
+        lease=timedelta(seconds=settings.lease_seconds),
+        jitter=0.5,
+    )
 
 
 class BridgeWorker:
@@ -75,6 +74,7 @@ class BridgeWorker:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._rng_lock = threading.Lock()
+        self._policy = retry_policy(settings)
 
     def enqueue(self, *, full_scan: bool) -> tuple[int, bool]:
         now = self._clock.now()
@@ -126,9 +126,15 @@ class BridgeWorker:
     def _send_one(self, ids: list[int] | None) -> str | None:
         """Claim, send and complete one submission; the CycleResult field to count, or None
         when nothing is due."""
-        lease = timedelta(seconds=self._settings.lease_seconds)
         with session_scope(self._engine) as session:
-            claimed = claim(session, now=self._clock.now(), lease=lease, limit=1, ids=ids)
+            claimed = lease_due(
+                session,
+                channels=[CHANNEL],
+                now=self._clock.now(),
+                limit=1,
+                policy=self._policy,
+                ids=ids,
+            )
             if not claimed:
                 return None
             message = claimed[0]
@@ -136,27 +142,37 @@ class BridgeWorker:
             try:
                 body = build_submission(session, message)
             except NothingToSubmit as exc:
-                mark_dead(session, message.id, error=f"nothing to submit: {exc}")
+                mark_failed(
+                    session,
+                    message_id=message.id,
+                    error=f"nothing to submit: {exc}",
+                    now=self._clock.now(),
+                    policy=self._policy,
+                    permanent=True,
+                )
                 self._metrics.attempts.labels("dead").inc()
                 log.warning("fhir.unsendable outbox_id=%d", message.id)
                 return "dead"
         with self._metrics.request_seconds.time():
             outcome = self._transport.submit(body)
-        last_attempt = message.attempts >= self._settings.max_attempts
         with session_scope(self._engine) as session:
             now = self._clock.now()
             if outcome.kind == "sent":
-                mark_sent(session, message.id, now=now)
+                mark_sent(session, message_id=message.id, now=now)
                 counted = "sent"
-            elif outcome.kind == "refused" or last_attempt:
-                mark_dead(session, message.id, error=outcome.reason)
-                counted = "dead"
             else:
                 with self._rng_lock:
-                    jitter = 0.5 + self._rng.random() / 2
-                delay = backoff(message.attempts, self._settings, jitter)
-                mark_retry(session, message.id, at=now + delay, error=outcome.reason)
-                counted = "retried"
+                    draw = self._rng.random()
+                status = mark_failed(
+                    session,
+                    message_id=message.id,
+                    error=outcome.reason,
+                    now=now,
+                    policy=self._policy,
+                    permanent=outcome.kind == "refused",
+                    draw=draw,
+                )
+                counted = "dead" if status == DEAD else "retried"
         label = {"sent": "sent", "retried": "retry", "dead": "dead"}[counted]
         self._metrics.attempts.labels(label).inc()
         log.info(

@@ -1,14 +1,14 @@
-"""Care teams and staff (administrators)."""
+"""Care teams and staff (administrators). Thin: the work is in ``commands.py``."""
 
 from __future__ import annotations
 
 import uuid
 
 from fastapi import APIRouter
-from sqlalchemy import func
-from sqlmodel import Session, col, delete, select
+from sqlmodel import col, select
 
-from pust.db.tables import CareTeam, StaffMembership, StaffUser
+from pust.db.tables import CareTeam
+from services.api.admin import commands
 from services.api.admin.models import (
     CareTeamCreate,
     CareTeamPublic,
@@ -17,13 +17,12 @@ from services.api.admin.models import (
     StaffPublic,
     StaffUpdate,
 )
-from services.api.audit.recorder import record
+from services.api.admin.queries import staff_page, staff_public
 from services.api.auth.current import CurrentStaff
-from services.api.auth.passwords import hash_password
-from services.api.deps import ClockDep, SessionDep
+from services.api.deps import ClockDep
 from services.api.pagination import Page, PageDep
-from services.api.problems import ConflictError, NotFoundError, problem_responses
-from services.api.scoping import require_administrator
+from services.api.problems import problem_responses
+from services.api.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/api/v1", tags=["administration"])
 
@@ -34,13 +33,13 @@ router = APIRouter(prefix="/api/v1", tags=["administration"])
     summary="Care teams (administrators: all; others: their own)",
     responses=problem_responses(401),
 )
-def list_teams(*, session: SessionDep, principal: CurrentStaff) -> list[CareTeamPublic]:
+def list_teams(*, uow: UnitOfWorkDep, principal: CurrentStaff) -> list[CareTeamPublic]:
     statement = select(CareTeam).order_by(col(CareTeam.name))
     if not principal.is_administrator:
         statement = statement.where(col(CareTeam.id).in_(list(principal.team_ids)))
     return [
         CareTeamPublic.model_validate(t, from_attributes=True)
-        for t in session.exec(statement).all()
+        for t in uow.session.exec(statement).all()
     ]
 
 
@@ -52,26 +51,9 @@ def list_teams(*, session: SessionDep, principal: CurrentStaff) -> list[CareTeam
     responses=problem_responses(401, 403, 409, 422),
 )
 def create_team(
-    *, body: CareTeamCreate, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, body: CareTeamCreate, uow: UnitOfWorkDep, principal: CurrentStaff, clock: ClockDep
 ) -> CareTeamPublic:
-    require_administrator(principal)
-    if session.exec(select(CareTeam.id).where(CareTeam.name == body.name)).first():
-        raise ConflictError("A care team with this name exists already.")
-    now = clock.now()
-    team = CareTeam(name=body.name, timezone=body.timezone, created_at=now)
-    session.add(team)
-    session.flush()
-    session.add(StaffMembership(staff_id=principal.staff_id, care_team_id=team.id))
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="care_team.create",
-        resource_type="care_team",
-        resource_id=str(team.id),
-        care_team_id=team.id,
-    )
-    session.commit()
+    team = commands.create_team(uow, actor=principal, command=body, now=clock.now())
     return CareTeamPublic.model_validate(team, from_attributes=True)
 
 
@@ -85,57 +67,14 @@ def update_team(
     *,
     team_id: uuid.UUID,
     body: CareTeamUpdate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
 ) -> CareTeamPublic:
-    require_administrator(principal)
-    team = session.get(CareTeam, team_id)
-    if team is None:
-        raise NotFoundError("No such care team.")
-    if body.name is not None and body.name != team.name:
-        if session.exec(select(CareTeam.id).where(CareTeam.name == body.name)).first():
-            raise ConflictError("A care team with this name exists already.")
-        team.name = body.name
-    if body.timezone is not None:
-        team.timezone = body.timezone
-    session.add(team)
-    record(
-        session=session,
-        principal=principal,
-        now=clock.now(),
-        action="care_team.update",
-        resource_type="care_team",
-        resource_id=str(team.id),
-        care_team_id=team.id,
+    team = commands.update_team(
+        uow, actor=principal, team_id=team_id, command=body, now=clock.now()
     )
-    session.commit()
     return CareTeamPublic.model_validate(team, from_attributes=True)
-
-
-def staff_public(session: Session, user: StaffUser) -> StaffPublic:
-    teams = session.exec(
-        select(StaffMembership.care_team_id).where(StaffMembership.staff_id == user.id)
-    ).all()
-    return StaffPublic(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=user.role,
-        email=user.email,
-        active=user.active,
-        care_team_ids=sorted(teams),
-        locked_until=user.locked_until,
-        oidc_subject=user.oidc_subject,
-    )
-
-
-def _check_teams(session: Session, team_ids: list[uuid.UUID]) -> None:
-    found = session.exec(
-        select(func.count()).select_from(CareTeam).where(col(CareTeam.id).in_(team_ids))
-    ).one()
-    if found != len(set(team_ids)):
-        raise NotFoundError("No such care team.")
 
 
 @router.get(
@@ -144,18 +83,8 @@ def _check_teams(session: Session, team_ids: list[uuid.UUID]) -> None:
     summary="Staff accounts",
     responses=problem_responses(401, 403, 422),
 )
-def list_staff(*, session: SessionDep, principal: CurrentStaff, page: PageDep) -> Page[StaffPublic]:
-    require_administrator(principal)
-    total = session.exec(select(func.count()).select_from(StaffUser)).one()
-    users = session.exec(
-        select(StaffUser).order_by(col(StaffUser.username)).limit(page.limit).offset(page.offset)
-    ).all()
-    return Page[StaffPublic](
-        items=[staff_public(session, u) for u in users],
-        total=int(total),
-        limit=page.limit,
-        offset=page.offset,
-    )
+def list_staff(*, uow: UnitOfWorkDep, principal: CurrentStaff, page: PageDep) -> Page[StaffPublic]:
+    return staff_page(uow.session, principal, page)
 
 
 @router.post(
@@ -166,38 +95,10 @@ def list_staff(*, session: SessionDep, principal: CurrentStaff, page: PageDep) -
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def create_staff(
-    *, body: StaffCreate, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, body: StaffCreate, uow: UnitOfWorkDep, principal: CurrentStaff, clock: ClockDep
 ) -> StaffPublic:
-    require_administrator(principal)
-    if session.exec(select(StaffUser.id).where(StaffUser.username == body.username)).first():
-        raise ConflictError("This username is taken.")
-    _check_teams(session, body.care_team_ids)
-    now = clock.now()
-    user = StaffUser(
-        username=body.username,
-        display_name=body.display_name,
-        role=body.role,
-        email=body.email,
-        created_at=now,
-        password_hash=hash_password(body.password) if body.password else None,
-        oidc_issuer=body.oidc_issuer,
-        oidc_subject=body.oidc_subject,
-    )
-    session.add(user)
-    session.flush()
-    session.add_all(
-        [StaffMembership(staff_id=user.id, care_team_id=t) for t in set(body.care_team_ids)]
-    )
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="staff.create",
-        resource_type="staff",
-        resource_id=str(user.id),
-    )
-    session.commit()
-    return staff_public(session, user)
+    user = commands.create_staff(uow, actor=principal, command=body, now=clock.now())
+    return staff_public(uow.session, user)
 
 
 @router.patch(
@@ -210,39 +111,11 @@ def update_staff(
     *,
     staff_id: uuid.UUID,
     body: StaffUpdate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
 ) -> StaffPublic:
-    require_administrator(principal)
-    user = session.get(StaffUser, staff_id)
-    if user is None:
-        raise NotFoundError("No such staff account.")
-    if body.display_name is not None:
-        user.display_name = body.display_name
-    if body.role is not None:
-        user.role = body.role
-    if body.active is not None:
-        user.active = body.active
-    if body.password is not None:
-        user.password_hash = hash_password(body.password)
-    if body.unlock:
-        user.failed_logins, user.locked_until = 0, None
-    if body.care_team_ids is not None:
-        _check_teams(session, body.care_team_ids)
-        session.exec(delete(StaffMembership).where(col(StaffMembership.staff_id) == user.id))
-        session.add_all(
-            [StaffMembership(staff_id=user.id, care_team_id=t) for t in set(body.care_team_ids)]
-        )
-    session.add(user)
-    now = clock.now()
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="staff.update",
-        resource_type="staff",
-        resource_id=str(user.id),
+    user = commands.update_staff(
+        uow, actor=principal, staff_id=staff_id, command=body, now=clock.now()
     )
-    session.commit()
-    return staff_public(session, user)
+    return staff_public(uow.session, user)

@@ -1,32 +1,23 @@
 """Notices to a citizen's tablet go through the outbox (never a direct publish): the row is
-written in the same transaction as the action it reports."""
+written in the same transaction as the action it reports. The payload and the Danish texts
+are :mod:`pust.domain.notices`'s, the outbox row :func:`pust.db.outbox.enqueue_notice`'s."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlmodel import Session
 
-from pust.db.tables import OutboxMessage
+from pust.db.outbox import enqueue_notice
+from pust.domain.notices import ACKNOWLEDGED_TEXT_DA, NoticeKind, TabletNotice
 from pust.messaging.topics import DeviceChannel, Topics
 from services.api.scoping import current_device_id
 
-NoticeKind = Literal["acknowledged", "message", "contact_clinic", "out_of_hours"]
+NoticeKindName = Literal["acknowledged", "message", "contact_clinic", "out_of_hours"]
 
-ACKNOWLEDGED_TEXT = "Sygeplejerskerne har set dine målinger."
-
-
-def notice_payload(
-    *, notice_id: uuid.UUID, now: datetime, kind: NoticeKind, text: str
-) -> dict[str, Any]:
-    return {
-        "notice_id": str(notice_id),
-        "sent_at": now.isoformat(),
-        "kind": kind,
-        "text": text,
-    }
+ACKNOWLEDGED_TEXT = ACKNOWLEDGED_TEXT_DA
 
 
 def queue_notice(
@@ -35,23 +26,23 @@ def queue_notice(
     topic_root: str,
     citizen_id: uuid.UUID,
     now: datetime,
-    kind: NoticeKind,
+    kind: NoticeKindName | NoticeKind,
     text: str,
+    event_key: str | None = None,
 ) -> uuid.UUID | None:
-    """Queue a notice for the citizen's current tablet; None when no tablet is assigned."""
+    """Queue a notice for the citizen's current tablet; None when no tablet is assigned.
+
+    ``event_key`` names the event the notice reports (e.g. one acknowledgement of all of a
+    citizen's alerts): a second notice for the same event is not queued. Without it the
+    notice is its own event (a nurse's message)."""
     device_id = current_device_id(session, citizen_id)
     if device_id is None:
         return None
-    notice_id = uuid.uuid4()
-    session.add(
-        OutboxMessage(
-            channel="mqtt",
-            destination=Topics(topic_root).device(device_id, DeviceChannel.NOTICES),
-            payload=notice_payload(notice_id=notice_id, now=now, kind=kind, text=text),
-            retain=False,
-            dedup_key=f"notice:{notice_id}",
-            created_at=now,
-            available_at=now,
-        )
+    notice = TabletNotice(NoticeKind(kind), text, event_key or f"api:{uuid.uuid4()}")
+    enqueue_notice(
+        session,
+        destination=Topics(topic_root).device(device_id, DeviceChannel.NOTICES),
+        notice=notice,
+        now=now,
     )
-    return notice_id
+    return notice.notice_id

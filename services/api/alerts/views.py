@@ -1,22 +1,15 @@
-"""Alerts: read one, its history, and the nurses' actions (claim, acknowledge, resolve)."""
+"""Alerts: read one, its history, and the nurses' actions (claim, acknowledge, resolve,
+reopen). Thin: the work is in ``commands.py`` and ``queries.py``."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
-from sqlmodel import Session, col, select
+from fastapi import APIRouter, Depends
 
-from pust.db import alert_repository
-from pust.db.tables import Alert, AlertEvent
-from pust.domain.alert_lifecycle import (
-    AlertError,
-    AlertNotFoundError,
-    AlreadyClaimedError,
-    StaleAlertError,
-)
+from pust.db.tables import Alert
+from services.api.alerts import commands, queries
 from services.api.alerts.models import (
     AlertAcknowledgeCreate,
     AlertClaimCreate,
@@ -25,13 +18,11 @@ from services.api.alerts.models import (
     AlertReopenCreate,
     AlertResolveCreate,
 )
-from services.api.alerts.notices import ACKNOWLEDGED_TEXT, queue_notice
-from services.api.audit.recorder import record
 from services.api.auth.current import CurrentStaff
-from services.api.auth.principal import Principal
-from services.api.deps import ClockDep, SessionDep, SettingsDep
-from services.api.problems import ApiError, ConflictError, NotFoundError, problem_responses
-from services.api.scoping import alert_for, require_action
+from services.api.deps import ClockDep
+from services.api.in_scope import alert_read
+from services.api.problems import problem_responses
+from services.api.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -39,67 +30,9 @@ _READ = problem_responses(401, 404, 422)
 _ACT = problem_responses(401, 403, 404, 409, 422)
 
 
-def translate(exc: AlertError) -> ApiError:
-    """The alert lifecycle's errors as HTTP problems."""
-    if isinstance(exc, AlertNotFoundError):
-        return NotFoundError("No such alert.")
-    if isinstance(exc, StaleAlertError):
-        return ConflictError(
-            "Someone else changed this alert since you loaded it. Reload and decide again."
-        )
-    if isinstance(exc, AlreadyClaimedError):
-        return ConflictError("Another nurse has taken this alert.")
-    return ConflictError(str(exc))
-
-
-def to_public(alert: Alert) -> AlertPublic:
-    return AlertPublic.model_validate(alert, from_attributes=True)
-
-
-def _audit(
-    session: Session, principal: Principal, alert: Alert, action: str, now: datetime
-) -> None:
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action=action,
-        resource_type="alert",
-        resource_id=str(alert.id),
-        citizen_id=alert.citizen_id,
-        care_team_id=alert.care_team_id,
-    )
-
-
-def _act(
-    *,
-    session: Session,
-    principal: Principal,
-    alert_id: uuid.UUID,
-    now: datetime,
-    action: str,
-    transition: Callable[[], Alert],
-) -> Alert:
-    """A nurse's action on an alert: may act, may see it, the transition (lifecycle errors
-    as problems), the audit event, all in the caller's transaction."""
-    require_action(principal)
-    alert_for(session, principal, alert_id)
-    try:
-        alert = transition()
-    except AlertError as exc:
-        raise translate(exc) from exc
-    _audit(session, principal, alert, action, now)
-    return alert
-
-
 @router.get("/{alert_id}", response_model=AlertPublic, summary="One alert", responses=_READ)
-def read_alert(
-    *, alert_id: uuid.UUID, session: SessionDep, principal: CurrentStaff, clock: ClockDep
-) -> AlertPublic:
-    alert = alert_for(session, principal, alert_id)
-    _audit(session, principal, alert, "alert.read", clock.now())
-    session.commit()
-    return to_public(alert)
+def read_alert(*, alert: Annotated[Alert, Depends(alert_read("alert.read"))]) -> AlertPublic:
+    return queries.alert_public(alert)
 
 
 @router.get(
@@ -109,15 +42,9 @@ def read_alert(
     responses=_READ,
 )
 def read_alert_events(
-    *, alert_id: uuid.UUID, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, alert: Annotated[Alert, Depends(alert_read("alert.read_events"))], uow: UnitOfWorkDep
 ) -> list[AlertEventPublic]:
-    alert = alert_for(session, principal, alert_id)
-    events = session.exec(
-        select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(col(AlertEvent.id))
-    ).all()
-    _audit(session, principal, alert, "alert.read_events", clock.now())
-    session.commit()
-    return [AlertEventPublic.model_validate(e, from_attributes=True) for e in events]
+    return queries.alert_events(uow.session, alert.id)
 
 
 @router.post(
@@ -127,28 +54,12 @@ def claim(
     *,
     alert_id: uuid.UUID,
     body: AlertClaimCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
 ) -> AlertPublic:
-    now = clock.now()
-    alert = _act(
-        session=session,
-        principal=principal,
-        alert_id=alert_id,
-        now=now,
-        action="alert.claim",
-        transition=lambda: alert_repository.claim_alert(
-            session,
-            alert_id=alert_id,
-            actor_id=principal.staff_id,
-            now=now,
-            expected_version=body.expected_version,
-            take_over=body.take_over,
-        ),
-    )
-    session.commit()
-    return to_public(alert)
+    alert = commands.claim(uow, actor=principal, alert_id=alert_id, command=body, now=clock.now())
+    return queries.alert_public(alert)
 
 
 @router.post(
@@ -161,38 +72,14 @@ def acknowledge(
     *,
     alert_id: uuid.UUID,
     body: AlertAcknowledgeCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> AlertPublic:
-    now = clock.now()
-    alert = _act(
-        session=session,
-        principal=principal,
-        alert_id=alert_id,
-        now=now,
-        action="alert.acknowledge",
-        transition=lambda: alert_repository.acknowledge_alert(
-            session,
-            alert_id=alert_id,
-            actor_id=principal.staff_id,
-            now=now,
-            expected_version=body.expected_version,
-            note=body.note or None,
-        ),
+    alert = commands.acknowledge(
+        uow, actor=principal, alert_id=alert_id, command=body, now=clock.now()
     )
-    if body.notify_citizen:
-        queue_notice(
-            session=session,
-            topic_root=settings.topic_root,
-            citizen_id=alert.citizen_id,
-            now=now,
-            kind="acknowledged",
-            text=ACKNOWLEDGED_TEXT,
-        )
-    session.commit()
-    return to_public(alert)
+    return queries.alert_public(alert)
 
 
 @router.post(
@@ -205,29 +92,12 @@ def resolve(
     *,
     alert_id: uuid.UUID,
     body: AlertResolveCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
 ) -> AlertPublic:
-    now = clock.now()
-    alert = _act(
-        session=session,
-        principal=principal,
-        alert_id=alert_id,
-        now=now,
-        action="alert.resolve",
-        transition=lambda: alert_repository.resolve_alert(
-            session,
-            alert_id=alert_id,
-            actor_id=principal.staff_id,
-            now=now,
-            outcome=body.outcome,
-            expected_version=body.expected_version,
-            note=body.note or None,
-        ),
-    )
-    session.commit()
-    return to_public(alert)
+    alert = commands.resolve(uow, actor=principal, alert_id=alert_id, command=body, now=clock.now())
+    return queries.alert_public(alert)
 
 
 @router.post(
@@ -240,25 +110,9 @@ def reopen(
     *,
     alert_id: uuid.UUID,
     body: AlertReopenCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
 ) -> AlertPublic:
-    now = clock.now()
-    alert = _act(
-        session=session,
-        principal=principal,
-        alert_id=alert_id,
-        now=now,
-        action="alert.reopen",
-        transition=lambda: alert_repository.reopen_alert(
-            session,
-            alert_id=alert_id,
-            actor_id=principal.staff_id,
-            now=now,
-            reason=body.reason,
-            expected_version=body.expected_version,
-        ),
-    )
-    session.commit()
-    return to_public(alert)
+    alert = commands.reopen(uow, actor=principal, alert_id=alert_id, command=body, now=clock.now())
+    return queries.alert_public(alert)

@@ -1,24 +1,22 @@
-"""Citizens: list (scoped to the caller's teams), create, read, update."""
+"""Citizens: list (scoped to the caller's teams), enrol, read, update. Thin: the work is in
+``commands.py`` and ``queries.py``."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from sqlalchemy import ColumnElement, func, or_
-from sqlmodel import col, select
+from fastapi import APIRouter, Depends, Query
 
 from pust.db.tables import Citizen
-from services.api.audit.recorder import record, record_citizen_reads
 from services.api.auth.current import CurrentStaff
-from services.api.auth.principal import Role
+from services.api.citizens import commands, queries
 from services.api.citizens.models import CitizenCreate, CitizenPublic, CitizenUpdate
-from services.api.citizens.service import citizen_public, create_citizen
-from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.deps import ClockDep, SettingsDep
+from services.api.in_scope import citizen_read
 from services.api.pagination import Page, PageDep
-from services.api.problems import ConflictError, ForbiddenError, NotFoundError, problem_responses
-from services.api.scoping import citizen_for, require_action
+from services.api.problems import problem_responses
+from services.api.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/api/v1/citizens", tags=["citizens"])
 
@@ -31,7 +29,7 @@ router = APIRouter(prefix="/api/v1/citizens", tags=["citizens"])
 )
 def list_citizens(
     *,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
     page: PageDep,
@@ -39,39 +37,15 @@ def list_citizens(
     q: Annotated[str | None, Query(max_length=100, description="Name contains")] = None,
     status: Annotated[str | None, Query(pattern="^(active|ended)$")] = None,
 ) -> Page[CitizenPublic]:
-    if care_team_id is not None and care_team_id not in principal.team_ids:
-        raise NotFoundError("No such care team.")
-    teams = [care_team_id] if care_team_id else list(principal.team_ids)
-    conditions: list[ColumnElement[bool]] = [col(Citizen.care_team_id).in_(teams)]
-    if q:
-        like = f"%{q.lower()}%"
-        conditions.append(
-            or_(
-                func.lower(col(Citizen.given_name)).like(like),
-                func.lower(col(Citizen.family_name)).like(like),
-            )
-        )
-    if status:
-        conditions.append(col(Citizen.status) == status)
-    total = session.exec(select(func.count()).select_from(Citizen).where(*conditions)).one()
-    citizens = session.exec(
-        select(Citizen)
-        .where(*conditions)
-        .order_by(col(Citizen.family_name), col(Citizen.given_name), col(Citizen.id))
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
-    now = clock.now()
-    items = [citizen_public(session, c, now) for c in citizens]
-    record_citizen_reads(
-        session=session,
-        principal=principal,
-        now=now,
-        action="citizen.list",
-        citizens=[(c.id, c.care_team_id) for c in citizens],
+    return queries.list_citizens(
+        uow,
+        actor=principal,
+        now=clock.now(),
+        page=page,
+        care_team_id=care_team_id,
+        q=q,
+        status=status,
     )
-    session.commit()
-    return Page[CitizenPublic](items=items, total=int(total), limit=page.limit, offset=page.offset)
 
 
 @router.post(
@@ -84,36 +58,16 @@ def list_citizens(
 def enrol_citizen(
     *,
     body: CitizenCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> CitizenPublic:
-    if principal.role not in (Role.ADMINISTRATOR, Role.TEAM_LEAD):
-        raise ForbiddenError("Only a team lead or an administrator may enrol citizens.")
-    if body.care_team_id not in principal.team_ids:
-        raise NotFoundError("No such care team.")
     now = clock.now()
-    citizen = create_citizen(
-        session=session,
-        body=body,
-        actor_id=principal.staff_id,
-        now=now,
-        timezone=settings.clinic_timezone,
+    citizen = commands.enrol(
+        uow, actor=principal, command=body, now=now, timezone=settings.clinic_timezone
     )
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="citizen.create",
-        resource_type="citizen",
-        resource_id=str(citizen.id),
-        citizen_id=citizen.id,
-        care_team_id=citizen.care_team_id,
-    )
-    public = citizen_public(session, citizen, now)
-    session.commit()
-    return public
+    return queries.citizen_public(uow.session, citizen, now)
 
 
 @router.get(
@@ -123,23 +77,12 @@ def enrol_citizen(
     responses=problem_responses(401, 404, 422),
 )
 def read_citizen(
-    *, citizen_id: uuid.UUID, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *,
+    citizen: Annotated[Citizen, Depends(citizen_read("citizen.read"))],
+    uow: UnitOfWorkDep,
+    clock: ClockDep,
 ) -> CitizenPublic:
-    citizen = citizen_for(session, principal, citizen_id)
-    now = clock.now()
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="citizen.read",
-        resource_type="citizen",
-        resource_id=str(citizen.id),
-        citizen_id=citizen.id,
-        care_team_id=citizen.care_team_id,
-    )
-    public = citizen_public(session, citizen, now)
-    session.commit()
-    return public
+    return queries.citizen_public(uow.session, citizen, clock.now())
 
 
 @router.patch(
@@ -152,34 +95,10 @@ def update_citizen(
     *,
     citizen_id: uuid.UUID,
     body: CitizenUpdate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
 ) -> CitizenPublic:
-    require_action(principal)
-    citizen = citizen_for(session, principal, citizen_id)
-    if citizen.lock_version != body.expected_version:
-        raise ConflictError("Someone else changed this citizen meanwhile. Reload first.")
-    if body.care_team_id is not None and body.care_team_id not in principal.team_ids:
-        raise NotFoundError("No such care team.")
-    changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
-    for name, value in changes.items():
-        if value is not None:
-            setattr(citizen, name, value)
-    citizen.lock_version += 1
-    session.add(citizen)
     now = clock.now()
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="citizen.update",
-        resource_type="citizen",
-        resource_id=str(citizen.id),
-        citizen_id=citizen.id,
-        care_team_id=citizen.care_team_id,
-    )
-    session.flush()
-    public = citizen_public(session, citizen, now)
-    session.commit()
-    return public
+    citizen = commands.update(uow, actor=principal, citizen_id=citizen_id, command=body, now=now)
+    return queries.citizen_public(uow.session, citizen, now)

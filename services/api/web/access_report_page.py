@@ -5,25 +5,26 @@ what they *opened* (the citizen's own data) and the pages that merely *listed* t
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from pust.db.tables import Citizen
 from services.api.auth.current import language_of
-from services.api.citizens import care
+from services.api.auth.principal import Role
+from services.api.citizens import queries
 from services.api.citizens.models import AccessEventPublic
-from services.api.deps import ClockDep, SessionDep
-from services.api.pagination import MAX_LIMIT, Page, PageParams
-from services.api.scoping import citizen_for
+from services.api.in_scope import citizen_read
+from services.api.pagination import MAX_LIMIT, PageParams
+from services.api.unit_of_work import UnitOfWorkDep
 from services.api.web.formatting import Formatter
 from services.api.web.i18n import translator
-from services.api.web.render import PagePrincipal, render
+from services.api.web.render import PagePrincipal, get_page_principal, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,14 +86,26 @@ def group(
     return list(groups.values())
 
 
+AccessReportPageRead = Annotated[
+    Citizen,
+    Depends(
+        citizen_read(
+            "citizen.access_report.read",
+            caller=get_page_principal,
+            roles=frozenset({Role.TEAM_LEAD, Role.ADMINISTRATOR}),
+            refusal="Only a team lead or an administrator may see the access report.",
+        )
+    ),
+]
+
+
 @router.get("/citizens/{citizen_id}/access-report", response_class=HTMLResponse)
 async def access_report_page(
     *,
     request: Request,
-    citizen_id: uuid.UUID,
-    session: SessionDep,
+    citizen: AccessReportPageRead,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
-    clock: ClockDep,
 ) -> HTMLResponse:
     language = language_of(request)
     fmt = Formatter(language, ZoneInfo(request.app.state.settings.clinic_timezone))
@@ -101,19 +114,9 @@ async def access_report_page(
         offset = max(int(request.query_params.get("offset") or 0), 0)
     except ValueError:
         offset = 0
-
-    def load() -> tuple[Page[AccessEventPublic], Citizen]:
-        report = care.access_report(
-            citizen_id=citizen_id,
-            session=session,
-            principal=principal,
-            clock=clock,
-            page=PageParams(limit=PAGE_SIZE, offset=offset),
-        )
-        citizen = citizen_for(session, principal, citizen_id)
-        return report, citizen
-
-    report, citizen = await run_in_threadpool(load)
+    report = await run_in_threadpool(
+        queries.access_report, uow.session, citizen.id, PageParams(limit=PAGE_SIZE, offset=offset)
+    )
     return render(
         request,
         "access_report.html",

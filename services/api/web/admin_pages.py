@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from pust.db.tables import CareTeam, Citizen, QuarantinedMessage
 from pust.domain.clock import Clock
-from services.api.admin import devices, teams
+from services.api.admin import commands as admin_commands
+from services.api.admin import devices
 from services.api.admin.models import (
     CareTeamCreate,
     CareTeamUpdate,
@@ -25,15 +26,17 @@ from services.api.admin.models import (
     StaffCreate,
     StaffUpdate,
 )
+from services.api.admin.queries import staff_page
 from services.api.auth.current import language_of
 from services.api.auth.principal import Principal, Role
-from services.api.citizens import views as citizen_views
+from services.api.citizens import commands as citizen_commands
 from services.api.citizens.models import CitizenCreate
-from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.deps import ClockDep, SettingsDep
 from services.api.pagination import PageParams
 from services.api.problems import ConflictError
 from services.api.scoping import require_administrator
-from services.api.web.actions import form_action
+from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
+from services.api.web.actions import form_action, form_fields
 from services.api.web.admin_form_checks import (
     check_citizen,
     check_new_staff,
@@ -51,14 +54,15 @@ router = APIRouter(include_in_schema=False)
 ROLES = [r.value for r in Role]
 
 
-def _admin_page(session: Session, principal: Principal, clock: Clock) -> dict[str, Any]:
+def _admin_page(uow: SqlUnitOfWork, principal: Principal, clock: Clock) -> dict[str, Any]:
     require_administrator(principal)
+    session = uow.session
     page = PageParams(limit=200, offset=0)
     device_page = devices.list_devices(session=session, principal=principal, page=page, clock=clock)
     quarantine = devices.list_quarantine(
         session=session, principal=principal, page=page, clock=clock
     )
-    staff = teams.list_staff(session=session, principal=principal, page=page)
+    staff = staff_page(session, principal, page)
     citizens = session.exec(
         select(Citizen)
         .where(col(Citizen.care_team_id).in_(list(principal.team_ids)))
@@ -88,14 +92,14 @@ def _admin_page(session: Session, principal: Principal, clock: Clock) -> dict[st
 async def _render_admin(
     request: Request,
     *,
-    session: Session,
+    uow: SqlUnitOfWork,
     principal: Principal,
     clock: Clock,
     status: int = 200,
     form_key: str = "",
     checked: Checked | None = None,
 ) -> HTMLResponse:
-    page = await run_in_threadpool(_admin_page, session, principal, clock)
+    page = await run_in_threadpool(_admin_page, uow, principal, clock)
     query = request.query_params
     return render(
         request,
@@ -116,18 +120,9 @@ async def _render_admin(
 
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_page(
-    *, request: Request, session: SessionDep, principal: PagePrincipal, clock: ClockDep
+    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> HTMLResponse:
-    return await _render_admin(request, session=session, principal=principal, clock=clock)
-
-
-async def _form(request: Request) -> dict[str, list[str]]:
-    form = await request.form()
-    found: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            found.setdefault(key, []).append(value)
-    return found
+    return await _render_admin(request, uow=uow, principal=principal, clock=clock)
 
 
 def _one(form: dict[str, list[str]], key: str) -> str | None:
@@ -142,7 +137,7 @@ def _formatter(request: Request) -> Formatter:
 async def _checked_action(
     request: Request,
     *,
-    session: Session,
+    uow: SqlUnitOfWork,
     principal: Principal,
     clock: Clock,
     form_key: str,
@@ -162,13 +157,13 @@ async def _checked_action(
             field, key = conflict
             if not field:
                 raise
-            session.rollback()
+            await run_in_threadpool(uow.rollback)
             checked.errors[field] = t(key)
         else:
             return RedirectResponse(f"/admin?done={done}{anchor}", status_code=303)
     return await _render_admin(
         request,
-        session=session,
+        uow=uow,
         principal=principal,
         clock=clock,
         status=422,
@@ -179,25 +174,25 @@ async def _checked_action(
 
 @router.post("/ui/care-teams", response_model=None)
 async def create_team_form(
-    *, request: Request, session: SessionDep, principal: PagePrincipal, clock: ClockDep
+    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> RedirectResponse | HTMLResponse:
     require_administrator(principal)
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
     checked = check_team(form, fmt, translator(fmt.language))
     return await _checked_action(
         request,
-        session=session,
+        uow=uow,
         principal=principal,
         clock=clock,
         form_key="team",
         checked=checked,
         conflict=("name", "err_team_name_taken"),
-        action=lambda: teams.create_team(
-            body=CareTeamCreate.model_validate(checked.document),
-            session=session,
-            principal=principal,
-            clock=clock,
+        action=lambda: admin_commands.create_team(
+            uow,
+            actor=principal,
+            command=CareTeamCreate.model_validate(checked.document),
+            now=clock.now(),
         ),
         anchor="#teams-h",
     )
@@ -208,29 +203,29 @@ async def edit_team_form(
     *,
     request: Request,
     team_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse | HTMLResponse:
     require_administrator(principal)
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
     checked = check_team(form, fmt, translator(fmt.language))
     checked.typed["id"] = str(team_id)
     return await _checked_action(
         request,
-        session=session,
+        uow=uow,
         principal=principal,
         clock=clock,
         form_key="team_edit",
         checked=checked,
         conflict=("name", "err_team_name_taken"),
-        action=lambda: teams.update_team(
+        action=lambda: admin_commands.update_team(
+            uow,
+            actor=principal,
             team_id=team_id,
-            body=CareTeamUpdate.model_validate(checked.document),
-            session=session,
-            principal=principal,
-            clock=clock,
+            command=CareTeamUpdate.model_validate(checked.document),
+            now=clock.now(),
         ),
         anchor="#teams-h",
     )
@@ -238,25 +233,25 @@ async def edit_team_form(
 
 @router.post("/ui/staff", response_model=None)
 async def create_staff_form(
-    *, request: Request, session: SessionDep, principal: PagePrincipal, clock: ClockDep
+    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> RedirectResponse | HTMLResponse:
     require_administrator(principal)
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
     checked = check_new_staff(form, fmt, translator(fmt.language))
     return await _checked_action(
         request,
-        session=session,
+        uow=uow,
         principal=principal,
         clock=clock,
         form_key="staff",
         checked=checked,
         conflict=("username", "err_username_taken"),
-        action=lambda: teams.create_staff(
-            body=StaffCreate.model_validate(checked.document),
-            session=session,
-            principal=principal,
-            clock=clock,
+        action=lambda: admin_commands.create_staff(
+            uow,
+            actor=principal,
+            command=StaffCreate.model_validate(checked.document),
+            now=clock.now(),
         ),
         anchor="#staff-h",
     )
@@ -267,28 +262,28 @@ async def edit_staff_form(
     *,
     request: Request,
     staff_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse | HTMLResponse:
     require_administrator(principal)
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
     checked = check_staff_update(form, fmt, translator(fmt.language))
     checked.typed["id"] = str(staff_id)
     return await _checked_action(
         request,
-        session=session,
+        uow=uow,
         principal=principal,
         clock=clock,
         form_key="staff_edit",
         checked=checked,
-        action=lambda: teams.update_staff(
+        action=lambda: admin_commands.update_staff(
+            uow,
+            actor=principal,
             staff_id=staff_id,
-            body=StaffUpdate.model_validate(checked.document),
-            session=session,
-            principal=principal,
-            clock=clock,
+            command=StaffUpdate.model_validate(checked.document),
+            now=clock.now(),
         ),
         anchor="#staff-h",
     )
@@ -299,14 +294,14 @@ async def staff_status_form(
     *,
     request: Request,
     staff_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse:
     """Deactivate (only with ``confirm=1``, sent by the confirmation box), re-activate or
     unlock an account."""
     require_administrator(principal)
-    form = await _form(request)
+    form = await form_fields(request)
     change = _one(form, "change") or ""
     if change == "deactivate" and _one(form, "confirm") != "1":
         return RedirectResponse(f"/admin?confirm_deactivate={staff_id}#staff-h", status_code=303)
@@ -318,13 +313,14 @@ async def staff_status_form(
     if body is None:
         return RedirectResponse("/admin?error=invalid_input", status_code=303)
     return await form_action(
+        uow,
         "/admin",
-        lambda: teams.update_staff(
+        lambda: admin_commands.update_staff(
+            uow,
+            actor=principal,
             staff_id=staff_id,
-            body=StaffUpdate.model_validate(body),
-            session=session,
-            principal=principal,
-            clock=clock,
+            command=StaffUpdate.model_validate(body),
+            now=clock.now(),
         ),
         done=f"staff_{change}d" if change != "unlock" else "staff_unlocked",
     )
@@ -334,28 +330,28 @@ async def staff_status_form(
 async def enrol_citizen_form(
     *,
     request: Request,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> RedirectResponse | HTMLResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
     checked = check_citizen(form, fmt, translator(fmt.language))
     return await _checked_action(
         request,
-        session=session,
+        uow=uow,
         principal=principal,
         clock=clock,
         form_key="citizen",
         checked=checked,
         conflict=("cpr", "err_cpr_taken"),
-        action=lambda: citizen_views.enrol_citizen(
-            body=CitizenCreate.model_validate(checked.document),
-            session=session,
-            principal=principal,
-            clock=clock,
-            settings=settings,
+        action=lambda: citizen_commands.enrol(
+            uow,
+            actor=principal,
+            command=CitizenCreate.model_validate(checked.document),
+            now=clock.now(),
+            timezone=settings.clinic_timezone,
         ),
         done="citizen_enrolled",
         anchor="#citizen-h",
@@ -367,16 +363,17 @@ async def enrol_citizen_form(
 
 @router.post("/ui/devices")
 async def enrol_device_form(
-    *, request: Request, session: SessionDep, principal: PagePrincipal, clock: ClockDep
+    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     return await form_action(
+        uow,
         "/admin",
         lambda: devices.enrol_device(
             body=DeviceCreate.model_validate(
                 {"device_id": _one(form, "device_id"), "mqtt_password": _one(form, "mqtt_password")}
             ),
-            session=session,
+            session=uow.session,
             principal=principal,
             clock=clock,
         ),
@@ -388,18 +385,19 @@ async def assign_form(
     *,
     request: Request,
     device_id: str,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     return await form_action(
+        uow,
         "/admin",
         lambda: devices.assign_device(
             device_id=device_id,
             body=DeviceAssign.model_validate({"citizen_id": _one(form, "citizen_id")}),
-            session=session,
+            session=uow.session,
             principal=principal,
             clock=clock,
             settings=settings,
@@ -409,11 +407,12 @@ async def assign_form(
 
 @router.post("/ui/devices/{device_id}/unassign")
 async def unassign_form(
-    *, device_id: str, session: SessionDep, principal: PagePrincipal, clock: ClockDep
+    *, device_id: str, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> RedirectResponse:
     return await form_action(
+        uow,
         "/admin",
         lambda: devices.unassign_device(
-            device_id=device_id, session=session, principal=principal, clock=clock
+            device_id=device_id, session=uow.session, principal=principal, clock=clock
         ),
     )

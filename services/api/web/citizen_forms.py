@@ -12,12 +12,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlmodel import Session
 
 from pust.domain.clock import Clock
 from services.api.auth.current import language_of
 from services.api.auth.principal import Principal
-from services.api.citizens import care, records
+from services.api.citizens import commands
 from services.api.citizens.models import (
     LimitSetUpdate,
     MessageCreate,
@@ -26,12 +25,11 @@ from services.api.citizens.models import (
     PlanUpdate,
     ReadingInvalidate,
 )
-from services.api.citizens.service import current_limit_set, current_plan
-from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.citizens.queries import reading_public
+from services.api.deps import ClockDep, SettingsDep
 from services.api.ids import BigIdPath
-from services.api.problems import NotFoundError
-from services.api.scoping import citizen_for, reading_for
-from services.api.web.actions import form_action
+from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
+from services.api.web.actions import form_action, form_fields
 from services.api.web.citizen_form_checks import (
     Checked,
     check_pause,
@@ -49,15 +47,6 @@ from services.api.web.render import PagePrincipal, render
 router = APIRouter(include_in_schema=False)
 
 
-async def _form(request: Request) -> dict[str, list[str]]:
-    form = await request.form()
-    found: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            found.setdefault(key, []).append(value)
-    return found
-
-
 def _formatter(request: Request) -> Formatter:
     return Formatter(language_of(request), ZoneInfo(request.app.state.settings.clinic_timezone))
 
@@ -66,7 +55,7 @@ async def _show_errors(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: Session,
+    uow: SqlUnitOfWork,
     principal: Principal,
     clock: Clock,
     section: str,
@@ -79,8 +68,8 @@ async def _show_errors(
     now, days = clock.now(), parse_days(request)
     page = await load_citizen_page(
         request=request,
-        citizen_id=citizen_id,
-        session=session,
+        citizen=citizen_id,
+        uow=uow,
         principal=principal,
         now=now,
         days=days,
@@ -106,18 +95,18 @@ async def note_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse | HTMLResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
     checked = check_simple(NoteCreate, form, ("text",), fmt, translator(fmt.language))
     if checked.errors:
         return await _show_errors(
             request=request,
             citizen_id=citizen_id,
-            session=session,
+            uow=uow,
             principal=principal,
             clock=clock,
             section="notes",
@@ -125,13 +114,14 @@ async def note_form(
             checked=checked,
         )
     return await form_action(
+        uow,
         _back(citizen_id, "notes"),
-        lambda: records.create_note(
+        lambda: commands.write_note(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=NoteCreate.model_validate(checked.document),
-            session=session,
-            principal=principal,
-            clock=clock,
+            command=NoteCreate.model_validate(checked.document),
+            now=clock.now(),
         ),
         done="saved_note",
     )
@@ -142,25 +132,24 @@ async def invalidate_form(
     *,
     request: Request,
     reading_id: BigIdPath,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse | HTMLResponse:
-    form = await _form(request)
-    try:
-        reading, citizen = await run_in_threadpool(reading_for, session, principal, reading_id)
+    form = await form_fields(request)
+    found = await run_in_threadpool(uow.records.reading, reading_id)
+    next_url = "/"
+    if found is not None and found[1].care_team_id in principal.team_ids:
+        reading, citizen = found
         next_url = _back(citizen.id, "readings")
-    except NotFoundError:
-        next_url = "/"
-    else:
         fmt = _formatter(request)
         checked = check_simple(ReadingInvalidate, form, ("reason",), fmt, translator(fmt.language))
         if checked.errors:
-            public = records.reading_public(reading, None)
+            public = reading_public(reading, None)
             return await _show_errors(
                 request=request,
                 citizen_id=citizen.id,
-                session=session,
+                uow=uow,
                 principal=principal,
                 clock=clock,
                 section="readings",
@@ -169,13 +158,14 @@ async def invalidate_form(
                 extra={"invalidate_target": public},
             )
     return await form_action(
+        uow,
         next_url,
-        lambda: records.invalidate_reading(
+        lambda: commands.invalidate_reading(
+            uow,
+            actor=principal,
             reading_id=reading_id,
-            body=ReadingInvalidate.model_validate({"reason": one(form, "reason")}),
-            session=session,
-            principal=principal,
-            clock=clock,
+            command=ReadingInvalidate.model_validate({"reason": one(form, "reason")}),
+            now=clock.now(),
         ),
         done="saved_invalid",
     )
@@ -186,17 +176,17 @@ async def limits_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse | HTMLResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
     t = translator(fmt.language)
 
     def current_rules() -> dict[str, Any]:
-        citizen = citizen_for(session, principal, citizen_id)
-        current = current_limit_set(session, citizen.id)
+        citizen = commands.citizen_to_change(uow, actor=principal, citizen_id=citizen_id)
+        current = uow.citizens.current_limits(citizen.id)
         return dict(current.rules) if current else {}
 
     submitted = limits_from_form(await run_in_threadpool(current_rules), form, t)
@@ -212,7 +202,7 @@ async def limits_form(
         return await _show_errors(
             request=request,
             citizen_id=citizen_id,
-            session=session,
+            uow=uow,
             principal=principal,
             clock=clock,
             section="limits",
@@ -221,19 +211,20 @@ async def limits_form(
             extra={"editor": limits_editor(submitted.document, fmt, submitted.typed)},
         )
     return await form_action(
+        uow,
         _back(citizen_id, "limits"),
-        lambda: care.change_limits(
+        lambda: commands.change_limits(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=LimitSetUpdate.model_validate(
+            command=LimitSetUpdate.model_validate(
                 {
                     "expected_version": one(form, "expected_version"),
                     "rules": submitted.document,
                     "reason": one(form, "reason"),
                 }
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
+            now=clock.now(),
         ),
         done="saved_limits",
     )
@@ -244,17 +235,17 @@ async def plan_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> RedirectResponse | HTMLResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
 
     def current() -> dict[str, Any]:
-        citizen = citizen_for(session, principal, citizen_id)
-        plan = current_plan(session, citizen.id)
+        citizen = commands.citizen_to_change(uow, actor=principal, citizen_id=citizen_id)
+        plan = uow.citizens.current_plan(citizen.id)
         return dict(plan.schedule) if plan else {}
 
     checked = check_plan(
@@ -268,7 +259,7 @@ async def plan_form(
         return await _show_errors(
             request=request,
             citizen_id=citizen_id,
-            session=session,
+            uow=uow,
             principal=principal,
             clock=clock,
             section="plan",
@@ -276,20 +267,20 @@ async def plan_form(
             checked=checked,
         )
     return await form_action(
+        uow,
         _back(citizen_id, "plan"),
-        lambda: care.change_plan(
+        lambda: commands.change_plan(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=PlanUpdate.model_validate(
+            command=PlanUpdate.model_validate(
                 {
                     "expected_version": one(form, "expected_version"),
                     "plan": checked.document,
                     "reason": one(form, "reason"),
                 }
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
-            settings=settings,
+            now=clock.now(),
         ),
         done="saved_plan",
     )
@@ -300,19 +291,19 @@ async def pause_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> RedirectResponse | HTMLResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
     checked = check_pause(form, ZoneInfo(settings.clinic_timezone), fmt, translator(fmt.language))
     if checked.errors:
         return await _show_errors(
             request=request,
             citizen_id=citizen_id,
-            session=session,
+            uow=uow,
             principal=principal,
             clock=clock,
             section="plan",
@@ -320,13 +311,14 @@ async def pause_form(
             checked=checked,
         )
     return await form_action(
+        uow,
         _back(citizen_id, "plan"),
-        lambda: care.pause_monitoring(
+        lambda: commands.pause(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=PauseCreate.model_validate(checked.document),
-            session=session,
-            principal=principal,
-            clock=clock,
+            command=PauseCreate.model_validate(checked.document),
+            now=clock.now(),
         ),
         done="saved_pause",
     )
@@ -337,18 +329,15 @@ async def end_pause_form(
     *,
     citizen_id: uuid.UUID,
     pause_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse:
     return await form_action(
+        uow,
         _back(citizen_id, "plan"),
-        lambda: care.end_pause(
-            citizen_id=citizen_id,
-            pause_id=pause_id,
-            session=session,
-            principal=principal,
-            clock=clock,
+        lambda: commands.end_pause(
+            uow, actor=principal, citizen_id=citizen_id, pause_id=pause_id, now=clock.now()
         ),
         done="ended_pause",
     )
@@ -359,19 +348,19 @@ async def message_form(
     *,
     request: Request,
     citizen_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> RedirectResponse | HTMLResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     fmt = _formatter(request)
     checked = check_simple(MessageCreate, form, ("text", "kind"), fmt, translator(fmt.language))
     if checked.errors:
         return await _show_errors(
             request=request,
             citizen_id=citizen_id,
-            session=session,
+            uow=uow,
             principal=principal,
             clock=clock,
             section="notes",
@@ -379,14 +368,14 @@ async def message_form(
             checked=checked,
         )
     return await form_action(
+        uow,
         _back(citizen_id, "notes"),
-        lambda: care.send_message(
+        lambda: commands.send_message(
+            uow,
+            actor=principal,
             citizen_id=citizen_id,
-            body=MessageCreate.model_validate(checked.document),
-            session=session,
-            principal=principal,
-            clock=clock,
-            settings=settings,
+            command=MessageCreate.model_validate(checked.document),
+            now=clock.now(),
         ),
         done="sent_message",
     )

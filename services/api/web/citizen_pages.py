@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func
@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from pust.db.tables import (
     Alert,
     Baseline,
+    Citizen,
     CitizenNote,
     Device,
     LimitSet,
@@ -32,10 +33,13 @@ from pust.domain.measurement_types import SPECS
 from pust.domain.plans import WEEKDAYS
 from services.api.auth.current import language_of
 from services.api.auth.principal import Principal, Role
-from services.api.citizens import records
-from services.api.citizens.service import citizen_public, current_plan
-from services.api.deps import ClockDep, SessionDep
+from services.api.citizens import queries
+from services.api.citizens.service import current_plan
+from services.api.deps import ClockDep
+from services.api.in_scope import citizen_read
+from services.api.pagination import PageParams
 from services.api.scoping import citizen_for, current_device_id
+from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
 from services.api.web.citizen_charts import build_charts
 from services.api.web.citizen_overview import day_table, device_state, latest_values, plan_text
 from services.api.web.formatting import Formatter
@@ -44,6 +48,7 @@ from services.api.web.limits_editor import limit_history, limits_editor
 from services.api.web.render import (
     BAND_NAMES,
     PagePrincipal,
+    get_page_principal,
     question_text,
     reason_text,
     render,
@@ -68,25 +73,29 @@ def _latest_per_type(session: Session, citizen_id: uuid.UUID) -> list[Any]:
         .join(newest, (col(Reading.type) == newest.c.type) & (Reading.measured_at == newest.c.at))
         .where(Reading.citizen_id == citizen_id, col(Reading.valid).is_(True))
     ).all()
-    return [records.reading_public(r, None) for r in rows]
+    return [queries.reading_public(r, None) for r in rows]
 
 
 def _page(
     *,
     session: Session,
-    principal: Principal,
-    citizen_id: uuid.UUID,
+    citizen: Citizen,
     now: datetime,
     days: int,
     fmt: Formatter,
     invalidate: int | None,
 ) -> dict[str, Any]:
+    """Everything the page shows (the read itself is audited by whoever loaded ``citizen``)."""
     t = translator(fmt.language)
-    citizen = citizen_for(session, principal, citizen_id)
     start = now - timedelta(days=days)
-    readings, _total = records.query_readings(
-        session, citizen_id=citizen.id, type_=None, since=start, until=None, limit=5000, offset=0
-    )
+    readings = queries.readings(
+        session,
+        citizen_id=citizen.id,
+        type_=None,
+        since=start,
+        until=None,
+        page=PageParams(limit=5000, offset=0),
+    ).items
     versions = session.exec(
         select(LimitSet).where(LimitSet.citizen_id == citizen.id).order_by(col(LimitSet.version))
     ).all()
@@ -138,9 +147,8 @@ def _page(
     ]
     current = versions[-1] if versions else None
     target = next((r for r in readings if r.id == invalidate), None) if invalidate else None
-    records.audit_citizen(session, principal, citizen, action="citizen.page.read", now=now)
-    page = {
-        "citizen": citizen_public(session, citizen, now),
+    return {
+        "citizen": queries.citizen_public(session, citizen, now),
         "device": device_state(session.get(Device, device_id) if device_id else None, now, fmt),
         "latest": latest_values(_latest_per_type(session, citizen.id), types, now, fmt),
         "open_alerts": open_alerts,
@@ -181,8 +189,6 @@ def _page(
             "reminder_minutes": [0, 60],
         },
     }
-    session.commit()
-    return page
 
 
 def citizen_page_context(
@@ -220,45 +226,64 @@ def parse_days(request: Request) -> int:
 async def load_citizen_page(
     *,
     request: Request,
-    citizen_id: uuid.UUID,
-    session: Session,
+    citizen: Citizen | uuid.UUID,
+    uow: SqlUnitOfWork,
     principal: Principal,
     now: datetime,
     days: int,
 ) -> dict[str, Any]:
+    """The page's data. Given an id (a form shown again with its errors), the citizen is
+    loaded in scope and the read audited here; given a citizen, its loader did both."""
     zone = ZoneInfo(request.app.state.settings.clinic_timezone)
     fmt = Formatter(language_of(request), zone)
     try:
         invalidate = int(request.query_params.get("invalidate") or 0) or None
     except ValueError:
         invalidate = None
-    return await run_in_threadpool(
-        lambda: _page(
-            session=session,
-            principal=principal,
-            citizen_id=citizen_id,
+
+    def load() -> dict[str, Any]:
+        found = citizen
+        if isinstance(found, uuid.UUID):
+            found = citizen_for(uow.session, principal, found)
+            uow.audit.about_citizen(
+                actor=principal,
+                citizen=found,
+                now=now,
+                action="citizen.page.read",
+                resource_type="citizen",
+                resource_id=str(found.id),
+            )
+        return _page(
+            session=uow.session,
+            citizen=found,
             now=now,
             days=days,
             fmt=fmt,
             invalidate=invalidate,
         )
-    )
+
+    return await run_in_threadpool(load)
+
+
+CitizenPageRead = Annotated[
+    Citizen, Depends(citizen_read("citizen.page.read", caller=get_page_principal))
+]
 
 
 @router.get("/citizens/{citizen_id}", response_class=HTMLResponse)
 async def citizen_page(
     *,
     request: Request,
-    citizen_id: uuid.UUID,
-    session: SessionDep,
+    citizen: CitizenPageRead,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> HTMLResponse:
     days, now = parse_days(request), clock.now()
     page = await load_citizen_page(
         request=request,
-        citizen_id=citizen_id,
-        session=session,
+        citizen=citizen,
+        uow=uow,
         principal=principal,
         now=now,
         days=days,

@@ -1,4 +1,5 @@
-"""The worklist page, its live row fragment, and the alert form actions."""
+"""The worklist page, its live row fragment, and the alert form actions. Each calls the same
+query or use case as the JSON API."""
 
 from __future__ import annotations
 
@@ -9,19 +10,23 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from pust.db.tables import CareTeam
 from pust.domain.alert_lifecycle import Outcome
-from services.api.alerts import views as alert_views
+from services.api.alerts import commands as alert_commands
 from services.api.alerts.models import AlertAcknowledgeCreate, AlertClaimCreate, AlertResolveCreate
+from services.api.auth.current import language_of
 from services.api.auth.principal import Principal
-from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.deps import ClockDep
 from services.api.problems import NotFoundError
-from services.api.web.actions import form_action
-from services.api.web.render import PagePrincipal, reason_text, render
-from services.api.worklist import views as worklist_views
+from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
+from services.api.web.actions import form_action, form_fields, one
+from services.api.web.i18n import translator
+from services.api.web.render import PagePrincipal, age_text, csrf_for, reason_text, render
+from services.api.worklist import commands as worklist_commands
 from services.api.worklist.models import BANDS, Band, BulkAcknowledgeCreate, WorklistRowPublic
+from services.api.worklist.queries import read_worklist
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,33 +48,28 @@ def _filters(request: Request, principal: Principal) -> tuple[uuid.UUID | None, 
 
 
 def _rows(
-    session: Session, principal: Principal, request: Request, clock: ClockDep
+    uow: SqlUnitOfWork, principal: Principal, request: Request, clock: ClockDep
 ) -> tuple[list[WorklistRowPublic], int, dict[str, Any]]:
     team, bands, offset = _filters(request, principal)
-    now = clock.now()
-    rows, total = worklist_views.read_worklist(
-        session=session,
-        principal=principal,
-        now=now,
+    rows, total = read_worklist(
+        uow,
+        actor=principal,
+        now=clock.now(),
         care_team_id=team,
         bands=bands,
         limit=PAGE_SIZE,
         offset=offset,
         action="worklist.page.read",
     )
-    session.commit()
-    public = [worklist_views.row_public(r, now_seconds=now.timestamp()) for r in rows]
     filters = {
         "care_team_id": str(team) if team else "",
         "band": bands[0] if bands else "",
         "offset": offset,
     }
-    return public, total, filters
+    return rows, total, filters
 
 
 def _row_context(request: Request, principal: Principal) -> dict[str, Any]:
-    from services.api.auth.current import language_of
-
     language = language_of(request)
     return {
         "why": lambda row: reason_text(
@@ -81,11 +81,11 @@ def _row_context(request: Request, principal: Principal) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse)
 async def worklist_page(
-    *, request: Request, session: SessionDep, principal: PagePrincipal, clock: ClockDep
+    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> HTMLResponse:
-    rows, total, filters = await run_in_threadpool(_rows, session, principal, request, clock)
+    rows, total, filters = await run_in_threadpool(_rows, uow, principal, request, clock)
     teams = await run_in_threadpool(
-        lambda: session.exec(
+        lambda: uow.session.exec(
             select(CareTeam)
             .where(col(CareTeam.id).in_(list(principal.team_ids)))
             .order_by(col(CareTeam.name))
@@ -119,14 +119,10 @@ async def worklist_page(
 
 @router.get("/ui/worklist/rows", response_class=HTMLResponse)
 async def worklist_rows(
-    *, request: Request, session: SessionDep, principal: PagePrincipal, clock: ClockDep
+    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> HTMLResponse:
-    rows, total, _filters_used = await run_in_threadpool(_rows, session, principal, request, clock)
+    rows, total, _filters_used = await run_in_threadpool(_rows, uow, principal, request, clock)
     environment = request.app.state.templates
-    from services.api.auth.current import language_of
-    from services.api.web.i18n import translator
-    from services.api.web.render import age_text, csrf_for
-
     language = language_of(request)
     body = environment.get_template("_worklist_rows.html").render(
         rows=rows,
@@ -138,31 +134,27 @@ async def worklist_rows(
     return HTMLResponse(body, headers={"X-Total-Count": str(total), "Cache-Control": "no-store"})
 
 
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
 @router.post("/ui/alerts/{alert_id}/claim")
 async def claim_form(
     *,
     request: Request,
     alert_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     return await form_action(
-        form.get("next", "/"),
-        lambda: alert_views.claim(
+        uow,
+        one(form, "next") or "/",
+        lambda: alert_commands.claim(
+            uow,
+            actor=principal,
             alert_id=alert_id,
-            body=AlertClaimCreate.model_validate(
-                {"expected_version": form.get("expected_version")}
+            command=AlertClaimCreate.model_validate(
+                {"expected_version": one(form, "expected_version")}
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
+            now=clock.now(),
         ),
     )
 
@@ -172,27 +164,26 @@ async def acknowledge_form(
     *,
     request: Request,
     alert_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     return await form_action(
-        form.get("next", "/"),
-        lambda: alert_views.acknowledge(
+        uow,
+        one(form, "next") or "/",
+        lambda: alert_commands.acknowledge(
+            uow,
+            actor=principal,
             alert_id=alert_id,
-            body=AlertAcknowledgeCreate.model_validate(
+            command=AlertAcknowledgeCreate.model_validate(
                 {
-                    "expected_version": form.get("expected_version"),
-                    "note": form.get("note") or None,
-                    "notify_citizen": form.get("notify_citizen") == "1",
+                    "expected_version": one(form, "expected_version"),
+                    "note": one(form, "note"),
+                    "notify_citizen": one(form, "notify_citizen") == "1",
                 }
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
-            settings=settings,
+            now=clock.now(),
         ),
     )
 
@@ -202,49 +193,44 @@ async def resolve_form(
     *,
     request: Request,
     alert_id: uuid.UUID,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
 ) -> RedirectResponse:
-    form = await _form(request)
+    form = await form_fields(request)
     return await form_action(
-        form.get("next", "/"),
-        lambda: alert_views.resolve(
+        uow,
+        one(form, "next") or "/",
+        lambda: alert_commands.resolve(
+            uow,
+            actor=principal,
             alert_id=alert_id,
-            body=AlertResolveCreate.model_validate(
+            command=AlertResolveCreate.model_validate(
                 {
-                    "expected_version": form.get("expected_version"),
-                    "outcome": form.get("outcome") or Outcome.OTHER.value,
-                    "note": form.get("note") or None,
+                    "expected_version": one(form, "expected_version"),
+                    "outcome": one(form, "outcome") or Outcome.OTHER.value,
+                    "note": one(form, "note"),
                 }
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
+            now=clock.now(),
         ),
     )
 
 
 @router.post("/ui/worklist/acknowledge-green")
 async def acknowledge_green_form(
-    *,
-    request: Request,
-    session: SessionDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-    settings: SettingsDep,
+    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> RedirectResponse:
-    form = await _form(request)
-
-    def run() -> None:
-        worklist_views.bulk_acknowledge_green(
-            body=BulkAcknowledgeCreate.model_validate(
-                {"care_team_id": form.get("care_team_id"), "note": form.get("note") or None}
+    form = await form_fields(request)
+    return await form_action(
+        uow,
+        "/",
+        lambda: worklist_commands.acknowledge_green(
+            uow,
+            actor=principal,
+            command=BulkAcknowledgeCreate.model_validate(
+                {"care_team_id": one(form, "care_team_id"), "note": one(form, "note")}
             ),
-            session=session,
-            principal=principal,
-            clock=clock,
-            settings=settings,
-        )
-
-    return await form_action("/", run)
+            now=clock.now(),
+        ),
+    )

@@ -1,5 +1,6 @@
 """The worklist: the page of citizens with open work, its live updates (server-sent
-events), and "acknowledge all green" for a team."""
+events), and "acknowledge all green" for a team. Thin: the work is in ``queries.py`` and
+``commands.py``."""
 
 from __future__ import annotations
 
@@ -7,92 +8,29 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from pust.db import alert_repository
-from pust.db.tables import Alert
-from pust.domain.alert_lifecycle import AlertError
-from pust.domain.severity import AlertStatus
-from services.api.alerts.notices import ACKNOWLEDGED_TEXT, queue_notice
-from services.api.alerts.views import translate
-from services.api.audit.recorder import record, record_citizen_reads
 from services.api.auth.current import CurrentStaff
-from services.api.auth.principal import Principal
-from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.deps import ClockDep, SessionDep
 from services.api.pagination import Page, PageDep
-from services.api.problems import NotFoundError, problem_responses
-from services.api.scoping import require_action
+from services.api.problems import problem_responses
+from services.api.unit_of_work import UnitOfWorkDep
+from services.api.worklist import commands
 from services.api.worklist.models import (
     Band,
     BulkAcknowledgeCreate,
     BulkAcknowledgePublic,
     WorklistRowPublic,
 )
-from services.api.worklist.query import BAND_ORDER, WorklistRow, worklist_fingerprint, worklist_page
+from services.api.worklist.queries import read_worklist, teams_in_view, worklist_fingerprint
 
 router = APIRouter(prefix="/api/v1/worklist", tags=["worklist"])
-
-
-def teams_in_view(principal: Principal, care_team_id: uuid.UUID | None) -> frozenset[uuid.UUID]:
-    if care_team_id is None:
-        return principal.team_ids
-    if care_team_id not in principal.team_ids:
-        raise NotFoundError("No such care team.")
-    return frozenset({care_team_id})
-
-
-def row_public(row: WorklistRow, *, now_seconds: float) -> WorklistRowPublic:
-    return WorklistRowPublic(
-        citizen_id=row.citizen_id,
-        care_team_id=row.care_team_id,
-        citizen_name=f"{row.given_name} {row.family_name}",
-        cpr=row.cpr,
-        band=row.band,
-        alert_id=row.alert_id,
-        alert_kind=row.kind,
-        rule_key=row.rule_key,
-        severity=row.severity,
-        reasons=row.reasons,
-        last_value=row.last_value,
-        first_seen_at=row.first_seen_at,
-        last_seen_at=row.last_seen_at,
-        age_seconds=max(0, int(now_seconds - row.first_seen_at.timestamp())),
-        late=row.late,
-        lock_version=row.lock_version,
-        claimed_by=row.claimed_by,
-        open_alerts=row.open_alerts,
-    )
-
-
-def read_worklist(
-    *,
-    session: Session,
-    principal: Principal,
-    now: datetime,
-    care_team_id: uuid.UUID | None,
-    bands: list[Band],
-    limit: int,
-    offset: int,
-    action: str,
-) -> tuple[list[WorklistRow], int]:
-    """The rows, with one audit event per citizen shown (the caller commits)."""
-    teams = teams_in_view(principal, care_team_id)
-    rows, total = worklist_page(session, team_ids=teams, bands=bands, limit=limit, offset=offset)
-    record_citizen_reads(
-        session=session,
-        principal=principal,
-        now=now,
-        action=action,
-        citizens=[(row.citizen_id, row.care_team_id) for row in rows],
-    )
-    return rows, total
 
 
 @router.get(
@@ -103,31 +41,24 @@ def read_worklist(
 )
 def worklist(
     *,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
     page: PageDep,
     care_team_id: uuid.UUID | None = None,
     band: Annotated[list[Band] | None, Query(description="Only these bands")] = None,
 ) -> Page[WorklistRowPublic]:
-    now = clock.now()
     rows, total = read_worklist(
-        session=session,
-        principal=principal,
-        now=now,
+        uow,
+        actor=principal,
+        now=clock.now(),
         care_team_id=care_team_id,
         bands=band or [],
         limit=page.limit,
         offset=page.offset,
         action="worklist.read",
     )
-    session.commit()
-    return Page[WorklistRowPublic](
-        items=[row_public(r, now_seconds=now.timestamp()) for r in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return Page[WorklistRowPublic](items=rows, total=total, limit=page.limit, offset=page.offset)
 
 
 def _fingerprint(engine: Engine, team_ids: frozenset[uuid.UUID]) -> str:
@@ -195,72 +126,6 @@ def worklist_events(
     )
 
 
-def acknowledge_green(
-    *,
-    session: Session,
-    principal: Principal,
-    body: BulkAcknowledgeCreate,
-    now: datetime,
-    topic_root: str,
-) -> list[uuid.UUID]:
-    require_action(principal)
-    teams_in_view(principal, body.care_team_id)
-    greens = session.exec(
-        select(Alert)
-        .where(
-            Alert.care_team_id == body.care_team_id,
-            Alert.status == AlertStatus.OPEN.value,
-            Alert.band_order == BAND_ORDER["green"],
-        )
-        .order_by(col(Alert.first_seen_at))
-    ).all()
-    done: list[uuid.UUID] = []
-    notified: set[uuid.UUID] = set()
-    for green in greens:
-        try:
-            alert = alert_repository.acknowledge_alert(
-                session,
-                alert_id=green.id,
-                actor_id=principal.staff_id,
-                now=now,
-                expected_version=green.lock_version,
-                note=body.note or None,
-            )
-        except AlertError as exc:
-            raise translate(exc) from exc
-        done.append(alert.id)
-        record(
-            session=session,
-            principal=principal,
-            now=now,
-            action="alert.acknowledge",
-            resource_type="alert",
-            resource_id=str(alert.id),
-            citizen_id=alert.citizen_id,
-            care_team_id=alert.care_team_id,
-        )
-        if body.notify_citizen and alert.citizen_id not in notified:
-            notified.add(alert.citizen_id)
-            queue_notice(
-                session=session,
-                topic_root=topic_root,
-                citizen_id=alert.citizen_id,
-                now=now,
-                kind="acknowledged",
-                text=ACKNOWLEDGED_TEXT,
-            )
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="worklist.acknowledge_green",
-        resource_type="care_team",
-        resource_id=str(body.care_team_id),
-        care_team_id=body.care_team_id,
-    )
-    return done
-
-
 @router.post(
     "/acknowledge-green",
     response_model=BulkAcknowledgePublic,
@@ -268,19 +133,7 @@ def acknowledge_green(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def bulk_acknowledge_green(
-    *,
-    body: BulkAcknowledgeCreate,
-    session: SessionDep,
-    principal: CurrentStaff,
-    clock: ClockDep,
-    settings: SettingsDep,
+    *, body: BulkAcknowledgeCreate, uow: UnitOfWorkDep, principal: CurrentStaff, clock: ClockDep
 ) -> BulkAcknowledgePublic:
-    done = acknowledge_green(
-        session=session,
-        principal=principal,
-        body=body,
-        now=clock.now(),
-        topic_root=settings.topic_root,
-    )
-    session.commit()
+    done = commands.acknowledge_green(uow, actor=principal, command=body, now=clock.now())
     return BulkAcknowledgePublic(acknowledged=len(done), alert_ids=done)

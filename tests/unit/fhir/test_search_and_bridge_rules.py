@@ -21,7 +21,7 @@ from services.api.fhir.params import (
 )
 from services.bridge.settings import BridgeSettings, BridgeTargetRefused, check_target
 from services.bridge.transport import classify
-from services.bridge.worker import backoff
+from services.bridge.worker import retry_policy
 
 
 def utc(
@@ -133,7 +133,9 @@ def test_answers_are_classified() -> None:
 
 def test_backoff_doubles_up_to_the_cap() -> None:
     settings = BridgeSettings(backoff_initial_seconds=2, backoff_max_seconds=60)
-    delays = [backoff(n, settings, 1.0) for n in range(1, 8)]
+    policy = retry_policy(settings)
+    delays = [policy.delay(n) for n in range(1, 8)]
     assert delays[:5] == [timedelta(seconds=s) for s in (2, 4, 8, 16, 32)]
     assert delays[5:] == [timedelta(seconds=60)] * 2
-    assert backoff(3, settings, 0.5) == timedelta(seconds=4)
+    assert policy.delay(3, draw=0.999999) > timedelta(seconds=4)  # jitter: at most half off
+    assert policy.delay(3, draw=0.5) == timedelta(seconds=6)

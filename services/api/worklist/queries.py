@@ -1,6 +1,6 @@
-"""The worklist in one indexed query: per citizen the worst open alert (then the oldest),
-ordered red → yellow → missed → silent → green, then oldest first. Window functions pick
-the lead alert and count per citizen and in total, so a page is one round trip."""
+"""The worklist's read model. One indexed query: per citizen the worst open alert (then the
+oldest), ordered red → yellow → missed → silent → green, then oldest first. Window functions
+pick the lead alert and count per citizen and in total, so a page is one round trip."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ from sqlmodel import Session, col
 
 from pust.db.tables import Alert, Citizen, StaffUser
 from pust.domain.severity import AlertStatus
+from services.api.auth.principal import Principal
+from services.api.problems import NotFoundError
+from services.api.unit_of_work import SqlUnitOfWork
+from services.api.worklist.models import Band, WorklistRowPublic
 
 BAND_ORDER = {"red": 0, "yellow": 1, "blue": 2, "silent": 3, "green": 4}
 BAND_NAMES = {order: name for name, order in BAND_ORDER.items()}
@@ -155,3 +159,60 @@ def worklist_fingerprint(session: Session, *, team_ids: Collection[uuid.UUID]) -
         )
     ).one()
     return "|".join(str(part) for part in row)
+
+
+def teams_in_view(principal: Principal, care_team_id: uuid.UUID | None) -> frozenset[uuid.UUID]:
+    if care_team_id is None:
+        return principal.team_ids
+    if care_team_id not in principal.team_ids:
+        raise NotFoundError("No such care team.")
+    return frozenset({care_team_id})
+
+
+def row_public(row: WorklistRow, *, now_seconds: float) -> WorklistRowPublic:
+    return WorklistRowPublic(
+        citizen_id=row.citizen_id,
+        care_team_id=row.care_team_id,
+        citizen_name=f"{row.given_name} {row.family_name}",
+        cpr=row.cpr,
+        band=row.band,
+        alert_id=row.alert_id,
+        alert_kind=row.kind,
+        rule_key=row.rule_key,
+        severity=row.severity,
+        reasons=row.reasons,
+        last_value=row.last_value,
+        first_seen_at=row.first_seen_at,
+        last_seen_at=row.last_seen_at,
+        age_seconds=max(0, int(now_seconds - row.first_seen_at.timestamp())),
+        late=row.late,
+        lock_version=row.lock_version,
+        claimed_by=row.claimed_by,
+        open_alerts=row.open_alerts,
+    )
+
+
+def read_worklist(
+    uow: SqlUnitOfWork,
+    *,
+    actor: Principal,
+    now: datetime,
+    care_team_id: uuid.UUID | None,
+    bands: Collection[Band],
+    limit: int,
+    offset: int,
+    action: str,
+) -> tuple[list[WorklistRowPublic], int]:
+    """A page of the caller's worklist and its total, with one audit event per citizen
+    shown (the JSON list and the web page alike)."""
+    teams = teams_in_view(actor, care_team_id)
+    rows, total = worklist_page(
+        uow.session, team_ids=teams, bands=bands, limit=limit, offset=offset
+    )
+    uow.audit.citizens_shown(
+        actor=actor,
+        now=now,
+        action=action,
+        citizens=[(row.citizen_id, row.care_team_id) for row in rows],
+    )
+    return [row_public(r, now_seconds=now.timestamp()) for r in rows], total

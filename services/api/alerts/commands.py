@@ -1,0 +1,128 @@
+"""The nurses' actions on one alert: claim, acknowledge, resolve, reopen. Each checks that the
+caller may act and may see the alert, applies the lifecycle transition (its errors pass
+through to :func:`services.api.problems.as_api_error`) and audits, in the caller's unit of
+work. The JSON routes and the web forms both call these."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pust.db.tables import Alert
+from services.api.alerts.models import (
+    AlertAcknowledgeCreate,
+    AlertClaimCreate,
+    AlertReopenCreate,
+    AlertResolveCreate,
+)
+from services.api.alerts.notices import ACKNOWLEDGED_TEXT
+from services.api.auth.principal import Principal
+from services.api.scoping import ensure_visible, require_action
+from services.api.unit_of_work import UnitOfWork
+
+
+def alert_to_change(uow: UnitOfWork, *, actor: Principal, alert_id: uuid.UUID) -> Alert:
+    require_action(actor)
+    alert = uow.alerts.get(alert_id)
+    ensure_visible(actor, alert.care_team_id if alert else None, "No such alert.")
+    assert alert is not None
+    return alert
+
+
+def audit_alert(
+    uow: UnitOfWork, *, actor: Principal, alert: Alert, action: str, now: datetime
+) -> None:
+    uow.audit.record(
+        actor=actor,
+        now=now,
+        action=action,
+        resource_type="alert",
+        resource_id=str(alert.id),
+        citizen_id=alert.citizen_id,
+        care_team_id=alert.care_team_id,
+    )
+
+
+def claim(
+    uow: UnitOfWork,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    command: AlertClaimCreate,
+    now: datetime,
+) -> Alert:
+    alert_to_change(uow, actor=actor, alert_id=alert_id)
+    alert = uow.alerts.claim(
+        alert_id=alert_id,
+        actor_id=actor.staff_id,
+        now=now,
+        expected_version=command.expected_version,
+        take_over=command.take_over,
+    )
+    audit_alert(uow, actor=actor, alert=alert, action="alert.claim", now=now)
+    return alert
+
+
+def acknowledge(
+    uow: UnitOfWork,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    command: AlertAcknowledgeCreate,
+    now: datetime,
+) -> Alert:
+    alert_to_change(uow, actor=actor, alert_id=alert_id)
+    alert = uow.alerts.acknowledge(
+        alert_id=alert_id,
+        actor_id=actor.staff_id,
+        now=now,
+        expected_version=command.expected_version,
+        note=command.note or None,
+    )
+    audit_alert(uow, actor=actor, alert=alert, action="alert.acknowledge", now=now)
+    if command.notify_citizen:
+        uow.tablets.notify(
+            citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT, now=now
+        )
+    return alert
+
+
+def resolve(
+    uow: UnitOfWork,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    command: AlertResolveCreate,
+    now: datetime,
+) -> Alert:
+    alert_to_change(uow, actor=actor, alert_id=alert_id)
+    alert = uow.alerts.resolve(
+        alert_id=alert_id,
+        actor_id=actor.staff_id,
+        now=now,
+        outcome=command.outcome,
+        expected_version=command.expected_version,
+        note=command.note or None,
+    )
+    audit_alert(uow, actor=actor, alert=alert, action="alert.resolve", now=now)
+    return alert
+
+
+def reopen(
+    uow: UnitOfWork,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    command: AlertReopenCreate,
+    now: datetime,
+) -> Alert:
+    alert_to_change(uow, actor=actor, alert_id=alert_id)
+    alert = uow.alerts.reopen(
+        alert_id=alert_id,
+        actor_id=actor.staff_id,
+        now=now,
+        reason=command.reason,
+        expected_version=command.expected_version,
+    )
+    audit_alert(uow, actor=actor, alert=alert, action="alert.reopen", now=now)
+    return alert

@@ -1,0 +1,86 @@
+"""The unit of work: one transaction per request, committed when the route returns and rolled
+back when it raises. Use cases reach the database only through its repositories, so their
+unit tests run on the fakes in ``tests/unit/api/fakes.py``; read models (``queries.py``) use
+the session directly and are tested against a database.
+
+The commit happens in the dependency's exit, after the route has built its answer and before
+the answer is sent (``Depends(scope="function")``): an audit event that cannot be written
+fails the request. Form actions that turn an error into a redirect roll back first
+(:func:`services.api.web.actions.form_action`), so nothing half-done is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Protocol
+
+from fastapi import Depends
+from sqlmodel import Session
+
+from services.api.admin.repository import (
+    SqlStaffRepository,
+    SqlTeamRepository,
+    StaffRepository,
+    TeamRepository,
+)
+from services.api.alerts.repository import AlertRepository, SqlAlertRepository
+from services.api.audit.trail import AuditTrail, SqlAuditTrail
+from services.api.citizens.repository import (
+    CitizenRecords,
+    CitizenRepository,
+    SqlCitizenRecords,
+    SqlCitizenRepository,
+)
+from services.api.deps import SessionDep, SettingsDep
+from services.api.tablets import SqlTabletOutbox, TabletOutbox
+
+
+class UnitOfWork(Protocol):
+    """What a use case may touch. The fake has the same attributes."""
+
+    audit: AuditTrail
+    alerts: AlertRepository
+    citizens: CitizenRepository
+    records: CitizenRecords
+    tablets: TabletOutbox
+    teams: TeamRepository
+    staff: StaffRepository
+
+    def flush(self) -> None:
+        """Make pending rows visible to the queries that follow (ids, constraints)."""
+
+    def rollback(self) -> None: ...
+
+
+class SqlUnitOfWork:
+    def __init__(self, session: Session, *, topic_root: str) -> None:
+        self.session = session
+        self.audit: AuditTrail = SqlAuditTrail(session)
+        self.alerts: AlertRepository = SqlAlertRepository(session)
+        self.citizens: CitizenRepository = SqlCitizenRepository(session)
+        self.records: CitizenRecords = SqlCitizenRecords(session)
+        self.tablets: TabletOutbox = SqlTabletOutbox(session, topic_root=topic_root)
+        self.teams: TeamRepository = SqlTeamRepository(session)
+        self.staff: StaffRepository = SqlStaffRepository(session)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def get_unit_of_work(session: SessionDep, settings: SettingsDep) -> Iterator[SqlUnitOfWork]:
+    uow = SqlUnitOfWork(session, topic_root=settings.topic_root)
+    try:
+        yield uow
+    except BaseException:
+        uow.rollback()
+        raise
+    uow.commit()
+
+
+UnitOfWorkDep = Annotated[SqlUnitOfWork, Depends(get_unit_of_work, scope="function")]

@@ -1,0 +1,406 @@
+"""Fakes for the api's use cases (cosmicpython style): the unit of work and its repositories in
+memory, as strict as the real ones where a use case relies on it (optimistic versions, the
+alert lifecycle's guards, one current tablet per citizen). No database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pust.db.tables import (
+    Alert,
+    CareTeam,
+    Citizen,
+    CitizenNote,
+    LimitSet,
+    PausePeriod,
+    Plan,
+    Reading,
+    StaffUser,
+    TriageResult,
+)
+from pust.domain.alert_lifecycle import (
+    AlertNotFoundError,
+    AlertSnapshot,
+    AlreadyOpenError,
+    Outcome,
+    StaleAlertError,
+    check_acknowledge,
+    check_claim,
+    check_reopen,
+    check_resolve,
+)
+from pust.domain.cpr import Cpr
+from pust.domain.limits import default_rule_set
+from pust.domain.plans import MeasurementPlan
+from pust.domain.severity import AlertStatus, Severity
+from services.api.auth.principal import Principal
+
+
+@dataclass
+class AuditEntry:
+    action: str
+    actor: str
+    resource_type: str
+    resource_id: str | None
+    citizen_id: uuid.UUID | None
+    care_team_id: uuid.UUID | None
+
+
+class FakeAuditTrail:
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    def record(
+        self,
+        *,
+        actor: Principal,
+        now: datetime,
+        action: str,
+        resource_type: str,
+        resource_id: str | None = None,
+        citizen_id: uuid.UUID | None = None,
+        care_team_id: uuid.UUID | None = None,
+    ) -> None:
+        self.entries.append(
+            AuditEntry(action, actor.username, resource_type, resource_id, citizen_id, care_team_id)
+        )
+
+    def about_citizen(
+        self,
+        *,
+        actor: Principal,
+        citizen: Citizen,
+        now: datetime,
+        action: str,
+        resource_type: str = "citizen",
+        resource_id: str | None = None,
+    ) -> None:
+        self.record(
+            actor=actor,
+            now=now,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id or str(citizen.id),
+            citizen_id=citizen.id,
+            care_team_id=citizen.care_team_id,
+        )
+
+    def citizens_shown(
+        self,
+        *,
+        actor: Principal,
+        now: datetime,
+        action: str,
+        citizens: Iterable[tuple[uuid.UUID, uuid.UUID]],
+    ) -> None:
+        for citizen_id, team_id in dict(citizens).items():
+            self.record(
+                actor=actor,
+                now=now,
+                action=action,
+                resource_type="citizen",
+                resource_id=str(citizen_id),
+                citizen_id=citizen_id,
+                care_team_id=team_id,
+            )
+
+    def actions(self) -> list[str]:
+        return [e.action for e in self.entries]
+
+
+def _snapshot(alert: Alert) -> AlertSnapshot:
+    return AlertSnapshot(
+        status=AlertStatus(alert.status),
+        severity=Severity(alert.severity),
+        claimed_by=alert.claimed_by,
+        resolved_at=alert.resolved_at,
+        outcome=alert.outcome,
+    )
+
+
+class FakeAlertRepository:
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, Alert] = {}
+
+    def add(self, alert: Alert) -> Alert:
+        alert.id = alert.id or uuid.uuid4()
+        self.rows[alert.id] = alert
+        return alert
+
+    def get(self, alert_id: uuid.UUID) -> Alert | None:
+        return self.rows.get(alert_id)
+
+    def not_resolved_of(self, citizen_id: uuid.UUID) -> list[Alert]:
+        mine = [
+            a
+            for a in self.rows.values()
+            if a.citizen_id == citizen_id and a.status != AlertStatus.RESOLVED.value
+        ]
+        return sorted(mine, key=lambda a: (a.band_order, a.first_seen_at, str(a.id)))
+
+    def open_in_band(self, care_team_id: uuid.UUID, band_order: int) -> list[Alert]:
+        found = [
+            a
+            for a in self.rows.values()
+            if a.care_team_id == care_team_id
+            and a.status == AlertStatus.OPEN.value
+            and a.band_order == band_order
+        ]
+        return sorted(found, key=lambda a: (a.first_seen_at, str(a.id)))
+
+    def _load(self, alert_id: uuid.UUID, expected_version: int | None) -> Alert:
+        alert = self.rows.get(alert_id)
+        if alert is None:
+            raise AlertNotFoundError(alert_id)
+        if expected_version is not None and alert.lock_version != expected_version:
+            raise StaleAlertError(alert_id, expected_version, alert.lock_version)
+        return alert
+
+    def claim(
+        self,
+        *,
+        alert_id: uuid.UUID,
+        actor_id: uuid.UUID,
+        now: datetime,
+        expected_version: int | None,
+        take_over: bool,
+    ) -> Alert:
+        alert = self._load(alert_id, expected_version)
+        check_claim(_snapshot(alert), actor_id=actor_id, take_over=take_over)
+        if alert.claimed_by != actor_id:
+            alert.claimed_by, alert.claimed_at = actor_id, now
+            alert.lock_version += 1
+        return alert
+
+    def acknowledge(
+        self,
+        *,
+        alert_id: uuid.UUID,
+        actor_id: uuid.UUID,
+        now: datetime,
+        expected_version: int | None,
+        note: str | None,
+    ) -> Alert:
+        alert = self._load(alert_id, expected_version)
+        check_acknowledge(_snapshot(alert))
+        alert.status = AlertStatus.ACKNOWLEDGED.value
+        alert.acknowledged_by, alert.acknowledged_at, alert.acknowledge_note = actor_id, now, note
+        alert.lock_version += 1
+        return alert
+
+    def resolve(
+        self,
+        *,
+        alert_id: uuid.UUID,
+        actor_id: uuid.UUID,
+        now: datetime,
+        outcome: Outcome,
+        expected_version: int | None,
+        note: str | None,
+    ) -> Alert:
+        alert = self._load(alert_id, expected_version)
+        check_resolve(_snapshot(alert), outcome=outcome)
+        if alert.status == AlertStatus.OPEN.value:
+            alert.acknowledged_by, alert.acknowledged_at = actor_id, now
+        alert.status = AlertStatus.RESOLVED.value
+        alert.resolved_by, alert.resolved_at = actor_id, now
+        alert.outcome, alert.resolve_note = outcome.value, note
+        alert.lock_version += 1
+        return alert
+
+    def reopen(
+        self,
+        *,
+        alert_id: uuid.UUID,
+        actor_id: uuid.UUID,
+        now: datetime,
+        reason: str,
+        expected_version: int | None,
+    ) -> Alert:
+        alert = self._load(alert_id, expected_version)
+        check_reopen(_snapshot(alert))
+        if any(
+            a.citizen_id == alert.citizen_id
+            and a.rule_key == alert.rule_key
+            and a.status != AlertStatus.RESOLVED.value
+            for a in self.rows.values()
+        ):
+            raise AlreadyOpenError("another alert for this rule is open")
+        alert.status = AlertStatus.OPEN.value
+        alert.resolved_at = alert.resolved_by = alert.outcome = alert.resolve_note = None
+        alert.acknowledged_at = alert.acknowledged_by = alert.acknowledge_note = None
+        alert.lock_version += 1
+        return alert
+
+
+@dataclass
+class SentNotice:
+    citizen_id: uuid.UUID
+    kind: str
+    text: str
+
+
+@dataclass
+class SentPlan:
+    device_id: str
+    plan: MeasurementPlan
+    version: int
+
+
+class FakeTabletOutbox:
+    def __init__(self) -> None:
+        self.devices: dict[uuid.UUID, str] = {}
+        self.notices: list[SentNotice] = []
+        self.plans: list[SentPlan] = []
+
+    def device_of(self, citizen_id: uuid.UUID) -> str | None:
+        return self.devices.get(citizen_id)
+
+    def notify(
+        self, *, citizen_id: uuid.UUID, kind: Any, text: str, now: datetime
+    ) -> uuid.UUID | None:
+        if citizen_id not in self.devices:
+            return None
+        self.notices.append(SentNotice(citizen_id, str(kind), text))
+        return uuid.uuid4()
+
+    def send_plan(
+        self, *, device_id: str, plan: MeasurementPlan, version: int, now: datetime
+    ) -> None:
+        self.plans.append(SentPlan(device_id, plan, version))
+
+
+class FakeCitizenRepository:
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, Citizen] = {}
+        self.limits: list[LimitSet] = []
+        self.plans: list[Plan] = []
+        self.locked: list[uuid.UUID] = []
+
+    def get(self, citizen_id: uuid.UUID) -> Citizen | None:
+        return self.rows.get(citizen_id)
+
+    def cpr_taken(self, cpr: Cpr) -> bool:
+        return any(c.cpr == cpr for c in self.rows.values())
+
+    def add(self, citizen: Citizen) -> None:
+        citizen.id = citizen.id or uuid.uuid4()
+        self.rows[citizen.id] = citizen
+
+    def lock(self, citizen_id: uuid.UUID) -> None:
+        self.locked.append(citizen_id)
+
+    def team_default_rules(self, care_team_id: uuid.UUID) -> dict[str, object]:
+        return default_rule_set().to_json()
+
+    def current_limits(self, citizen_id: uuid.UUID) -> LimitSet | None:
+        mine = [r for r in self.limits if r.citizen_id == citizen_id]
+        return max(mine, key=lambda r: r.version, default=None)
+
+    def add_limits(self, limits: LimitSet) -> None:
+        limits.id = limits.id or uuid.uuid4()
+        self.limits.append(limits)
+
+    def current_plan(self, citizen_id: uuid.UUID) -> Plan | None:
+        mine = [r for r in self.plans if r.citizen_id == citizen_id]
+        return max(mine, key=lambda r: r.version, default=None)
+
+    def add_plan(self, plan: Plan) -> None:
+        plan.id = plan.id or uuid.uuid4()
+        self.plans.append(plan)
+
+
+class FakeCitizenRecords:
+    def __init__(self, citizens: FakeCitizenRepository) -> None:
+        self._citizens = citizens
+        self.readings: dict[int, Reading] = {}
+        self.triage: dict[int, TriageResult] = {}
+        self.pauses: dict[uuid.UUID, PausePeriod] = {}
+        self.notes: list[CitizenNote] = []
+
+    def reading(self, reading_id: int) -> tuple[Reading, Citizen] | None:
+        found = self.readings.get(reading_id)
+        citizen = self._citizens.get(found.citizen_id) if found else None
+        return None if found is None or citizen is None else (found, citizen)
+
+    def triage_of(self, reading_id: int) -> TriageResult | None:
+        return self.triage.get(reading_id)
+
+    def pause(self, pause_id: uuid.UUID) -> PausePeriod | None:
+        return self.pauses.get(pause_id)
+
+    def add_pause(self, pause: PausePeriod) -> None:
+        pause.id = pause.id or uuid.uuid4()
+        self.pauses[pause.id] = pause
+
+    def add_note(self, note: CitizenNote) -> None:
+        note.id = note.id or uuid.uuid4()
+        self.notes.append(note)
+
+
+class FakeTeamRepository:
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, CareTeam] = {}
+
+    def name_taken(self, name: str) -> bool:
+        return any(t.name == name for t in self.rows.values())
+
+    def get(self, team_id: uuid.UUID) -> CareTeam | None:
+        return self.rows.get(team_id)
+
+    def add(self, team: CareTeam) -> None:
+        team.id = team.id or uuid.uuid4()
+        self.rows[team.id] = team
+
+    def all_exist(self, team_ids: Collection[uuid.UUID]) -> bool:
+        return set(team_ids) <= set(self.rows)
+
+
+class FakeStaffRepository:
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, StaffUser] = {}
+        self.memberships: dict[uuid.UUID, set[uuid.UUID]] = {}
+
+    def get(self, staff_id: uuid.UUID) -> StaffUser | None:
+        return self.rows.get(staff_id)
+
+    def username_taken(self, username: str) -> bool:
+        return any(u.username == username for u in self.rows.values())
+
+    def add(self, user: StaffUser) -> None:
+        user.id = user.id or uuid.uuid4()
+        self.rows[user.id] = user
+
+    def teams_of(self, staff_id: uuid.UUID) -> list[uuid.UUID]:
+        return sorted(self.memberships.get(staff_id, set()))
+
+    def set_teams(self, staff_id: uuid.UUID, team_ids: Collection[uuid.UUID]) -> None:
+        self.memberships[staff_id] = set(team_ids)
+
+    def join(self, staff_id: uuid.UUID, team_id: uuid.UUID) -> None:
+        self.memberships.setdefault(staff_id, set()).add(team_id)
+
+
+@dataclass
+class FakeUnitOfWork:
+    audit: FakeAuditTrail = field(default_factory=FakeAuditTrail)
+    alerts: FakeAlertRepository = field(default_factory=FakeAlertRepository)
+    citizens: FakeCitizenRepository = field(default_factory=FakeCitizenRepository)
+    tablets: FakeTabletOutbox = field(default_factory=FakeTabletOutbox)
+    teams: FakeTeamRepository = field(default_factory=FakeTeamRepository)
+    staff: FakeStaffRepository = field(default_factory=FakeStaffRepository)
+    records: FakeCitizenRecords = field(init=False)
+    rolled_back: bool = False
+
+    def __post_init__(self) -> None:
+        self.records = FakeCitizenRecords(self.citizens)
+
+    def flush(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        self.rolled_back = True
