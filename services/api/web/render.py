@@ -102,9 +102,19 @@ def reason_text(
         elif value is not None:
             parts.append(f"{label} {value}")
         if reason.get("limit") is not None:
-            parts.append(f"{t('limit')} {reason['limit']}")
+            parts.append(f"{t('limit')} {plain_number(language, reason['limit'])}")
     parts.append(f"{t('rule')} {rule}")
     return " · ".join(parts)
+
+
+def plain_number(language: str, value: Any) -> str:
+    """A limit as written by a person: 88, not 88.0; 0,8 in Danish."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    if float(value) == int(value):
+        return str(int(value))
+    text = f"{value:g}"
+    return text.replace(".", ",") if language == "da" else text
 
 
 def age_text(language: str, seconds: int) -> str:
