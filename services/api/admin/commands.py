@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from pust.db.tables import CareTeam, StaffUser
-from services.api.admin.models import CareTeamCreate, StaffCreate, StaffUpdate
+from services.api.admin.models import CareTeamCreate, CareTeamUpdate, StaffCreate, StaffUpdate
 from services.api.auth.passwords import hash_password
 from services.api.auth.principal import Principal
 from services.api.problems import ConflictError, NotFoundError
@@ -28,6 +28,36 @@ def create_team(
         actor=actor,
         now=now,
         action="care_team.create",
+        resource_type="care_team",
+        resource_id=str(team.id),
+        care_team_id=team.id,
+    )
+    return team
+
+
+def update_team(
+    uow: UnitOfWork,
+    *,
+    actor: Principal,
+    team_id: uuid.UUID,
+    command: CareTeamUpdate,
+    now: datetime,
+) -> CareTeam:
+    """Rename a care team or change its time zone."""
+    require_administrator(actor)
+    team = uow.teams.get(team_id)
+    if team is None:
+        raise NotFoundError("No such care team.")
+    if command.name is not None and command.name != team.name:
+        if uow.teams.name_taken(command.name):
+            raise ConflictError("A care team with this name exists already.")
+        team.name = command.name
+    if command.timezone is not None:
+        team.timezone = command.timezone
+    uow.audit.record(
+        actor=actor,
+        now=now,
+        action="care_team.update",
         resource_type="care_team",
         resource_id=str(team.id),
         care_team_id=team.id,

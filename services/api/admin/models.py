@@ -20,6 +20,11 @@ class CareTeamCreate(CareTeamBase):
     pass
 
 
+class CareTeamUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=2, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
 class CareTeamPublic(CareTeamBase):
     id: uuid.UUID
     operating_mode: str

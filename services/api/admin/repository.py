@@ -13,6 +13,8 @@ from pust.db.tables import CareTeam, StaffMembership, StaffUser
 
 
 class TeamRepository(Protocol):
+    def get(self, team_id: uuid.UUID) -> CareTeam | None: ...
+
     def name_taken(self, name: str) -> bool: ...
 
     def add(self, team: CareTeam) -> None:
@@ -39,6 +41,9 @@ class StaffRepository(Protocol):
 class SqlTeamRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    def get(self, team_id: uuid.UUID) -> CareTeam | None:
+        return self._session.get(CareTeam, team_id)
 
     def name_taken(self, name: str) -> bool:
         found = self._session.exec(select(CareTeam.id).where(CareTeam.name == name)).first()

@@ -12,6 +12,7 @@ from services.api.admin import commands
 from services.api.admin.models import (
     CareTeamCreate,
     CareTeamPublic,
+    CareTeamUpdate,
     StaffCreate,
     StaffPublic,
     StaffUpdate,
@@ -53,6 +54,26 @@ def create_team(
     *, body: CareTeamCreate, uow: UnitOfWorkDep, principal: CurrentStaff, clock: ClockDep
 ) -> CareTeamPublic:
     team = commands.create_team(uow, actor=principal, command=body, now=clock.now())
+    return CareTeamPublic.model_validate(team, from_attributes=True)
+
+
+@router.patch(
+    "/care-teams/{team_id}",
+    response_model=CareTeamPublic,
+    summary="Rename a care team or change its time zone",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def update_team(
+    *,
+    team_id: uuid.UUID,
+    body: CareTeamUpdate,
+    uow: UnitOfWorkDep,
+    principal: CurrentStaff,
+    clock: ClockDep,
+) -> CareTeamPublic:
+    team = commands.update_team(
+        uow, actor=principal, team_id=team_id, command=body, now=clock.now()
+    )
     return CareTeamPublic.model_validate(team, from_attributes=True)
 
 

@@ -1,18 +1,21 @@
 """Form actions of the citizen page (notes, invalid readings, limits, plan, pauses,
-messages), each running the same code as the API and going back to the page."""
+messages). Each first checks the form (:mod:`citizen_form_checks`): a mistake shows the page
+again with a Danish message beside the field and what was typed kept (422); otherwise it
+runs the same code as the API and goes back to the page with what was done."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
-from pust.domain.measurement_types import SPECS
+from pust.domain.clock import Clock
+from services.api.auth.current import language_of
+from services.api.auth.principal import Principal
 from services.api.citizens import commands
 from services.api.citizens.models import (
     LimitSetUpdate,
@@ -22,19 +25,72 @@ from services.api.citizens.models import (
     PlanUpdate,
     ReadingInvalidate,
 )
+from services.api.citizens.queries import reading_public
 from services.api.deps import ClockDep, SettingsDep
 from services.api.ids import BigIdPath
-from services.api.problems import InvalidInputError
-from services.api.unit_of_work import UnitOfWorkDep
-from services.api.web.actions import form_action, form_fields, one
-from services.api.web.render import PagePrincipal
+from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
+from services.api.web.actions import form_action, form_fields
+from services.api.web.citizen_form_checks import (
+    Checked,
+    check_pause,
+    check_plan,
+    check_reason,
+    check_simple,
+    one,
+)
+from services.api.web.citizen_pages import citizen_page_context, load_citizen_page, parse_days
+from services.api.web.formatting import Formatter
+from services.api.web.i18n import translator
+from services.api.web.limits_editor import limits_editor, limits_from_form, validate_limits
+from services.api.web.render import PagePrincipal, render
 
 router = APIRouter(include_in_schema=False)
 
-LIMIT_FIELDS = ("red_low", "yellow_low", "yellow_high", "red_high")
+
+def _formatter(request: Request) -> Formatter:
+    return Formatter(language_of(request), ZoneInfo(request.app.state.settings.clinic_timezone))
 
 
-@router.post("/ui/citizens/{citizen_id}/notes")
+async def _show_errors(
+    *,
+    request: Request,
+    citizen_id: uuid.UUID,
+    uow: SqlUnitOfWork,
+    principal: Principal,
+    clock: Clock,
+    section: str,
+    form_key: str,
+    checked: Checked,
+    extra: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The page again, with the section open, the errors beside their fields and the
+    typed values kept; 422 like the API."""
+    now, days = clock.now(), parse_days(request)
+    page = await load_citizen_page(
+        request=request,
+        citizen=citizen_id,
+        uow=uow,
+        principal=principal,
+        now=now,
+        days=days,
+    )
+    page.update(extra or {})
+    return render(
+        request,
+        "citizen.html",
+        status=422,
+        **citizen_page_context(request, principal, page, days=days, now=now),
+        opened=section,
+        field_errors={form_key: checked.errors},
+        form_values={form_key: checked.typed},
+    )
+
+
+def _back(citizen_id: uuid.UUID, section: str) -> str:
+    return f"/citizens/{citizen_id}?open={section}"
+
+
+@router.post("/ui/citizens/{citizen_id}/notes", response_model=None)
 async def note_form(
     *,
     request: Request,
@@ -42,22 +98,36 @@ async def note_form(
     uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await form_fields(request)
+    fmt = _formatter(request)
+    checked = check_simple(NoteCreate, form, ("text",), fmt, translator(fmt.language))
+    if checked.errors:
+        return await _show_errors(
+            request=request,
+            citizen_id=citizen_id,
+            uow=uow,
+            principal=principal,
+            clock=clock,
+            section="notes",
+            form_key="note",
+            checked=checked,
+        )
     return await form_action(
         uow,
-        f"/citizens/{citizen_id}",
+        _back(citizen_id, "notes"),
         lambda: commands.write_note(
             uow,
             actor=principal,
             citizen_id=citizen_id,
-            command=NoteCreate.model_validate({"text": one(form, "text")}),
+            command=NoteCreate.model_validate(checked.document),
             now=clock.now(),
         ),
+        done="saved_note",
     )
 
 
-@router.post("/ui/readings/{reading_id}/invalidate")
+@router.post("/ui/readings/{reading_id}/invalidate", response_model=None)
 async def invalidate_form(
     *,
     request: Request,
@@ -65,11 +135,28 @@ async def invalidate_form(
     uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await form_fields(request)
     found = await run_in_threadpool(uow.records.reading, reading_id)
-    visible = found is not None and found[1].care_team_id in principal.team_ids
-    next_url = f"/citizens/{found[1].id}" if found is not None and visible else "/"
+    next_url = "/"
+    if found is not None and found[1].care_team_id in principal.team_ids:
+        reading, citizen = found
+        next_url = _back(citizen.id, "readings")
+        fmt = _formatter(request)
+        checked = check_simple(ReadingInvalidate, form, ("reason",), fmt, translator(fmt.language))
+        if checked.errors:
+            public = reading_public(reading, None)
+            return await _show_errors(
+                request=request,
+                citizen_id=citizen.id,
+                uow=uow,
+                principal=principal,
+                clock=clock,
+                section="readings",
+                form_key="invalidate",
+                checked=checked,
+                extra={"invalidate_target": public},
+            )
     return await form_action(
         uow,
         next_url,
@@ -80,39 +167,11 @@ async def invalidate_form(
             command=ReadingInvalidate.model_validate({"reason": one(form, "reason")}),
             now=clock.now(),
         ),
+        done="saved_invalid",
     )
 
 
-def _number(text: str | None) -> float | None:
-    if text is None or not text.strip():
-        return None
-    return float(text.replace(",", ".").strip())
-
-
-def _limits_from_form(current: dict[str, Any], form: dict[str, list[str]]) -> dict[str, Any]:
-    rules = dict(current)
-    by_type = {r["type"]: dict(r) for r in rules.get("absolute", [])}
-    for spec in SPECS.values():
-        keys = [f"{spec.type.value}.{f}" for f in LIMIT_FIELDS]
-        if not any(k in form for k in keys):
-            continue
-        try:
-            values = {f: _number(one(form, f"{spec.type.value}.{f}")) for f in LIMIT_FIELDS}
-        except ValueError as exc:
-            raise InvalidInputError(f"{spec.type.value}: not a number") from exc
-        if all(v is None for v in values.values()):
-            by_type.pop(spec.type.value, None)
-            continue
-        rule = by_type.get(
-            spec.type.value, {"kind": "absolute", "type": spec.type.value, "unit": spec.unit}
-        )
-        rule.update(values)
-        by_type[spec.type.value] = rule
-    rules["absolute"] = list(by_type.values())
-    return rules
-
-
-@router.post("/ui/citizens/{citizen_id}/limits")
+@router.post("/ui/citizens/{citizen_id}/limits", response_model=None)
 async def limits_form(
     *,
     request: Request,
@@ -120,31 +179,58 @@ async def limits_form(
     uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await form_fields(request)
+    fmt = _formatter(request)
+    t = translator(fmt.language)
 
-    def run() -> None:
+    def current_rules() -> dict[str, Any]:
         citizen = commands.citizen_to_change(uow, actor=principal, citizen_id=citizen_id)
         current = uow.citizens.current_limits(citizen.id)
-        rules = _limits_from_form(dict(current.rules) if current else {}, form)
-        commands.change_limits(
+        return dict(current.rules) if current else {}
+
+    submitted = limits_from_form(await run_in_threadpool(current_rules), form, t)
+    validate_limits(submitted, fmt, t)
+    submitted.errors.update(check_reason(form, fmt, t))
+    submitted.typed["reason"] = one(form, "reason")
+    for key, values in form.items():
+        if key.endswith("._remove"):
+            submitted.typed[key] = values[0]
+    if submitted.errors:
+        checked = Checked(document=submitted.document, typed=submitted.typed)
+        checked.errors = submitted.errors
+        return await _show_errors(
+            request=request,
+            citizen_id=citizen_id,
+            uow=uow,
+            principal=principal,
+            clock=clock,
+            section="limits",
+            form_key="limits",
+            checked=checked,
+            extra={"editor": limits_editor(submitted.document, fmt, submitted.typed)},
+        )
+    return await form_action(
+        uow,
+        _back(citizen_id, "limits"),
+        lambda: commands.change_limits(
             uow,
             actor=principal,
             citizen_id=citizen_id,
             command=LimitSetUpdate.model_validate(
                 {
                     "expected_version": one(form, "expected_version"),
-                    "rules": rules,
+                    "rules": submitted.document,
                     "reason": one(form, "reason"),
                 }
             ),
             now=clock.now(),
-        )
+        ),
+        done="saved_limits",
+    )
 
-    return await form_action(uow, f"/citizens/{citizen_id}", run)
 
-
-@router.post("/ui/citizens/{citizen_id}/plan")
+@router.post("/ui/citizens/{citizen_id}/plan", response_model=None)
 async def plan_form(
     *,
     request: Request,
@@ -152,46 +238,55 @@ async def plan_form(
     uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
-) -> RedirectResponse:
+    settings: SettingsDep,
+) -> RedirectResponse | HTMLResponse:
     form = await form_fields(request)
+    fmt = _formatter(request)
 
-    def run() -> None:
+    def current() -> dict[str, Any]:
         citizen = commands.citizen_to_change(uow, actor=principal, citizen_id=citizen_id)
-        current = uow.citizens.current_plan(citizen.id)
-        plan: dict[str, Any] = (
-            dict(current.schedule) if current else {"starts_on": clock.now().date().isoformat()}
+        plan = uow.citizens.current_plan(citizen.id)
+        return dict(plan.schedule) if plan else {}
+
+    checked = check_plan(
+        await run_in_threadpool(current),
+        form,
+        fmt.local(clock.now()).date(),
+        fmt,
+        translator(fmt.language),
+    )
+    if checked.errors:
+        return await _show_errors(
+            request=request,
+            citizen_id=citizen_id,
+            uow=uow,
+            principal=principal,
+            clock=clock,
+            section="plan",
+            form_key="plan",
+            checked=checked,
         )
-        times = [t.strip() for t in (one(form, "times") or "").split(",") if t.strip()]
-        plan["schedule"] = {"weekdays": form.get("weekdays", []), "times": times}
-        plan["measurements"] = form.get("measurements", [])
-        plan["questionnaires"] = ["kol-symptoms-v1"] if one(form, "questionnaire") else []
-        if one(form, "grace_minutes"):
-            plan["grace_minutes"] = one(form, "grace_minutes")
-        commands.change_plan(
+    return await form_action(
+        uow,
+        _back(citizen_id, "plan"),
+        lambda: commands.change_plan(
             uow,
             actor=principal,
             citizen_id=citizen_id,
             command=PlanUpdate.model_validate(
                 {
                     "expected_version": one(form, "expected_version"),
-                    "plan": plan,
+                    "plan": checked.document,
                     "reason": one(form, "reason"),
                 }
             ),
             now=clock.now(),
-        )
-
-    return await form_action(uow, f"/citizens/{citizen_id}", run)
-
-
-def _local_midnight(text: str | None, zone: ZoneInfo, *, plus_days: int = 0) -> datetime | None:
-    if not text:
-        return None
-    day = date.fromisoformat(text) + timedelta(days=plus_days)
-    return datetime.combine(day, time(0, 0), tzinfo=zone)
+        ),
+        done="saved_plan",
+    )
 
 
-@router.post("/ui/citizens/{citizen_id}/pauses")
+@router.post("/ui/citizens/{citizen_id}/pauses", response_model=None)
 async def pause_form(
     *,
     request: Request,
@@ -200,27 +295,33 @@ async def pause_form(
     principal: PagePrincipal,
     clock: ClockDep,
     settings: SettingsDep,
-) -> RedirectResponse:
+) -> RedirectResponse | HTMLResponse:
     form = await form_fields(request)
-    zone = ZoneInfo(settings.clinic_timezone)
-
-    def run() -> None:
-        try:
-            starts = _local_midnight(one(form, "starts_on"), zone)
-            ends = _local_midnight(one(form, "ends_on"), zone, plus_days=1)
-        except ValueError as exc:
-            raise InvalidInputError("dato") from exc
-        commands.pause(
+    fmt = _formatter(request)
+    checked = check_pause(form, ZoneInfo(settings.clinic_timezone), fmt, translator(fmt.language))
+    if checked.errors:
+        return await _show_errors(
+            request=request,
+            citizen_id=citizen_id,
+            uow=uow,
+            principal=principal,
+            clock=clock,
+            section="plan",
+            form_key="pause",
+            checked=checked,
+        )
+    return await form_action(
+        uow,
+        _back(citizen_id, "plan"),
+        lambda: commands.pause(
             uow,
             actor=principal,
             citizen_id=citizen_id,
-            command=PauseCreate.model_validate(
-                {"starts_at": starts, "ends_at": ends, "reason": one(form, "reason")}
-            ),
+            command=PauseCreate.model_validate(checked.document),
             now=clock.now(),
-        )
-
-    return await form_action(uow, f"/citizens/{citizen_id}", run)
+        ),
+        done="saved_pause",
+    )
 
 
 @router.post("/ui/citizens/{citizen_id}/pauses/{pause_id}/end")
@@ -234,14 +335,15 @@ async def end_pause_form(
 ) -> RedirectResponse:
     return await form_action(
         uow,
-        f"/citizens/{citizen_id}",
+        _back(citizen_id, "plan"),
         lambda: commands.end_pause(
             uow, actor=principal, citizen_id=citizen_id, pause_id=pause_id, now=clock.now()
         ),
+        done="ended_pause",
     )
 
 
-@router.post("/ui/citizens/{citizen_id}/messages")
+@router.post("/ui/citizens/{citizen_id}/messages", response_model=None)
 async def message_form(
     *,
     request: Request,
@@ -249,18 +351,31 @@ async def message_form(
     uow: UnitOfWorkDep,
     principal: PagePrincipal,
     clock: ClockDep,
-) -> RedirectResponse:
+    settings: SettingsDep,
+) -> RedirectResponse | HTMLResponse:
     form = await form_fields(request)
+    fmt = _formatter(request)
+    checked = check_simple(MessageCreate, form, ("text", "kind"), fmt, translator(fmt.language))
+    if checked.errors:
+        return await _show_errors(
+            request=request,
+            citizen_id=citizen_id,
+            uow=uow,
+            principal=principal,
+            clock=clock,
+            section="notes",
+            form_key="message",
+            checked=checked,
+        )
     return await form_action(
         uow,
-        f"/citizens/{citizen_id}",
+        _back(citizen_id, "notes"),
         lambda: commands.send_message(
             uow,
             actor=principal,
             citizen_id=citizen_id,
-            command=MessageCreate.model_validate(
-                {"text": one(form, "text"), "kind": one(form, "kind") or "message"}
-            ),
+            command=MessageCreate.model_validate(checked.document),
             now=clock.now(),
         ),
+        done="sent_message",
     )

@@ -20,10 +20,12 @@ from services.api.auth.current import check_csrf, language_of, resolve_principal
 from services.api.auth.principal import Principal
 from services.api.auth.tokens import csrf_token
 from services.api.deps import SessionDep
+from services.api.web.formatting import Formatter
 from services.api.web.i18n import translator
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
+OUTCOME_PARAMS = ("done", "error", "detail")
 BAND_NAMES = {0: "red", 1: "yellow", 2: "blue", 3: "silent", 4: "green"}
 
 
@@ -100,9 +102,19 @@ def reason_text(
         elif value is not None:
             parts.append(f"{label} {value}")
         if reason.get("limit") is not None:
-            parts.append(f"{t('limit')} {reason['limit']}")
+            parts.append(f"{t('limit')} {plain_number(language, reason['limit'])}")
     parts.append(f"{t('rule')} {rule}")
     return " · ".join(parts)
+
+
+def plain_number(language: str, value: Any) -> str:
+    """A limit as written by a person: 88, not 88.0; 0,8 in Danish."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    if float(value) == int(value):
+        return str(int(value))
+    text = f"{value:g}"
+    return text.replace(".", ",") if language == "da" else text
 
 
 def age_text(language: str, seconds: int) -> str:
@@ -129,8 +141,10 @@ def render(
     query_error = request.query_params.get("error")
     query_detail = request.query_params.get("detail", "")[:500]
 
+    fmt = Formatter(language, zone)
+
     def when(at: datetime | None) -> str:
-        return "–" if at is None else at.astimezone(zone).strftime("%d-%m-%Y %H:%M")
+        return fmt.datetime(at)
 
     environment: jinja2.Environment = request.app.state.templates
     error_override = context.pop("error", None)
@@ -139,6 +153,7 @@ def render(
         shown_error = t(query_error) + (f": {query_detail}" if query_detail else "")
     body = environment.get_template(template).render(
         t=t,
+        fmt=fmt,
         lang=language,
         principal=principal,
         csrf=csrf_for(request, principal),
@@ -169,6 +184,9 @@ def question_text(language: str, questionnaire: str, item: str) -> str:
 def back_to(url: str, **params: str) -> RedirectResponse:
     """After a form: back to the page (303), with an outcome or an error to show."""
     safe = url if url.startswith("/") and not url.startswith("//") else "/"
-    base = safe.split("?", 1)[0]
-    query = "&".join(f"{k}={quote(v)}" for k, v in params.items() if v)
+    base, _, kept = safe.partition("?")
+    # the page's own parameters (open=limits) stay; an earlier outcome does not
+    pairs = [p for p in kept.split("&") if p and p.split("=")[0] not in OUTCOME_PARAMS]
+    pairs += [f"{k}={quote(v)}" for k, v in params.items() if v]
+    query = "&".join(pairs)
     return RedirectResponse(f"{base}?{query}" if query else base, status_code=303)

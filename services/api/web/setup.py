@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from services.api.audit.failures import audit_refusal
 from services.api.problems import ApiError, api_error_response
 from services.api.web import (
+    access_report_page,
     admin_pages,
     auth_pages,
     citizen_forms,
@@ -32,7 +33,8 @@ def is_page_request(request: Request) -> bool:
 def install_web(app: FastAPI) -> None:
     app.state.templates = build_environment()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth_pages, worklist_pages, citizen_pages, citizen_forms, admin_pages):
+    pages = (auth_pages, worklist_pages, citizen_pages, citizen_forms, admin_pages)
+    for module in (*pages, access_report_page):
         app.include_router(module.router)
 
     async def on_login_required(request: Request, _exc: Exception) -> Response:

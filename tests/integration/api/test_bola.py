@@ -54,6 +54,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/devices/{device_id}/assign"): {"citizen_id": "{citizen_id}"},
     ("POST", "/api/v1/devices/{device_id}/unassign"): {},
     ("PATCH", "/api/v1/staff/{staff_id}"): {"display_name": "X"},
+    ("PATCH", "/api/v1/care-teams/{team_id}"): {"name": "Nyt navn"},
 }
 
 # the web UI's form actions: a valid form for each (sent with a bearer token, so no CSRF)
@@ -80,6 +81,9 @@ FORMS: dict[str, dict[str, str]] = {
     "/ui/citizens/{citizen_id}/messages": {"text": "Ring til os", "kind": "message"},
     "/ui/devices/{device_id}/assign": {"citizen_id": "{citizen_id}"},
     "/ui/devices/{device_id}/unassign": {},
+    "/ui/care-teams/{team_id}": {"name": "Nyt navn", "timezone": "Europe/Copenhagen"},
+    "/ui/staff/{staff_id}": {"display_name": "X", "role": "nurse", "care_team_ids": "{team_id}"},
+    "/ui/staff/{staff_id}/status": {"change": "unlock"},
 }
 
 # ids that are not team-scoped objects (covered by role checks instead)

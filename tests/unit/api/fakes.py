@@ -349,6 +349,9 @@ class FakeTeamRepository:
     def name_taken(self, name: str) -> bool:
         return any(t.name == name for t in self.rows.values())
 
+    def get(self, team_id: uuid.UUID) -> CareTeam | None:
+        return self.rows.get(team_id)
+
     def add(self, team: CareTeam) -> None:
         team.id = team.id or uuid.uuid4()
         self.rows[team.id] = team
