@@ -185,17 +185,32 @@ def steps(world: World) -> list[Step]:
         ),
         Step(
             "POST",
-            "/ui/worklist/acknowledge-green",
-            "nurse-a",
-            form=lambda e: {"care_team_id": str(a.team_id)},
-            citizen=False,
-        ),
-        Step(
-            "POST",
             "/ui/alerts/{alert_id}/resolve",
             "nurse-a",
             {"alert_id": str(al0)},
-            form=lambda e: {"expected_version": str(_alert_version(e, al0)), "outcome": "other"},
+            form=lambda e: {
+                "expected_version": str(_alert_version(e, al0)),
+                "outcome": "other",
+                "note": "Talt med borgeren",
+            },
+        ),
+        Step(
+            "POST",
+            "/ui/worklist/citizens/{citizen_id}/settle",
+            "nurse-a",
+            cit,
+            form=lambda e: {"alert": f"{al1}:{_alert_version(e, al1)}", "decision": "acknowledge"},
+        ),
+        Step(
+            "POST",
+            "/api/v1/worklist/citizens/{citizen_id}/settle",
+            "nurse-a",
+            cit,
+            json=lambda e: {
+                "resolve": True,
+                "alert_versions": {str(al1): _alert_version(e, al1)},
+                "outcome": "no_action_needed",
+            },
         ),
         Step(
             "PATCH",

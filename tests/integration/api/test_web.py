@@ -167,16 +167,62 @@ def test_edit_limits_from_the_page(client: TestClient, engine: Engine, world: Wo
     assert bad.status_code == 422  # shown again beside the field: test_citizen_forms.py
 
 
-def test_bulk_green_and_note_and_message_forms(
+def test_one_decision_for_all_of_a_citizens_alerts(
     client: TestClient, engine: Engine, world: World
 ) -> None:
+    """Anna has a red and a yellow: one form for both; no outcome is filled in for the
+    nurse, and a red is resolved only with a note."""
     csrf = login(client, "nurse-a")
-    done = client.post(
-        "/ui/worklist/acknowledge-green",
-        data={"csrf_token": csrf, "care_team_id": str(world.a.team_id)},
-        follow_redirects=False,
+    anna = world.a.citizen_ids[0]
+    red, yellow = world.a.alert_ids[0], world.a.alert_ids[1]
+    page = client.get("/")
+    assert 'name="decision" value="resolve"' in page.text
+    assert "Kvittér alle grønne" not in page.text
+    assert "Regel" not in page.text and "spo2.absolute" not in page.text
+    seen = [f"{red}:1", f"{yellow}:1"]
+
+    def settle(**fields: str) -> str:
+        data: dict[str, str | list[str]] = {"csrf_token": csrf, "alert": seen, "next": "/"}
+        response = client.post(
+            f"/ui/worklist/citizens/{anna}/settle",
+            data={**data, **fields},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        return str(response.headers["location"])
+
+    def statuses() -> list[str | None]:
+        with Session(engine) as s:
+            return [getattr(s.get(Alert, a), "status", None) for a in (red, yellow)]
+
+    assert "error=outcome_required" in settle(decision="resolve", note="Ringet op")
+    assert "error=note_required_red" in settle(decision="resolve", outcome="contacted_citizen")
+    assert statuses() == ["open", "open"]
+    shown = client.get("/?error=note_required_red")
+    assert "en rød alarm afsluttes kun med en note" in shown.text
+
+    assert "done=acknowledged_all" in settle(decision="acknowledge")
+    assert statuses() == ["acknowledged", "acknowledged"]
+    in_progress = client.get("/")
+    assert "I gang (kvitteret, ikke afsluttet) (1)" in in_progress.text
+    assert "Kvitteret af" in in_progress.text
+
+    # what the screen showed is now stale: refused, nothing written
+    assert "error=conflict" in settle(decision="resolve", outcome="other", note="x")
+    seen[:] = [f"{red}:2", f"{yellow}:2"]
+    assert "done=resolved_all" in settle(
+        decision="resolve", outcome="contacted_citizen", note="Ringet op, har det bedre"
     )
-    assert "done=saved" in done.headers["location"]
+    assert statuses() == ["resolved", "resolved"]
+    with Session(engine) as s:
+        done = s.get(Alert, red)
+        assert done is not None
+        assert done.outcome == "contacted_citizen"
+        assert done.resolve_note == "Ringet op, har det bedre"
+
+
+def test_note_and_message_forms(client: TestClient, world: World) -> None:
+    csrf = login(client, "nurse-a")
     citizen = world.a.citizen_ids[0]
     note = client.post(
         f"/ui/citizens/{citizen}/notes",
