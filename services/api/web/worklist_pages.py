@@ -16,7 +16,12 @@ from sqlmodel import col, select
 
 from pust.db.tables import CareTeam
 from services.api.alerts import commands as alert_commands
-from services.api.alerts.models import AlertAcknowledgeCreate, AlertClaimCreate, AlertResolveCreate
+from services.api.alerts.models import (
+    AlertAcknowledgeCreate,
+    AlertClaimCreate,
+    AlertReopenCreate,
+    AlertResolveCreate,
+)
 from services.api.auth.current import language_of
 from services.api.auth.principal import Principal
 from services.api.deps import ClockDep
@@ -300,4 +305,30 @@ async def resolve_form(
             ),
             now=clock.now(),
         ),
+    )
+
+
+@router.post("/ui/alerts/{alert_id}/reopen")
+async def reopen_form(
+    *,
+    request: Request,
+    alert_id: uuid.UUID,
+    uow: UnitOfWorkDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+) -> RedirectResponse:
+    form = await form_fields(request)
+    return await form_action(
+        uow,
+        one(form, "next") or "/",
+        lambda: alert_commands.reopen(
+            uow,
+            actor=principal,
+            alert_id=alert_id,
+            command=AlertReopenCreate.model_validate(
+                {"expected_version": one(form, "expected_version"), "reason": one(form, "reason")}
+            ),
+            now=clock.now(),
+        ),
+        done="reopened",
     )

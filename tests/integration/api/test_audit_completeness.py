@@ -213,6 +213,13 @@ def steps(world: World) -> list[Step]:
             },
         ),
         Step(
+            "POST",
+            "/ui/alerts/{alert_id}/reopen",
+            "nurse-a",
+            {"alert_id": str(al1)},
+            form=lambda e: {"expected_version": str(_alert_version(e, al1)), "reason": "igen"},
+        ),
+        Step(
             "PATCH",
             "/api/v1/citizens/{citizen_id}",
             "nurse-a",

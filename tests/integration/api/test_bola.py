@@ -66,6 +66,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/ui/alerts/{alert_id}/claim": {"expected_version": "1"},
     "/ui/alerts/{alert_id}/acknowledge": {"expected_version": "1", "note": "x"},
     "/ui/alerts/{alert_id}/resolve": {"expected_version": "1", "outcome": "other"},
+    "/ui/alerts/{alert_id}/reopen": {"expected_version": "1", "reason": "igen"},
     "/ui/worklist/citizens/{citizen_id}/settle": {
         "alert": "00000000-0000-0000-0000-000000000001:1",
         "decision": "acknowledge",

@@ -236,6 +236,45 @@ def test_note_and_message_forms(client: TestClient, world: World) -> None:
         follow_redirects=False,
     )
     assert "done=sent_message" in message.headers["location"]
+    page = client.get(f"/citizens/{citizen}")
+    sent = page.text[page.text.index("Sendte beskeder til tabletten") :]
+    assert "Husk vægten" in sent
+    assert "Nurse-A" in sent  # who sent it, by name
+
+
+def test_who_and_when_on_every_decision_and_reopen(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    csrf = login(client, "nurse-a")
+    anna = world.a.citizen_ids[0]
+    yellow = world.a.alert_ids[1]
+    for path, data in (
+        ("acknowledge", {"note": "Set"}),
+        ("resolve", {"outcome": "no_action_needed", "note": "Ingen ændring"}),
+    ):
+        with Session(engine) as s:
+            version = s.get(Alert, yellow).lock_version  # type: ignore[union-attr]
+        done = client.post(
+            f"/ui/alerts/{yellow}/{path}",
+            data={"csrf_token": csrf, "expected_version": str(version), **data},
+            follow_redirects=False,
+        )
+        assert "done=saved" in done.headers["location"]
+    page = client.get(f"/citizens/{anna}?open=alerts").text
+    history = page[page.index('id="alerts-h"') :]
+    assert "Kvitteret" in history and "Afsluttet" in history
+    assert history.count("af Nurse-A") >= 2
+    assert "Ingen handling nødvendig: Ingen ændring" in history
+    with Session(engine) as s:
+        version = s.get(Alert, yellow).lock_version  # type: ignore[union-attr]
+    reopened = client.post(
+        f"/ui/alerts/{yellow}/reopen",
+        data={"csrf_token": csrf, "expected_version": str(version), "reason": "For tidligt"},
+        follow_redirects=False,
+    )
+    assert "done=reopened" in reopened.headers["location"]
+    with Session(engine) as s:
+        assert s.get(Alert, yellow).status == "open"  # type: ignore[union-attr]
 
 
 def test_admin_page_is_for_administrators(client: TestClient, world: World) -> None:
