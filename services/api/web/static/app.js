@@ -15,14 +15,6 @@
     return keys;
   }
 
-  function citizensOf(root) {
-    var ids = {};
-    root.querySelectorAll("#worklist-rows tr[data-citizen]").forEach(function (el) {
-      ids[el.getAttribute("data-citizen")] = true;
-    });
-    return ids;
-  }
-
   function setTitle(queue, reds) {
     var base = queue.getAttribute("data-title") || document.title;
     document.title = reds > 0 ? "(" + reds + " " + (queue.getAttribute("data-reds-word") || "") + ") " + base : base;
@@ -83,11 +75,11 @@
         return;
       }
       buffered = html;
-      var before = citizensOf(queue);
-      var added = 0;
-      Object.keys(citizensOf(fresh)).forEach(function (id) { if (!before[id]) { added += 1; } });
-      var changedRows = freshKeys.filter(function (k) { return shown.indexOf(k) < 0; }).length;
-      var n = Math.max(added, changedRows);
+      // new: a queue row (citizen) that is not on the screen as it is now
+      var n = 0;
+      fresh.querySelectorAll("#worklist-rows tr[data-key]").forEach(function (el) {
+        if (shown.indexOf(el.getAttribute("data-key")) < 0) { n += 1; }
+      });
       button.textContent = n > 0
         ? (button.getAttribute("data-new") || "{n}").replace("{n}", String(n))
         : button.getAttribute("data-changed");
