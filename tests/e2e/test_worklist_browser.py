@@ -53,7 +53,7 @@ def test_a_colleagues_acknowledgement_does_not_move_the_target_and_a_click_can_b
 ) -> None:
     from playwright.sync_api import expect
 
-    anna, arne = ui_world.a.citizen_ids
+    arne = ui_world.a.citizen_ids[1]
     anna_red, anna_yellow, arne_green = ui_world.a.alert_ids
     with browser_page() as page:
         log_in(page, ui_base_url, "nurse-a")
@@ -163,9 +163,7 @@ def test_resolving_needs_an_outcome_she_chose_and_a_note_for_a_red(
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
-def test_both_severities_keyboard_narrow_layout_and_axe(
-    ui_base_url: str, ui_world: World
-) -> None:
+def test_both_severities_keyboard_narrow_layout_and_axe(ui_base_url: str, ui_world: World) -> None:
     from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
