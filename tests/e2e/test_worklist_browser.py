@@ -218,3 +218,48 @@ def test_both_severities_keyboard_narrow_layout_and_axe(ui_base_url: str, ui_wor
         {"row_height_1024": round(box["height"]), "rows_fit_1024x768": round(fits, 1)},
     )
     _measure("page_width_390", {"scroll_width": width})
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_the_overview_finds_a_citizen_who_phones_in(ui_base_url: str, ui_world: World) -> None:
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    anna = ui_world.a.citizen_ids[0]
+    with browser_page() as page:
+        log_in(page, ui_base_url, "nurse-a")
+        page.get_by_role("link", name="Borgere").click()
+        page.wait_for_url(re.compile(r".*/borgere$"))
+        rows = page.locator("table.citizens tbody tr[data-citizen]")
+        expect(rows).to_have_count(2)
+        expect(page.locator("table.citizens")).not_to_contain_text("Bodil")
+        anna_row = page.locator(f"tr[data-citizen='{anna}']")
+        expect(anna_row.locator(".badge").first).to_have_text("Rød")
+        expect(anna_row).to_contain_text("Iltmætning")
+        page.screenshot(path=str(ARTIFACTS / "citizens-1280.png"), full_page=True)
+        violations = axe_violations(page)
+        assert not violations, describe(violations)
+
+        search = page.get_by_role("searchbox", name="Søg borger (navn eller CPR)")
+        search.fill("010100-1234")
+        search.press("Enter")
+        page.wait_for_url(re.compile(r".*q=010100-1234"))
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("Anna Andersen")
+        search = page.get_by_role("searchbox", name="Søg borger (navn eller CPR)")
+        search.fill("aagaard")
+        search.press("Enter")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("Arne Aagaard")
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{ui_base_url}/borgere")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(ARTIFACTS / "citizens-390.png"), full_page=True)
+        assert width <= 390, f"the overview is {width} px wide at 390 px"
+        violations = axe_violations(page)
+        assert not violations, describe(violations)
+
+        missing = page.goto(f"{ui_base_url}/citizens/not-a-page/at-all")
+        assert missing is not None and missing.status == 404
+        expect(page.get_by_role("alert")).to_have_text("Siden findes ikke.")

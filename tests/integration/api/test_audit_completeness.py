@@ -33,6 +33,7 @@ NO_CITIZEN_DATA = {
     ("GET", "/auth/oidc/login"),
     ("GET", "/auth/oidc/callback"),
     ("GET", "/api/v1/worklist/events"),  # carries a version number only
+    ("GET", "/citizens"),  # a redirect to /borgere
     ("GET", "/api/v1/care-teams"),
     ("GET", "/api/v1/staff"),
     ("GET", "/login"),
@@ -94,6 +95,7 @@ def steps(world: World) -> list[Step]:
     return [
         Step("GET", "/", "nurse-a"),
         Step("GET", "/ui/worklist/rows", "nurse-a"),
+        Step("GET", "/borgere", "nurse-a"),
         Step("GET", "/api/v1/worklist", "nurse-a"),
         Step("GET", "/api/v1/citizens", "nurse-a"),
         Step("GET", "/api/v1/citizens/{citizen_id}", "nurse-a", cit),

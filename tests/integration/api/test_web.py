@@ -296,3 +296,40 @@ def test_security_headers_and_no_caching(client: TestClient) -> None:
     static = client.get("/static/app.js")
     assert static.status_code == 200
     assert "no-store" not in static.headers.get("cache-control", "")
+
+
+def test_citizen_overview_finds_by_name_and_cpr_in_the_nurses_teams_only(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    login(client, "nurse-a")
+    everyone = client.get("/borgere")
+    assert everyone.status_code == 200
+    assert "Anna Andersen" in everyone.text and "Arne Aagaard" in everyone.text
+    assert "Bodil" not in everyone.text and "Bent" not in everyone.text
+    assert '<a href="/borgere" aria-current="page">Borgere</a>' in everyone.text
+    anna_row = everyone.text[everyone.text.index(f'data-citizen="{world.a.citizen_ids[0]}"') :]
+    assert "Rød" in anna_row.split("</tr>")[0]  # her worst unresolved alert
+    by_name = client.get("/borgere", params={"q": "aRnE"})
+    assert "Arne Aagaard" in by_name.text and "Anna Andersen" not in by_name.text
+    by_cpr = client.get("/borgere", params={"q": "020200-2345"})
+    assert "Arne Aagaard" in by_cpr.text and "Anna Andersen" not in by_cpr.text
+    by_birth = client.get("/borgere", params={"q": "010100"})
+    assert "Anna Andersen" in by_birth.text and "Arne" not in by_birth.text
+    other_team = client.get("/borgere", params={"q": "030300-3456"})  # Bodil's CPR
+    assert "Bodil" not in other_team.text and "Ingen borgere fundet." in other_team.text
+    with Session(engine) as s:
+        shown = s.exec(select(AuditEvent).where(AuditEvent.action == "citizen.overview.read")).all()
+    assert {e.citizen_id for e in shown} == set(world.a.citizen_ids)
+
+
+def test_web_paths_answer_in_danish_html_and_api_paths_in_json(client: TestClient) -> None:
+    login(client, "nurse-a")
+    moved = client.get("/citizens", follow_redirects=False)
+    assert moved.status_code == 303 and moved.headers["location"] == "/borgere"
+    missing = client.get("/ingen-side")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "Siden findes ikke." in missing.text and "Not Found" not in missing.text
+    api = client.get("/api/v1/ingen-side")
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
