@@ -605,6 +605,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "page_not_found": ("Siden findes ikke.", "No such page."),
     "citizen_search": ("Søg borger (navn eller CPR)", "Find a citizen (name or CPR)"),
     "search": ("Søg", "Search"),
+    "paused_badge": ("På pause", "Paused"),
+    "write_to_citizen": ("Skriv til borgeren", "Write to the citizen"),
     "citizens_found": ("borgere", "citizens"),
     "traffic_light": ("Status", "Status"),
     "adherence": ("Målt som planlagt", "Measured as planned"),

@@ -333,3 +333,33 @@ def test_web_paths_answer_in_danish_html_and_api_paths_in_json(client: TestClien
     api = client.get("/api/v1/ingen-side")
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_blue_row_tells_of_the_tablet_and_offers_no_receipt_and_a_pause_is_marked(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    from datetime import timedelta
+
+    from pust.db.tables import Device, PausePeriod
+    from tests.integration.api.world import NOW
+
+    arne = world.a.citizen_ids[1]
+    with Session(engine) as s:
+        green = s.get(Alert, world.a.alert_ids[2])
+        assert green is not None
+        green.kind, green.rule_key, green.band_order = "missed_measurement", "plan.missed", 2
+        green.severity = "yellow"
+        green.reasons = [{"rule": "plan.missed", "severity": "yellow", "text_da": "Ingen måling"}]
+        device = s.get(Device, world.a.device_ids[1])
+        assert device is not None
+        device.last_seen_at, device.online = NOW - timedelta(hours=20), False
+        s.add(PausePeriod(citizen_id=arne, starts_at=NOW - timedelta(days=1), reason="Indlagt"))
+        s.commit()
+    login(client, "nurse-a")
+    page = client.get("/").text
+    row = page[page.index(f'<tr class="band-blue" data-citizen="{arne}"') :].split("</tr>")[0]
+    assert "Ingen måling" in row
+    assert "Tablet: Offline · sidst hørt" in row and "(20 t siden)" in row
+    assert "Send kvittering" not in row  # "have seen your measurements": not for a missed one
+    assert "Skriv til borgeren" in row
+    assert "På pause" in row
