@@ -583,9 +583,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "pending_acknowledge": ("Kvitterer for {name} om {s} s", "Acknowledging for {name} in {s} s"),
     "pending_resolve": ("Afslutter for {name} om {s} s", "Resolving for {name} in {s} s"),
     "undone": ("Fortrudt — intet er gemt.", "Undone — nothing was saved."),
-    "became_red": ("Blev rød ved", "Turned red at"),
-    "became_yellow": ("Blev gul ved", "Turned yellow at"),
-    "became_green": ("Blev grøn ved", "Turned green at"),
+    "became_red": ("rød ved", "red at"),
+    "became_yellow": ("gul ved", "yellow at"),
+    "became_green": ("grøn ved", "green at"),
+    "more_reasons": ("{n} årsager mere", "{n} more reasons"),
     "latest": ("Seneste", "Latest"),
     "outcome_required": (
         "Udfald: vælg hvad der blev gjort (intet er gemt)",
