@@ -205,7 +205,6 @@ def _observations(ask: Ask, readings: list[Reading]) -> list[dict[str, Any]]:
     return [
         build_observation(
             m,
-            citizen_id=m.primary.citizen_id,
             subject=patient_reference(m.primary.citizen_id),
             device=device_reference(m.primary.device_id, m.primary.peripheral_id),
             resource_id=str(m.primary.id),
