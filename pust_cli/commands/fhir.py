@@ -171,6 +171,8 @@ def _status(args: argparse.Namespace) -> int:
     print(f"fhir outbox: {counts}")
     if status.oldest_pending_at is not None:
         print(f"oldest pending since {status.oldest_pending_at.isoformat()}")
+    for type_, count in sorted(status.not_sendable.items()):
+        print(f"not sent (no FUT code): type={type_} count={count}")
     for failed in status.failing[:20]:
         print(
             f"retrying outbox_id={failed.outbox_id} attempts={failed.attempts} "

@@ -287,6 +287,8 @@ class BridgeWorker:
             status = bridge_status(session, limit=1)
         for name in ("pending", "sent", "merged", "skipped", "dead"):
             self._metrics.backlog.labels(name).set(status.counts.get(name, 0))
+        for type_, count in status.not_sendable.items():
+            self._metrics.not_sendable.labels(type_).set(count)
         age = 0.0
         if status.oldest_pending_at is not None:
             age = max(0.0, (self._clock.now() - status.oldest_pending_at).total_seconds())
