@@ -232,7 +232,6 @@ def test_tasks_impressions_and_responses(
     ("method", "url", "status"),
     [
         ("GET", "/fhir/r4/Observation?date=yesterday", 400),
-        ("GET", "/fhir/r4/Observation?colour=red", 400),
         ("GET", "/fhir/r4/Observation?_count=many", 400),
         ("GET", "/fhir/r4/Observation?patient=Group/1", 400),
         ("GET", "/fhir/r4/Observation/abc", 404),
