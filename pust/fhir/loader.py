@@ -12,13 +12,23 @@ Three kinds of row (payload):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from pust.db.tables import OutboxMessage, Peripheral, QuestionnaireResponse, Reading, RegionalLink
+from pust.db.tables import (
+    OutboxMessage,
+    Peripheral,
+    Plan,
+    QuestionnaireResponse,
+    Reading,
+    RegionalLink,
+)
+from pust.domain.plans import InvalidPlanError, parse_plan
+from pust.domain.questionnaires import QUESTIONNAIRES
 from pust.fhir.observation import Measurement, NoFutCode, identifier_value
-from pust.fhir.regional import NotLinked, RegionalContext
+from pust.fhir.regional import NotLinked, RegionalContext, UnknownVersion
 from pust.fhir.submission import (
     EntryIdentity,
     SubmitOptions,
@@ -27,6 +37,7 @@ from pust.fhir.submission import (
     response_entry,
     submit_measurement_parameters,
 )
+from pust.fhir.timing import PlanContext
 
 
 class NothingToSubmit(LookupError):
@@ -80,6 +91,46 @@ def _measurement(session: Session, ids: list[int]) -> tuple[Measurement, Regiona
     return Measurement(tuple(ordered), peripheral.system_id if peripheral else None), link
 
 
+def plan_context(session: Session, citizen_id: Any, key: str, at: datetime) -> PlanContext:
+    """The plan in force at ``at`` (the newest version made before it) and the times of the
+    citizen's earlier valid readings (or answers) of that kind within a day."""
+    row = session.exec(
+        select(Plan)
+        .where(col(Plan.citizen_id) == citizen_id, col(Plan.created_at) <= at)
+        .order_by(col(Plan.version).desc())
+        .limit(1)
+    ).first()
+    plan = None
+    if row is not None:
+        try:
+            plan = parse_plan(row.schedule)
+        except InvalidPlanError:
+            plan = None
+    since = at - timedelta(days=1)
+    if key in QUESTIONNAIRES:
+        model = QuestionnaireResponse
+        earlier = session.exec(
+            select(model.answered_at).where(
+                col(model.citizen_id) == citizen_id,
+                col(model.questionnaire) == key,
+                col(model.valid),
+                col(model.answered_at) >= since,
+                col(model.answered_at) < at,
+            )
+        ).all()
+    else:
+        earlier = session.exec(
+            select(Reading.measured_at).where(
+                col(Reading.citizen_id) == citizen_id,
+                col(Reading.type) == key,
+                col(Reading.valid),
+                col(Reading.measured_at) >= since,
+                col(Reading.measured_at) < at,
+            )
+        ).all()
+    return PlanContext(plan, key, at, tuple(earlier))
+
+
 def build_submission(
     session: Session, message: OutboxMessage, options: SubmitOptions | None = None
 ) -> Submission | Invalidation:
@@ -96,10 +147,14 @@ def build_submission(
         measurement, link = _measurement(session, [int(i) for i in payload["reading_ids"]])
         if not all(r.valid for r in measurement.readings):
             raise Withdrawn("invalidated before sending")
+        primary = measurement.primary
+        plan = plan_context(session, primary.citizen_id, primary.type, primary.measured_at)
         try:
             entry = observation_entry(
-                measurement, regional=RegionalContext.from_link(link), options=options
+                measurement, regional=RegionalContext.from_link(link), options=options, plan=plan
             )
+        except UnknownVersion as exc:
+            raise NothingToSubmit("ServiceRequest version unknown") from exc
         except NotLinked as exc:
             raise NothingToSubmit("no ServiceRequest") from exc
         except NoFutCode as exc:
@@ -114,10 +169,18 @@ def build_submission(
         response_link = session.get(RegionalLink, response.citizen_id)
         if response_link is None:
             raise NothingToSubmit("citizen not linked")
+        plan = plan_context(
+            session, response.citizen_id, response.questionnaire, response.answered_at
+        )
         try:
             entry = response_entry(
-                response, regional=RegionalContext.from_link(response_link), options=options
+                response,
+                regional=RegionalContext.from_link(response_link),
+                options=options,
+                plan=plan,
             )
+        except UnknownVersion as exc:
+            raise NothingToSubmit("ServiceRequest version unknown") from exc
         except NotLinked as exc:
             raise NothingToSubmit("no ServiceRequest") from exc
         return Submission(

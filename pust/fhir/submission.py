@@ -28,7 +28,8 @@ from pust.fhir.identifiers import DEFAULT_IDENTIFIER_SYSTEM, urn_uuid
 from pust.fhir.observation import Measurement, build_observation, identifier_value
 from pust.fhir.patient import device_logical_reference
 from pust.fhir.questionnaire_response import build_questionnaire_response, response_identifier
-from pust.fhir.regional import NotLinked, RegionalContext, resolved_timing
+from pust.fhir.regional import NotLinked, RegionalContext, ServiceRequestRef, resolved_timing
+from pust.fhir.timing import PlanContext, Timing
 
 OPERATION = "$submit-measurement"
 
@@ -54,12 +55,18 @@ def service_request_key(measurement: Measurement) -> str:
     return type_.value
 
 
+def _timing(plan: PlanContext | None, service_request: ServiceRequestRef) -> Timing | None:
+    if plan is None:
+        return None
+    return plan.resolve(include_as_extra=service_request.include_as_extra)
+
+
 def observation_entry(
     measurement: Measurement,
     *,
     regional: RegionalContext,
     options: SubmitOptions | None = None,
-    timing: dict[str, Any] | None = None,
+    plan: PlanContext | None = None,
 ) -> dict[str, Any]:
     """Raises regional.NotLinked when the citizen has no ServiceRequest for the type,
     observation.NoFutCode for a type outside FUT's observation-codes."""
@@ -78,7 +85,7 @@ def observation_entry(
         device=_device(measurement, regional),
         extra_extensions=(
             regional.episode_extension(),
-            timing or resolved_timing(service_request),
+            resolved_timing(service_request, _timing(plan, service_request)),
         ),
         based_on={"reference": service_request.reference},
         profile=urls.PROFILE_OBSERVATION,
@@ -105,7 +112,7 @@ def response_entry(
     *,
     regional: RegionalContext,
     options: SubmitOptions | None = None,
-    timing: dict[str, Any] | None = None,
+    plan: PlanContext | None = None,
 ) -> dict[str, Any]:
     options = options or SubmitOptions()
     if not response.valid:
@@ -119,7 +126,7 @@ def response_entry(
         questionnaire=service_request.questionnaire,
         extra_extensions=(
             regional.episode_extension(),
-            timing or resolved_timing(service_request),
+            resolved_timing(service_request, _timing(plan, service_request)),
         ),
         based_on={"reference": service_request.reference},
         profile=urls.PROFILE_QUESTIONNAIRE_RESPONSE,

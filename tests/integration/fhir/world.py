@@ -24,10 +24,11 @@ T0 = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
 REGION = "https://careplan.region.test/fhir"
 SERVICE_REQUESTS = {
     "spo2": f"{REGION}/ServiceRequest/1/_history/2",
-    "pulse": f"{REGION}/ServiceRequest/2",
-    "bp_systolic": f"{REGION}/ServiceRequest/3",
+    "pulse": f"{REGION}/ServiceRequest/2/_history/1",
+    "bp_systolic": f"{REGION}/ServiceRequest/3/_history/4",
     "kol-symptoms-v1": {
         "reference": f"{REGION}/ServiceRequest/4",
+        "version": "2",
         "questionnaire": f"{REGION}/Questionnaire/9",
     },
 }

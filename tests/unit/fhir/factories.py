@@ -94,6 +94,7 @@ def link(*, with_versions: bool = True) -> RegionalLink:
             "bp_systolic": {"reference": f"{base}/ServiceRequest/74366", "version": "3"},
             "kol-symptoms-v1": {
                 "reference": f"{base}/ServiceRequest/74367",
+                "version": "5",
                 "questionnaire": "https://questionnaire.example.test/fhir/Questionnaire/78460",
             },
         },

@@ -65,7 +65,7 @@ def _regional() -> RegionalContext:
     sr = "https://careplan.example.test/fhir/ServiceRequest/"
     link.service_requests = {
         **link.service_requests,
-        **{t.value: f"{sr}{100 + i}" for i, t in enumerate(MeasurementType)},
+        **{t.value: f"{sr}{100 + i}/_history/2" for i, t in enumerate(MeasurementType)},
         "bp_systolic": {"reference": f"{sr}74366", "version": "3"},
     }
     return RegionalContext.from_link(link)

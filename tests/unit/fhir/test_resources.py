@@ -52,7 +52,7 @@ from pust.fhir.observation import (
 )
 from pust.fhir.patient import build_patient, build_peripheral, build_tablet, device_reference
 from pust.fhir.questionnaire_response import build_questionnaire_response, local_author
-from pust.fhir.regional import NotLinked, RegionalContext
+from pust.fhir.regional import NotLinked, RegionalContext, UnknownVersion
 from pust.fhir.submission import (
     observation_entry,
     response_entry,
@@ -313,8 +313,11 @@ def test_not_linked_for_a_type_without_service_request() -> None:
             Measurement((f.reading("weight", 80, "kg"),)),
             regional=regional,
         )
+    # the ServiceRequest's real version, never a guessed "1"
     unversioned = RegionalContext.from_link(f.link(with_versions=False))
-    assert unversioned.service_request("spo2").version == "1"
+    assert unversioned.service_request("spo2").version is None
+    with pytest.raises(UnknownVersion):
+        observation_entry(Measurement((f.reading(),), f.SYSTEM_ID), regional=unversioned)
 
 
 def test_searchset_paging_links_and_outcome_and_capability() -> None:
