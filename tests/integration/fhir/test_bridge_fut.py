@@ -15,8 +15,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from pust.db.engine import session_scope
-from pust.db.tables import OutboxMessage, Reading
+from pust.db.tables import OutboxMessage, Plan, Reading
 from pust.domain.clock import FrozenClock
+from pust.domain.plans import default_plan
 from pust.fhir.bridge_status import bridge_status
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.settings import BridgeSettings
@@ -207,3 +208,35 @@ def _invalidate(engine: Engine, reading_id: int, clock: FrozenClock) -> None:
         reading.valid = False
         reading.invalid_reason = "måling fejlagtig"
         reading.invalidated_at = clock.now()
+
+
+def test_a_reading_in_a_plan_slot_is_sent_as_resolved(
+    engine: Engine, regional: RegionalServer
+) -> None:
+    team = w.add_team(engine, "bridged", "bridged")
+    citizen, device, peripheral = w.add_citizen(engine, team)
+    plan = default_plan(starts_on=w.T0.date() - timedelta(days=1))  # 08:00 and 18:00 local
+    with session_scope(engine) as s:
+        s.add(
+            Plan(
+                citizen_id=citizen,
+                version=1,
+                schedule=plan.to_json(),
+                created_at=w.T0 - timedelta(days=2),
+            )
+        )
+    slot = w.T0  # 07:00Z = 08:00 Copenhagen
+    w.add_reading(engine, citizen, device, peripheral, "spo2", 93, "%", slot + timedelta(minutes=5))
+    w.add_reading(engine, citizen, device, peripheral, "spo2", 94, "%", slot + timedelta(minutes=9))
+    clock = FrozenClock(w.T0 + timedelta(days=1))
+    worker, _ = _worker(engine, regional, clock)
+    _drain(worker, clock, rounds=2)
+    types = {}
+    for resource in regional.resources.values():
+        (timing,) = [e for e in resource["extension"] if e["url"].endswith("resolved-timing")]
+        parts = {p["url"]: p for p in timing["extension"]}
+        code = parts["type"]["valueCodeableConcept"]["coding"][0]["code"]
+        types[resource["valueQuantity"]["value"]] = (code, parts.get("start"))
+        assert parts["serviceRequestVersionId"]["valueId"] == "2"  # .../ServiceRequest/1/_history/2
+    assert types[93] == ("Resolved", {"url": "start", "valueDateTime": "2026-11-20T05:00:00.000Z"})
+    assert types[94] == ("Adhoc", None)  # the slot was met by the first
