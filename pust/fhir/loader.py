@@ -131,6 +131,23 @@ def plan_context(session: Session, citizen_id: Any, key: str, at: datetime) -> P
     return PlanContext(plan, key, at, tuple(earlier))
 
 
+def _observation(
+    session: Session, measurement: Measurement, link: RegionalLink, options: SubmitOptions
+) -> dict[str, Any]:
+    primary = measurement.primary
+    plan = plan_context(session, primary.citizen_id, primary.type, primary.measured_at)
+    try:
+        return observation_entry(
+            measurement, regional=RegionalContext.from_link(link), options=options, plan=plan
+        )
+    except UnknownVersion as exc:
+        raise NothingToSubmit("ServiceRequest version unknown") from exc
+    except NotLinked as exc:
+        raise NothingToSubmit("no ServiceRequest") from exc
+    except NoFutCode as exc:
+        raise Withdrawn(f"no FUT code for {exc.args[0]}") from exc
+
+
 def build_submission(
     session: Session, message: OutboxMessage, options: SubmitOptions | None = None
 ) -> Submission | Invalidation:
@@ -143,23 +160,19 @@ def build_submission(
             link.patient_reference,
             link.episode_of_care_reference,
         )
-    if "reading_ids" in payload:
-        measurement, link = _measurement(session, [int(i) for i in payload["reading_ids"]])
-        if not all(r.valid for r in measurement.readings):
+    if "reading_ids" in payload or "sessions" in payload:
+        groups = payload.get("sessions") or [payload["reading_ids"]]
+        entries: list[dict[str, Any]] = []
+        links: list[RegionalLink] = []
+        for group in groups:
+            measured, found = _measurement(session, [int(i) for i in group])
+            links.append(found)
+            if not all(r.valid for r in measured.readings):
+                continue  # invalidated before sending: never a new measurement
+            entries.append(_observation(session, measured, found, options))
+        if not entries:
             raise Withdrawn("invalidated before sending")
-        primary = measurement.primary
-        plan = plan_context(session, primary.citizen_id, primary.type, primary.measured_at)
-        try:
-            entry = observation_entry(
-                measurement, regional=RegionalContext.from_link(link), options=options, plan=plan
-            )
-        except UnknownVersion as exc:
-            raise NothingToSubmit("ServiceRequest version unknown") from exc
-        except NotLinked as exc:
-            raise NothingToSubmit("no ServiceRequest") from exc
-        except NoFutCode as exc:
-            raise Withdrawn(f"no FUT code for {exc.args[0]}") from exc
-        return Submission([entry], link.patient_reference, link.episode_of_care_reference)
+        return Submission(entries, links[0].patient_reference, links[0].episode_of_care_reference)
     if "response_id" in payload:
         response = session.get(QuestionnaireResponse, int(payload["response_id"]))
         if response is None:

@@ -137,6 +137,7 @@ def enqueue_readings(
     result = EnqueueResult()
     rows: list[Outgoing] = []
     taken: set[int] = set()
+    sessions: dict[tuple[Any, str, str], list[int]] = {}
     for reading, link in found:
         assert reading.id is not None
         if reading.id in taken:
@@ -201,6 +202,9 @@ def enqueue_readings(
             key = _BP[0] if regional.has(_BP[0]) else _BP[1]
         if regional.has(key):
             rows.append(_row(reading_key(reading.id), {"reading_ids": [reading.id]}))
+            sessions.setdefault(
+                (reading.citizen_id, reading.device_id, reading.message_id), []
+            ).append(len(rows) - 1)
             result.enqueued += 1
         else:
             rows.append(
@@ -213,8 +217,28 @@ def enqueue_readings(
             )
             result.skipped += 1
         taken.add(reading.id)
+    rows = _one_submission_per_session(rows, sessions)
+    result.enqueued -= sum(len(group) - 1 for group in sessions.values() if len(group) > 1)
     enqueue_many(session, rows, now=now)
     return result
+
+
+def _one_submission_per_session(
+    rows: list[Outgoing], sessions: dict[tuple[Any, str, str], list[int]]
+) -> list[Outgoing]:
+    """Readings of one tablet message (one device session: SpO2 and pulse of one oximeter
+    measurement) go in one ``$submit-measurement``: the first row carries every reading as
+    ``{"sessions": [[id], [id]]}``, the others are ``merged`` into it."""
+    out = list(rows)
+    for indexes in sessions.values():
+        if len(indexes) < 2:
+            continue
+        first = rows[indexes[0]]
+        groups = [rows[i].payload["reading_ids"] for i in indexes]
+        out[indexes[0]] = _row(first.dedup_key, {"sessions": groups})
+        for i in indexes[1:]:
+            out[i] = _row(rows[i].dedup_key, {"merged_into": first.dedup_key}, MERGED)
+    return out
 
 
 def enqueue_responses(
@@ -271,7 +295,7 @@ def enqueue_invalidations(session: Session, *, now: datetime, limit: int) -> int
         row = _sent_row(session, reading_key(reading.id))
         if row is None:
             continue  # the partner's submission is still pending or was withdrawn
-        ids = [int(i) for i in (row.payload or {}).get("reading_ids", [])]
+        ids = _measurement_of(row.payload or {}, reading.id)
         others = [i for i in ids if i != reading.id]
         status = PENDING
         if any(_enqueued(session, f"{VALIDITY_PREFIX}{i}") for i in others) or any(
@@ -287,6 +311,16 @@ def enqueue_invalidations(session: Session, *, now: datetime, limit: int) -> int
             )
         )
     return enqueue_many(session, rows, now=now)
+
+
+def _measurement_of(payload: dict[str, Any], reading_id: int) -> list[int]:
+    """The reading ids of the measurement (one Observation) that carries ``reading_id``."""
+    groups = payload.get("sessions") or [payload.get("reading_ids", [])]
+    for group in groups:
+        ids = [int(i) for i in group]
+        if reading_id in ids:
+            return ids
+    return [reading_id]
 
 
 def _sent_row(session: Session, key: str) -> OutboxMessage | None:

@@ -240,3 +240,31 @@ def test_a_reading_in_a_plan_slot_is_sent_as_resolved(
         assert parts["serviceRequestVersionId"]["valueId"] == "2"  # .../ServiceRequest/1/_history/2
     assert types[93] == ("Resolved", {"url": "start", "valueDateTime": "2026-11-20T05:00:00.000Z"})
     assert types[94] == ("Adhoc", None)  # the slot was met by the first
+
+
+def test_one_oximeter_session_is_one_submission(engine: Engine, regional: RegionalServer) -> None:
+    team = w.add_team(engine, "bridged", "bridged")
+    citizen, device, peripheral = w.add_citizen(engine, team)
+    session_message = "oximeter-session-1"  # SpO2 and pulse of one measurement, one message
+    for type_, value, unit in (("spo2", 93, "%"), ("pulse", 80, "/min")):
+        w.add_reading(
+            engine,
+            citizen,
+            device,
+            peripheral,
+            type_,
+            value,
+            unit,
+            w.T0,
+            message_id=session_message,
+        )
+    w.add_reading(engine, citizen, device, peripheral, "spo2", 95, "%", w.T0 + timedelta(hours=3))
+    regional.script.extend(["commit-then-drop"])  # the session's answer is lost once
+    clock = FrozenClock(w.T0 + timedelta(days=1))
+    worker, _ = _worker(engine, regional, clock)
+    _drain(worker, clock, rounds=3)
+    assert set(regional.created.values()) == {1} and len(regional.resources) == 3
+    # SpO2 and pulse in one Bundle; its lost answer was found by search, not re-sent
+    (together,) = [r for r in regional.requests if len(r) == 2]
+    assert {"-150456-" in i for i in together} == {True, False}  # one SpO2, one pulse
+    assert sorted(len(r) for r in regional.requests) == [1, 2]

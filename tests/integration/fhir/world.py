@@ -98,13 +98,14 @@ def add_reading(
     at: datetime,
     *,
     received: datetime | None = None,
+    message_id: str | None = None,
 ) -> int:
     received = received or at + timedelta(seconds=5)
     with session_scope(engine) as s:
         reading = Reading(
             citizen_id=citizen_id,
             device_id=device_id,
-            message_id=uuid.uuid4().hex,
+            message_id=message_id or uuid.uuid4().hex,
             type=type_,
             value=value,
             unit=unit,
