@@ -28,6 +28,7 @@ from pust.db.tables import (
 from pust.domain.plans import InvalidPlanError, parse_plan
 from pust.domain.questionnaires import QUESTIONNAIRES
 from pust.fhir.observation import Measurement, NoFutCode, identifier_value
+from pust.fhir.questionnaire_map import QuestionnaireMismatch
 from pust.fhir.regional import NotLinked, RegionalContext, UnknownVersion
 from pust.fhir.submission import (
     EntryIdentity,
@@ -196,6 +197,8 @@ def build_submission(
             raise NothingToSubmit("ServiceRequest version unknown") from exc
         except NotLinked as exc:
             raise NothingToSubmit("no ServiceRequest") from exc
+        except QuestionnaireMismatch as exc:
+            raise NothingToSubmit(f"questionnaire mismatch: {exc}") from exc
         return Submission(
             [entry], response_link.patient_reference, response_link.episode_of_care_reference
         )

@@ -27,6 +27,7 @@ from pust.fhir import urls
 from pust.fhir.identifiers import DEFAULT_IDENTIFIER_SYSTEM, urn_uuid
 from pust.fhir.observation import Measurement, build_observation, identifier_value
 from pust.fhir.patient import device_logical_reference
+from pust.fhir.questionnaire_map import parse_map, regional_items
 from pust.fhir.questionnaire_response import build_questionnaire_response, response_identifier
 from pust.fhir.regional import NotLinked, RegionalContext, ServiceRequestRef, resolved_timing
 from pust.fhir.timing import PlanContext, Timing
@@ -133,6 +134,15 @@ def response_entry(
         identifier_system=options.identifier_system,
     )
     resource["meta"].pop("lastUpdated", None)
+    # the regional Questionnaire's own linkIds and types (questionnaire_map.py)
+    raw = regional.service_requests.get(response.questionnaire)
+    mapping = parse_map(raw if isinstance(raw, dict) else {}, response.questionnaire)
+    resource["questionnaire"] = mapping.questionnaire
+    items = regional_items(response, mapping)
+    if items:
+        resource["item"] = items
+    else:
+        resource.pop("item", None)
     return _entry(resource, "QuestionnaireResponse", response_identifier(response), options)
 
 

@@ -29,7 +29,11 @@ SERVICE_REQUESTS = {
     "kol-symptoms-v1": {
         "reference": f"{REGION}/ServiceRequest/4",
         "version": "2",
-        "questionnaire": f"{REGION}/Questionnaire/9",
+        "questionnaire": f"{REGION}/Questionnaire/9|3",
+        "items": {
+            "more_breathless": {"linkId": "1.1", "type": "boolean"},
+            "cat_score": {"linkId": "2", "type": "integer"},
+        },
     },
 }
 

@@ -286,7 +286,7 @@ def test_submit_measurement_parameters() -> None:
     assert timing["extension"][0] == {"url": "serviceRequestVersionId", "valueId": "42"}
     (timing,) = _ext(pressure, urls.EXT_RESOLVED_TIMING)
     assert timing["extension"][0]["valueId"] == "3"
-    assert answer["questionnaire"].endswith("/Questionnaire/78460")
+    assert answer["questionnaire"].endswith("/Questionnaire/78460|3")  # pinned version
     for entry in bundle["entry"]:
         assert entry["request"]["method"] == "POST"
         # FUT declares no conditional create for Observation: none unless the target does
