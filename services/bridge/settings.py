@@ -55,6 +55,8 @@ class BridgeSettings(BaseSettings):
     invalidation_decision: Literal["invalidated-fulfills", "invalidated-is-not-fulfillment"] = (
         "invalidated-is-not-fulfillment"
     )
+    # the backfill's pace (submissions per second): FUT names no bulk route for history
+    backfill_per_second: float = Field(default=5.0, gt=0, le=1000)
     metrics_port: int = Field(default=9104, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
 
