@@ -15,6 +15,7 @@ from pust.domain.device_protocol import (
     ValidationResult,
     validate_message,
 )
+from pust.domain.device_protocol.validator import recover_message_id
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
 from pust.messaging.topics import INBOUND, Topics
 from services.ingest.arrivals import Arrival
@@ -75,6 +76,7 @@ class IngestService:
             batch_max_wait_seconds=ingest.batch_max_wait_seconds,
             retry_initial_seconds=ingest.retry_initial_seconds,
             retry_max_seconds=ingest.retry_max_seconds,
+            max_deliveries=ingest.max_deliveries,
         )
 
     def start(self, *, wait_seconds: float | None = None) -> None:
@@ -102,11 +104,30 @@ class IngestService:
             channel = "unknown"
         else:
             channel = parsed.channel.value
-            result = validate_message(
-                device_id=parsed.device_id,
-                channel=channel,
-                payload=message.payload,
-                received_at=received_at,
-            )
+            try:
+                result = validate_message(
+                    device_id=parsed.device_id,
+                    channel=channel,
+                    payload=message.payload,
+                    received_at=received_at,
+                )
+            except Exception as exc:  # the validator never raises; if it does: quarantine
+                log.error(
+                    "ingest.validation_failed device_id=%s error=%s",
+                    parsed.device_id[:64],
+                    type(exc).__name__,
+                )
+                self._metrics.internal_errors.labels("validate").inc()
+                result = Rejection(
+                    parsed.device_id,
+                    channel,
+                    recover_message_id(message.payload),
+                    received_at,
+                    (
+                        ProtocolError(
+                            "", ErrorCode.INTERNAL_ERROR, "the message could not be validated"
+                        ),
+                    ),
+                )
         self._metrics.received.labels(channel).inc()
         self.writer.submit(Arrival(message, received_at, result))

@@ -7,7 +7,12 @@ from pust.db.tables.care import CareTeam, CareTeamRouting, StaffMembership, Staf
 from pust.db.tables.citizens import Citizen, CitizenNote, PausePeriod, RegionalLink
 from pust.db.tables.clinical import Baseline, LimitSet, Plan
 from pust.db.tables.devices import Device, DeviceAssignment, Peripheral
-from pust.db.tables.messages import InboxMessage, OutboxMessage, QuarantinedMessage
+from pust.db.tables.messages import (
+    DeliveryAttempt,
+    InboxMessage,
+    OutboxMessage,
+    QuarantinedMessage,
+)
 from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
 
 __all__ = [
@@ -19,6 +24,7 @@ __all__ = [
     "CareTeamRouting",
     "Citizen",
     "CitizenNote",
+    "DeliveryAttempt",
     "Device",
     "DeviceAssignment",
     "ExpectedMeasurement",

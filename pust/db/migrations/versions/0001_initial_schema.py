@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:06:28.723469
+Create Date: 2026-12-02 15:55:03.256848
 """
 
 from collections.abc import Sequence
@@ -48,6 +48,14 @@ def upgrade() -> None:
     sa.Column('created_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
+    )
+    op.create_table('delivery_attempt',
+    sa.Column('device_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('first_attempt_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_attempt_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('device_id', 'message_id')
     )
     op.create_table('device',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -539,6 +547,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_device_last_seen_at'))
 
     op.drop_table('device')
+    op.drop_table('delivery_attempt')
     op.drop_table('care_team')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_citizen_time')
