@@ -283,15 +283,20 @@ class GroupCommitWriter:
                 with connection.begin():
                     return work(connection)
             except DBAPIError as exc:
+                self._discard_connection()
                 if not _is_transient(exc):
                     raise
-                self._discard_connection()
                 self._metrics.database_retries.inc()
                 log.warning(
                     "ingest.database_unavailable error=%s retry_in=%.1fs",
                     type(exc.orig).__name__,
                     delay,
                 )
+            except BaseException:
+                # whatever failed, and wherever (even in the commit), the database session
+                # may still hold the transaction: never reuse it for the next one
+                self._discard_connection()
+                raise
             if self._abandon.wait(delay):
                 return None
             delay = min(delay * 2, self._retry_max)
@@ -320,7 +325,8 @@ class GroupCommitWriter:
 
     def _discard_connection(self) -> None:
         if self._connection is not None:
-            with contextlib.suppress(SQLAlchemyError):
+            with contextlib.suppress(Exception):
+                self._connection.invalidate()  # closes the DBAPI connection: rolled back
                 self._connection.close()
             self._connection = None
 

@@ -35,8 +35,7 @@ def raise_internal_error_alerts(connection: Connection, rejections: Sequence[Rej
             (rejection.message_id or "")[:64],
         )
         try:
-            with connection.begin_nested():
-                _raise(connection, rejection)
+            _raise(connection, rejection)
         except SQLAlchemyError as exc:  # the quarantine matters more than the alert
             log.error(
                 "ingest.internal_error_alert_failed device_id=%s error=%s",
@@ -47,7 +46,8 @@ def raise_internal_error_alerts(connection: Connection, rejections: Sequence[Rej
 
 def _raise(connection: Connection, rejection: Rejection) -> None:
     at = rejection.received_at
-    with Session(bind=connection) as session:
+    # a savepoint of its own: a failure here rolls back the alert, never the quarantine
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
         row = session.execute(
             select(Citizen.id, Citizen.care_team_id)  # type: ignore[call-overload]
             .join(DeviceAssignment, col(DeviceAssignment.citizen_id) == col(Citizen.id))
@@ -81,4 +81,4 @@ def _raise(connection: Connection, rejection: Rejection) -> None:
                 device_id=rejection.device_id,
             ),
         )
-        session.flush()
+        session.commit()  # releases the savepoint; the caller commits the transaction
