@@ -19,6 +19,7 @@ from pust.domain.device_protocol.validator import recover_message_id
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
 from pust.messaging.topics import INBOUND, Topics
 from services.ingest.arrivals import Arrival
+from services.ingest.broker_session import record_connection, session_expected
 from services.ingest.group_commit import GroupCommitWriter
 from services.ingest.metrics import IngestMetrics
 from services.ingest.settings import IngestSettings
@@ -47,6 +48,10 @@ class IngestService:
         self._topics = Topics(settings.topic_root)
         self._clock = clock
         self._metrics = metrics
+        self._engine = engine
+        self._client_id = ingest.client_id
+        self._session_expiry = ingest.session_expiry_seconds
+        self._connected_before = False
         address = BrokerAddress.parse(
             settings.effective_mqtt_url,
             username=settings.service_mqtt_username,
@@ -66,6 +71,7 @@ class IngestService:
             manual_ack=True,
             receive_maximum=ingest.receive_maximum,
             max_inflight=max(ingest.receive_maximum, 1000),
+            on_connected=self._on_connected,
         )
         self.writer = GroupCommitWriter(
             engine=engine,
@@ -88,6 +94,25 @@ class IngestService:
         session keeps collecting messages until the next start)."""
         self.writer.stop()
         self.mqtt.stop()
+
+    def _on_connected(self, session_present: bool) -> None:
+        try:
+            self._check_session(session_present)
+        except Exception as exc:  # a missed warning must never keep ingest from connecting
+            log.warning("ingest.session_check_failed error=%s", type(exc).__name__)
+
+    def _check_session(self, session_present: bool) -> None:
+        now = self._clock.now()
+        expected = self._connected_before or session_expected(self._engine, self._client_id, now)
+        self._connected_before = True
+        if expected and not session_present and self._session_expiry:
+            self._metrics.sessions_lost.inc()
+            log.warning(
+                "ingest.session_lost client_id=%s: the broker kept no session for us; messages "
+                "queued while ingest was away are gone (tablets re-send what has no receipt)",
+                self._client_id,
+            )
+        record_connection(self._engine, self._client_id, now, self._session_expiry)
 
     def _on_message(self, message: ReceivedMessage) -> None:
         received_at = self._clock.now()

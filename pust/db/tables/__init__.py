@@ -8,6 +8,7 @@ from pust.db.tables.citizens import Citizen, CitizenNote, PausePeriod, RegionalL
 from pust.db.tables.clinical import Baseline, LimitSet, Plan
 from pust.db.tables.devices import Device, DeviceAssignment, Peripheral
 from pust.db.tables.messages import (
+    BrokerSession,
     DeliveryAttempt,
     InboxMessage,
     OutboxMessage,
@@ -20,6 +21,7 @@ __all__ = [
     "AlertEvent",
     "AuditEvent",
     "Baseline",
+    "BrokerSession",
     "CareTeam",
     "CareTeamRouting",
     "Citizen",

@@ -58,6 +58,18 @@ class DeliveryAttempt(SQLModel, table=True):
     last_attempt_at: datetime = timestamp()
 
 
+class BrokerSession(SQLModel, table=True):
+    """When a service last connected to the broker with a persistent session: if it comes
+    back within the session's expiry and the broker has no session for it, messages queued
+    meanwhile may be gone, and the service says so."""
+
+    __tablename__ = "broker_session"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    connected_at: datetime = timestamp()
+    expiry_seconds: int
+
+
 class OutboxMessage(SQLModel, table=True):
     """Work for the outside world, written in the same transaction as the change it reports.
 

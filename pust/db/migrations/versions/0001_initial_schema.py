@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:55:03.256848
+Create Date: 2026-12-02 16:17:55.184682
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,12 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index('ix_audit_citizen_time', ['citizen_id', 'at'], unique=False)
 
+    op.create_table('broker_session',
+    sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('connected_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expiry_seconds', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('client_id')
+    )
     op.create_table('care_team',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -549,6 +555,7 @@ def downgrade() -> None:
     op.drop_table('device')
     op.drop_table('delivery_attempt')
     op.drop_table('care_team')
+    op.drop_table('broker_session')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_citizen_time')
 
