@@ -7,7 +7,15 @@ from sqlmodel import select
 
 from pust.db.baseline_repository import current_baselines, set_clinician_baseline
 from pust.db.engine import session_scope
-from pust.db.tables import Alert, AlertEvent, Baseline, ExpectedMeasurement, OutboxMessage, Plan
+from pust.db.tables import (
+    Alert,
+    AlertEvent,
+    Baseline,
+    CareTeamRouting,
+    ExpectedMeasurement,
+    OutboxMessage,
+    Plan,
+)
 from pust.domain.clock import FrozenClock
 from pust.domain.plans import MeasurementPlan, Schedule
 from pust.domain.routing import OpeningInterval, Recipient, RoutingPolicy
@@ -46,6 +54,26 @@ def test_no_routing_in_opening_hours(engine: Engine) -> None:
     TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t")).drain()
     with session_scope(engine) as session:
         assert session.exec(select(OutboxMessage)).all() == []
+
+
+@pytest.mark.allow_error_logs
+def test_an_unreadable_routing_policy_is_logged_and_the_default_used(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = seed(engine)
+    with session_scope(engine) as session:
+        session.add(
+            CareTeamRouting(care_team_id=world.team_id, policy={"timezone": "Mars/Olympus"})
+        )
+    add_reading(engine, world, type_="spo2", value=85, unit="%", measured_at=NOW)
+    TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t")).drain()
+    with session_scope(engine) as session:
+        alert = session.exec(select(Alert)).one()  # written all the same
+        assert alert.status == "open"
+    [record] = [r for r in caplog.records if "routing_policy_unreadable" in r.getMessage()]
+    assert record.levelname == "ERROR"
+    assert f"care_team_id={world.team_id}" in record.getMessage()
+    assert "using=default_routing_policy" in record.getMessage()
 
 
 def test_clinician_resets_a_baseline_keeping_history(engine: Engine) -> None:
