@@ -11,6 +11,14 @@ from services.api.auth.current import SESSION_COOKIE
 from services.api.auth.tokens import csrf_token, issue_token, read_token
 
 
+def cookie_secure(request: Request) -> bool:
+    """Cookies are ``Secure`` outside demo mode (unless ``PUST_API_INSECURE_HTTP=true``), and
+    whenever the request itself came over HTTPS."""
+    state = request.app.state
+    configured: bool = state.api_settings.cookies_secure(demo=state.settings.demo)
+    return configured or request.url.scheme == "https"
+
+
 def start_session(*, request: Request, response: Response, staff_id: uuid.UUID) -> None:
     state = request.app.state
     minutes = state.api_settings.session_minutes
@@ -27,7 +35,7 @@ def start_session(*, request: Request, response: Response, staff_id: uuid.UUID) 
         max_age=minutes * 60,
         httponly=True,
         samesite="lax",
-        secure=state.api_settings.secure_cookies,
+        secure=cookie_secure(request),
         path="/",
     )
 

@@ -15,7 +15,7 @@ from services.api.auth.current import CurrentStaff, load_principal
 from services.api.auth.login import authenticate
 from services.api.auth.models import MePublic, TokenPublic
 from services.api.auth.oidc import OidcClient, OidcError
-from services.api.auth.sessions import start_session
+from services.api.auth.sessions import cookie_secure, start_session
 from services.api.auth.tokens import (
     TokenInvalid,
     csrf_token,
@@ -155,7 +155,7 @@ def oidc_login(*, request: Request, settings: SettingsDep, clock: ClockDep) -> R
         max_age=600,
         httponly=True,
         samesite="lax",
-        secure=request.app.state.api_settings.secure_cookies,
+        secure=cookie_secure(request),
         path="/auth/oidc",
     )
     return response

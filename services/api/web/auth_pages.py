@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from services.api.audit.recorder import record, record_anonymous
 from services.api.auth.current import SESSION_COOKIE, language_of, load_principal
 from services.api.auth.login import authenticate
-from services.api.auth.sessions import end_session, start_session
+from services.api.auth.sessions import cookie_secure, end_session, start_session
 from services.api.deps import ApiSettingsDep, ClockDep, SessionDep
 from services.api.web.i18n import translator
 from services.api.web.render import PagePrincipal, render
@@ -48,7 +48,7 @@ def _login_page(
         httponly=True,
         samesite="lax",
         path="/login",
-        secure=request.app.state.api_settings.secure_cookies,
+        secure=cookie_secure(request),
     )
     return response
 
