@@ -9,6 +9,7 @@ from pust.db.tables.clinical import Baseline, LimitSet, Plan
 from pust.db.tables.devices import Device, DeviceAssignment, Peripheral
 from pust.db.tables.messages import InboxMessage, OutboxMessage, QuarantinedMessage
 from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
+from pust.db.tables.staff_sessions import StaffSession
 
 __all__ = [
     "Alert",
@@ -33,6 +34,7 @@ __all__ = [
     "Reading",
     "RegionalLink",
     "StaffMembership",
+    "StaffSession",
     "StaffUser",
     "TriageResult",
 ]

@@ -229,8 +229,8 @@ def oidc_callback(
             action="auth.oidc_login",
             resource_type="session",
         )
-    session.commit()
     response = RedirectResponse("/", status_code=303)
-    start_session(request=request, response=response, staff_id=user.id)
+    start_session(request=request, response=response, session=session, staff_id=user.id)
+    session.commit()
     response.delete_cookie(OIDC_STATE_COOKIE, path="/auth/oidc")
     return response

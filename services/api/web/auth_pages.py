@@ -107,18 +107,26 @@ def login(
             action="auth.login",
             resource_type="session",
         )
-    session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
-    start_session(request=request, response=response, staff_id=outcome.user.id)
+    start_session(request=request, response=response, session=session, staff_id=outcome.user.id)
+    session.commit()
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(*, request: Request, principal: PagePrincipal) -> RedirectResponse:
+def logout(*, request: Request, session: SessionDep, principal: PagePrincipal) -> RedirectResponse:
+    """Ends the server-side session: the old cookie is refused from now on."""
     response = RedirectResponse("/login", status_code=303)
-    end_session(response)
-    del principal, request
+    end_session(request=request, response=response, session=session, principal=principal)
+    record(
+        session=session,
+        principal=principal,
+        now=request.app.state.clock.now(),
+        action="auth.logout",
+        resource_type="session",
+    )
+    session.commit()
     return response
 
 

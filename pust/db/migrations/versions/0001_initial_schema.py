@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:06:28.723469
+Create Date: 2026-12-02 15:57:06.894705
 """
 
 from collections.abc import Sequence
@@ -179,6 +179,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff_membership', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_membership_care_team_id'), ['care_team_id'], unique=False)
+
+    op.create_table('staff_session',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('staff_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_reason', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('staff_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_session_staff_id'), ['staff_id'], unique=False)
 
     op.create_table('baseline',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -508,6 +522,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_baseline_citizen_id'))
 
     op.drop_table('baseline')
+    with op.batch_alter_table('staff_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_session_staff_id'))
+
+    op.drop_table('staff_session')
     with op.batch_alter_table('staff_membership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_membership_care_team_id'))
 
