@@ -40,9 +40,6 @@ class ApiSettings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     # Strict-Transport-Security max-age on answers to HTTPS requests (0: no header)
     hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)
-    # lockout: after this many failed logins in a row the account waits lockout_minutes
-    max_failed_logins: int = Field(default=5, ge=1)
-    lockout_minutes: int = Field(default=15, ge=1)
     # login throttling (services/api/README.md, "Login throttling")
     login_free_failures_pair: int = Field(default=5, ge=1)
     login_free_failures_address: int = Field(default=10, ge=1)

@@ -120,7 +120,7 @@ def update_staff(
         # whoever knew the old password is logged out everywhere
         uow.staff.revoke_sessions(user.id, now=now, reason="password_changed")
     if command.unlock:
-        user.failed_logins, user.locked_until = 0, None
+        uow.staff.reset_login_throttle(user.username)
     if command.care_team_ids is not None:
         _known_teams(uow, command.care_team_ids)
         uow.staff.set_teams(user.id, command.care_team_ids)

@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from pust.db.tables import CareTeam, StaffMembership, StaffUser
-from services.api.auth import session_store
+from services.api.auth import login_throttle, session_store
 
 
 class TeamRepository(Protocol):
@@ -41,6 +41,9 @@ class StaffRepository(Protocol):
 
     def revoke_sessions(self, staff_id: uuid.UUID, *, now: datetime, reason: str) -> int:
         """End the staff member's open browser sessions; how many there were."""
+
+    def reset_login_throttle(self, username: str) -> None:
+        """Failed logins of the account, from every address, are forgotten (unlock)."""
 
 
 class SqlTeamRepository:
@@ -99,3 +102,6 @@ class SqlStaffRepository:
 
     def revoke_sessions(self, staff_id: uuid.UUID, *, now: datetime, reason: str) -> int:
         return session_store.revoke_all(self._session, staff_id=staff_id, now=now, reason=reason)
+
+    def reset_login_throttle(self, username: str) -> None:
+        login_throttle.reset_account(self._session, username)

@@ -31,6 +31,11 @@ def language_of(request: Request) -> str:
     return wanted if wanted in LANGUAGES else "da"
 
 
+def client_address(request: Request) -> str:
+    """The client's address (the real one behind a trusted proxy: client_origin.py)."""
+    return request.client.host if request.client is not None else ""
+
+
 def load_principal(
     *, session: Session, staff_id: uuid.UUID, via: str, session_id: str | None, language: str
 ) -> Principal | None:

@@ -365,6 +365,7 @@ class FakeStaffRepository:
         self.rows: dict[uuid.UUID, StaffUser] = {}
         self.memberships: dict[uuid.UUID, set[uuid.UUID]] = {}
         self.revoked_sessions: list[tuple[uuid.UUID, str]] = []
+        self.throttle_reset: list[str] = []
 
     def get(self, staff_id: uuid.UUID) -> StaffUser | None:
         return self.rows.get(staff_id)
@@ -388,6 +389,9 @@ class FakeStaffRepository:
     def revoke_sessions(self, staff_id: uuid.UUID, *, now: datetime, reason: str) -> int:
         self.revoked_sessions.append((staff_id, reason))
         return 1
+
+    def reset_login_throttle(self, username: str) -> None:
+        self.throttle_reset.append(username)
 
 
 @dataclass

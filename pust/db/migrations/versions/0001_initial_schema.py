@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:57:06.894705
+Create Date: 2026-12-02 16:08:31.541202
 """
 
 from collections.abc import Sequence
@@ -73,6 +73,16 @@ def upgrade() -> None:
     sa.Column('received_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('device_id', 'message_id')
     )
+    op.create_table('login_throttle',
+    sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_failure_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('blocked_until', pust.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('scope', 'username', 'address')
+    )
     op.create_table('outbox_message',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -117,8 +127,6 @@ def upgrade() -> None:
     sa.Column('oidc_issuer', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('oidc_subject', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', pust.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
     sa.Column('created_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
@@ -552,6 +560,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_pending', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.drop_table('outbox_message')
+    op.drop_table('login_throttle')
     op.drop_table('inbox_message')
     with op.batch_alter_table('device', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_device_last_seen_at'))
