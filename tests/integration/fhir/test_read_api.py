@@ -291,10 +291,25 @@ def test_bridge_status_for_administrators_only(
                 available_at=NOW,
             )
         )
+        s.add(
+            OutboxMessage(
+                channel="fhir",
+                destination="$submit-measurement",
+                payload={"reading_ids": [3]},
+                dedup_key="fhir:reading:3",
+                status="skipped",
+                last_error="no FUT code for fev6",
+                created_at=NOW,
+                available_at=NOW,
+            )
+        )
     body = _get(fhir_client, "/fhir/r4/$bridge-status", auth("admin-a"))
     Parameters.model_validate(body)
     values = {p["name"]: p.get("valueInteger") for p in body["parameter"]}
     assert values["pending"] == 1 and values["dead"] == 1 and values["sent"] == 0
     (dead,) = [p for p in body["parameter"] if p["name"] == "deadSubmission"]
     assert {"name": "lastError", "valueString": "http 422 (processing)"} in dead["part"]
+    (not_sendable,) = [p for p in body["parameter"] if p["name"] == "notSendable"]
+    parts = {p["name"]: p.get("valueString", p.get("valueInteger")) for p in not_sendable["part"]}
+    assert parts["type"] == "fev6" and parts["count"] == 1
     _get(fhir_client, "/fhir/r4/$bridge-status", auth("integrator-a"), 403)
