@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from pust.domain.measurement_rules import AbsoluteLimit, BaselineRule, ChangeRule
 from pust.domain.measurement_types import MeasurementType
+from pust.domain.plausibility_rules import DEFAULT_PLAUSIBILITY, PlausibilityRule
 from pust.domain.questionnaire_rules import (
     CombinationRule,
     QuestionnaireItemRule,
@@ -43,6 +44,7 @@ __all__ = [
     "ChangeRule",
     "CombinationRule",
     "InvalidRuleSetError",
+    "PlausibilityRule",
     "QuestionnaireItemRule",
     "QuestionnaireScoreRule",
     "RuleSet",
@@ -60,6 +62,7 @@ _Kinds = (
     | QuestionnaireItemRule
     | QuestionnaireScoreRule
     | CombinationRule
+    | PlausibilityRule
 )
 AnyRule = Annotated[_Kinds, Field(discriminator="kind")]
 RULE_KINDS: tuple[type[Rule], ...] = typing.get_args(_Kinds)
@@ -210,5 +213,6 @@ def default_rule_set() -> RuleSet:
                 severity=Severity.RED,
                 text_da="Mere åndenød, mere slim og farveskift: tegn på KOL-forværring",
             ),
+            *DEFAULT_PLAUSIBILITY,
         )
     )

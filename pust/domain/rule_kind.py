@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pust.domain.baselines import TimedValue
 from pust.domain.measurement_types import SPECS, MeasurementType
-from pust.domain.severity import Severity
+from pust.domain.severity import AlertKind, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,11 @@ class RuleOutcome:
     reasons: tuple[dict[str, Any], ...] = ()
     auto_resolve: bool = False
     value: float | None = None
+    alert_kind: AlertKind = AlertKind.READING  # DATA_QUALITY: "Tjek målingen", not clinical
+
+    @property
+    def clinical(self) -> bool:
+        return self.alert_kind is AlertKind.READING
 
 
 class Rule(BaseModel, ABC):
@@ -83,6 +88,10 @@ class Rule(BaseModel, ABC):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     collection: ClassVar[str]
+    # READING: a clinical rule. DATA_QUALITY: screens readings before the clinical rules; a
+    # reading it flags is not judged clinically, and earlier readings it would have flagged
+    # are left out of the history (see :meth:`screen`)
+    alert_kind: ClassVar[AlertKind] = AlertKind.READING
 
     # close the alert by itself when a later reading for the same rule is normal again
     auto_resolve: bool = False
@@ -103,6 +112,10 @@ class Rule(BaseModel, ABC):
 
     def history_need(self) -> HistoryNeed | None:
         return None
+
+    def screen(self, evidence: Evidence) -> Evidence:
+        """The evidence the clinical rules may use after this (data-quality) rule."""
+        return evidence
 
     @abstractmethod
     def applies_to(self, subject: Subject) -> bool: ...

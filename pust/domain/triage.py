@@ -21,11 +21,12 @@ from pust.domain.rule_kind import (
     Evidence,
     ReadingFacts,
     ResponseFacts,
+    Rule,
     RuleOutcome,
     Subject,
     number_da,
 )
-from pust.domain.severity import Severity
+from pust.domain.severity import AlertKind, Severity
 
 __all__ = [
     "Evidence",
@@ -63,7 +64,8 @@ class Triage:
 
     @property
     def severity(self) -> Severity:
-        return Severity.worst(*(outcome.severity for outcome in self.outcomes))
+        """The clinical colour (a data-quality check does not colour the reading)."""
+        return Severity.worst(*(o.severity for o in self.outcomes if o.clinical))
 
     @property
     def reasons(self) -> list[dict[str, Any]]:
@@ -76,11 +78,36 @@ class Triage:
 
 
 def triage(subject: Subject, rules: RuleSet, evidence: Evidence) -> Triage:
-    """Apply every rule of ``rules`` that concerns ``subject``."""
+    """Apply every rule of ``rules`` that concerns ``subject``: first the data-quality rules
+    (a reading one of them flags cannot be physiological and is not judged clinically), then
+    the clinical rules, on the history the data-quality rules left."""
+    applying = rules.applying_to(subject)
+    screens = [rule for rule in applying if rule.alert_kind is not AlertKind.READING]
+    checked = _judge(subject, screens, evidence)
+    if checked.breaches:
+        return checked
+    screen_failures: list[RuleFailure] = []
+    for rule in screens:
+        try:
+            evidence = rule.screen(evidence)
+        except Exception as exc:  # see _judge
+            screen_failures.append(RuleFailure(rule.key, type(exc).__name__))
+    clinical = _judge(
+        subject, [rule for rule in applying if rule.alert_kind is AlertKind.READING], evidence
+    )
+    failures = [*checked.failures, *screen_failures]
+    return Triage(
+        checked.outcomes + clinical.outcomes,
+        (*failures, *(f for f in clinical.failures if f not in failures)),
+        checked.skipped + clinical.skipped,
+    )
+
+
+def _judge(subject: Subject, rules: Sequence[Rule], evidence: Evidence) -> Triage:
     by_key: dict[str, list[RuleOutcome]] = {}
     failures: list[RuleFailure] = []
     skipped: list[str] = []
-    for rule in rules.applying_to(subject):
+    for rule in rules:
         try:
             outcome = rule.evaluate(subject, evidence)
         except Exception as exc:  # a broken rule must become a technical alert, not silence
