@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from pust.domain.measurement_rules import AbsoluteLimit, BaselineRule, ChangeRule
 from pust.domain.measurement_types import MeasurementType
+from pust.domain.persistence_rules import PersistenceRule
 from pust.domain.plausibility_rules import DEFAULT_PLAUSIBILITY, PlausibilityRule
 from pust.domain.questionnaire_rules import (
     CombinationRule,
@@ -44,6 +45,7 @@ __all__ = [
     "ChangeRule",
     "CombinationRule",
     "InvalidRuleSetError",
+    "PersistenceRule",
     "PlausibilityRule",
     "QuestionnaireItemRule",
     "QuestionnaireScoreRule",
@@ -63,6 +65,7 @@ _Kinds = (
     | QuestionnaireScoreRule
     | CombinationRule
     | PlausibilityRule
+    | PersistenceRule
 )
 AnyRule = Annotated[_Kinds, Field(discriminator="kind")]
 RULE_KINDS: tuple[type[Rule], ...] = typing.get_args(_Kinds)

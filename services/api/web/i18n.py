@@ -299,6 +299,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "A reading no body can produce (e.g. the wrong person on the scale) becomes a "
         'low-priority "check the reading" task instead of a yellow or red alert.',
     ),
+    "rules_persistence": ("Vedvarende afvigelse", "Persistent breach"),
+    "rules_persistence_help": (
+        "Alarm først når flere målinger i træk ligger uden for grænsen (fx SpO2 under 92 % to "
+        "morgener i træk); en enkelt afvigende måling giver ingen opgave.",
+        "Alarm only when several readings in a row are beyond the limit; a single odd reading "
+        "gives no task.",
+    ),
+    "field_below": ("Under", "Below"),
+    "field_above": ("Over", "Above"),
+    "field_readings": ("Målinger i træk", "Readings in a row"),
+    "field_within_days": ("Inden for (dage)", "Within (days)"),
     "field_max_change": ("Største ændring", "Largest change"),
     "field_window_hours": ("Inden for (timer)", "Within (hours)"),
     "field_low": ("Mindst", "At least"),

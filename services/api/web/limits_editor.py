@@ -145,7 +145,7 @@ def _fields(
 def _in_units(name: str) -> bool:
     # these fields are in the type's unit (limits, change amounts), not % or days
     return name in ("red_low", "yellow_low", "yellow_high", "red_high", "max_change") or (
-        name in ("yellow", "red", "low", "high")
+        name in ("yellow", "red", "low", "high", "below", "above")
     )
 
 
