@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime
 
 from pust.db.tables import Alert
+from pust.domain.notices import ACKNOWLEDGED_TEXT_DA
 from pust.domain.severity import Severity
 from services.api.alerts.models import (
     AlertAcknowledgeCreate,
@@ -16,7 +17,6 @@ from services.api.alerts.models import (
     AlertReopenCreate,
     AlertResolveCreate,
 )
-from services.api.alerts.notices import ACKNOWLEDGED_TEXT
 from services.api.auth.principal import Principal
 from services.api.problems import DocumentationMissingError
 from services.api.scoping import ensure_visible, require_action
@@ -84,7 +84,7 @@ def acknowledge(
     audit_alert(uow, actor=actor, alert=alert, action="alert.acknowledge", now=now)
     if command.notify_citizen:
         uow.tablets.notify(
-            citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT, now=now
+            citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT_DA, now=now
         )
     return alert
 

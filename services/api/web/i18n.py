@@ -22,8 +22,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "password": ("Adgangskode", "Password"),
     "login_failed": ("Forkert brugernavn eller adgangskode.", "Wrong username or password."),
     "login_locked": (
-        "For mange forkerte forsøg. Kontoen er låst i et kvarter.",
-        "Too many failed attempts. The account is locked for a quarter of an hour.",
+        "For mange forkerte forsøg. Prøv igen om {seconds} sekunder.",
+        "Too many failed attempts. Try again in {seconds} seconds.",
     ),
     "language": ("Sprog", "Language"),
     "logged_in_as": ("Logget ind som", "Logged in as"),
@@ -292,6 +292,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Alarm når alle de nævnte spørgsmål besvares med ja.",
         "Alarm when all the listed questions are answered yes.",
     ),
+    "rules_plausibility": ("Tjek målingen (datakvalitet)", "Check the reading (data quality)"),
+    "rules_plausibility_help": (
+        "En måling der ikke kan være kroppens (fx forkert person på vægten) bliver en opgave "
+        "»Tjek målingen« med lav prioritet i stedet for en gul eller rød alarm.",
+        "A reading no body can produce (e.g. the wrong person on the scale) becomes a "
+        'low-priority "check the reading" task instead of a yellow or red alert.',
+    ),
+    "rules_persistence": ("Vedvarende afvigelse", "Persistent breach"),
+    "rules_persistence_help": (
+        "Alarm først når flere målinger i træk ligger uden for grænsen (fx SpO2 under 92 % to "
+        "morgener i træk); en enkelt afvigende måling giver ingen opgave.",
+        "Alarm only when several readings in a row are beyond the limit; a single odd reading "
+        "gives no task.",
+    ),
+    "field_below": ("Under", "Below"),
+    "field_above": ("Over", "Above"),
+    "field_readings": ("Målinger i træk", "Readings in a row"),
+    "field_within_days": ("Inden for (dage)", "Within (days)"),
+    "field_max_change": ("Største ændring", "Largest change"),
+    "field_window_hours": ("Inden for (timer)", "Within (hours)"),
+    "field_low": ("Mindst", "At least"),
+    "field_high": ("Højst", "At most"),
     "field_type": ("Måling", "Measurement"),
     "field_item": ("Spørgsmål", "Question"),
     "field_red_low": ("Rød under", "Red below"),

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from pust.domain.notices import ACKNOWLEDGED_TEXT_DA
 from pust.domain.severity import AlertStatus
 from services.api.alerts import commands as alert_commands
 from services.api.alerts.models import AlertAcknowledgeCreate, AlertResolveCreate
-from services.api.alerts.notices import ACKNOWLEDGED_TEXT
 from services.api.auth.principal import Principal
 from services.api.citizens.commands import citizen_to_change
 from services.api.problems import ConflictError, DocumentationMissingError
@@ -51,7 +51,7 @@ def acknowledge_green(
         if command.notify_citizen and alert.citizen_id not in notified:
             notified.add(alert.citizen_id)
             uow.tablets.notify(
-                citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT, now=now
+                citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT_DA, now=now
             )
     uow.audit.record(
         actor=actor,
