@@ -302,8 +302,11 @@ def _apply(
     typed: dict[str, str],
     errors: FieldErrors,
     t: Callable[[str], str],
+    defaults_are_empty: bool = False,
 ) -> bool:
-    """Set the posted fields on ``rule``; True when any field was posted non-empty."""
+    """Set the posted fields on ``rule``; True when any field was posted non-empty (with
+    ``defaults_are_empty``, a field still holding the default it was shown with is empty:
+    the new-rule row is prefilled with defaults)."""
     touched = False
     for name, info in model.model_fields.items():
         if name in IDENTITY:
@@ -319,7 +322,8 @@ def _apply(
         text = form[form_name][0]
         typed[form_name] = text
         value = _convert(text, info, form_name, errors, t)
-        touched = touched or text.strip() != ""
+        as_shown = defaults_are_empty and not info.is_required() and value == info.default
+        touched = touched or (text.strip() != "" and not as_shown)
         if value is None and not info.is_required():
             rule.pop(name, None)
         else:
@@ -358,6 +362,7 @@ def limits_from_form(
             typed=submitted.typed,
             errors=submitted.errors,
             t=t,
+            defaults_are_empty=True,
         ):
             fields = model.model_fields
             kind_default = fields["kind"].default if "kind" in fields else None
