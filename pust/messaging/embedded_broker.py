@@ -38,13 +38,19 @@ class BrokerPolicy:
     service_usernames: frozenset[str]
     topics: Topics
 
+    def is_service(self, username: str) -> bool:
+        """A service account, or one of its per-process logins (``account:client-id``)."""
+        return username in self.service_usernames or username.partition(":")[0] in (
+            self.service_usernames if ":" in username else ()
+        )
+
     def may_publish(self, username: str, topic: str) -> bool:
-        if username in self.service_usernames:
+        if self.is_service(username):
             return True
         return any(topic == self.topics.device(username, c) for c in INBOUND)
 
     def may_subscribe(self, username: str, topic: str) -> bool:
-        if username in self.service_usernames:
+        if self.is_service(username):
             return True
         return any(topic == self.topics.device(username, c) for c in _DEVICE_READS)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 from pydantic import Field, SecretStr
@@ -10,7 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_instance() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    # stable across restarts: the broker binds the login to this client id (pust broker
+    # provision); several alerts processes on one host need distinct PUST_ALERTS_INSTANCE
+    return socket.gethostname()
 
 
 class AlertsSettings(BaseSettings):
@@ -24,6 +25,8 @@ class AlertsSettings(BaseSettings):
     missed_sweep_seconds: float = Field(default=60.0, gt=0)
     silent_sweep_seconds: float = Field(default=300.0, gt=0)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # broker vs. registry (Mosquitto's dynamic security only)
+    broker_reconcile_seconds: float = Field(default=300.0, gt=0)
     # a tablet without status, presence or data this long is silent
     silent_device_hours: float = Field(default=24.0, gt=0)
     # how far back a missed-measurement sweep creates slots (covers a long outage)

@@ -6,7 +6,13 @@ from pust.db.tables.audit import AuditEvent
 from pust.db.tables.care import CareTeam, CareTeamRouting, StaffMembership, StaffUser
 from pust.db.tables.citizens import Citizen, CitizenNote, PausePeriod, RegionalLink
 from pust.db.tables.clinical import Baseline, LimitSet, Plan
-from pust.db.tables.devices import Device, DeviceAssignment, Peripheral
+from pust.db.tables.devices import (
+    BrokerReconcileRun,
+    Device,
+    DeviceAssignment,
+    PairingCode,
+    Peripheral,
+)
 from pust.db.tables.messages import InboxMessage, OutboxMessage, QuarantinedMessage
 from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
 
@@ -15,6 +21,7 @@ __all__ = [
     "AlertEvent",
     "AuditEvent",
     "Baseline",
+    "BrokerReconcileRun",
     "CareTeam",
     "CareTeamRouting",
     "Citizen",
@@ -25,6 +32,7 @@ __all__ = [
     "InboxMessage",
     "LimitSet",
     "OutboxMessage",
+    "PairingCode",
     "PausePeriod",
     "Peripheral",
     "Plan",
