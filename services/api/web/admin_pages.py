@@ -363,7 +363,12 @@ async def enrol_citizen_form(
 
 @router.post("/ui/devices")
 async def enrol_device_form(
-    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
+    *,
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> RedirectResponse:
     form = await form_fields(request)
     return await form_action(
@@ -376,6 +381,7 @@ async def enrol_device_form(
             session=uow.session,
             principal=principal,
             clock=clock,
+            settings=settings,
         ),
     )
 
