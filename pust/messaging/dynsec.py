@@ -174,6 +174,9 @@ class DynsecClient:
     def is_connected(self) -> bool:
         return self._connection.is_connected
 
+    def wait_connected(self, timeout: float) -> None:
+        self._connection.wait_connected(timeout)
+
     @property
     def fatal_error(self) -> Exception | None:
         return self._connection.fatal_error

@@ -19,7 +19,7 @@ from pust.db.device_enrolment import issue_password, revoke
 from pust.db.engine import session_scope
 from pust.db.outbox import RetryPolicy, enqueue_broker_sync
 from pust.db.tables import Device
-from pust.domain.clock import SystemClock
+from pust.domain.clock import FrozenClock
 from pust.messaging.dynsec import DynsecClient
 from pust.messaging.mqtt_client import BrokerAddress
 from pust.messaging.topics import Topics
@@ -57,6 +57,7 @@ class BrokerWorld:
     relay: OutboxRelay
     reconciler: BrokerReconciler
     protocol: str
+    clock: FrozenClock
     topics: Topics = field(default_factory=lambda: Topics(ROOT))
     _tablets: list[RawTablet] = field(default_factory=list)
 
@@ -68,20 +69,20 @@ class BrokerWorld:
         """A tablet in the registry, assigned to a citizen, not yet paired."""
         device_id = seed_devices(self.engine, 1).device_ids[0]
         with session_scope(self.engine) as session:
-            enqueue_broker_sync(session, device_id=device_id, now=datetime.now(UTC))
+            enqueue_broker_sync(session, device_id=device_id, now=self.clock.now())
         return device_id
 
     def issue_password(self, device_id: str) -> str:
         with session_scope(self.engine) as session:
             device = session.get(Device, device_id)
             assert device is not None
-            return issue_password(session, device, seal=self.seal, now=datetime.now(UTC))
+            return issue_password(session, device, seal=self.seal, now=self.clock.now())
 
     def revoke(self, device_id: str) -> None:
         with session_scope(self.engine) as session:
             device = session.get(Device, device_id)
             assert device is not None
-            revoke(session, device, now=datetime.now(UTC))
+            revoke(session, device, now=self.clock.now())
 
     def deliver(self) -> None:
         """The alerts relay's turn: every due ``broker`` row applied."""
@@ -140,7 +141,8 @@ def broker_world(
         ),
         client_id=f"alerts-dynsec-{uuid.uuid4().hex[:6]}",
     ).start()
-    clock = SystemClock()
+    # the relay's clock: stands still unless a test moves it past a back-off
+    clock = FrozenClock(datetime.now(UTC))
     seal = PasswordSeal(settings.secret_key.get_secret_value())
     topics = Topics(ROOT)
     relay = OutboxRelay(
@@ -163,7 +165,7 @@ def broker_world(
         registry=CollectorRegistry(),
     )
     world = BrokerWorld(
-        engine, settings, dynsec_mosquitto, dynsec, relay, reconciler, tablet_protocol
+        engine, settings, dynsec_mosquitto, dynsec, relay, reconciler, tablet_protocol, clock
     )
     yield world
     world.stop()

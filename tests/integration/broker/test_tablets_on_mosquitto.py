@@ -7,14 +7,24 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlmodel import select
 
 from pust.db.broker_registry import last_reconcile_run
 from pust.db.engine import session_scope
-from pust.db.tables import Device
+from pust.db.tables import (
+    Citizen,
+    Device,
+    DeviceAssignment,
+    OutboxMessage,
+    StaffMembership,
+    StaffUser,
+)
 from pust.domain.clock import SystemClock
 from pust.messaging.topics import DeviceChannel
+from services.api.app import create_app
+from services.api.auth.passwords import hash_password
 from tests.integration.broker.conftest import INGEST_INSTANCE, ROOT, BrokerWorld
 from tests.integration.broker.tablet import RawTablet
 from tests.integration.ingest.world import measurement_payload
@@ -137,6 +147,24 @@ def test_the_reconcile_job_repairs_a_client_deleted_behind_its_back(
     assert set(states) == {"enabled"}
 
 
+def test_enrolments_made_while_the_broker_is_down_reach_it_later(
+    broker_world: BrokerWorld,
+) -> None:
+    broker_world.mosquitto.stop()
+    device_id = broker_world.enrol()
+    password = broker_world.issue_password(device_id)
+    assert broker_world.relay.run_once() == 2
+    with session_scope(broker_world.engine) as session:
+        waiting = session.exec(select(OutboxMessage).where(OutboxMessage.channel == "broker")).all()
+        assert {(m.status, m.attempts) for m in waiting} == {("pending", 1)}
+        assert all("not connected" in (m.last_error or "") for m in waiting)
+    broker_world.mosquitto.start()
+    broker_world.dynsec.wait_connected(15)
+    broker_world.clock.advance(timedelta(minutes=1))  # past the outbox's back-off
+    broker_world.deliver()
+    _connected(broker_world, device_id, password)
+
+
 @pytest.mark.allow_error_logs
 @pytest.mark.parametrize("db_backend", ["sqlite"])
 @pytest.mark.parametrize("tablet_protocol", ["5"])
@@ -152,3 +180,44 @@ def test_ingest_stops_when_the_broker_refuses_its_credentials(
     with pytest.raises(SystemExit) as stopped:
         run(settings, IngestSettings(instance=INGEST_INSTANCE, metrics_port=0))
     assert stopped.value.code == EXIT_BAD_CREDENTIALS
+
+
+def test_a_tablet_paired_over_the_api_logs_in_to_mosquitto(broker_world: BrokerWorld) -> None:
+    device_id = broker_world.enrol()
+    with session_scope(broker_world.engine) as session:
+        assignment = session.exec(
+            select(DeviceAssignment).where(DeviceAssignment.device_id == device_id)
+        ).one()
+        citizen = session.get(Citizen, assignment.citizen_id)
+        assert citizen is not None
+        admin = StaffUser(
+            username="broker-admin-staff",
+            display_name="Admin",
+            role="administrator",
+            password_hash=hash_password("staff-password"),
+        )
+        session.add(admin)
+        session.flush()
+        session.add(StaffMembership(staff_id=admin.id, care_team_id=citizen.care_team_id))
+        citizen_id = str(citizen.id)
+    with TestClient(create_app(broker_world.settings)) as client:
+        token = client.post(
+            "/api/v1/auth/token",
+            data={"username": "broker-admin-staff", "password": "staff-password"},
+        ).json()["access_token"]
+        code = client.post(
+            "/api/v1/pairing-codes",
+            json={"citizen_id": citizen_id},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()["code"]
+        credentials = client.post(
+            "/api/v1/enrolment/pair", json={"code": code, "device_id": device_id}
+        ).json()
+    broker_world.deliver()
+    tablet = broker_world.tablet(
+        credentials["mqtt_username"],
+        credentials["mqtt_password"],
+        client_id=credentials["mqtt_client_id"],
+    )
+    assert not tablet.connect().is_failure
+    assert tablet.subscribe(broker_world.topics.device(device_id, DeviceChannel.PLAN))
