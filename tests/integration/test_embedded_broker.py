@@ -29,6 +29,7 @@ SERVICE = ("pust-service", "service-secret")
 def broker(engine: Engine) -> Iterator[int]:
     with session_scope(engine) as session:
         session.add(Device(id="demo-tablet-01", mqtt_password_hash=hash_device_password("demo")))
+        session.add(Device(id="demo-tablet-02", mqtt_password_hash=hash_device_password("demo")))
         session.add(
             Device(
                 id="retired-tablet",
@@ -112,3 +113,34 @@ def test_a_tablet_publishes_only_as_itself_and_backlog_survives(broker: int) -> 
     assert {m.topic for m in received} == {
         topics.device("demo-tablet-01", DeviceChannel.MEASUREMENTS)
     }
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_a_tablet_never_gets_another_tablets_retained_messages(broker: int) -> None:
+    from tests.integration.broker.tablet import RawTablet
+
+    topics = Topics()
+    first_plan = topics.device("demo-tablet-01", DeviceChannel.PLAN)
+    second_plan = topics.device("demo-tablet-02", DeviceChannel.PLAN)
+    first = _connect(broker, "demo-tablet-01", "demo", subscriptions=[(first_plan, 1)])
+    service = _connect(broker, *SERVICE)
+    service.publish(first_plan, b'{"plan": 1}', qos=1, retain=True).wait_for_publish(10)
+    service.publish(
+        topics.device("demo-tablet-01", DeviceChannel.PRESENCE), b"online", qos=1, retain=True
+    ).wait_for_publish(10)
+    second = RawTablet(
+        broker,
+        username="demo-tablet-02",
+        password="demo",
+        client_id="demo-tablet-02",
+        protocol="3.1.1",
+    )
+    assert not second.connect().is_failure
+    assert second.subscribe(second_plan)
+    service.publish(second_plan, b'{"plan": 2}', qos=1).wait_for_publish(10)
+    # retained messages are sent on CONNECT and SUBSCRIBE, before this one
+    second.wait_message(second_plan)
+    assert [m.topic for m in second.messages] == [second_plan]
+    second.stop()
+    first.stop()
+    service.stop()
