@@ -54,6 +54,17 @@ class BrokerPolicy:
             return True
         return any(topic == self.topics.device(username, c) for c in _DEVICE_READS)
 
+    def may_use_client_id(self, username: str, client_id: str) -> bool:
+        """Each login is bound to its client id, as on Mosquitto (dynamic security): a
+        tablet connects only as its device id, a service process (``account:client-id``)
+        only as its own id, so nobody can take over another's session."""
+        account, separator, bound = username.partition(":")
+        if separator and account in self.service_usernames:
+            return client_id == bound
+        if self.is_service(username):
+            return True
+        return client_id == username
+
     def may_receive(self, username: str, topic: str) -> bool:
         """A message on ``topic`` may go to this client (a tablet: its own three topics)."""
         return self.may_subscribe(username, topic)
@@ -69,6 +80,9 @@ class PustAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
         username = session.username or ""
         password = session.password or ""
         if not username or not password:
+            return False
+        if not policy.may_use_client_id(username, session.client_id or ""):
+            log.warning("broker.client_id_refused client_id=%s", session.client_id)
             return False
         loop = asyncio.get_running_loop()
         # argon2 verification is deliberately slow: keep it off the broker's event loop

@@ -144,3 +144,22 @@ def test_a_tablet_never_gets_another_tablets_retained_messages(broker: int) -> N
     second.stop()
     first.stop()
     service.stop()
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+@pytest.mark.allow_error_logs  # the refused logins are logged as errors by the adapter
+def test_a_login_is_bound_to_its_client_id(broker: int) -> None:
+    address = BrokerAddress("127.0.0.1", broker, "demo-tablet-01", "demo", protocol=4)
+    for client_id in ("demo-tablet-02", "pust-ingest-vm", "anything"):
+        connection = MqttConnection(address=address, client_id=client_id)
+        with pytest.raises(MqttAuthenticationFailed):
+            connection.start(wait_seconds=10)
+        connection.stop()
+    service = BrokerAddress("127.0.0.1", broker, f"{SERVICE[0]}:pust-ingest-a", SERVICE[1], 4)
+    refused = MqttConnection(address=service, client_id="pust-ingest-b")
+    with pytest.raises(MqttAuthenticationFailed):
+        refused.start(wait_seconds=10)
+    refused.stop()
+    own = MqttConnection(address=service, client_id="pust-ingest-a")
+    own.start(wait_seconds=10)
+    own.stop()
