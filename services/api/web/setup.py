@@ -17,6 +17,7 @@ from services.api.web import (
     auth_pages,
     citizen_forms,
     citizen_pages,
+    device_pages,
     worklist_pages,
 )
 from services.api.web.render import STATIC, LoginRequiredError, build_environment, render
@@ -34,7 +35,7 @@ def install_web(app: FastAPI) -> None:
     app.state.templates = build_environment()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     pages = (auth_pages, worklist_pages, citizen_pages, citizen_forms, admin_pages)
-    for module in (*pages, access_report_page):
+    for module in (*pages, access_report_page, device_pages):
         app.include_router(module.router)
 
     async def on_login_required(request: Request, _exc: Exception) -> Response:
