@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Collection
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Gauge
+from prometheus_client import Gauge
 from sqlalchemy import Engine
 
 from pust.db.broker_registry import (
@@ -98,7 +98,7 @@ class BrokerReconciler:
         seal: PasswordSeal,
         clock: Clock,
         own_accounts: Collection[str],
-        registry: CollectorRegistry = REGISTRY,
+        drift_gauge: Gauge,
     ) -> None:
         self._engine = engine
         self._dynsec = dynsec
@@ -106,14 +106,7 @@ class BrokerReconciler:
         self._seal = seal
         self._clock = clock
         self._own_accounts = frozenset(own_accounts)
-        self.drift_gauge = Gauge(
-            "pust_broker_drift_devices",
-            "Devices whose broker client differed from the registry at the last reconcile "
-            "(repaired), per kind",
-            ["kind"],
-            registry=registry,
-            multiprocess_mode="mostrecent",
-        )
+        self.drift_gauge = drift_gauge  # pust_broker_drift_devices{kind}
 
     def run_once(self) -> dict[str, int]:
         """Compare and repair every device; returns the drift per kind (also recorded)."""

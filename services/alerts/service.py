@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,7 +20,11 @@ from pust.domain.clock import Clock
 from pust.messaging.dynsec import DynsecClient
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
 from pust.messaging.topics import Topics
+from services.alerts.backlog import measure_backlog
 from services.alerts.broker_sync import BrokerChannel, BrokerReconciler
+from services.alerts.health import Readiness
+from services.alerts.job_health import JobMonitor
+from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import (
     Channel,
     EmailChannel,
@@ -97,9 +101,11 @@ class AlertsService:
         engine: Engine,
         clock: Clock,
         use_mqtt: bool = True,
-        alerts_metrics_registry: CollectorRegistry = REGISTRY,
+        metrics: AlertsMetrics | None = None,
     ) -> None:
         self._alerts = alerts
+        self.metrics = metrics or AlertsMetrics(CollectorRegistry())
+        self.jobs = JobMonitor(now=clock.now, metrics=self.metrics)
         self._clock = clock
         self._engine = engine
         self._stop = threading.Event()
@@ -138,7 +144,7 @@ class AlertsService:
                 seal=seal,
                 clock=clock,
                 own_accounts={settings.broker_admin_username, settings.service_mqtt_username},
-                registry=alerts_metrics_registry,
+                drift_gauge=self.metrics.broker_drift_devices,
             )
         channels = build_channels(alerts, clock, self.mqtt)
         channels[BROKER] = BrokerChannel(
@@ -167,6 +173,7 @@ class AlertsService:
     def start(self, *, wait_seconds: float | None = None) -> None:
         if self.mqtt is not None:
             self.mqtt.start(wait_seconds=wait_seconds)
+        self.jobs.register("triage", interval_seconds=self._alerts.poll_interval_seconds)
         if self.dynsec is not None:
             self.dynsec.start(wait_seconds=wait_seconds)
         self._thread.start()
@@ -196,6 +203,11 @@ class AlertsService:
                 ),
             ),
             ("outbox", self._alerts.outbox_poll_seconds, self._relay_all),
+            (
+                "backlog",
+                self._alerts.backlog_measure_seconds,
+                lambda: measure_backlog(self._engine, self.metrics, self._clock.now()),
+            ),
         ]
         if self.reconciler is not None:
             jobs.append(
@@ -206,8 +218,9 @@ class AlertsService:
                 )
             )
         for name, seconds, job in jobs:
+            self.jobs.register(name, interval_seconds=seconds)
             self._scheduler.add_job(
-                _guarded(name, job),
+                self.jobs.guarded(name, job),
                 "interval",
                 seconds=seconds,
                 id=name,
@@ -233,6 +246,10 @@ class AlertsService:
     def triage_alive(self) -> bool:
         return self._thread.is_alive()
 
+    def readiness(self) -> Readiness:
+        """Not ready while the triage loop is dead or a timer job is stale."""
+        return Readiness(triage_alive=self.triage_alive, stale_jobs=self.jobs.stale())
+
     # work ------------------------------------------------------------------------------
 
     def _on_hint(self, _message: ReceivedMessage) -> None:
@@ -246,9 +263,10 @@ class AlertsService:
                 while not self._stop.is_set() and self.worker.run_once() > 0:
                     pass
                 backoff = self._alerts.poll_interval_seconds
+                self.jobs.succeeded("triage")
             except SQLAlchemyError as exc:
                 # the database is away: the rows wait, nothing is lost; try again later
-                log.warning("triage.unavailable error=%s", type(exc).__name__)
+                self.jobs.failed("triage", exc)
                 backoff = min(backoff * 2, 10.0)
             self._wake.wait(backoff)
             self._wake.clear()
@@ -256,13 +274,3 @@ class AlertsService:
     def _relay_all(self) -> None:
         while not self._stop.is_set() and self.relay.run_once() > 0:
             pass
-
-
-def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
-    def run() -> None:
-        try:
-            job()
-        except SQLAlchemyError as exc:
-            log.warning("alerts.job_failed job=%s error=%s", name, type(exc).__name__)
-
-    return run

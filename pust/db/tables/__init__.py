@@ -13,8 +13,10 @@ from pust.db.tables.devices import (
     PairingCode,
     Peripheral,
 )
+from pust.db.tables.login_throttle import LoginThrottle
 from pust.db.tables.messages import InboxMessage, OutboxMessage, QuarantinedMessage
 from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
+from pust.db.tables.staff_sessions import StaffSession
 
 __all__ = [
     "Alert",
@@ -31,6 +33,7 @@ __all__ = [
     "ExpectedMeasurement",
     "InboxMessage",
     "LimitSet",
+    "LoginThrottle",
     "OutboxMessage",
     "PairingCode",
     "PausePeriod",
@@ -41,6 +44,7 @@ __all__ = [
     "Reading",
     "RegionalLink",
     "StaffMembership",
+    "StaffSession",
     "StaffUser",
     "TriageResult",
 ]

@@ -1,37 +1,42 @@
-"""The nurses' actions on one alert: claim, acknowledge, resolve, reopen. Each checks that the
-caller may act and may see the alert, applies the lifecycle transition (its errors pass
-through to :func:`services.api.problems.as_api_error`) and audits, in the caller's unit of
+"""The nurses' actions on one alert: claim, acknowledge, resolve, reopen. Each goes through
+:func:`_act`: the caller may act and may see the alert, the transition (the alert aggregate,
+:mod:`pust.domain.alert_aggregate`, behind ``uow.alerts``; its errors pass through to
+:func:`services.api.problems.as_api_error`) and the audit entry, in the caller's unit of
 work. The JSON routes and the web forms both call these."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from pust.db.tables import Alert
+from pust.domain.notices import ACKNOWLEDGED_TEXT_DA
 from services.api.alerts.models import (
     AlertAcknowledgeCreate,
     AlertClaimCreate,
     AlertReopenCreate,
     AlertResolveCreate,
 )
-from services.api.alerts.notices import ACKNOWLEDGED_TEXT
 from services.api.auth.principal import Principal
 from services.api.scoping import ensure_visible, require_action
 from services.api.unit_of_work import UnitOfWork
 
 
-def alert_to_change(uow: UnitOfWork, *, actor: Principal, alert_id: uuid.UUID) -> Alert:
+def _act(
+    uow: UnitOfWork,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    action: str,
+    now: datetime,
+    change: Callable[[], Alert],
+) -> Alert:
+    """The one path of a nurse's action on an alert: may act, may see, change, audit."""
     require_action(actor)
-    alert = uow.alerts.get(alert_id)
-    ensure_visible(actor, alert.care_team_id if alert else None, "No such alert.")
-    assert alert is not None
-    return alert
-
-
-def audit_alert(
-    uow: UnitOfWork, *, actor: Principal, alert: Alert, action: str, now: datetime
-) -> None:
+    found = uow.alerts.get(alert_id)
+    ensure_visible(actor, found.care_team_id if found else None, "No such alert.")
+    alert = change()
     uow.audit.record(
         actor=actor,
         now=now,
@@ -41,6 +46,7 @@ def audit_alert(
         citizen_id=alert.citizen_id,
         care_team_id=alert.care_team_id,
     )
+    return alert
 
 
 def claim(
@@ -51,16 +57,20 @@ def claim(
     command: AlertClaimCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.claim(
+    return _act(
+        uow,
+        actor=actor,
         alert_id=alert_id,
-        actor_id=actor.staff_id,
+        action="alert.claim",
         now=now,
-        expected_version=command.expected_version,
-        take_over=command.take_over,
+        change=lambda: uow.alerts.claim(
+            alert_id=alert_id,
+            actor_id=actor.staff_id,
+            now=now,
+            expected_version=command.expected_version,
+            take_over=command.take_over,
+        ),
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.claim", now=now)
-    return alert
 
 
 def acknowledge(
@@ -71,18 +81,23 @@ def acknowledge(
     command: AlertAcknowledgeCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.acknowledge(
+    alert = _act(
+        uow,
+        actor=actor,
         alert_id=alert_id,
-        actor_id=actor.staff_id,
+        action="alert.acknowledge",
         now=now,
-        expected_version=command.expected_version,
-        note=command.note or None,
+        change=lambda: uow.alerts.acknowledge(
+            alert_id=alert_id,
+            actor_id=actor.staff_id,
+            now=now,
+            expected_version=command.expected_version,
+            note=command.note or None,
+        ),
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.acknowledge", now=now)
     if command.notify_citizen:
         uow.tablets.notify(
-            citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT, now=now
+            citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT_DA, now=now
         )
     return alert
 
@@ -95,17 +110,21 @@ def resolve(
     command: AlertResolveCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.resolve(
+    return _act(
+        uow,
+        actor=actor,
         alert_id=alert_id,
-        actor_id=actor.staff_id,
+        action="alert.resolve",
         now=now,
-        outcome=command.outcome,
-        expected_version=command.expected_version,
-        note=command.note or None,
+        change=lambda: uow.alerts.resolve(
+            alert_id=alert_id,
+            actor_id=actor.staff_id,
+            now=now,
+            outcome=command.outcome,
+            expected_version=command.expected_version,
+            note=command.note or None,
+        ),
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.resolve", now=now)
-    return alert
 
 
 def reopen(
@@ -116,13 +135,17 @@ def reopen(
     command: AlertReopenCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.reopen(
+    return _act(
+        uow,
+        actor=actor,
         alert_id=alert_id,
-        actor_id=actor.staff_id,
+        action="alert.reopen",
         now=now,
-        reason=command.reason,
-        expected_version=command.expected_version,
+        change=lambda: uow.alerts.reopen(
+            alert_id=alert_id,
+            actor_id=actor.staff_id,
+            now=now,
+            reason=command.reason,
+            expected_version=command.expected_version,
+        ),
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.reopen", now=now)
-    return alert

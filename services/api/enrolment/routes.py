@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 
-from services.api.auth.current import CurrentStaff
+from services.api.auth.current import CurrentStaff, client_address
 from services.api.deps import ApiSettingsDep, ClockDep, SettingsDep
 from services.api.enrolment import commands
 from services.api.enrolment.models import (
@@ -76,7 +76,7 @@ def pair(
     settings: SettingsDep,
     api_settings: ApiSettingsDep,
 ) -> MqttCredentials:
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)  # the real client behind a trusted proxy
     wait = _limiter(request, api_settings.pairing_attempts_per_minute).allow(
         client, time.monotonic()
     )

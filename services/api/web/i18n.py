@@ -22,8 +22,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "password": ("Adgangskode", "Password"),
     "login_failed": ("Forkert brugernavn eller adgangskode.", "Wrong username or password."),
     "login_locked": (
-        "For mange forkerte forsøg. Kontoen er låst i et kvarter.",
-        "Too many failed attempts. The account is locked for a quarter of an hour.",
+        "For mange forkerte forsøg. Prøv igen om {seconds} sekunder.",
+        "Too many failed attempts. Try again in {seconds} seconds.",
     ),
     "language": ("Sprog", "Language"),
     "logged_in_as": ("Logget ind som", "Logged in as"),

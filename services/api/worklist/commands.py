@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from services.api.alerts.notices import ACKNOWLEDGED_TEXT
+from pust.domain.notices import ACKNOWLEDGED_TEXT_DA
 from services.api.auth.principal import Principal
 from services.api.scoping import ensure_visible, require_action
 from services.api.unit_of_work import UnitOfWork
@@ -41,7 +41,7 @@ def acknowledge_green(
         if command.notify_citizen and alert.citizen_id not in notified:
             notified.add(alert.citizen_id)
             uow.tablets.notify(
-                citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT, now=now
+                citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT_DA, now=now
             )
     uow.audit.record(
         actor=actor,

@@ -25,6 +25,7 @@ from pust.messaging.mqtt_client import BrokerAddress
 from pust.messaging.topics import Topics
 from pust_cli.broker_provision import provision
 from services.alerts.broker_sync import BrokerChannel, BrokerReconciler
+from services.alerts.metrics import AlertsMetrics
 from services.alerts.relay import OutboxRelay
 from tests.integration.broker.dynsec_mosquitto import ADMIN_PASSWORD, ADMIN_USER, DynsecMosquitto
 from tests.integration.broker.tablet import RawTablet
@@ -162,7 +163,7 @@ def broker_world(
         seal=seal,
         clock=clock,
         own_accounts={ADMIN_USER, settings.service_mqtt_username},
-        registry=CollectorRegistry(),
+        drift_gauge=AlertsMetrics(CollectorRegistry()).broker_drift_devices,
     )
     world = BrokerWorld(
         engine, settings, dynsec_mosquitto, dynsec, relay, reconciler, tablet_protocol, clock
