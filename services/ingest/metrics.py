@@ -53,6 +53,11 @@ class IngestMetrics:
             buckets=_SECONDS,
             registry=registry,
         )
+        self.sessions_lost = Counter(
+            "pust_ingest_sessions_lost_total",
+            "Connects whose persistent session the broker should have kept but had not",
+            registry=registry,
+        )
         self.queue_depth = Gauge(
             "pust_ingest_queue_depth",
             "Messages received and waiting for a batch",

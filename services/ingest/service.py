@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
 
 from pust.config.settings import Settings
+from pust.db.engine import session_scope
+from pust.db.tables import InboxMessage
 from pust.domain.clock import Clock
 from pust.domain.device_protocol import (
     ErrorCode,
@@ -20,6 +25,7 @@ from pust.messaging.topics import INBOUND, Topics
 from services.ingest.arrivals import Arrival
 from services.ingest.group_commit import GroupCommitWriter
 from services.ingest.metrics import IngestMetrics
+from services.ingest.session_check import session_should_have_survived
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -65,7 +71,11 @@ class IngestService:
             manual_ack=True,
             receive_maximum=ingest.receive_maximum,
             max_inflight=max(ingest.receive_maximum, 1000),
+            on_connected=self._on_connected,
         )
+        self._engine = engine
+        self._session_expiry = timedelta(seconds=ingest.session_expiry_seconds)
+        self._connects = 0
         self.writer = GroupCommitWriter(
             engine=engine,
             broker=self.mqtt,
@@ -86,6 +96,29 @@ class IngestService:
         session keeps collecting messages until the next start)."""
         self.writer.stop()
         self.mqtt.stop()
+
+    def _on_connected(self, session_present: bool) -> None:
+        self._connects += 1
+        if session_present:
+            return
+        try:
+            with session_scope(self._engine) as session:
+                last = session.exec(select(func.max(InboxMessage.received_at))).one()
+        except SQLAlchemyError:
+            last = None  # the database is away: say nothing rather than guess
+        if session_should_have_survived(
+            first_connect=self._connects == 1,
+            last_committed_at=last,
+            now=self._clock.now(),
+            session_expiry=self._session_expiry,
+        ):
+            self._metrics.sessions_lost.inc()
+            log.warning(
+                "ingest.session_lost connects=%d: the broker did not keep our persistent "
+                "session; messages it had queued for us are gone (tablets resend until they "
+                "get a receipt)",
+                self._connects,
+            )
 
     def _on_message(self, message: ReceivedMessage) -> None:
         received_at = self._clock.now()
