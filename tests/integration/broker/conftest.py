@@ -27,7 +27,7 @@ from pust_cli.broker_provision import provision
 from services.alerts.broker_sync import BrokerChannel, BrokerReconciler
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.relay import OutboxRelay
-from tests.integration.broker.dynsec_mosquitto import ADMIN_PASSWORD, ADMIN_USER, DynsecMosquitto
+from tests.integration.broker.dynsec_mosquitto import DynsecMosquitto
 from tests.integration.broker.tablet import RawTablet
 from tests.integration.ingest.conftest import start_ingest  # noqa: F401 - a fixture
 from tests.integration.ingest.world import seed_devices
@@ -37,9 +37,10 @@ INGEST_INSTANCE = "broker-test"
 OBSERVER = "pust-observer-test"  # a service process that watches the device topics
 
 
-@pytest.fixture
-def dynsec_mosquitto(tmp_path: Path) -> Iterator[DynsecMosquitto]:
-    broker = DynsecMosquitto(tmp_path / "mosquitto").start()
+@pytest.fixture(params=["deploy", "demo"])
+def dynsec_mosquitto(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DynsecMosquitto]:
+    """The production configuration, and the one `pust up --demo` generates."""
+    broker = DynsecMosquitto(tmp_path / "mosquitto", kind=str(request.param)).start()
     yield broker
     broker.stop()
 
@@ -132,13 +133,15 @@ def broker_world(
         db_url=db_url,
         mqtt_url=dynsec_mosquitto.url(),
         topic_root=ROOT,
-        broker_admin_username=ADMIN_USER,
-        broker_admin_password=ADMIN_PASSWORD,
+        broker_admin_username=dynsec_mosquitto.admin_user,
+        broker_admin_password=dynsec_mosquitto.admin_password,
     )
     provision(settings, [f"pust-ingest-{INGEST_INSTANCE}", OBSERVER])
     dynsec = DynsecClient(
         address=BrokerAddress.parse(
-            settings.effective_mqtt_url, username=ADMIN_USER, password=ADMIN_PASSWORD
+            settings.effective_mqtt_url,
+            username=dynsec_mosquitto.admin_user,
+            password=dynsec_mosquitto.admin_password,
         ),
         client_id=f"alerts-dynsec-{uuid.uuid4().hex[:6]}",
     ).start()
@@ -162,7 +165,7 @@ def broker_world(
         topics=topics,
         seal=seal,
         clock=clock,
-        own_accounts={ADMIN_USER, settings.service_mqtt_username},
+        own_accounts={dynsec_mosquitto.admin_user, settings.service_mqtt_username},
         drift_gauge=AlertsMetrics(CollectorRegistry()).broker_drift_devices,
     )
     world = BrokerWorld(

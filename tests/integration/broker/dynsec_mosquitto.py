@@ -42,19 +42,34 @@ def render_config(port: int, data_dir: Path) -> str:
 
 
 class DynsecMosquitto:
-    def __init__(self, directory: Path) -> None:
+    """``kind="deploy"``: deploy/mosquitto/mosquitto.conf; ``kind="demo"``: the configuration
+    `pust up --demo` generates (pust_cli.demo_mosquitto)."""
+
+    def __init__(self, directory: Path, *, kind: str = "deploy") -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.conf = directory / "mosquitto.conf"
-        self.conf.write_text(render_config(self.port, directory))
-        state = directory / "dynamic-security.json"
-        if not state.exists():
-            subprocess.run(
-                ["mosquitto_ctrl", "dynsec", "init", str(state), ADMIN_USER, ADMIN_PASSWORD],
-                check=True,
-                stdout=subprocess.DEVNULL,
+        self.admin_user, self.admin_password = ADMIN_USER, ADMIN_PASSWORD
+        if kind == "demo":
+            from pust_cli.demo_mosquitto import prepare
+
+            demo = prepare(directory, self.port)
+            assert demo is not None, "mosquitto with the dynamic-security plugin is needed"
+            self.conf = demo.config
+            self.admin_user, self.admin_password = (
+                demo.environment()["PUST_BROKER_ADMIN_USERNAME"],
+                demo.admin_password,
             )
+        else:
+            self.conf = directory / "mosquitto.conf"
+            self.conf.write_text(render_config(self.port, directory))
+            state = directory / "dynamic-security.json"
+            if not state.exists():
+                subprocess.run(
+                    ["mosquitto_ctrl", "dynsec", "init", str(state), ADMIN_USER, ADMIN_PASSWORD],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
         self._process: subprocess.Popen[bytes] | None = None
 
     def url(self, *, protocol: str = "5") -> str:
