@@ -23,9 +23,10 @@ from pust.db.tables import (
 )
 from pust.domain.clock import SystemClock
 from pust.messaging.topics import DeviceChannel
+from pust_cli.broker_provision import provision
 from services.api.app import create_app
 from services.api.auth.passwords import hash_password
-from tests.integration.broker.conftest import INGEST_INSTANCE, ROOT, BrokerWorld
+from tests.integration.broker.conftest import INGEST_INSTANCE, OBSERVER, ROOT, BrokerWorld
 from tests.integration.broker.tablet import RawTablet
 from tests.integration.ingest.world import measurement_payload
 
@@ -221,3 +222,16 @@ def test_a_tablet_paired_over_the_api_logs_in_to_mosquitto(broker_world: BrokerW
     )
     assert not tablet.connect().is_failure
     assert tablet.subscribe(broker_world.topics.device(device_id, DeviceChannel.PLAN))
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+def test_provisioning_again_changes_nothing_and_repairs_a_service_login(
+    broker_world: BrokerWorld,
+) -> None:
+    device_id, password = _paired(broker_world)
+    extra = [f"pust-ingest-{INGEST_INSTANCE}", OBSERVER]
+    assert provision(broker_world.settings, extra) == []
+    login = broker_world.settings.service_mqtt_login(OBSERVER)
+    broker_world.dynsec.set_client_id(login, None)  # someone unbinds it
+    assert provision(broker_world.settings, extra) == [f"client {login}: client_id"]
+    _connected(broker_world, device_id, password)
