@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pust.messaging.dynsec import (
+    CLIENT_EXISTS,
     Acl,
     AclType,
     BrokerClient,
     DefaultAccess,
     DynsecClient,
+    DynsecCommandFailed,
     device_role_acls,
     device_role_name,
 )
@@ -114,17 +116,24 @@ def apply_device(dynsec: DynsecClient, topics: Topics, device: DesiredDevice) ->
         drift.append(Drift.ROLE)
     current = dynsec.get_client(device.device_id)
     if current is None:
-        dynsec.create_client(
-            device.device_id,
-            password=device.password,
-            clientid=device.device_id,
-            roles=[role],
-            textname="pust tablet",
-        )
-        if not device.enabled:
-            dynsec.disable_client(device.device_id)
-        drift.append(Drift.MISSING)
-        return drift
+        try:
+            dynsec.create_client(
+                device.device_id,
+                password=device.password,
+                clientid=device.device_id,
+                roles=[role],
+                textname="pust tablet",
+            )
+        except DynsecCommandFailed as exc:
+            # another applier (the reconcile job, a second alerts process) was quicker
+            if exc.error != CLIENT_EXISTS:
+                raise
+            current = dynsec.get_client(device.device_id)
+        if current is None:
+            if not device.enabled:
+                dynsec.disable_client(device.device_id)
+            drift.append(Drift.MISSING)
+            return drift
     if device.password is not None:
         dynsec.set_client_password(device.device_id, device.password)
     drift += _converge(dynsec, current, device.device_id, role, enabled=device.enabled)

@@ -334,8 +334,13 @@ class DynsecClient:
         """Make the role have exactly ``acls``; returns True when something changed."""
         current = self.get_role(rolename)
         if current is None:
-            self.create_role(rolename, acls)
-            return True
+            try:
+                self.create_role(rolename, acls)
+                return True
+            except DynsecCommandFailed as exc:
+                if exc.error != ROLE_EXISTS:
+                    raise
+                current = self.get_role(rolename) or []  # created meanwhile by another
         wanted = {(a.acltype, a.topic): a for a in acls}
         have = {(a.acltype, a.topic): a for a in current}
         changed = False
@@ -345,6 +350,10 @@ class DynsecClient:
                 changed = True
         for key, acl in wanted.items():
             if have.get(key) != acl:
-                self.add_role_acl(rolename, acl)
+                try:
+                    self.add_role_acl(rolename, acl)
+                except DynsecCommandFailed as exc:
+                    if exc.error != ACL_EXISTS:
+                        raise
                 changed = True
         return changed

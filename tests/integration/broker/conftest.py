@@ -35,6 +35,7 @@ from tests.integration.ingest.world import seed_devices
 ROOT = "pust/v1"  # the broker is this test's alone
 INGEST_INSTANCE = "broker-test"
 OBSERVER = "pust-observer-test"  # a service process that watches the device topics
+ALERTS_INSTANCE = "broker-test"
 
 
 @pytest.fixture(params=["deploy", "demo"])
@@ -136,7 +137,10 @@ def broker_world(
         broker_admin_username=dynsec_mosquitto.admin_user,
         broker_admin_password=dynsec_mosquitto.admin_password,
     )
-    provision(settings, [f"pust-ingest-{INGEST_INSTANCE}", OBSERVER])
+    provision(
+        settings,
+        [f"pust-ingest-{INGEST_INSTANCE}", f"pust-alerts-{ALERTS_INSTANCE}", OBSERVER],
+    )
     dynsec = DynsecClient(
         address=BrokerAddress.parse(
             settings.effective_mqtt_url,

@@ -4,10 +4,12 @@ outbox: what a tablet can and cannot do, in MQTT 5 and 3.1.1, on SQLite and Post
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlmodel import select
 
@@ -24,9 +26,18 @@ from pust.db.tables import (
 from pust.domain.clock import SystemClock
 from pust.messaging.topics import DeviceChannel
 from pust_cli.broker_provision import provision
+from services.alerts.metrics import AlertsMetrics
+from services.alerts.service import AlertsService
+from services.alerts.settings import AlertsSettings
 from services.api.app import create_app
 from services.api.auth.passwords import hash_password
-from tests.integration.broker.conftest import INGEST_INSTANCE, OBSERVER, ROOT, BrokerWorld
+from tests.integration.broker.conftest import (
+    ALERTS_INSTANCE,
+    INGEST_INSTANCE,
+    OBSERVER,
+    ROOT,
+    BrokerWorld,
+)
 from tests.integration.broker.tablet import RawTablet
 from tests.integration.ingest.world import measurement_payload
 
@@ -235,3 +246,51 @@ def test_provisioning_again_changes_nothing_and_repairs_a_service_login(
     broker_world.dynsec.set_client_id(login, None)  # someone unbinds it
     assert provision(broker_world.settings, extra) == [f"client {login}: client_id"]
     _connected(broker_world, device_id, password)
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+@pytest.mark.parametrize("tablet_protocol", ["5"])
+def test_the_alerts_service_applies_the_broker_channel_and_reconciles(
+    broker_world: BrokerWorld,
+) -> None:
+    """The composition: the alerts service's relay serves ``broker`` rows and its scheduler
+    runs the reconcile job (at start, then every 300 s)."""
+    registry = CollectorRegistry()
+    service = AlertsService(
+        settings=broker_world.settings,
+        alerts=AlertsSettings(
+            instance=ALERTS_INSTANCE,
+            outbox_poll_seconds=0.2,
+            escalation_sweep_seconds=3600,
+            missed_sweep_seconds=3600,
+            silent_sweep_seconds=3600,
+        ),
+        engine=broker_world.engine,
+        clock=SystemClock(),
+        metrics=AlertsMetrics(registry),
+    )
+    device_id = broker_world.enrol()
+    password = broker_world.issue_password(device_id)
+    service.start(wait_seconds=10)
+    try:
+        deadline = time.monotonic() + 15
+        # the relay polls every 0.2 s and the reconcile job runs once at start: nothing to
+        # await but their rows
+        while not _settled(broker_world) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _settled(broker_world)
+        _connected(broker_world, device_id, password)
+        assert registry.get_sample_value("pust_broker_drift_devices", {"kind": "role"}) is not None
+    finally:
+        service.stop()
+
+
+def _settled(world: BrokerWorld) -> bool:
+    """No broker row owed any more, and a reconcile run recorded."""
+    with session_scope(world.engine) as session:
+        owed = session.exec(
+            select(OutboxMessage.id).where(
+                OutboxMessage.channel == "broker", OutboxMessage.status == "pending"
+            )
+        ).first()
+        return owed is None and last_reconcile_run(session) is not None
