@@ -53,15 +53,28 @@ class IngestMetrics:
             buckets=_SECONDS,
             registry=registry,
         )
-        self.sessions_lost = Counter(
-            "pust_ingest_sessions_lost_total",
-            "Connects whose persistent session the broker should have kept but had not",
-            registry=registry,
-        )
         self.queue_depth = Gauge(
             "pust_ingest_queue_depth",
             "Messages received and waiting for a batch",
             multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.internal_errors = Counter(
+            "pust_ingest_internal_errors_total",
+            "Messages quarantined as internal_error: failed to store (write), or delivered "
+            "again and again without a commit (redelivered)",
+            ["stage"],
+            registry=registry,
+        )
+        self.publish_failures = Counter(
+            "pust_ingest_publish_failures_total",
+            "Receipts, hints or acks that could not be handed to the MQTT client",
+            ["what"],
+            registry=registry,
+        )
+        self.sessions_lost = Counter(
+            "pust_ingest_sessions_lost_total",
+            "Connections after which the broker had not kept our persistent session",
             registry=registry,
         )
         self.database_retries = Counter(

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from sqlalchemy import Engine, func
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
+from sqlalchemy import Engine
 
 from pust.config.settings import Settings
-from pust.db.engine import session_scope
-from pust.db.tables import InboxMessage
 from pust.domain.clock import Clock
 from pust.domain.device_protocol import (
     ErrorCode,
@@ -20,12 +15,13 @@ from pust.domain.device_protocol import (
     ValidationResult,
     validate_message,
 )
+from pust.domain.device_protocol.validator import recover_message_id
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
 from pust.messaging.topics import INBOUND, Topics
 from services.ingest.arrivals import Arrival
+from services.ingest.broker_session import record_connection, session_expected
 from services.ingest.group_commit import GroupCommitWriter
 from services.ingest.metrics import IngestMetrics
-from services.ingest.session_check import session_should_have_survived
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -52,6 +48,10 @@ class IngestService:
         self._topics = Topics(settings.topic_root)
         self._clock = clock
         self._metrics = metrics
+        self._engine = engine
+        self._client_id = ingest.client_id
+        self._session_expiry = ingest.session_expiry_seconds
+        self._connected_before = False
         address = BrokerAddress.parse(
             settings.effective_mqtt_url,
             username=settings.service_mqtt_login(ingest.client_id),
@@ -73,9 +73,6 @@ class IngestService:
             max_inflight=max(ingest.receive_maximum, 1000),
             on_connected=self._on_connected,
         )
-        self._engine = engine
-        self._session_expiry = timedelta(seconds=ingest.session_expiry_seconds)
-        self._connects = 0
         self.writer = GroupCommitWriter(
             engine=engine,
             broker=self.mqtt,
@@ -85,6 +82,7 @@ class IngestService:
             batch_max_wait_seconds=ingest.batch_max_wait_seconds,
             retry_initial_seconds=ingest.retry_initial_seconds,
             retry_max_seconds=ingest.retry_max_seconds,
+            max_deliveries=ingest.max_deliveries,
         )
 
     def start(self, *, wait_seconds: float | None = None) -> None:
@@ -98,27 +96,23 @@ class IngestService:
         self.mqtt.stop()
 
     def _on_connected(self, session_present: bool) -> None:
-        self._connects += 1
-        if session_present:
-            return
         try:
-            with session_scope(self._engine) as session:
-                last = session.exec(select(func.max(InboxMessage.received_at))).one()
-        except SQLAlchemyError:
-            last = None  # the database is away: say nothing rather than guess
-        if session_should_have_survived(
-            first_connect=self._connects == 1,
-            last_committed_at=last,
-            now=self._clock.now(),
-            session_expiry=self._session_expiry,
-        ):
+            self._check_session(session_present)
+        except Exception as exc:  # a missed warning must never keep ingest from connecting
+            log.warning("ingest.session_check_failed error=%s", type(exc).__name__)
+
+    def _check_session(self, session_present: bool) -> None:
+        now = self._clock.now()
+        expected = self._connected_before or session_expected(self._engine, self._client_id, now)
+        self._connected_before = True
+        if expected and not session_present and self._session_expiry:
             self._metrics.sessions_lost.inc()
             log.warning(
-                "ingest.session_lost connects=%d: the broker did not keep our persistent "
-                "session; messages it had queued for us are gone (tablets resend until they "
-                "get a receipt)",
-                self._connects,
+                "ingest.session_lost client_id=%s: the broker kept no session for us; messages "
+                "queued while ingest was away are gone (tablets re-send what has no receipt)",
+                self._client_id,
             )
+        record_connection(self._engine, self._client_id, now, self._session_expiry)
 
     def _on_message(self, message: ReceivedMessage) -> None:
         received_at = self._clock.now()
@@ -135,11 +129,30 @@ class IngestService:
             channel = "unknown"
         else:
             channel = parsed.channel.value
-            result = validate_message(
-                device_id=parsed.device_id,
-                channel=channel,
-                payload=message.payload,
-                received_at=received_at,
-            )
+            try:
+                result = validate_message(
+                    device_id=parsed.device_id,
+                    channel=channel,
+                    payload=message.payload,
+                    received_at=received_at,
+                )
+            except Exception as exc:  # the validator never raises; if it does: quarantine
+                log.error(
+                    "ingest.validation_failed device_id=%s error=%s",
+                    parsed.device_id[:64],
+                    type(exc).__name__,
+                )
+                self._metrics.internal_errors.labels("validate").inc()
+                result = Rejection(
+                    parsed.device_id,
+                    channel,
+                    recover_message_id(message.payload),
+                    received_at,
+                    (
+                        ProtocolError(
+                            "", ErrorCode.INTERNAL_ERROR, "the message could not be validated"
+                        ),
+                    ),
+                )
         self._metrics.received.labels(channel).inc()
         self.writer.submit(Arrival(message, received_at, result))

@@ -14,7 +14,13 @@ from pust.db.tables.devices import (
     Peripheral,
 )
 from pust.db.tables.login_throttle import LoginThrottle
-from pust.db.tables.messages import InboxMessage, OutboxMessage, QuarantinedMessage
+from pust.db.tables.messages import (
+    BrokerSession,
+    DeliveryAttempt,
+    InboxMessage,
+    OutboxMessage,
+    QuarantinedMessage,
+)
 from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
 from pust.db.tables.staff_sessions import StaffSession
 
@@ -24,10 +30,12 @@ __all__ = [
     "AuditEvent",
     "Baseline",
     "BrokerReconcileRun",
+    "BrokerSession",
     "CareTeam",
     "CareTeamRouting",
     "Citizen",
     "CitizenNote",
+    "DeliveryAttempt",
     "Device",
     "DeviceAssignment",
     "ExpectedMeasurement",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 16:26:29.895729
+Create Date: 2026-12-02 16:51:35.927153
 """
 
 from collections.abc import Sequence
@@ -52,6 +52,12 @@ def upgrade() -> None:
     with op.batch_alter_table('broker_reconcile_run', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_broker_reconcile_run_started_at'), ['started_at'], unique=False)
 
+    op.create_table('broker_session',
+    sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('connected_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expiry_seconds', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('client_id')
+    )
     op.create_table('care_team',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -60,6 +66,14 @@ def upgrade() -> None:
     sa.Column('created_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
+    )
+    op.create_table('delivery_attempt',
+    sa.Column('device_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('first_attempt_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_attempt_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('device_id', 'message_id')
     )
     op.create_table('device',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -602,7 +616,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_device_last_seen_at'))
 
     op.drop_table('device')
+    op.drop_table('delivery_attempt')
     op.drop_table('care_team')
+    op.drop_table('broker_session')
     with op.batch_alter_table('broker_reconcile_run', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_broker_reconcile_run_started_at'))
 
