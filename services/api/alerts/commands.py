@@ -1,17 +1,16 @@
-"""The nurses' actions on one alert: claim, acknowledge, resolve, reopen. Each goes through
-:func:`_act`: the caller may act and may see the alert, the transition (the alert aggregate,
-:mod:`pust.domain.alert_aggregate`, behind ``uow.alerts``; its errors pass through to
-:func:`services.api.problems.as_api_error`) and the audit entry, in the caller's unit of
+"""The nurses' actions on one alert: claim, acknowledge, resolve, reopen. Each checks that the
+caller may act and may see the alert, applies the lifecycle transition (its errors pass
+through to :func:`services.api.problems.as_api_error`) and audits, in the caller's unit of
 work. The JSON routes and the web forms both call these."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 
 from pust.db.tables import Alert
 from pust.domain.notices import ACKNOWLEDGED_TEXT_DA
+from pust.domain.severity import Severity
 from services.api.alerts.models import (
     AlertAcknowledgeCreate,
     AlertClaimCreate,
@@ -19,24 +18,22 @@ from services.api.alerts.models import (
     AlertResolveCreate,
 )
 from services.api.auth.principal import Principal
+from services.api.problems import DocumentationMissingError
 from services.api.scoping import ensure_visible, require_action
 from services.api.unit_of_work import UnitOfWork
 
 
-def _act(
-    uow: UnitOfWork,
-    *,
-    actor: Principal,
-    alert_id: uuid.UUID,
-    action: str,
-    now: datetime,
-    change: Callable[[], Alert],
-) -> Alert:
-    """The one path of a nurse's action on an alert: may act, may see, change, audit."""
+def alert_to_change(uow: UnitOfWork, *, actor: Principal, alert_id: uuid.UUID) -> Alert:
     require_action(actor)
-    found = uow.alerts.get(alert_id)
-    ensure_visible(actor, found.care_team_id if found else None, "No such alert.")
-    alert = change()
+    alert = uow.alerts.get(alert_id)
+    ensure_visible(actor, alert.care_team_id if alert else None, "No such alert.")
+    assert alert is not None
+    return alert
+
+
+def audit_alert(
+    uow: UnitOfWork, *, actor: Principal, alert: Alert, action: str, now: datetime
+) -> None:
     uow.audit.record(
         actor=actor,
         now=now,
@@ -46,7 +43,6 @@ def _act(
         citizen_id=alert.citizen_id,
         care_team_id=alert.care_team_id,
     )
-    return alert
 
 
 def claim(
@@ -57,20 +53,16 @@ def claim(
     command: AlertClaimCreate,
     now: datetime,
 ) -> Alert:
-    return _act(
-        uow,
-        actor=actor,
+    alert_to_change(uow, actor=actor, alert_id=alert_id)
+    alert = uow.alerts.claim(
         alert_id=alert_id,
-        action="alert.claim",
+        actor_id=actor.staff_id,
         now=now,
-        change=lambda: uow.alerts.claim(
-            alert_id=alert_id,
-            actor_id=actor.staff_id,
-            now=now,
-            expected_version=command.expected_version,
-            take_over=command.take_over,
-        ),
+        expected_version=command.expected_version,
+        take_over=command.take_over,
     )
+    audit_alert(uow, actor=actor, alert=alert, action="alert.claim", now=now)
+    return alert
 
 
 def acknowledge(
@@ -81,25 +73,31 @@ def acknowledge(
     command: AlertAcknowledgeCreate,
     now: datetime,
 ) -> Alert:
-    alert = _act(
-        uow,
-        actor=actor,
+    alert_to_change(uow, actor=actor, alert_id=alert_id)
+    alert = uow.alerts.acknowledge(
         alert_id=alert_id,
-        action="alert.acknowledge",
+        actor_id=actor.staff_id,
         now=now,
-        change=lambda: uow.alerts.acknowledge(
-            alert_id=alert_id,
-            actor_id=actor.staff_id,
-            now=now,
-            expected_version=command.expected_version,
-            note=command.note or None,
-        ),
+        expected_version=command.expected_version,
+        note=command.note or None,
     )
+    audit_alert(uow, actor=actor, alert=alert, action="alert.acknowledge", now=now)
     if command.notify_citizen:
         uow.tablets.notify(
             citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT_DA, now=now
         )
     return alert
+
+
+def require_resolve_documentation(alert: Alert, note: str | None) -> None:
+    """A red alert is closed only with a note saying what was done (the outcome alone is a
+    category, not documentation). Never a default filled in."""
+    if alert.severity == Severity.RED.value and not (note or "").strip():
+        raise DocumentationMissingError(
+            "A note is required to resolve a red alert.",
+            field="note",
+            message_key="note_required_red",
+        )
 
 
 def resolve(
@@ -110,21 +108,18 @@ def resolve(
     command: AlertResolveCreate,
     now: datetime,
 ) -> Alert:
-    return _act(
-        uow,
-        actor=actor,
+    found = alert_to_change(uow, actor=actor, alert_id=alert_id)
+    require_resolve_documentation(found, command.note)
+    alert = uow.alerts.resolve(
         alert_id=alert_id,
-        action="alert.resolve",
+        actor_id=actor.staff_id,
         now=now,
-        change=lambda: uow.alerts.resolve(
-            alert_id=alert_id,
-            actor_id=actor.staff_id,
-            now=now,
-            outcome=command.outcome,
-            expected_version=command.expected_version,
-            note=command.note or None,
-        ),
+        outcome=command.outcome,
+        expected_version=command.expected_version,
+        note=command.note or None,
     )
+    audit_alert(uow, actor=actor, alert=alert, action="alert.resolve", now=now)
+    return alert
 
 
 def reopen(
@@ -135,17 +130,13 @@ def reopen(
     command: AlertReopenCreate,
     now: datetime,
 ) -> Alert:
-    return _act(
-        uow,
-        actor=actor,
+    alert_to_change(uow, actor=actor, alert_id=alert_id)
+    alert = uow.alerts.reopen(
         alert_id=alert_id,
-        action="alert.reopen",
+        actor_id=actor.staff_id,
         now=now,
-        change=lambda: uow.alerts.reopen(
-            alert_id=alert_id,
-            actor_id=actor.staff_id,
-            now=now,
-            reason=command.reason,
-            expected_version=command.expected_version,
-        ),
+        reason=command.reason,
+        expected_version=command.expected_version,
     )
+    audit_alert(uow, actor=actor, alert=alert, action="alert.reopen", now=now)
+    return alert

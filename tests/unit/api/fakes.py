@@ -357,6 +357,8 @@ class FakeStaffRepository:
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, StaffUser] = {}
         self.memberships: dict[uuid.UUID, set[uuid.UUID]] = {}
+        self.revoked_sessions: list[tuple[uuid.UUID, str]] = []
+        self.throttle_reset: list[str] = []
 
     def get(self, staff_id: uuid.UUID) -> StaffUser | None:
         return self.rows.get(staff_id)
@@ -376,6 +378,13 @@ class FakeStaffRepository:
 
     def join(self, staff_id: uuid.UUID, team_id: uuid.UUID) -> None:
         self.memberships.setdefault(staff_id, set()).add(team_id)
+
+    def revoke_sessions(self, staff_id: uuid.UUID, *, now: datetime, reason: str) -> int:
+        self.revoked_sessions.append((staff_id, reason))
+        return 1
+
+    def reset_login_throttle(self, username: str) -> None:
+        self.throttle_reset.append(username)
 
 
 @dataclass
