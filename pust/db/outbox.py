@@ -221,6 +221,17 @@ def mark_sent(session: Session, *, message_id: int, now: datetime) -> None:
     )
 
 
+def mark_skipped(session: Session, *, message_id: int, now: datetime, note: str) -> None:
+    """A leased message that turned out to have nothing to send (its cause was withdrawn:
+    e.g. a reading invalidated before it went out). ``note`` carries no health data."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == PENDING)
+        .values(status=SKIPPED, sent_at=now, last_error=note[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
 def mark_failed(
     session: Session,
     *,
