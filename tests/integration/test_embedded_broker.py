@@ -59,7 +59,7 @@ def _connect(port: int, user: str, password: str, **kwargs: object) -> MqttConne
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
-@pytest.mark.allow_error_logs  # the refused login is logged as an error by the adapter
+@pytest.mark.expect_error_logs("mqtt.auth_failed")  # each refused login
 def test_device_password_is_checked(broker: int) -> None:
     _connect(broker, "demo-tablet-01", "demo").stop()
     for user, password in (
