@@ -124,6 +124,8 @@ class GroupCommitWriter:
         first = self._queue.get()
         if first is None:
             return [], True
+        # from here until "ingest.batch_done" the batch's messages are received, not acked
+        log.debug("ingest.batch_started")
         batch = [first]
         deadline = time.monotonic() + self._max_wait
         while len(batch) < self._max_size:
@@ -153,6 +155,7 @@ class GroupCommitWriter:
         for arrival in batch:
             self._metrics.lag_seconds.observe(committed - arrival.message.received_monotonic)
         self._after_commit(batch, result)
+        log.debug("ingest.batch_done size=%d", len(batch))
 
     def _after_commit(self, batch: Sequence[Arrival], result: BatchResult) -> None:
         for decision in result.decisions:
