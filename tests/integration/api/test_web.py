@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from pust.db.tables import Alert, AuditEvent, LimitSet
+from pust.db.tables import Alert, AuditEvent, CitizenNote, LimitSet, OutboxMessage
 from tests.integration.api.world import PASSWORD, World
 
 
@@ -190,6 +190,18 @@ def test_bulk_green_and_note_and_message_forms(
         follow_redirects=False,
     )
     assert "done=sent_message" in message.headers["location"]
+    # what the redirects claim is what the database holds
+    with Session(engine) as s:
+        team_alerts = s.exec(select(Alert).where(Alert.care_team_id == world.a.team_id)).all()
+        notes = s.exec(select(CitizenNote).where(CitizenNote.citizen_id == citizen)).all()
+        sent = s.exec(select(OutboxMessage)).all()
+    assert {a.severity: a.status for a in team_alerts if a.severity == "green"} == {
+        "green": "acknowledged"
+    }
+    assert all(a.status == "open" for a in team_alerts if a.severity != "green")
+    assert [n.text for n in notes if n.text == "Hej"] == ["Hej"]
+    to_tablet = [m for m in sent if world.a.device_ids[0] in m.destination]
+    assert len(to_tablet) == 1 and "Husk vægten" in str(to_tablet[0].payload)
 
 
 def test_admin_page_is_for_administrators(client: TestClient, world: World) -> None:
