@@ -17,6 +17,9 @@ from tests.conftest import MqttTestBroker
 from tests.e2e.system import RunningSystem, running_system
 from tests.e2e.tablet import Tablet
 
+# depends on the real clock: also run under libfaketime by .ci/run
+pytestmark = pytest.mark.clock_sensitive
+
 
 @pytest.fixture
 def db_backend(postgres_server_url: str | None) -> str:

@@ -25,6 +25,9 @@ from tests.conftest import MqttTestBroker
 
 from .world import add_reading, seed
 
+# depends on the real clock: also run under libfaketime by .ci/run
+pytestmark = pytest.mark.clock_sensitive
+
 # the services under test and the worlds they see share one clock (the real one)
 CLOCK = SystemClock()
 
