@@ -31,7 +31,13 @@ from pust.db.tables import (
 from pust.domain.clock import Clock, SystemClock
 from pust.domain.cpr import Cpr
 from pust.domain.limits import default_rule_set
-from pust.domain.plans import default_plan, tablet_payload
+from pust.domain.plans import (
+    WEEKDAYS,
+    MeasurementPlan,
+    Schedule,
+    default_plan,
+    tablet_payload,
+)
 from pust.domain.questionnaires import QUESTIONNAIRES
 from pust.messaging.topics import DeviceChannel, Topics
 
@@ -160,6 +166,13 @@ def _add_staff(session: Session, password_hash: str, nord: uuid.UUID, syd: uuid.
             session.add(StaffMembership(staff_id=user.id, care_team_id=team_id))
 
 
+def demo_plan(since: datetime, timezone: str) -> MeasurementPlan:
+    """What the demo tablets do (pust_cli.simulator.timeline.SimPlan): twice a day in the
+    run-in, then every morning; so a citizen who stops measuring is blue on any weekday."""
+    plan = default_plan(starts_on=since.date(), timezone=timezone)
+    return plan.model_copy(update={"schedule": Schedule(weekdays=WEEKDAYS, times=("08:00",))})
+
+
 def _add_citizen(
     session: Session,
     *,
@@ -192,13 +205,16 @@ def _add_citizen(
             reason="Kopieret fra gruppens standardgrænser",
         )
     )
-    plan = default_plan(starts_on=since.date(), timezone=timezone)
+    plan = demo_plan(since, timezone)
     session.add(
         Plan(
             citizen_id=citizen.id,
             version=1,
             schedule=plan.model_dump(mode="json"),
-            reason="Standardplan: 14 dages indkøring, derefter to gange om ugen",
+            reason="Demoplan: 14 dages indkøring, derefter hver morgen",
+            # made at enrolment, as the history has it: the missed-measurement check reaches
+            # back to it (a blue row at once for the citizen who stopped measuring)
+            created_at=since,
         )
     )
     # the tablet gets its plan on its retained plan topic, through the outbox

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "pust_cli.commands.evaluate",
     "pust_cli.commands.bench",
     "pust_cli.commands.fhir",
+    "pust_cli.commands.admin",
 )
 
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
     clinic_timezone: str = "Europe/Copenhagen"
     log_level: str = "INFO"
+    # the demo's live tablets: simulated seconds per wall second (360: a day in 4 minutes)
+    demo_speed: float = Field(default=360.0, gt=0, le=86400)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

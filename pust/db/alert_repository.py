@@ -6,48 +6,30 @@ showed): if someone else changed the alert meanwhile, :class:`StaleAlertError` i
 nothing is written. The row is locked (``FOR UPDATE`` on PostgreSQL; SQLite transactions
 begin IMMEDIATE) so two concurrent acknowledgements are serialised and the second is stale.
 
-Raising alerts lives in :mod:`pust.db.alert_raising`; its names are re-exported here so that
-callers find every alert transition in one place.
+Every decision is :mod:`pust.domain.alert_aggregate`'s; this module loads the row, maps it
+to the aggregate's state and writes back the new state and its events
+(:mod:`pust.db.alert_state_rows`). Raising alerts lives in :mod:`pust.db.alert_raising`; its
+names are re-exported here so that callers find every alert transition in one place.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
 from pust.db.alert_raising import AlertChange, Breach, raise_or_repeat
-from pust.db.alert_rows import (
-    close_alert,
-    find_open,
-    remember_open,
-    routing_policy,
-    schedule_escalation,
-    snapshot,
-    touch,
-    write_event,
-)
-from pust.db.outbox import enqueue_notice
+from pust.db.alert_rows import find_open, remember_open, routing_policy, write_event
+from pust.db.alert_state_rows import save, state_of
 from pust.db.tables.alerts import Alert
-from pust.domain.alert_lifecycle import (
-    AlertNotFoundError,
-    AlreadyOpenError,
-    EventKind,
-    Outcome,
-    StaleAlertError,
-    check_acknowledge,
-    check_claim,
-    check_reopen,
-    check_resolve,
-    open_key,
-)
-from pust.domain.notices import ACKNOWLEDGED_TEXT_DA, acknowledged_notice
-from pust.domain.severity import AlertStatus
+from pust.domain import alert_aggregate
+from pust.domain.alert_aggregate import AlertState, Transition
+from pust.domain.alert_lifecycle import AlertNotFoundError, EventKind, Outcome, StaleAlertError
 
 __all__ = [
-    "ACKNOWLEDGED_NOTICE_DA",
     "AlertChange",
     "Breach",
     "acknowledge_alert",
@@ -59,8 +41,6 @@ __all__ = [
     "resolve_alert",
     "routing_policy",
 ]
-
-ACKNOWLEDGED_NOTICE_DA = ACKNOWLEDGED_TEXT_DA
 
 
 def _load(session: Session, alert_id: uuid.UUID, expected_version: int | None) -> Alert:
@@ -78,6 +58,17 @@ def _load(session: Session, alert_id: uuid.UUID, expected_version: int | None) -
     return alert
 
 
+def _change(
+    session: Session,
+    alert_id: uuid.UUID,
+    expected_version: int | None,
+    action: Callable[[AlertState], Transition],
+) -> Alert:
+    alert = _load(session, alert_id, expected_version)
+    save(session, alert, action(state_of(alert)))
+    return alert
+
+
 def claim_alert(
     session: Session,
     *,
@@ -87,19 +78,13 @@ def claim_alert(
     expected_version: int | None = None,
     take_over: bool = False,
 ) -> Alert:
-    """A nurse takes an open alert ("I am on it"). Claiming someone else's claim needs
-    ``take_over``; claiming one's own again changes nothing."""
-    alert = _load(session, alert_id, expected_version)
-    check_claim(snapshot(alert), actor_id=actor_id, take_over=take_over)
-    if alert.claimed_by == actor_id:
-        return alert
-    previous = alert.claimed_by
-    alert.claimed_by = actor_id
-    alert.claimed_at = now
-    touch(alert, now)
-    detail = {"taken_over_from": str(previous)} if previous else {}
-    write_event(session, alert, EventKind.CLAIMED, now=now, actor_id=actor_id, detail=detail)
-    return alert
+    """A nurse takes an open alert ("I am on it"); see :func:`alert_aggregate.claim`."""
+    return _change(
+        session,
+        alert_id,
+        expected_version,
+        lambda state: alert_aggregate.claim(state, actor_id=actor_id, now=now, take_over=take_over),
+    )
 
 
 def acknowledge_alert(
@@ -110,44 +95,16 @@ def acknowledge_alert(
     now: datetime,
     expected_version: int | None = None,
     note: str | None = None,
-    receipt_topic: str | None = None,
-    receipt_text_da: str = ACKNOWLEDGED_NOTICE_DA,
 ) -> Alert:
-    """The nurse has reviewed the alert ("kvitteret"); escalation stops. With
-    ``receipt_topic`` (the citizen's tablet ``notices`` topic), the citizen gets a receipt
-    through the outbox, in the same transaction."""
-    alert = _load(session, alert_id, expected_version)
-    check_acknowledge(snapshot(alert))
-    alert.status = AlertStatus.ACKNOWLEDGED.value
-    alert.acknowledged_by = actor_id
-    alert.acknowledged_at = now
-    alert.acknowledge_note = note
-    if alert.claimed_by is None:
-        alert.claimed_by, alert.claimed_at = actor_id, now
-    alert.next_escalation_at = None
-    touch(alert, now)
-    write_event(
+    """The nurse has reviewed the alert ("kvitteret"); escalation stops. A receipt to the
+    citizen's tablet is the API's business (``services.api`` notices), in the same unit of
+    work."""
+    return _change(
         session,
-        alert,
-        EventKind.ACKNOWLEDGED,
-        now=now,
-        actor_id=actor_id,
-        detail={
-            "severity": alert.severity,
-            "with_note": note is not None,
-            "receipt": receipt_topic is not None,
-        },
+        alert_id,
+        expected_version,
+        lambda state: alert_aggregate.acknowledge(state, actor_id=actor_id, now=now, note=note),
     )
-    if receipt_topic is not None:
-        enqueue_notice(
-            session,
-            destination=receipt_topic,
-            notice=acknowledged_notice(
-                event_key=f"ack:{alert.id}:{alert.lock_version}", text=receipt_text_da
-            ),
-            now=now,
-        )
-    return alert
 
 
 def resolve_alert(
@@ -161,20 +118,14 @@ def resolve_alert(
     note: str | None = None,
 ) -> Alert:
     """Close the alert with an outcome (an open alert is acknowledged by the same act)."""
-    alert = _load(session, alert_id, expected_version)
-    check_resolve(snapshot(alert), outcome=outcome)
-    if alert.status == AlertStatus.OPEN.value:
-        alert.acknowledged_by, alert.acknowledged_at = actor_id, now
-    close_alert(alert, outcome=outcome, actor_id=actor_id, note=note, now=now)
-    write_event(
+    return _change(
         session,
-        alert,
-        EventKind.RESOLVED,
-        now=now,
-        actor_id=actor_id,
-        detail={"outcome": outcome.value, "with_note": note is not None},
+        alert_id,
+        expected_version,
+        lambda state: alert_aggregate.resolve(
+            state, actor_id=actor_id, now=now, outcome=outcome, note=note
+        ),
     )
-    return alert
 
 
 def reopen_alert(
@@ -189,21 +140,17 @@ def reopen_alert(
     """A nurse re-opens a resolved alert (refused while another one for the same citizen and
     rule is open)."""
     alert = _load(session, alert_id, expected_version)
-    check_reopen(snapshot(alert))
-    if find_open(session, alert.citizen_id, alert.rule_key) is not None:
-        raise AlreadyOpenError(
-            f"another alert for rule {alert.rule_key} is open for this citizen; use that one"
-        )
-    alert.status = AlertStatus.OPEN.value
-    alert.open_key = open_key(alert.citizen_id, alert.rule_key)
-    alert.resolved_at = alert.resolved_by = alert.outcome = alert.resolve_note = None
-    alert.acknowledged_at = alert.acknowledged_by = alert.acknowledge_note = None
-    schedule_escalation(session, alert, start=now)
-    touch(alert, now)
-    remember_open(session, alert)
-    write_event(
-        session, alert, EventKind.REOPENED, now=now, actor_id=actor_id, detail={"reason": reason}
+    other = find_open(session, alert.citizen_id, alert.rule_key)
+    transition = alert_aggregate.reopen(
+        state_of(alert),
+        actor_id=actor_id,
+        now=now,
+        reason=reason,
+        policy=routing_policy(session, alert.care_team_id),
+        another_is_open=other is not None and other.id != alert.id,
     )
+    save(session, alert, transition)
+    remember_open(session, alert)
     return alert
 
 
@@ -217,15 +164,17 @@ def auto_resolve(
     detail: dict[str, Any] | None = None,
 ) -> Alert | None:
     """The system closes the not-resolved alert for this citizen and rule (readings back to
-    normal, tablet heard from again); None when there is none. With ``observed_at``, a normal
-    value older than the alert's last breach resolves nothing."""
+    normal, tablet heard from again); None when there is none or nothing changed. With
+    ``observed_at``, a normal value older than the alert's last breach resolves nothing."""
     alert = find_open(session, citizen_id, rule_key)
     if alert is None:
         return None
-    if observed_at is not None and observed_at < alert.last_seen_at:
+    transition = alert_aggregate.auto_resolve(
+        state_of(alert), now=now, observed_at=observed_at, detail=detail
+    )
+    if not transition.events:
         return None
-    close_alert(alert, outcome=Outcome.AUTO_RESOLVED, actor_id=None, note=None, now=now)
-    write_event(session, alert, EventKind.AUTO_RESOLVED, now=now, detail=detail)
+    save(session, alert, transition)
     return alert
 
 

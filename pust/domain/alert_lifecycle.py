@@ -19,18 +19,17 @@ Re-open policy (explicit):
 * A nurse may re-open a resolved alert by hand, unless another alert for the same citizen
   and rule is open meanwhile.
 
-The repository (:mod:`pust.db.alert_repository`) applies these decisions and writes one
-alert event per transition.
+This module is the vocabulary (event kinds, outcomes, errors); the transitions themselves
+are :mod:`pust.domain.alert_aggregate`'s, the one place an alert changes state.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
-from pust.domain.severity import AlertStatus, Severity
+from pust.domain.severity import AlertStatus
 
 AUTO_RESOLVE_REOPEN_WINDOW = timedelta(hours=24)
 
@@ -99,67 +98,6 @@ class AlreadyClaimedError(AlertError):
 
 class AlreadyOpenError(AlertError):
     """Re-opening would make a second open alert for the same citizen and rule."""
-
-
-@dataclass(frozen=True, slots=True)
-class AlertSnapshot:
-    """What the rules need to know about a stored alert."""
-
-    status: AlertStatus
-    severity: Severity
-    claimed_by: uuid.UUID | None = None
-    resolved_at: datetime | None = None
-    outcome: str | None = None
-
-
-def check_claim(alert: AlertSnapshot, *, actor_id: uuid.UUID, take_over: bool) -> None:
-    if alert.status is not AlertStatus.OPEN:
-        raise InvalidTransitionError("claim", alert.status)
-    if alert.claimed_by is not None and alert.claimed_by != actor_id and not take_over:
-        raise AlreadyClaimedError(alert.claimed_by)
-
-
-def check_acknowledge(alert: AlertSnapshot) -> None:
-    if alert.status is not AlertStatus.OPEN:
-        raise InvalidTransitionError("acknowledge", alert.status)
-
-
-def check_resolve(alert: AlertSnapshot, *, outcome: Outcome) -> None:
-    if alert.status is AlertStatus.RESOLVED:
-        raise InvalidTransitionError("resolve", alert.status)
-    if outcome is Outcome.AUTO_RESOLVED:
-        raise InvalidTransitionError("resolve", alert.status, "auto_resolved is for the system")
-
-
-def check_reopen(alert: AlertSnapshot) -> None:
-    if alert.status is not AlertStatus.RESOLVED:
-        raise InvalidTransitionError("reopen", alert.status)
-
-
-@dataclass(frozen=True, slots=True)
-class RepeatDecision:
-    severity: Severity  # the highest severity while the alert is not resolved
-    back_to_open: bool  # an acknowledged alert got worse
-
-
-def on_repeat(alert: AlertSnapshot, severity: Severity) -> RepeatDecision:
-    """A new breach for a not-yet-resolved alert."""
-    if alert.status is AlertStatus.RESOLVED:
-        raise InvalidTransitionError("repeat", alert.status)
-    worst = Severity.worst(alert.severity, severity)
-    # ``alert.severity`` is the worst seen so far, so while acknowledged it is at least what
-    # the nurse saw: anything above it is news to her.
-    back = alert.status is AlertStatus.ACKNOWLEDGED and severity.rank > alert.severity.rank
-    return RepeatDecision(severity=worst, back_to_open=back)
-
-
-def reopens_after_resolution(alert: AlertSnapshot, *, now: datetime) -> bool:
-    """Does a new breach re-open this resolved alert (instead of opening a new one)?"""
-    if alert.status is not AlertStatus.RESOLVED or alert.resolved_at is None:
-        return False
-    if alert.outcome != Outcome.AUTO_RESOLVED.value:
-        return False
-    return now - alert.resolved_at <= AUTO_RESOLVE_REOPEN_WINDOW
 
 
 def open_key(citizen_id: uuid.UUID, rule_key: str) -> str:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from statistics import median
+from typing import TYPE_CHECKING
 
-from pust.domain.limits import RuleSet
+if TYPE_CHECKING:
+    from pust.domain.limits import RuleSet
 
 RUN_IN_DAYS = 14
 # fewer values than this in the run-in give no baseline (a median of two is not a baseline)
@@ -58,9 +60,7 @@ def run_in_median(
 
 def baseline_types(rules: RuleSet) -> set[str]:
     """Which baselines the rule set uses: measurement types and scored questionnaire items."""
-    types = {rule.type.value for rule in rules.baseline}
-    types |= {rule.item for rule in rules.questionnaire_scores}
-    return types
+    return rules.baseline_types()
 
 
 def validate_clinician_baseline(value: float, reason: str) -> None:

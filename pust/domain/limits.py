@@ -1,10 +1,17 @@
 """Limits and rules: the rule set a citizen's readings and answers are triaged against.
 
 A rule set is stored as JSON in ``LimitSet.rules`` (versioned by the table, never edited in
-place). :func:`default_rule_set` is the starting configuration of the clinical background
+place): one list per rule kind, named by the kind's ``collection`` (``absolute``,
+``baseline``, ``change``, ...). Parsed, a :class:`RuleSet` is one tuple of rules; each rule
+kind (:mod:`pust.domain.measurement_rules`, :mod:`pust.domain.questionnaire_rules`) validates
+itself, says what it needs and judges by itself (:mod:`pust.domain.rule_kind`).
+:func:`default_rule_set` is the starting configuration of the clinical background
 (shared/clinical/BACKGROUND.md) — a default for new care teams, to be approved by the
-clinic's physician. How a rule is applied to a reading lives in :mod:`pust.domain.triage`;
-this module says what a valid rule set is and refuses contradictions with clear errors.
+clinic's physician. This module says what a valid rule set is and refuses contradictions
+with clear errors.
+
+A new rule kind: a class with a ``collection`` and a ``kind`` literal, added to
+:data:`AnyRule`. Nothing else lists the kinds.
 
 Rule keys (``rule`` in triage reasons, ``Alert.rule_key``) are stable: one open alert per
 citizen and rule key.
@@ -12,16 +19,58 @@ citizen and rule key.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import Any, Literal, Self
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from pust.domain.measurement_types import SPECS, MeasurementType
-from pust.domain.questionnaires import QUESTIONNAIRES, AnswerType
+from pust.domain.measurement_rules import AbsoluteLimit, BaselineRule, ChangeRule
+from pust.domain.measurement_types import MeasurementType
+from pust.domain.persistence_rules import PersistenceRule
+from pust.domain.plausibility_rules import DEFAULT_PLAUSIBILITY, PlausibilityRule
+from pust.domain.questionnaire_rules import (
+    CombinationRule,
+    QuestionnaireItemRule,
+    QuestionnaireScoreRule,
+)
+from pust.domain.rule_kind import HistoryNeed, ReadingRule, Rule, Subject
 from pust.domain.severity import Severity
 
+__all__ = [
+    "RULE_KINDS",
+    "AbsoluteLimit",
+    "AnyRule",
+    "BaselineRule",
+    "ChangeRule",
+    "CombinationRule",
+    "InvalidRuleSetError",
+    "PersistenceRule",
+    "PlausibilityRule",
+    "QuestionnaireItemRule",
+    "QuestionnaireScoreRule",
+    "RuleSet",
+    "default_rule_set",
+    "parse_rule_set",
+]
+
 SCHEMA_VERSION: Literal[1] = 1
+
+# every rule kind, in the order triage applies them and the editor shows them
+_Kinds = (
+    AbsoluteLimit
+    | BaselineRule
+    | ChangeRule
+    | QuestionnaireItemRule
+    | QuestionnaireScoreRule
+    | CombinationRule
+    | PlausibilityRule
+    | PersistenceRule
+)
+AnyRule = Annotated[_Kinds, Field(discriminator="kind")]
+RULE_KINDS: tuple[type[Rule], ...] = typing.get_args(_Kinds)
+
+R = TypeVar("R", bound=Rule)
 
 
 class InvalidRuleSetError(ValueError):
@@ -33,282 +82,79 @@ class InvalidRuleSetError(ValueError):
         self.problems = problems
 
 
-class _Rule(BaseModel, ABC):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # close the alert by itself when a later reading for the same rule is normal again
-    auto_resolve: bool = False
-
-    @property
-    @abstractmethod
-    def key(self) -> str:
-        """The rule key alerts are grouped by (one open alert per citizen and key)."""
-
-
-def _check_unit(type_: MeasurementType, unit: str) -> None:
-    expected = SPECS[type_].unit
-    if unit != expected:
-        raise ValueError(f"{type_.value}: unit {unit!r} does not match the type (use {expected!r})")
-
-
-class AbsoluteLimit(_Rule):
-    """Four limits (OpenTele): a value below a low or above a high limit is yellow or red.
-
-    ``*_inclusive`` makes the limit itself alarming (temperature ≥ 38.0 °C)."""
-
-    kind: Literal["absolute"] = "absolute"
-    type: MeasurementType
-    unit: str
-    red_low: float | None = None
-    yellow_low: float | None = None
-    yellow_high: float | None = None
-    red_high: float | None = None
-    low_inclusive: bool = False
-    high_inclusive: bool = False
-
-    @property
-    def key(self) -> str:
-        return f"{self.type.value}.absolute"
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        _check_unit(self.type, self.unit)
-        name = self.type.value
-        limits = (self.red_low, self.yellow_low, self.yellow_high, self.red_high)
-        if all(limit is None for limit in limits):
-            raise ValueError(f"{name}: an absolute limit needs at least one value")
-        red_low, yellow_low = self.red_low, self.yellow_low
-        if red_low is not None and yellow_low is not None and yellow_low < red_low:
-            raise ValueError(f"{name}: yellow low {yellow_low} is outside red low {red_low}")
-        red_high, yellow_high = self.red_high, self.yellow_high
-        if red_high is not None and yellow_high is not None and yellow_high > red_high:
-            raise ValueError(f"{name}: yellow high {yellow_high} is outside red high {red_high}")
-        lows = [v for v in (self.red_low, self.yellow_low) if v is not None]
-        highs = [v for v in (self.yellow_high, self.red_high) if v is not None]
-        if lows and highs and max(lows) >= min(highs):
-            raise ValueError(f"{name}: low limit {max(lows)} is not below high limit {min(highs)}")
-        return self
-
-
-class BaselineRule(_Rule):
-    """Relative to the citizen's personal baseline.
-
-    ``mode='points'``: alarm when the value is at least ``yellow``/``red`` units away from the
-    baseline in ``direction`` (SpO2 ≥ 4 points below). ``mode='percent'``: alarm when the value
-    is beyond ``yellow``/``red`` percent *of* the baseline (FEV1 < 80 % of baseline)."""
-
-    kind: Literal["baseline"] = "baseline"
-    type: MeasurementType
-    direction: Literal["below", "above"]
-    mode: Literal["points", "percent"]
-    yellow: float | None = Field(default=None, gt=0)
-    red: float | None = Field(default=None, gt=0)
-
-    @property
-    def key(self) -> str:
-        return f"{self.type.value}.baseline"
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        name = f"{self.type.value} baseline rule"
-        if self.yellow is None and self.red is None:
-            raise ValueError(f"{name}: needs a yellow or a red threshold")
-        if self.yellow is None or self.red is None:
-            return self
-        if self.mode == "points" and self.red < self.yellow:
-            raise ValueError(
-                f"{name}: red ({self.red} points) must be at least yellow ({self.yellow})"
-            )
-        if self.mode == "percent":
-            if self.direction == "below" and self.red > self.yellow:
-                raise ValueError(
-                    f"{name}: red ({self.red} % of baseline) must be at most yellow "
-                    f"({self.yellow} %)"
-                )
-            if self.direction == "above" and self.red < self.yellow:
-                raise ValueError(
-                    f"{name}: red ({self.red} % of baseline) must be at least yellow "
-                    f"({self.yellow} %)"
-                )
-        if self.mode == "percent" and self.direction == "below" and self.yellow >= 100:
-            raise ValueError(f"{name}: yellow below {self.yellow} % of baseline alarms at baseline")
-        return self
-
-
-class ChangeRule(_Rule):
-    """Change over time: the value differs by at least ``yellow``/``red`` units from any
-    reading of the same type within the past ``window_days`` (weight ± 2 kg in 7 days)."""
-
-    kind: Literal["change"] = "change"
-    type: MeasurementType
-    unit: str
-    window_days: int = Field(ge=1, le=90)
-    yellow: float | None = Field(default=None, gt=0)
-    red: float | None = Field(default=None, gt=0)
-
-    @property
-    def key(self) -> str:
-        return f"{self.type.value}.change"
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        _check_unit(self.type, self.unit)
-        if self.yellow is None and self.red is None:
-            raise ValueError(f"{self.type.value} change rule: needs a yellow or a red threshold")
-        if self.yellow is not None and self.red is not None and self.red < self.yellow:
-            raise ValueError(
-                f"{self.type.value} change rule: red change {self.red} "
-                f"is below yellow {self.yellow}"
-            )
-        return self
-
-
-def _check_item(questionnaire: str, item: str, answer_type: AnswerType) -> None:
-    definition = QUESTIONNAIRES.get(questionnaire)
-    if definition is None:
-        raise ValueError(f"unknown questionnaire {questionnaire!r}")
-    found = definition.item(item)
-    if found is None:
-        raise ValueError(f"{questionnaire}: unknown item {item!r}")
-    if found.answer_type is not answer_type:
-        raise ValueError(f"{questionnaire}: item {item!r} is not a {answer_type.value} question")
-
-
-class QuestionnaireItemRule(_Rule):
-    """A yes to a yes/no item has this significance. All item rules of a questionnaire share
-    one alert (``questionnaire.symptoms``) so one answer sheet is one row for the nurse."""
-
-    kind: Literal["questionnaire_item"] = "questionnaire_item"
-    questionnaire: str
-    item: str
-    severity: Literal[Severity.YELLOW, Severity.RED]
-
-    @property
-    def key(self) -> str:
-        return "questionnaire.symptoms"
-
-    @model_validator(mode="after")
-    def _known(self) -> Self:
-        _check_item(self.questionnaire, self.item, AnswerType.BOOLEAN)
-        return self
-
-
-class QuestionnaireScoreRule(_Rule):
-    """A scored item (CAT) at least ``yellow``/``red`` points above the personal baseline of
-    that item (baseline type = the item id)."""
-
-    kind: Literal["questionnaire_score"] = "questionnaire_score"
-    questionnaire: str
-    item: str
-    yellow_points_above_baseline: float | None = Field(default=None, gt=0)
-    red_points_above_baseline: float | None = Field(default=None, gt=0)
-
-    @property
-    def key(self) -> str:
-        return f"questionnaire.{self.item}"
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        _check_item(self.questionnaire, self.item, AnswerType.INTEGER)
-        yellow, red = self.yellow_points_above_baseline, self.red_points_above_baseline
-        if yellow is None and red is None:
-            raise ValueError(f"{self.item} score rule: needs a yellow or a red threshold")
-        if yellow is not None and red is not None and red < yellow:
-            raise ValueError(f"{self.item} score rule: red {red} points is below yellow {yellow}")
-        return self
-
-
-class CombinationRule(_Rule):
-    """All the listed yes/no items answered yes together → ``severity`` (Anthonisen)."""
-
-    kind: Literal["combination"] = "combination"
-    name: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
-    questionnaire: str
-    items: tuple[str, ...] = Field(min_length=2)
-    severity: Literal[Severity.YELLOW, Severity.RED]
-    text_da: str = Field(min_length=1, max_length=200)
-
-    @property
-    def key(self) -> str:
-        return f"questionnaire.{self.name}"
-
-    @model_validator(mode="after")
-    def _known(self) -> Self:
-        for item in self.items:
-            _check_item(self.questionnaire, item, AnswerType.BOOLEAN)
-        if len(set(self.items)) != len(self.items):
-            raise ValueError(f"combination {self.name}: an item is listed twice")
-        return self
-
-
-MeasurementRule = AbsoluteLimit | BaselineRule | ChangeRule
-QuestionnaireRule = QuestionnaireItemRule | QuestionnaireScoreRule | CombinationRule
+# the stored document: one list per kind (errors point at "absolute.0.red_low")
+_Document: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "RuleSetDocument",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    schema_version=(Literal[1], SCHEMA_VERSION),
+    **{kind.collection: (tuple[kind, ...], ()) for kind in RULE_KINDS},  # type: ignore[valid-type]
+)
 
 
 class RuleSet(BaseModel):
-    """Every rule that applies to one citizen (or a care team's group default)."""
+    """Every rule that applies to one citizen (or a care team's group default), as one
+    tuple. Built from the stored document (``RuleSet.model_validate(document)``, or keyword
+    arguments per collection: ``RuleSet(absolute=(...), change=(...))``) or from rules
+    (``RuleSet(rules=(...))``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    absolute: tuple[AbsoluteLimit, ...] = ()
-    baseline: tuple[BaselineRule, ...] = ()
-    change: tuple[ChangeRule, ...] = ()
-    questionnaire_items: tuple[QuestionnaireItemRule, ...] = ()
-    questionnaire_scores: tuple[QuestionnaireScoreRule, ...] = ()
-    combinations: tuple[CombinationRule, ...] = ()
+    rules: tuple[AnyRule, ...] = ()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _from_document(cls, data: Any, handler: Callable[[Any], Self]) -> Self:
+        if isinstance(data, dict) and "rules" not in data:
+            document = _Document.model_validate(data)
+            rules = [rule for kind in RULE_KINDS for rule in getattr(document, kind.collection)]
+            version = getattr(document, "schema_version")  # noqa: B009 (a generated model)
+            return handler({"schema_version": version, "rules": tuple(rules)})
+        return handler(data)
 
     @model_validator(mode="after")
-    def _one_rule_per_key(self) -> Self:
+    def _once_each(self) -> Self:
         seen: set[str] = set()
-        for rule in (
-            *self.absolute,
-            *self.baseline,
-            *self.change,
-            *self.questionnaire_scores,
-            *self.combinations,
-        ):
-            if rule.key in seen:
-                raise ValueError(f"rule {rule.key} is given twice")
-            seen.add(rule.key)
-        items: set[tuple[str, str]] = set()
-        for item_rule in self.questionnaire_items:
-            ident = (item_rule.questionnaire, item_rule.item)
-            if ident in items:
-                raise ValueError(f"questionnaire item {item_rule.item} is given twice")
-            items.add(ident)
+        for rule in self.rules:
+            if rule.identity in seen:
+                raise ValueError(f"{rule.identity} is given twice")
+            seen.add(rule.identity)
         return self
 
-    def measurement_rules(self, type_: MeasurementType | str) -> list[MeasurementRule]:
-        wanted = MeasurementType(type_)
-        rules: list[MeasurementRule] = [r for r in self.absolute if r.type is wanted]
-        rules += [r for r in self.baseline if r.type is wanted]
-        rules += [r for r in self.change if r.type is wanted]
-        return rules
+    def of_kind(self, kind: type[R]) -> tuple[R, ...]:
+        return tuple(rule for rule in self.rules if isinstance(rule, kind))
 
-    def questionnaire_rules(self, questionnaire: str) -> list[QuestionnaireRule]:
-        rules: list[QuestionnaireRule] = [
-            r for r in self.questionnaire_items if r.questionnaire == questionnaire
-        ]
-        rules += [r for r in self.questionnaire_scores if r.questionnaire == questionnaire]
-        rules += [r for r in self.combinations if r.questionnaire == questionnaire]
-        return rules
+    def applying_to(self, subject: Subject) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.applies_to(subject))
+
+    def history_needs(self, type_: str) -> dict[str, int]:
+        """For a reading of ``type_``: the earlier readings the rules look back on, as days
+        per measurement type (the widest window of each)."""
+        needs: dict[str, int] = {}
+        for rule in self.rules:
+            if not isinstance(rule, ReadingRule) or rule.measured.value != type_:
+                continue
+            need: HistoryNeed | None = rule.history_need()
+            if need is not None:
+                needs[need.type] = max(needs.get(need.type, 0), need.days)
+        return needs
+
+    def baseline_types(self) -> set[str]:
+        """Which baselines the rule set uses: measurement types and scored items."""
+        return {t for rule in self.rules if (t := rule.baseline_type()) is not None}
 
     def auto_resolves(self, rule_key: str) -> bool:
-        rules: list[MeasurementRule | QuestionnaireRule] = [
-            *self.absolute,
-            *self.baseline,
-            *self.change,
-            *self.questionnaire_items,
-            *self.questionnaire_scores,
-            *self.combinations,
-        ]
-        matching = [rule for rule in rules if rule.key == rule_key]
+        matching = [rule for rule in self.rules if rule.key == rule_key]
         return bool(matching) and all(rule.auto_resolve for rule in matching)
 
     def to_json(self) -> dict[str, Any]:
-        """The document stored in ``LimitSet.rules``."""
-        return self.model_dump(mode="json")
+        """The document stored in ``LimitSet.rules``: one list per collection."""
+        document: dict[str, Any] = {"schema_version": self.schema_version}
+        for kind in RULE_KINDS:
+            document[kind.collection] = [
+                rule.model_dump(mode="json") for rule in self.rules if isinstance(rule, kind)
+            ]
+        return document
 
 
 def parse_rule_set(document: Any) -> RuleSet:
@@ -326,6 +172,7 @@ def parse_rule_set(document: Any) -> RuleSet:
 
 
 KOL_SYMPTOMS = "kol-symptoms-v1"
+_SYMPTOM_ITEMS = ("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed")
 
 
 def default_rule_set() -> RuleSet:
@@ -333,7 +180,7 @@ def default_rule_set() -> RuleSet:
     approve)."""
     t = MeasurementType
     return RuleSet(
-        absolute=(
+        rules=(
             AbsoluteLimit(type=t.SPO2, unit="%", red_low=88, yellow_low=90),
             AbsoluteLimit(
                 type=t.PULSE, unit="/min", red_low=40, yellow_low=50, yellow_high=100, red_high=120
@@ -350,22 +197,18 @@ def default_rule_set() -> RuleSet:
                 red_high=180,
             ),
             AbsoluteLimit(type=t.RESPIRATORY_RATE, unit="/min", yellow_high=24, red_high=30),
-        ),
-        baseline=(
             BaselineRule(type=t.SPO2, direction="below", mode="points", yellow=4, red=6),
             BaselineRule(type=t.FEV1, direction="below", mode="percent", yellow=80, red=60),
-        ),
-        change=(ChangeRule(type=t.WEIGHT, unit="kg", window_days=7, yellow=2, red=3),),
-        questionnaire_items=tuple(
-            QuestionnaireItemRule(questionnaire=KOL_SYMPTOMS, item=item, severity=Severity.YELLOW)
-            for item in ("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed")
-        ),
-        questionnaire_scores=(
+            ChangeRule(type=t.WEIGHT, unit="kg", window_days=7, yellow=2, red=3),
+            *(
+                QuestionnaireItemRule(
+                    questionnaire=KOL_SYMPTOMS, item=item, severity=Severity.YELLOW
+                )
+                for item in _SYMPTOM_ITEMS
+            ),
             QuestionnaireScoreRule(
                 questionnaire=KOL_SYMPTOMS, item="cat_score", yellow_points_above_baseline=5
             ),
-        ),
-        combinations=(
             CombinationRule(
                 name="anthonisen",
                 questionnaire=KOL_SYMPTOMS,
@@ -373,5 +216,6 @@ def default_rule_set() -> RuleSet:
                 severity=Severity.RED,
                 text_da="Mere åndenød, mere slim og farveskift: tegn på KOL-forværring",
             ),
-        ),
+            *DEFAULT_PLAUSIBILITY,
+        )
     )

@@ -31,6 +31,9 @@ class AlertKind(StrEnum):
     MISSED_MEASUREMENT = "missed_measurement"  # blue: the plan said measure, nothing came
     SILENT_DEVICE = "silent_device"  # the tablet itself went quiet
     TECHNICAL = "technical"  # a reading could not be triaged; never silence
+    # "Tjek målingen": a reading that cannot be physiological (wrong person, unit, device);
+    # a low-priority check, never a red/yellow clinical alert (pust.domain.plausibility_rules)
+    DATA_QUALITY = "data_quality"
 
 
 class AlertStatus(StrEnum):
@@ -64,13 +67,15 @@ _BAND_ORDER = {
 
 def band_for(kind: AlertKind, severity: Severity) -> WorklistBand:
     """The worklist band of an alert. Technical alerts are shown with the reds: unknown is
-    treated as possibly serious."""
+    treated as possibly serious. A data-quality check is known not to be clinical."""
     if kind is AlertKind.MISSED_MEASUREMENT:
         return WorklistBand.BLUE
     if kind is AlertKind.SILENT_DEVICE:
         return WorklistBand.SILENT
     if kind is AlertKind.TECHNICAL:
         return WorklistBand.RED
+    if kind is AlertKind.DATA_QUALITY:
+        return WorklistBand.BLUE  # low priority: after every clinical alert, with the checks
     return {
         Severity.RED: WorklistBand.RED,
         Severity.YELLOW: WorklistBand.YELLOW,

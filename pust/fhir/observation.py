@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from pust.db.tables import Reading
+from pust.domain.limits import AbsoluteLimit, RuleSet
 from pust.domain.measurement_types import Entry, MeasurementType
 from pust.fhir import codes, urls
 from pust.fhir.identifiers import phd_device_part, phd_observation_identifier
@@ -216,28 +217,24 @@ def _last_updated(measurement: Measurement) -> datetime:
     return max(moments)
 
 
-def ranges_from_rules(rules: dict[str, Any] | None, type_: str) -> tuple[ReferenceRange, ...]:
-    """The absolute alarm bands for ``type_`` from a stored rule set (``LimitSet.rules``,
-    pust.domain.limits.AbsoluteLimit: red_low, yellow_low, yellow_high, red_high). Relative
-    (baseline, change) rules have no fixed band and are not expressed as a range."""
-    if not rules:
+def ranges_from_rules(rules: RuleSet | None, type_: str) -> tuple[ReferenceRange, ...]:
+    """The absolute alarm bands for ``type_`` from the rule set that triaged the reading
+    (:class:`pust.domain.limits.AbsoluteLimit`: red_low, yellow_low, yellow_high, red_high).
+    Relative (baseline, change) rules have no fixed band and are not expressed as a range."""
+    if rules is None:
         return ()
     bands: list[ReferenceRange] = []
-    for rule in rules.get("absolute", ()) or ():
-        if not isinstance(rule, dict) or rule.get("type") != type_:
+    for rule in rules.of_kind(AbsoluteLimit):
+        if rule.type.value != type_:
             continue
-        red_low, yellow_low = rule.get("red_low"), rule.get("yellow_low")
-        yellow_high, red_high = rule.get("yellow_high"), rule.get("red_high")
+        red_low, yellow_low = rule.red_low, rule.yellow_low
+        yellow_high, red_high = rule.yellow_high, rule.red_high
         if red_low is not None:
-            bands.append(ReferenceRange("red", high=float(red_low)))
+            bands.append(ReferenceRange("red", high=red_low))
         if yellow_low is not None:
-            bands.append(ReferenceRange("yellow", low=_f(red_low), high=float(yellow_low)))
+            bands.append(ReferenceRange("yellow", low=red_low, high=yellow_low))
         if yellow_high is not None:
-            bands.append(ReferenceRange("yellow", low=float(yellow_high), high=_f(red_high)))
+            bands.append(ReferenceRange("yellow", low=yellow_high, high=red_high))
         if red_high is not None:
-            bands.append(ReferenceRange("red", low=float(red_high)))
+            bands.append(ReferenceRange("red", low=red_high))
     return tuple(bands)
-
-
-def _f(value: Any) -> float | None:
-    return None if value is None else float(value)

@@ -282,10 +282,10 @@ class MqttConnection:
             return
         if self._subscriptions:
             self._subscribe(self._subscriptions)
-        self._connected.set()
         log.info("mqtt.connected session_present=%s", flags.session_present)
-        if self._on_connected is not None:
+        if self._on_connected is not None:  # done by the time start() returns
             self._on_connected(bool(flags.session_present))
+        self._connected.set()
 
     def _subscribed_to(self, topic: str) -> bool:
         levels = topic.split("/")

@@ -44,18 +44,18 @@ def personalised_spo2(rules: RuleSet, baselines: dict[str, float]) -> RuleSet:
     median = baselines.get(MeasurementType.SPO2.value)
     if median is None or median >= PERSONALISE_BELOW:
         return rules
-    absolute = tuple(
+    rules_now = tuple(
         AbsoluteLimit(
             type=MeasurementType.SPO2,
             unit="%",
             red_low=round(median) - 5,
             yellow_low=round(median) - 3,
         )
-        if limit.type is MeasurementType.SPO2
+        if isinstance(limit, AbsoluteLimit) and limit.type is MeasurementType.SPO2
         else limit
-        for limit in rules.absolute
+        for limit in rules.rules
     )
-    return rules.model_copy(update={"absolute": absolute})
+    return RuleSet(rules=rules_now)
 
 
 def twice_weekly_configuration() -> Configuration:

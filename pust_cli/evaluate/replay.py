@@ -5,21 +5,27 @@ marking) and then the real triage (:mod:`pust.domain.triage`) with the citizen's
 and run-in baselines (:mod:`pust.domain.baselines`). Alerts follow the lifecycle rule of
 one open alert per citizen and rule; late readings are triaged but never raise a fresh
 alarm. Missed measurements come from :mod:`pust.domain.missed_measurements` on the same
-plan the citizens follow; silent tablets from its ``is_silent``. The nurse reviews on
-weekdays at 09:00 and 13:00 and resolves everything open, so a new breach after a review
-is a new item of work.
+plan the citizens follow; silent tablets from its ``is_silent``. Every alert goes through
+the alert aggregate the alerts service uses (:mod:`pust.domain.alert_aggregate`): a repeat
+of an open alert is not new work, a normal value auto-resolves where the rule says so, and a
+new breach within a day re-opens the auto-resolved alert (counted: it is back on the
+worklist). The nurse reviews on weekdays at 09:00 and 13:00 and resolves everything open,
+so a new breach after a review is a new item of work.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
+from pust.domain.alert_aggregate import AlertState, Breach, auto_resolve, raise_or_repeat, resolve
+from pust.domain.alert_lifecycle import EventKind, Outcome
 from pust.domain.baselines import TimedValue, baseline_types, run_in_median
 from pust.domain.device_protocol import (
     MeasurementSubmission,
@@ -31,6 +37,7 @@ from pust.domain.limits import RuleSet
 from pust.domain.missed_measurements import MISSED_RULE, SILENT_RULE, SlotStatus, decide_slot
 from pust.domain.missed_measurements import is_silent as tablet_is_silent
 from pust.domain.plans import MeasurementPlan, due_times
+from pust.domain.routing import default_routing_policy
 from pust.domain.severity import AlertKind, Severity
 from pust.domain.triage import ReadingFacts, Triage, triage_reading, triage_response
 from pust_cli.evaluate.metrics import EvaluationInput, RaisedAlert, TriagedItem
@@ -41,6 +48,13 @@ from pust_cli.simulator.timeline import SimPlan, cohort_messages
 REVIEW_TIMES = (time(9, 0), time(13, 0))
 SILENT_AFTER = timedelta(hours=24)
 SILENT_CHECK_EVERY = timedelta(hours=1)
+REVIEW_OUTCOME = Outcome.CONTACTED_CITIZEN  # what the simulated nurse does at a review
+
+_NAMESPACE = uuid.UUID("0d7b3a8e-2f61-4c55-9e0a-6576616c7561")  # simulated ids
+_TEAM = uuid.uuid5(_NAMESPACE, "team")
+_NURSE = uuid.uuid5(_NAMESPACE, "nurse")
+_POLICY = default_routing_policy()
+_RAISED = (EventKind.OPENED, EventKind.REOPENED)
 
 # the citizen's rule set once the run-in has given baselines (device_id, baselines) → rules
 RulesFor = Callable[[str, dict[str, float]], RuleSet]
@@ -71,7 +85,8 @@ class Replay:
     triaged: list[TriagedItem] = field(default_factory=list)
     alerts: list[RaisedAlert] = field(default_factory=list)
     rejected: int = 0
-    _open: set[tuple[str, str]] = field(default_factory=set)
+    # the latest alert per (device, rule): the open one, else the last resolved one
+    _alerts: dict[tuple[str, str], AlertState] = field(default_factory=dict)
 
     def run(self) -> EvaluationInput:
         spec = self.cohort.spec
@@ -129,7 +144,7 @@ class Replay:
     ) -> None:
         at, kind, detail = event
         if kind == _EventKind.REVIEW:
-            self._open.clear()
+            self._review(at)
         elif kind == _EventKind.SLOT:
             due = datetime.fromisoformat(detail)
             for citizen in citizens.values():
@@ -151,15 +166,40 @@ class Replay:
                     self._raise(
                         citizen.device_id, at, AlertKind.SILENT_DEVICE, Severity.GREEN, SILENT_RULE
                     )
+                else:
+                    self._auto_resolve(citizen.device_id, at, SILENT_RULE)
 
     def _raise(
         self, device_id: str, at: datetime, kind: AlertKind, severity: Severity, rule: str
     ) -> None:
         """One open alert per citizen and rule: a repeat while open is not new work."""
-        if (device_id, rule) in self._open:
-            return
-        self._open.add((device_id, rule))
-        self.alerts.append(RaisedAlert(device_id, at, kind, severity, rule))
+        breach = Breach(
+            citizen_id=uuid.uuid5(_NAMESPACE, device_id),
+            care_team_id=_TEAM,
+            kind=kind,
+            rule_key=rule,
+            severity=severity,
+            observed_at=at,
+        )
+        transition = raise_or_repeat(
+            self._alerts.get((device_id, rule)), breach, now=at, policy=_POLICY
+        )
+        self._alerts[(device_id, rule)] = transition.state
+        if transition.event in _RAISED:
+            self.alerts.append(RaisedAlert(device_id, at, kind, severity, rule))
+
+    def _auto_resolve(self, device_id: str, at: datetime, rule: str) -> None:
+        state = self._alerts.get((device_id, rule))
+        if state is not None and not state.is_resolved:
+            self._alerts[(device_id, rule)] = auto_resolve(state, now=at).state
+
+    def _review(self, at: datetime) -> None:
+        for key, state in self._alerts.items():
+            if not state.is_resolved:
+                resolved = resolve(
+                    state, actor_id=_NURSE, now=at, outcome=REVIEW_OUTCOME, note=None
+                )
+                self._alerts[key] = resolved.state
 
     # messages --------------------------------------------------------------------------
 
@@ -247,8 +287,11 @@ class Replay:
             )
         )
         if late:
-            return  # shown to the nurse as late, never raised as a fresh alarm
-        for outcome in verdict.breaches:
-            self._raise(
-                citizen.device_id, received, AlertKind.READING, outcome.severity, outcome.rule
-            )
+            return  # shown to the nurse as late, never raises or resolves an alarm
+        for outcome in verdict.outcomes:
+            if outcome.severity is not Severity.GREEN:
+                self._raise(
+                    citizen.device_id, received, AlertKind.READING, outcome.severity, outcome.rule
+                )
+            elif outcome.auto_resolve:
+                self._auto_resolve(citizen.device_id, received, outcome.rule)

@@ -1,11 +1,14 @@
 """The demo's tablets: a few weeks of history for the seed, then live, accelerated publishing.
 
 ``demo-tablet-01`` … ``12`` (01–06 Nord, 07–12 Syd) log in with their device id and the
-password ``demo``. In the history, one citizen is mid-exacerbation now (02), one stopped
-measuring two days ago while the tablet still reports (05), and one tablet has been silent
-for ten hours (06); the live simulator keeps that tablet silent and the non-measuring
-citizen quiet. A simulated day takes under a minute, so something happens every few
-seconds.
+password ``demo``. Each demo citizen has one profile (baselines, weight, habits) from
+:data:`DEMO_PROFILE_SEED`, shared by the seeded history and every live round, so the live
+readings continue the history (no weight jump). In the history, one citizen is
+mid-exacerbation now (01) and the first live round carries the same episode on, so she gets
+worse in the first minutes; one stopped measuring two days ago while the tablet still
+reports (05: blue rows on any weekday, her plan being daily); one tablet has been silent
+longer than the silent threshold (06). The live pace is ``Settings.demo_speed`` simulated
+seconds per wall second (default 360: a day in four minutes).
 """
 
 from __future__ import annotations
@@ -30,26 +33,38 @@ log = logging.getLogger(__name__)
 
 DEMO_DEVICE_IDS = tuple(f"demo-tablet-{n:02d}" for n in range(1, 13))
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo mode only, documented in the contract
-EXACERBATING = "demo-tablet-02"
+# her SpO2 baseline (about 93 %) takes her below the red limit at the peak
+EXACERBATING = "demo-tablet-01"
 NOT_MEASURING = "demo-tablet-05"
 SILENT = "demo-tablet-06"
-SILENT_FOR = timedelta(hours=10)
+# longer than the alerts service's silent threshold (24 h by default)
+SILENT_FOR = timedelta(hours=30)
 NOT_MEASURING_FOR = timedelta(days=2)
-# a simulated day in 48 wall seconds
-LIVE_SPEED = 1800.0
+# the demo citizens' profiles: the same in the history and in every live round
+DEMO_PROFILE_SEED = 2026
+DEMO_ADHERENCE = 0.99
+# a simulated day in 4 wall minutes (Settings.demo_speed)
+LIVE_SPEED = 360.0
 LIVE_DAYS = 365
 
 
 def _demo_cohort(seed: int, start: datetime, days: int, *, now: datetime | None) -> Cohort:
+    """The demo's citizens: profiles from :data:`DEMO_PROFILE_SEED`; ``seed`` varies the
+    day-to-day noise only. With ``now``, citizen 01's exacerbation peaks half a day later."""
     spec = CohortSpec(
         citizens=len(DEMO_DEVICE_IDS),
         start=start,
         days=days,
-        seed=seed,
+        seed=DEMO_PROFILE_SEED,
         exacerbations_per_year=8.0,
         earliest_onset_day=14 if now is not None else 1,
     )
-    cohort = build_cohort(spec, device_ids=DEMO_DEVICE_IDS)
+    profiles = build_cohort(spec, device_ids=DEMO_DEVICE_IDS)
+    # a demo clinic's citizens measure faithfully: the blue rows are the stories, not noise
+    faithful = tuple(
+        replace(c, adherence=max(c.adherence, DEMO_ADHERENCE)) for c in profiles.citizens
+    )
+    cohort = Cohort(replace(spec, seed=seed), faithful)
     if now is None:
         return cohort
     citizens = tuple(
@@ -61,7 +76,7 @@ def _demo_cohort(seed: int, start: datetime, days: int, *, now: datetime | None)
                     now - timedelta(days=2),
                     now + timedelta(hours=12),
                     now + timedelta(days=7),
-                    0.9,
+                    1.0,
                 ),
             ),
         )
@@ -69,7 +84,7 @@ def _demo_cohort(seed: int, start: datetime, days: int, *, now: datetime | None)
         else c
         for c in cohort.citizens
     )
-    return Cohort(spec, citizens)
+    return Cohort(cohort.spec, citizens)
 
 
 def history_for_demo(seed: int, days: int, now: datetime) -> list[SimMessage]:
@@ -113,11 +128,19 @@ def _earliest_time(message: SimMessage) -> datetime:
     return min(times)
 
 
-def live_round(seed: int, start: datetime, timezone: str) -> tuple[Iterator[SimMessage], Pace]:
-    """A year of demo traffic from ``start``, paced so a day passes in under a minute:
-    twice a day every day, the silent tablet silent, the non-measuring citizen's tablet
-    reporting status only."""
-    cohort = _demo_cohort(seed, start, LIVE_DAYS, now=None)
+def live_round(
+    seed: int,
+    start: datetime,
+    timezone: str,
+    *,
+    speed: float = LIVE_SPEED,
+    continues_history: bool = False,
+) -> tuple[Iterator[SimMessage], Pace]:
+    """A year of demo traffic from ``start`` at ``speed``: twice a day every day, the
+    silent tablet silent, the non-measuring citizen's tablet reporting status only. The
+    round that ``continues_history`` carries citizen 01's exacerbation on from the history:
+    her first live readings are at its peak, worse than the history's last ones."""
+    cohort = _demo_cohort(seed, start, LIVE_DAYS, now=start if continues_history else None)
     plan = SimPlan(
         run_in_days=0,
         times=("08:00", "18:00"),
@@ -136,7 +159,7 @@ def live_round(seed: int, start: datetime, timezone: str) -> tuple[Iterator[SimM
     first_morning = morning if morning > start else morning + timedelta(days=1)
     pace = Pace(
         sim_start=first_morning - timedelta(minutes=15),
-        speed=LIVE_SPEED,
+        speed=speed,
         wire_clock=WireClock.LIVE,
         timezone=timezone,
     )
@@ -162,13 +185,19 @@ def run_demo_simulator(settings: Settings, stop: threading.Event) -> None:
         fleet.stop(graceful=False)
         outbox.close()
         return
-    log.info("demo_simulator.started tablets=%d", len(live_devices))
+    log.info("demo_simulator.started tablets=%d speed=%g", len(live_devices), settings.demo_speed)
     round_number = 0
     try:
         fleet.resend_due(0)
         while not stop.is_set():
             start = datetime.now(UTC)
-            stream, pace = live_round(1000 + round_number, start, settings.clinic_timezone)
+            stream, pace = live_round(
+                1000 + round_number,
+                start,
+                settings.clinic_timezone,
+                speed=settings.demo_speed,
+                continues_history=round_number == 0,
+            )
             play(stream, fleet, pace, stop, progress=False)
             round_number += 1
     finally:

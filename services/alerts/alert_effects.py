@@ -92,7 +92,7 @@ def apply_triage(
         breach = Breach(
             citizen_id=source.citizen_id,
             care_team_id=source.care_team_id,
-            kind=AlertKind.READING,
+            kind=outcome.alert_kind,
             rule_key=outcome.rule,
             severity=outcome.severity,
             observed_at=source.observed_at,

@@ -20,8 +20,7 @@ from sqlmodel import Session, col, select
 from pust.db.baseline_repository import current_baselines_of, fill_run_in_baselines
 from pust.db.tables.citizens import Citizen
 from pust.db.tables.clinical import LimitSet
-from pust.db.tables.readings import Reading
-from pust.domain.baselines import TimedValue, baseline_types, run_in_complete
+from pust.domain.baselines import run_in_complete
 from pust.domain.limits import InvalidRuleSetError, RuleSet, default_rule_set, parse_rule_set
 
 log = logging.getLogger(__name__)
@@ -92,7 +91,7 @@ class ContextLoader:
         if not run_in_complete(citizen.monitoring_started_at, now):
             return {}
         missing = set()
-        for type_ in baseline_types(rules) - known.keys():
+        for type_ in rules.baseline_types() - known.keys():
             checked = self._too_few.get((citizen.id, type_, citizen.monitoring_started_at))
             if checked is None or now - checked >= RUN_IN_RECHECK:
                 missing.add(type_)
@@ -135,70 +134,3 @@ def _newest_limit_sets(session: Session, citizens: Iterable[Citizen]) -> dict[uu
         if found is not None:
             chosen[citizen.id] = found
     return chosen
-
-
-def change_history(
-    session: Session,
-    *,
-    citizen_id: uuid.UUID,
-    type_: str,
-    before: datetime,
-    exclude_id: int,
-    window_days: int,
-) -> list[TimedValue]:
-    """Earlier valid readings of the same citizen and type within the window."""
-    since = before - timedelta(days=window_days)
-    rows = session.exec(
-        select(Reading.measured_at, Reading.value).where(
-            Reading.citizen_id == citizen_id,
-            Reading.type == type_,
-            col(Reading.valid).is_(True),
-            Reading.measured_at >= since,
-            Reading.measured_at < before,
-            Reading.id != exclude_id,
-        )
-    ).all()
-    return [TimedValue(at, value) for at, value in rows]
-
-
-HistoryKey = tuple[uuid.UUID, str]
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryPoint:
-    id: int
-    at: datetime
-    value: float
-
-
-def load_histories(
-    session: Session, wanted: dict[str, tuple[list[uuid.UUID], datetime, datetime]]
-) -> dict[HistoryKey, list[HistoryPoint]]:
-    """Valid readings per (citizen, type) for a whole batch, one query per type:
-    ``wanted[type] = (citizen ids, from, until)``."""
-    found: dict[HistoryKey, list[HistoryPoint]] = {}
-    for type_, (citizen_ids, since, until) in wanted.items():
-        rows = session.exec(
-            select(Reading.id, Reading.citizen_id, Reading.measured_at, Reading.value).where(
-                col(Reading.citizen_id).in_(citizen_ids),
-                Reading.type == type_,
-                col(Reading.valid).is_(True),
-                Reading.measured_at >= since,
-                Reading.measured_at < until,
-            )
-        ).all()
-        for citizen_id in citizen_ids:
-            found.setdefault((citizen_id, type_), [])
-        for row_id, citizen_id, at, value in rows:
-            if row_id is not None:
-                found[(citizen_id, type_)].append(HistoryPoint(row_id, at, value))
-    return found
-
-
-def history_for(
-    points: list[HistoryPoint], *, before: datetime, exclude_id: int, window_days: int
-) -> list[TimedValue]:
-    since = before - timedelta(days=window_days)
-    return [
-        TimedValue(p.at, p.value) for p in points if since <= p.at < before and p.id != exclude_id
-    ]

@@ -4,13 +4,18 @@ SIGINT/SIGTERM. Nothing here runs at import time."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from types import FrameType
 
+from prometheus_client import CollectorRegistry
+
 from pust.config.settings import Settings
 from pust.db.engine import build_engine
 from pust.domain.clock import SystemClock
+from services.alerts.health import HealthServer
+from services.alerts.metrics import AlertsMetrics
 from services.alerts.service import AlertsService
 from services.alerts.settings import AlertsSettings
 
@@ -27,10 +32,29 @@ def run(settings: Settings, alerts: AlertsSettings | None = None) -> None:
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
     engine = build_engine(settings.effective_database_url, pool_size=4)
-    service = AlertsService(settings=settings, alerts=alerts, engine=engine, clock=SystemClock())
+    # in multiprocess mode the values go to PROMETHEUS_MULTIPROC_DIR (the launcher's API
+    # serves them with every other process's); else to our own registry
+    registry = None if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else CollectorRegistry()
+    service = AlertsService(
+        settings=settings,
+        alerts=alerts,
+        engine=engine,
+        clock=SystemClock(),
+        metrics=AlertsMetrics(registry),
+    )
+    health: HealthServer | None = None
+    if alerts.health_port is not None:
+        health = HealthServer(
+            host=alerts.health_host,
+            port=alerts.health_port,
+            readiness=service.readiness,
+            registry=registry,
+        )
     exit_code = 0
     try:
         service.start(wait_seconds=None)
+        if health is not None:
+            health.start()
         log.info("alerts.started client_id=%s", alerts.client_id)
         while not stop.wait(0.5):
             if service.mqtt is not None and service.mqtt.fatal_error is not None:
@@ -40,6 +64,8 @@ def run(settings: Settings, alerts: AlertsSettings | None = None) -> None:
                 exit_code = EXIT_WORKER_FAILED
                 break
     finally:
+        if health is not None:
+            health.stop()
         service.stop()
         engine.dispose()
         _restore_signal_handlers(previous)

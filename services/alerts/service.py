@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,6 +18,10 @@ from pust.db.outbox import RetryPolicy
 from pust.domain.clock import Clock
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
 from pust.messaging.topics import Topics
+from services.alerts.backlog import measure_backlog
+from services.alerts.health import Readiness
+from services.alerts.job_health import JobMonitor
+from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import (
     Channel,
     EmailChannel,
@@ -93,8 +98,11 @@ class AlertsService:
         engine: Engine,
         clock: Clock,
         use_mqtt: bool = True,
+        metrics: AlertsMetrics | None = None,
     ) -> None:
         self._alerts = alerts
+        self.metrics = metrics or AlertsMetrics(CollectorRegistry())
+        self.jobs = JobMonitor(now=clock.now, metrics=self.metrics)
         self._clock = clock
         self._engine = engine
         self._stop = threading.Event()
@@ -136,6 +144,7 @@ class AlertsService:
     def start(self, *, wait_seconds: float | None = None) -> None:
         if self.mqtt is not None:
             self.mqtt.start(wait_seconds=wait_seconds)
+        self.jobs.register("triage", interval_seconds=self._alerts.poll_interval_seconds)
         self._thread.start()
         now = datetime.now(UTC)
         jobs: list[tuple[str, float, Callable[[], object]]] = [
@@ -163,10 +172,16 @@ class AlertsService:
                 ),
             ),
             ("outbox", self._alerts.outbox_poll_seconds, self._relay_all),
+            (
+                "backlog",
+                self._alerts.backlog_measure_seconds,
+                lambda: measure_backlog(self._engine, self.metrics, self._clock.now()),
+            ),
         ]
         for name, seconds, job in jobs:
+            self.jobs.register(name, interval_seconds=seconds)
             self._scheduler.add_job(
-                _guarded(name, job),
+                self.jobs.guarded(name, job),
                 "interval",
                 seconds=seconds,
                 id=name,
@@ -190,6 +205,10 @@ class AlertsService:
     def triage_alive(self) -> bool:
         return self._thread.is_alive()
 
+    def readiness(self) -> Readiness:
+        """Not ready while the triage loop is dead or a timer job is stale."""
+        return Readiness(triage_alive=self.triage_alive, stale_jobs=self.jobs.stale())
+
     # work ------------------------------------------------------------------------------
 
     def _on_hint(self, _message: ReceivedMessage) -> None:
@@ -203,9 +222,10 @@ class AlertsService:
                 while not self._stop.is_set() and self.worker.run_once() > 0:
                     pass
                 backoff = self._alerts.poll_interval_seconds
+                self.jobs.succeeded("triage")
             except SQLAlchemyError as exc:
                 # the database is away: the rows wait, nothing is lost; try again later
-                log.warning("triage.unavailable error=%s", type(exc).__name__)
+                self.jobs.failed("triage", exc)
                 backoff = min(backoff * 2, 10.0)
             self._wake.wait(backoff)
             self._wake.clear()
@@ -213,13 +233,3 @@ class AlertsService:
     def _relay_all(self) -> None:
         while not self._stop.is_set() and self.relay.run_once() > 0:
             pass
-
-
-def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
-    def run() -> None:
-        try:
-            job()
-        except SQLAlchemyError as exc:
-            log.warning("alerts.job_failed job=%s error=%s", name, type(exc).__name__)
-
-    return run

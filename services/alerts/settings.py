@@ -24,6 +24,11 @@ class AlertsSettings(BaseSettings):
     missed_sweep_seconds: float = Field(default=60.0, gt=0)
     silent_sweep_seconds: float = Field(default=300.0, gt=0)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # the triage backlog and lag metrics are measured this often
+    backlog_measure_seconds: float = Field(default=15.0, gt=0)
+    # /healthz, /readyz (stale sweeps), /metrics of this process; unset: no endpoint
+    health_host: str = "127.0.0.1"
+    health_port: int | None = Field(default=None, ge=0, le=65535)
     # a tablet without status, presence or data this long is silent
     silent_device_hours: float = Field(default=24.0, gt=0)
     # how far back a missed-measurement sweep creates slots (covers a long outage)

@@ -19,13 +19,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pust.db.alert_repository import (
-    Breach,
-    auto_resolve,
-    raise_or_repeat,
-    record_event,
-    routing_policy,
-)
+from pust.db.alert_repository import Breach, auto_resolve, raise_or_repeat, routing_policy
+from pust.db.alert_state_rows import save, state_of
 from pust.db.engine import session_scope
 from pust.db.outbox import enqueue
 from pust.db.tables.alerting import ExpectedMeasurement
@@ -34,7 +29,8 @@ from pust.db.tables.citizens import Citizen, PausePeriod
 from pust.db.tables.clinical import Plan
 from pust.db.tables.devices import Device, DeviceAssignment
 from pust.db.tables.readings import QuestionnaireResponse, Reading
-from pust.domain.alert_lifecycle import EventKind, open_key
+from pust.domain.alert_aggregate import escalate
+from pust.domain.alert_lifecycle import open_key
 from pust.domain.clock import Clock
 from pust.domain.missed_measurements import (
     MISSED_RULE,
@@ -50,7 +46,6 @@ from pust.domain.missed_measurements import (
     submission_window,
 )
 from pust.domain.plans import InvalidPlanError, MeasurementPlan, parse_plan
-from pust.domain.routing import following_escalation_at, ladder_key, step_at
 from pust.domain.severity import AlertKind, AlertStatus, Severity
 from services.alerts.notifications import alert_notification
 
@@ -90,17 +85,17 @@ def sweep_escalations(*, engine: Engine, clock: Clock, limit: int = 200) -> int:
 
 def _escalate(session: Session, alert: Alert, now: datetime) -> int:
     policy = routing_policy(session, alert.care_team_id)
-    ladder = ladder_key(AlertKind(alert.kind), Severity(alert.severity))
-    level = alert.escalation_level
-    step = step_at(policy, ladder=ladder, level=level)
-    due_at = alert.next_escalation_at
-    if step is None or due_at is None:  # the policy changed: nothing more to climb
-        alert.next_escalation_at = None
+    before = state_of(alert)
+    escalation = escalate(before, now=now, policy=policy)
+    step = escalation.step
+    if step is None or before.next_escalation_at is None:
+        save(session, alert, escalation.transition)  # the policy changed: nothing to climb
         return 0
+    level = before.escalation_level
     payload = alert_notification(
         alert, event="alert.escalated", now=now, step=step.name, level=level + 1
     )
-    stamp = int(due_at.timestamp())
+    stamp = int(before.next_escalation_at.timestamp())
     for index, recipient in enumerate(step.recipients):
         enqueue(
             session,
@@ -110,22 +105,7 @@ def _escalate(session: Session, alert: Alert, now: datetime) -> int:
             now=now,
             dedup_key=f"esc:{alert.id}:{level}:{stamp}:{index}",
         )
-    record_event(
-        session,
-        alert,
-        EventKind.ESCALATED,
-        now=now,
-        detail={
-            "level": level + 1,
-            "step": step.name,
-            "recipients": len(step.recipients),
-            "due_at": due_at.isoformat(),
-        },
-    )
-    alert.escalation_level = level + 1
-    alert.next_escalation_at = following_escalation_at(
-        policy, ladder=ladder, level=level + 1, previous_due=due_at
-    )
+    save(session, alert, escalation.transition)
     log.info("alerts.escalated alert_id=%s level=%d", alert.id, level + 1)
     return 1
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -30,16 +30,9 @@ from pust.domain.clock import Clock
 from pust.domain.triage import ReadingFacts, RuleFailure, Triage, triage_reading, triage_response
 from pust.messaging.topics import Topics
 from services.alerts.alert_effects import Source, alert_rules, apply_triage, technical_breach
-from services.alerts.citizen_context import (
-    CitizenContext,
-    ContextLoader,
-    HistoryKey,
-    HistoryPoint,
-    change_history,
-    history_for,
-    load_histories,
-)
+from services.alerts.citizen_context import CitizenContext, ContextLoader
 from services.alerts.pending import Kind, Outcome, Pending, claim, write
+from services.alerts.reading_history import HistoryWanted, ReadingHistory
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +81,10 @@ class TriageWorker:
         log.debug("triage.batch_started size=%d", len(rows))
         now = self._clock.now()
         contexts = self._contexts.load(session, {row.citizen_id for row in rows}, now=now)
-        histories = load_histories(session, _history_wanted(rows, contexts))
+        histories = ReadingHistory(session)
+        histories.load(
+            want for row in rows if (want := _history_wanted(row, contexts.get(row.citizen_id)))
+        )
         verdicts = [self._judge(session, row, contexts, histories, now) for row in rows]
         # lock every alert the batch will touch in one query, in a fixed order
         preload_open(
@@ -159,7 +155,7 @@ class TriageWorker:
         session: Session,
         row: Pending,
         contexts: dict[uuid.UUID, CitizenContext],
-        histories: dict[HistoryKey, list[HistoryPoint]],
+        histories: ReadingHistory,
         now: datetime,
     ) -> tuple[Triage, CitizenContext] | None:
         if not row.valid:
@@ -168,42 +164,17 @@ class TriageWorker:
         if context is None:
             context = self._contexts.load(session, [row.citizen_id], now=now)[row.citizen_id]
             contexts[row.citizen_id] = context
-        return self._verdict(session, row, context, histories), context
+        return self._verdict(row, context, histories), context
 
-    def _verdict(
-        self,
-        session: Session,
-        row: Pending,
-        context: CitizenContext,
-        histories: dict[HistoryKey, list[HistoryPoint]],
-    ) -> Triage:
+    def _verdict(self, row: Pending, context: CitizenContext, histories: ReadingHistory) -> Triage:
         rules = context.rules
         if rules is None:
             return Triage(failures=(RuleFailure("limits", "InvalidRuleSetError"),))
         try:
             if row.kind is Kind.READING:
                 facts = ReadingFacts(type=row.type, value=row.value, measured_at=row.observed_at)
-                windows = [rule.window_days for rule in rules.change if rule.type.value == row.type]
-                history = []
-                if windows:
-                    points = histories.get((row.citizen_id, row.type))
-                    history = (
-                        history_for(
-                            points,
-                            before=row.observed_at,
-                            exclude_id=row.id,
-                            window_days=max(windows),
-                        )
-                        if points is not None
-                        else change_history(
-                            session,
-                            citizen_id=row.citizen_id,
-                            type_=row.type,
-                            before=row.observed_at,
-                            exclude_id=row.id,
-                            window_days=max(windows),
-                        )
-                    )
+                want = _history_wanted(row, context)
+                history = histories.of(want) if want is not None else {}
                 return triage_reading(facts, rules, baselines=context.baselines, history=history)
             return triage_response(
                 row.questionnaire, dict(row.answers), rules, baselines=context.baselines
@@ -235,26 +206,11 @@ def _care_team(session: Session, row: Pending) -> uuid.UUID:
     return citizen.care_team_id
 
 
-def _history_wanted(
-    rows: list[Pending], contexts: dict[uuid.UUID, CitizenContext]
-) -> dict[str, tuple[list[uuid.UUID], datetime, datetime]]:
-    """Which readings the batch's change rules look back on: per type, the citizens and one
-    time range covering every row's window."""
-    wanted: dict[str, tuple[set[uuid.UUID], datetime, datetime]] = {}
-    for row in rows:
-        context = contexts.get(row.citizen_id)
-        if (
-            row.kind is not Kind.READING
-            or not row.valid
-            or context is None
-            or context.rules is None
-        ):
-            continue
-        windows = [r.window_days for r in context.rules.change if r.type.value == row.type]
-        if not windows:
-            continue
-        since = row.observed_at - timedelta(days=max(windows))
-        citizens, low, high = wanted.get(row.type, (set(), since, row.observed_at))
-        citizens.add(row.citizen_id)
-        wanted[row.type] = (citizens, min(low, since), max(high, row.observed_at))
-    return {t: (sorted(c), low, high) for t, (c, low, high) in wanted.items()}
+def _history_wanted(row: Pending, context: CitizenContext | None) -> HistoryWanted | None:
+    """What a reading's rules look back on (asked of its rule set), None if nothing."""
+    if row.kind is not Kind.READING or not row.valid or context is None or context.rules is None:
+        return None
+    needs = context.rules.history_needs(row.type)
+    if not needs:
+        return None
+    return HistoryWanted(row.citizen_id, row.id, row.observed_at, needs)

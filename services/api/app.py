@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +20,7 @@ from services.api.auth.views import router as auth_router
 from services.api.citizens.care import router as care_router
 from services.api.citizens.records import router as records_router
 from services.api.citizens.views import router as citizens_router
+from services.api.client_origin import ClientOriginMiddleware
 from services.api.fhir.router import build_fhir_router
 from services.api.health.views import router as health_router
 from services.api.problems import install_problem_handlers
@@ -27,6 +29,8 @@ from services.api.settings import ApiSettings
 from services.api.web.setup import install_web
 from services.api.worklist.views import router as worklist_router
 
+_log = logging.getLogger("pust.api")
+
 
 def create_app(
     settings: Settings, *, clock: Clock | None = None, api_settings: ApiSettings | None = None
@@ -34,6 +38,8 @@ def create_app(
     """The FastAPI application. The database engine is built here and disposed on shutdown;
     the api's own settings (``PUST_API_*``, e.g. OIDC) are read here unless given."""
     api_settings = api_settings or ApiSettings()
+    for warning in api_settings.start_up_warnings(demo=settings.demo):
+        _log.warning(warning)
     engine = build_engine(settings.effective_database_url)
 
     @asynccontextmanager
@@ -68,7 +74,9 @@ def create_app(
         else None
     )
     install_problem_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=api_settings.hsts_seconds)
+    # outermost: every layer inside sees the real client and scheme
+    app.add_middleware(ClientOriginMiddleware, trusted=api_settings.trusted_proxy_networks)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(oidc_router)

@@ -32,6 +32,8 @@ def run(settings: Settings) -> None:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,  # request paths carry citizen ids; the audit log records reads
-        proxy_headers=True,
+        # X-Forwarded-* are believed only from PUST_API_TRUSTED_PROXIES, in the app
+        # (services/api/client_origin.py)
+        proxy_headers=False,
     )
     GracefulServer(config).run()

@@ -86,6 +86,16 @@ class InvalidInputError(ApiError):
     type_slug = "invalid-input"
 
 
+class DocumentationMissingError(InvalidInputError):
+    """A nurse's documentation lacks a field the action needs (a note to resolve a red, an
+    outcome). ``field`` names the form field; ``message_key`` the web's words for it."""
+
+    def __init__(self, detail: str, *, field: str, message_key: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.message_key = message_key
+
+
 class TooManyAttemptsError(ApiError):
     status = 429
     title = "Too many attempts"

@@ -42,7 +42,11 @@ class Decision:
         }
         if self.outcome is Outcome.REJECTED:
             document["errors"] = [error.as_json() for error in self.errors]
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        try:
+            return text.encode()
+        except UnicodeEncodeError:  # an unpaired surrogate slipped through: send its escape
+            return json.dumps(document, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True, slots=True)

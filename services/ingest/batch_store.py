@@ -28,10 +28,13 @@ from pust.domain.device_protocol import (
     ProtocolError,
     QuestionnaireSubmission,
 )
+from pust.domain.device_protocol.fields import safe_text
 from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
 from services.ingest.batch_plan import BatchPlan, PlannedMessage, device_ids_to_look_up, plan_batch
 from services.ingest.bulk_insert import insert_ignoring_conflicts
-from services.ingest.device_directory import DEVICE, load_devices
+from services.ingest.delivery_attempts import delivery_key, forget
+from services.ingest.device_directory import DEVICE, KnownDevice, load_devices
+from services.ingest.internal_error_alert import raise_internal_error_alerts
 
 INBOX: Table = InboxMessage.__table__  # type: ignore[attr-defined]
 READING: Table = Reading.__table__  # type: ignore[attr-defined]
@@ -45,14 +48,17 @@ QUARANTINE_PAYLOAD_CAP = 16 * 1024
 def write_batch(connection: Connection, arrivals: Sequence[Arrival]) -> BatchResult:
     """Write every arrival's rows; the caller commits. Decisions come back in arrival order."""
     batch = list(arrivals)
-    plan = plan_batch(batch, load_devices(connection, device_ids_to_look_up(batch)))
+    devices = load_devices(connection, device_ids_to_look_up(batch))
+    plan = plan_batch(batch, devices)
     new_keys = _insert_inbox(connection, plan.messages)
     fresh = [m for m in plan.messages if m.key in new_keys]
     readings_per_message = _insert_readings(connection, fresh)
     responses = _insert_responses(connection, fresh)
     _update_status(connection, fresh)
     _update_presence(connection, plan)
+    _update_last_seen(connection, batch, devices)
     _quarantine(connection, batch, plan)
+    forget(connection, (delivery_key(arrival) for arrival in batch))
     decisions = _decide(batch, plan, new_keys, readings_per_message, responses)
     return BatchResult(
         decisions=decisions,
@@ -194,7 +200,6 @@ _STATUS_UPDATE = (
     sql_update(DEVICE)
     .where(DEVICE.c.id == bindparam("b_id", type_=String))
     .values(
-        last_seen_at=bindparam("b_seen", type_=UTCDateTime),
         battery_pct=func.coalesce(bindparam("b_battery", type_=Integer), DEVICE.c.battery_pct),
         app_version=func.coalesce(bindparam("b_version", type_=String), DEVICE.c.app_version),
         outbox_depth=func.coalesce(bindparam("b_depth", type_=Integer), DEVICE.c.outbox_depth),
@@ -213,8 +218,22 @@ _PRESENCE_UPDATE = (
     .values(
         online=bindparam("b_online", type_=Boolean),
         presence_changed_at=bindparam("b_at", type_=UTCDateTime),
-        last_seen_at=bindparam("b_at", type_=UTCDateTime),
     )
+)
+
+# device health from every message the tablet sends: one row per device and batch
+_LAST_SEEN_UPDATE = (
+    sql_update(DEVICE)
+    .where(
+        and_(
+            DEVICE.c.id == bindparam("b_id", type_=String),
+            or_(
+                DEVICE.c.last_seen_at.is_(None),
+                DEVICE.c.last_seen_at < bindparam("b_seen", type_=UTCDateTime),
+            ),
+        )
+    )
+    .values(last_seen_at=bindparam("b_seen", type_=UTCDateTime))
 )
 
 
@@ -229,7 +248,6 @@ def _update_status(connection: Connection, messages: list[PlannedMessage]) -> No
         rows.append(
             {
                 "b_id": status.device_id,
-                "b_seen": status.received_at,
                 "b_battery": status.battery_pct,
                 "b_version": status.app_version,
                 "b_depth": status.outbox_depth,
@@ -249,14 +267,32 @@ def _update_presence(connection: Connection, plan: BatchPlan) -> None:
         connection.execute(_PRESENCE_UPDATE, rows)
 
 
+def _update_last_seen(
+    connection: Connection, arrivals: list[Arrival], devices: dict[str, KnownDevice]
+) -> None:
+    """``device.last_seen_at``: the latest arrival of each known device in the batch, be it a
+    reading, an answer, a status, a presence or a duplicate (the tablet is alive)."""
+    latest: dict[str, Any] = {}
+    for arrival in arrivals:
+        device_id = arrival.result.device_id
+        known = devices.get(device_id)
+        if known is None or not known.active:
+            continue
+        if device_id not in latest or latest[device_id] < arrival.received_at:
+            latest[device_id] = arrival.received_at
+    rows = [{"b_id": device_id, "b_seen": seen} for device_id, seen in sorted(latest.items())]
+    if rows:  # in device id order, like every other writer of device rows: no deadlocks
+        connection.execute(_LAST_SEEN_UPDATE, rows)
+
+
 def _quarantine(connection: Connection, arrivals: list[Arrival], plan: BatchPlan) -> None:
     rows = []
     for index, rejection in plan.rejections.items():
         payload = arrivals[index].message.payload
         rows.append(
             {
-                "device_id": rejection.device_id[:200] or None,
-                "topic": arrivals[index].message.topic[:500],
+                "device_id": safe_text(rejection.device_id)[:200] or None,
+                "topic": safe_text(arrivals[index].message.topic)[:500],
                 "message_id": rejection.message_id,
                 "payload": payload[:QUARANTINE_PAYLOAD_CAP],
                 "payload_size": len(payload),
@@ -267,6 +303,7 @@ def _quarantine(connection: Connection, arrivals: list[Arrival], plan: BatchPlan
         )
     if rows:
         connection.execute(QUARANTINE.insert(), rows)
+        raise_internal_error_alerts(connection, list(plan.rejections.values()))
 
 
 def _decide(

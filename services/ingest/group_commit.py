@@ -8,14 +8,15 @@ broker and no receipt is sent before the batch's transaction committed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import queue
 import threading
 import time
 import traceback
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -25,13 +26,29 @@ from pust.messaging.mqtt_client import ReceivedMessage
 from pust.messaging.topics import DeviceChannel, Topics
 from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
 from services.ingest.batch_store import write_batch
+from services.ingest.delivery_attempts import DeliveryKey, count_again, delivery_key, register
 from services.ingest.metrics import IngestMetrics
 
 log = logging.getLogger(__name__)
 
-_STORE_FAILED = ProtocolError(
+_T = TypeVar("_T")
+
+# the database refused the row (a value validation should have caught)
+_STORE_REFUSED = ProtocolError(
     "", ErrorCode.SCHEMA_VIOLATION, "the message could not be stored as it is"
 )
+# anything else: our bug, not the tablet's; an operator looks at the quarantine
+_STORE_FAILED = ProtocolError(
+    "", ErrorCode.INTERNAL_ERROR, "the backend failed to store this message; it is quarantined"
+)
+
+
+def _gave_up(attempts: int) -> ProtocolError:
+    return ProtocolError(
+        "",
+        ErrorCode.INTERNAL_ERROR,
+        f"the backend failed on this message {attempts} times; it is quarantined",
+    )
 
 
 class BrokerLink(Protocol):
@@ -56,6 +73,7 @@ class GroupCommitWriter:
         batch_max_wait_seconds: float,
         retry_initial_seconds: float = 0.1,
         retry_max_seconds: float = 5.0,
+        max_deliveries: int = 3,
     ) -> None:
         self._engine = engine
         self._broker = broker
@@ -65,6 +83,7 @@ class GroupCommitWriter:
         self._max_wait = batch_max_wait_seconds
         self._retry_initial = retry_initial_seconds
         self._retry_max = retry_max_seconds
+        self._max_deliveries = max_deliveries
         self._queue: queue.SimpleQueue[Arrival | None] = queue.SimpleQueue()
         self._abandon = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
@@ -105,17 +124,10 @@ class GroupCommitWriter:
                     self._process(batch)
                 if stop:
                     return
-        except Exception as exc:  # the service's main loop sees it and stops
+        except BaseException as exc:  # even SystemExit: the main loop sees it and stops
             self.failure = exc
             # the frames, not the text: an exception's message may quote a payload's values
-            log.error(
-                "ingest.writer_failed error=%s at=%s",
-                type(exc).__name__,
-                " < ".join(
-                    f"{frame.name}:{frame.lineno}"
-                    for frame in reversed(traceback.extract_tb(exc.__traceback__))
-                ),
-            )
+            log.error("ingest.writer_failed error=%s at=%s", type(exc).__name__, _frames(exc))
         finally:
             if self._connection is not None:
                 self._connection.close()
@@ -145,30 +157,86 @@ class GroupCommitWriter:
         return batch, False
 
     def _process(self, batch: list[Arrival]) -> None:
+        """Record the batch as in flight, then write it; a message that was in flight
+        before (the writer died on it, or with it) is written on its own and counted."""
+        keys = [delivery_key(arrival) for arrival in batch]
+        now = max(arrival.received_at for arrival in batch)
+        in_flight = self._in_transaction(lambda connection: register(connection, keys, now))
+        if in_flight is None:
+            return
+        run: list[Arrival] = []
+        for arrival, key in zip(batch, keys, strict=True):
+            if key not in in_flight:
+                run.append(arrival)
+                continue
+            if run and not self._commit_and_confirm(run):
+                return
+            run = []
+            if not self._redelivered(arrival, key):
+                return
+        if run:
+            self._commit_and_confirm(run)
+        log.debug("ingest.batch_done size=%d", len(batch))
+
+    def _redelivered(self, arrival: Arrival, key: DeliveryKey) -> bool:
+        now = arrival.received_at
+        attempts = self._in_transaction(lambda connection: count_again(connection, key, now))
+        if attempts is None:
+            return False
+        if attempts > self._max_deliveries:
+            self._metrics.internal_errors.labels("redelivered").inc()
+            log.error(
+                "ingest.gave_up_on_message device_id=%s message_id=%s attempts=%d",
+                key[0][:64],
+                key[1][:71],
+                attempts - 1,
+            )
+            arrival = _as_rejection(arrival, _gave_up(attempts - 1))
+        return self._commit_and_confirm([arrival])
+
+    def _commit_and_confirm(self, batch: list[Arrival]) -> bool:
         started = time.perf_counter()
         result = self._write_isolating_failures(batch)
         if result is None:  # abandoned while the database was down: no receipts, no acks
-            return
+            return False
         committed = time.monotonic()
         self._metrics.commit_seconds.observe(time.perf_counter() - started)
         self._metrics.batch_size.observe(len(batch))
         for arrival in batch:
             self._metrics.lag_seconds.observe(committed - arrival.message.received_monotonic)
         self._after_commit(batch, result)
-        log.debug("ingest.batch_done size=%d", len(batch))
+        return True
 
     def _after_commit(self, batch: Sequence[Arrival], result: BatchResult) -> None:
+        """Receipts, the hint to the alerts service, acks. The batch is committed: a failure
+        to publish one receipt must not keep the others, or the acks, from going out (the
+        tablet re-sends what has no receipt, and gets ``duplicate``)."""
         for decision in result.decisions:
             self._count(decision)
             if decision.message_id is not None and decision.device_id:
-                topic = self._topics.device(decision.device_id, DeviceChannel.RECEIPTS)
-                self._broker.publish(topic, decision.receipt_payload(), qos=1)
+                self._publishing("receipt", functools.partial(self._send_receipt, decision))
         if result.readings_written or result.responses_written:
             self._metrics.readings.inc(result.readings_written)
             hint = {"readings": result.readings_written, "responses": result.responses_written}
-            self._broker.publish(self._topics.readings_committed, json.dumps(hint).encode(), qos=1)
+            self._publishing(
+                "hint",
+                lambda: self._broker.publish(
+                    self._topics.readings_committed, json.dumps(hint).encode(), qos=1
+                ),
+            )
         for arrival in batch:
-            self._broker.ack(arrival.message)
+            self._publishing("ack", functools.partial(self._broker.ack, arrival.message))
+
+    def _send_receipt(self, decision: Decision) -> None:
+        topic = self._topics.device(decision.device_id, DeviceChannel.RECEIPTS)
+        self._broker.publish(topic, decision.receipt_payload(), qos=1)
+
+    def _publishing(self, what: str, send: Callable[[], object]) -> None:
+        try:
+            send()
+        except Exception as exc:
+            self._metrics.publish_failures.labels(what).inc()
+            log.error("ingest.publish_failed what=%s error=%s", what, type(exc).__name__)
 
     def _count(self, decision: Decision) -> None:
         self._metrics.outcomes.labels(decision.outcome.value).inc()
@@ -186,11 +254,12 @@ class GroupCommitWriter:
     # writing ---------------------------------------------------------------------------
 
     def _write_isolating_failures(self, batch: list[Arrival]) -> BatchResult | None:
-        """Write the batch; a message the database refuses (a bug, never bad input, which
-        validation catches) is found by halving and quarantined, so it blocks nothing."""
+        """Write the batch; a message that fails to write (the database refuses it, or any
+        other exception: a bug, never bad input, which validation catches) is found by
+        halving and quarantined, so it blocks nothing."""
         try:
             return self._write_retrying(batch)
-        except SQLAlchemyError as exc:
+        except Exception as exc:
             if len(batch) == 1:
                 return self._quarantine_refused(batch[0], exc)
         middle = len(batch) // 2
@@ -205,44 +274,51 @@ class GroupCommitWriter:
         )
 
     def _write_retrying(self, batch: list[Arrival]) -> BatchResult | None:
+        return self._in_transaction(lambda connection: write_batch(connection, batch))
+
+    def _in_transaction(self, work: Callable[[Connection], _T]) -> _T | None:
+        """``work`` in a transaction of its own, retried while the database is unreachable;
+        None when abandoned at stop."""
         delay = self._retry_initial
         while True:
             try:
                 connection = self._open()
                 with connection.begin():
-                    return write_batch(connection, batch)
+                    return work(connection)
             except DBAPIError as exc:
+                self._discard_connection()
                 if not _is_transient(exc):
                     raise
-                self._discard_connection()
                 self._metrics.database_retries.inc()
                 log.warning(
-                    "ingest.database_unavailable error=%s batch=%d retry_in=%.1fs",
+                    "ingest.database_unavailable error=%s retry_in=%.1fs",
                     type(exc.orig).__name__,
-                    len(batch),
                     delay,
                 )
+            except BaseException:
+                # whatever failed, and wherever (even in the commit), the database session
+                # may still hold the transaction: never reuse it for the next one
+                self._discard_connection()
+                raise
             if self._abandon.wait(delay):
                 return None
             delay = min(delay * 2, self._retry_max)
 
-    def _quarantine_refused(self, arrival: Arrival, exc: SQLAlchemyError) -> BatchResult | None:
+    def _quarantine_refused(self, arrival: Arrival, exc: Exception) -> BatchResult | None:
         original = getattr(exc, "orig", None)
+        refused_by_database = isinstance(exc, SQLAlchemyError)
+        # the frames, not the text: an exception's message may quote a payload's values
         log.error(
-            "ingest.database_refused_message device_id=%s message_id=%s error=%s",
+            "ingest.message_failed_to_store device_id=%s message_id=%s error=%s at=%s",
             arrival.result.device_id[:64],
-            getattr(arrival.result, "message_id", None),
+            str(getattr(arrival.result, "message_id", None))[:64],
             type(original or exc).__name__,
+            _frames(exc),
         )
-        rejection = Rejection(
-            arrival.result.device_id,
-            arrival.message.topic.rsplit("/", 1)[-1],
-            getattr(arrival.result, "message_id", None),
-            arrival.received_at,
-            (_STORE_FAILED,),
-        )
-        refused = Arrival(arrival.message, arrival.received_at, rejection)
-        return self._write_retrying([refused])
+        if not refused_by_database:
+            self._metrics.internal_errors.labels("write").inc()
+        reason = _STORE_REFUSED if refused_by_database else _STORE_FAILED
+        return self._write_retrying([_as_rejection(arrival, reason)])
 
     def _open(self) -> Connection:
         if self._connection is None or self._connection.invalidated:
@@ -252,9 +328,28 @@ class GroupCommitWriter:
 
     def _discard_connection(self) -> None:
         if self._connection is not None:
-            with contextlib.suppress(SQLAlchemyError):
+            with contextlib.suppress(Exception):
+                self._connection.invalidate()  # closes the DBAPI connection: rolled back
                 self._connection.close()
             self._connection = None
+
+
+def _as_rejection(arrival: Arrival, reason: ProtocolError) -> Arrival:
+    rejection = Rejection(
+        arrival.result.device_id,
+        arrival.message.topic.rsplit("/", 1)[-1],
+        getattr(arrival.result, "message_id", None),
+        arrival.received_at,
+        (reason,),
+    )
+    return Arrival(arrival.message, arrival.received_at, rejection)
+
+
+def _frames(exc: BaseException) -> str:
+    return " < ".join(
+        f"{frame.name}:{frame.lineno}"
+        for frame in reversed(traceback.extract_tb(exc.__traceback__))
+    )
 
 
 def _is_transient(exc: DBAPIError) -> bool:

@@ -59,6 +59,24 @@ class IngestMetrics:
             multiprocess_mode="livesum",
             registry=registry,
         )
+        self.internal_errors = Counter(
+            "pust_ingest_internal_errors_total",
+            "Messages quarantined as internal_error: failed to store (write), or delivered "
+            "again and again without a commit (redelivered)",
+            ["stage"],
+            registry=registry,
+        )
+        self.publish_failures = Counter(
+            "pust_ingest_publish_failures_total",
+            "Receipts, hints or acks that could not be handed to the MQTT client",
+            ["what"],
+            registry=registry,
+        )
+        self.sessions_lost = Counter(
+            "pust_ingest_sessions_lost_total",
+            "Connections after which the broker had not kept our persistent session",
+            registry=registry,
+        )
         self.database_retries = Counter(
             "pust_ingest_database_retries_total",
             "Batches retried because the database was unreachable",

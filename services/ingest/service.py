@@ -15,9 +15,11 @@ from pust.domain.device_protocol import (
     ValidationResult,
     validate_message,
 )
+from pust.domain.device_protocol.validator import recover_message_id
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
 from pust.messaging.topics import INBOUND, Topics
 from services.ingest.arrivals import Arrival
+from services.ingest.broker_session import record_connection, session_expected
 from services.ingest.group_commit import GroupCommitWriter
 from services.ingest.metrics import IngestMetrics
 from services.ingest.settings import IngestSettings
@@ -46,6 +48,10 @@ class IngestService:
         self._topics = Topics(settings.topic_root)
         self._clock = clock
         self._metrics = metrics
+        self._engine = engine
+        self._client_id = ingest.client_id
+        self._session_expiry = ingest.session_expiry_seconds
+        self._connected_before = False
         address = BrokerAddress.parse(
             settings.effective_mqtt_url,
             username=settings.service_mqtt_username,
@@ -65,6 +71,7 @@ class IngestService:
             manual_ack=True,
             receive_maximum=ingest.receive_maximum,
             max_inflight=max(ingest.receive_maximum, 1000),
+            on_connected=self._on_connected,
         )
         self.writer = GroupCommitWriter(
             engine=engine,
@@ -75,6 +82,7 @@ class IngestService:
             batch_max_wait_seconds=ingest.batch_max_wait_seconds,
             retry_initial_seconds=ingest.retry_initial_seconds,
             retry_max_seconds=ingest.retry_max_seconds,
+            max_deliveries=ingest.max_deliveries,
         )
 
     def start(self, *, wait_seconds: float | None = None) -> None:
@@ -86,6 +94,25 @@ class IngestService:
         session keeps collecting messages until the next start)."""
         self.writer.stop()
         self.mqtt.stop()
+
+    def _on_connected(self, session_present: bool) -> None:
+        try:
+            self._check_session(session_present)
+        except Exception as exc:  # a missed warning must never keep ingest from connecting
+            log.warning("ingest.session_check_failed error=%s", type(exc).__name__)
+
+    def _check_session(self, session_present: bool) -> None:
+        now = self._clock.now()
+        expected = self._connected_before or session_expected(self._engine, self._client_id, now)
+        self._connected_before = True
+        if expected and not session_present and self._session_expiry:
+            self._metrics.sessions_lost.inc()
+            log.warning(
+                "ingest.session_lost client_id=%s: the broker kept no session for us; messages "
+                "queued while ingest was away are gone (tablets re-send what has no receipt)",
+                self._client_id,
+            )
+        record_connection(self._engine, self._client_id, now, self._session_expiry)
 
     def _on_message(self, message: ReceivedMessage) -> None:
         received_at = self._clock.now()
@@ -102,11 +129,30 @@ class IngestService:
             channel = "unknown"
         else:
             channel = parsed.channel.value
-            result = validate_message(
-                device_id=parsed.device_id,
-                channel=channel,
-                payload=message.payload,
-                received_at=received_at,
-            )
+            try:
+                result = validate_message(
+                    device_id=parsed.device_id,
+                    channel=channel,
+                    payload=message.payload,
+                    received_at=received_at,
+                )
+            except Exception as exc:  # the validator never raises; if it does: quarantine
+                log.error(
+                    "ingest.validation_failed device_id=%s error=%s",
+                    parsed.device_id[:64],
+                    type(exc).__name__,
+                )
+                self._metrics.internal_errors.labels("validate").inc()
+                result = Rejection(
+                    parsed.device_id,
+                    channel,
+                    recover_message_id(message.payload),
+                    received_at,
+                    (
+                        ProtocolError(
+                            "", ErrorCode.INTERNAL_ERROR, "the message could not be validated"
+                        ),
+                    ),
+                )
         self._metrics.received.labels(channel).inc()
         self.writer.submit(Arrival(message, received_at, result))

@@ -32,6 +32,9 @@ class IngestSettings(BaseSettings):
     # the database connection is retried with this back-off while it is down
     retry_initial_seconds: float = Field(default=0.1, gt=0)
     retry_max_seconds: float = Field(default=5.0, gt=0)
+    # a message delivered this many times without a commit (the writer died on it each
+    # time) is quarantined as internal_error, receipted and acknowledged
+    max_deliveries: int = Field(default=3, ge=1, le=100)
 
     @property
     def client_id(self) -> str:

@@ -30,7 +30,7 @@ def ui_base_url(
     app = create_app(
         make_settings(db_url=db_url),
         clock=FrozenClock(NOW),
-        api_settings=ApiSettings(live_poll_seconds=0.5, live_stream_seconds=60),
+        api_settings=ApiSettings(live_poll_seconds=0.5, live_stream_seconds=60, insecure_http=True),
     )
     with serve(app, free_port()) as base:
         yield base

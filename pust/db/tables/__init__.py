@@ -7,23 +7,34 @@ from pust.db.tables.care import CareTeam, CareTeamRouting, StaffMembership, Staf
 from pust.db.tables.citizens import Citizen, CitizenNote, PausePeriod, RegionalLink
 from pust.db.tables.clinical import Baseline, LimitSet, Plan
 from pust.db.tables.devices import Device, DeviceAssignment, Peripheral
-from pust.db.tables.messages import InboxMessage, OutboxMessage, QuarantinedMessage
+from pust.db.tables.login_throttle import LoginThrottle
+from pust.db.tables.messages import (
+    BrokerSession,
+    DeliveryAttempt,
+    InboxMessage,
+    OutboxMessage,
+    QuarantinedMessage,
+)
 from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
+from pust.db.tables.staff_sessions import StaffSession
 
 __all__ = [
     "Alert",
     "AlertEvent",
     "AuditEvent",
     "Baseline",
+    "BrokerSession",
     "CareTeam",
     "CareTeamRouting",
     "Citizen",
     "CitizenNote",
+    "DeliveryAttempt",
     "Device",
     "DeviceAssignment",
     "ExpectedMeasurement",
     "InboxMessage",
     "LimitSet",
+    "LoginThrottle",
     "OutboxMessage",
     "PausePeriod",
     "Peripheral",
@@ -33,6 +44,7 @@ __all__ = [
     "Reading",
     "RegionalLink",
     "StaffMembership",
+    "StaffSession",
     "StaffUser",
     "TriageResult",
 ]

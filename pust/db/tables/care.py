@@ -46,8 +46,6 @@ class StaffUser(SQLModel, table=True):
     oidc_issuer: str | None = Field(default=None, max_length=500)
     oidc_subject: str | None = Field(default=None, max_length=255, index=True)
     active: bool = Field(default=True)
-    failed_logins: int = Field(default=0)
-    locked_until: datetime | None = timestamp(nullable=True)
     email: str | None = Field(default=None, max_length=320)
     created_at: datetime = timestamp(default_now=True)
 

@@ -39,6 +39,37 @@ class QuarantinedMessage(SQLModel, table=True):
     received_at: datetime = timestamp(index=True)
 
 
+class DeliveryAttempt(SQLModel, table=True):
+    """A device message that ingest began to write and has not committed yet.
+
+    Inserted (in a short transaction of its own) before a batch is written, deleted in the
+    batch's own transaction. A row that is still here when the broker delivers the message
+    again means the last attempt died; the message is then written on its own, and after
+    ``PUST_INGEST_MAX_DELIVERIES`` attempts quarantined (``internal_error``). ``message_id``
+    is the tablet's id, or ``sha256:…`` of the payload when it has none.
+    """
+
+    __tablename__ = "delivery_attempt"
+
+    device_id: str = Field(primary_key=True, max_length=200)
+    message_id: str = Field(primary_key=True, max_length=200)
+    attempts: int = Field(default=1)
+    first_attempt_at: datetime = timestamp()
+    last_attempt_at: datetime = timestamp()
+
+
+class BrokerSession(SQLModel, table=True):
+    """When a service last connected to the broker with a persistent session: if it comes
+    back within the session's expiry and the broker has no session for it, messages queued
+    meanwhile may be gone, and the service says so."""
+
+    __tablename__ = "broker_session"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    connected_at: datetime = timestamp()
+    expiry_seconds: int
+
+
 class OutboxMessage(SQLModel, table=True):
     """Work for the outside world, written in the same transaction as the change it reports.
 

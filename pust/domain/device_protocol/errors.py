@@ -17,6 +17,9 @@ class ErrorCode(StrEnum):
     DEVICE_NOT_ASSIGNED = "device_not_assigned"
     UNKNOWN_QUESTIONNAIRE = "unknown_questionnaire"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    # not the tablet's fault: the backend failed on this message again and again, so it is
+    # quarantined for an operator instead of blocking the tablet's outbox forever
+    INTERNAL_ERROR = "internal_error"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,29 @@ UUID_PATTERN = re.compile(
 # a receipt with hundreds of reasons helps nobody and bloats the quarantine
 MAX_ERRORS = 50
 _SHOWN_TEXT = 40
+# what no database column (PostgreSQL text refuses NUL) and no UTF-8 encoder can take
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# a message id that is not a UUID is still echoed in the receipt, up to this length
+MAX_ECHOED_ID = 200
+
+
+def storable(text: str) -> bool:
+    """Whether the database can store ``text`` and UTF-8 can encode it."""
+    return _UNSTORABLE.search(text) is None
+
+
+def safe_text(text: str) -> str:
+    """``text`` with each NUL and unpaired surrogate written as its escape (``\\x00``)."""
+    if storable(text):
+        return text
+    return _UNSTORABLE.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+def echoable_id(value: object) -> str | None:
+    """A message id as the tablet sent it, when it can go back in a receipt (any string)."""
+    if isinstance(value, str) and 0 < len(value) <= MAX_ECHOED_ID and storable(value):
+        return value
+    return None
 
 
 def shown(text: str) -> str:
@@ -31,8 +54,9 @@ class Problems:
         self.errors: list[ProtocolError] = []
 
     def add(self, path: str, code: ErrorCode, message: str) -> None:
+        # a path names the tablet's own keys: never let one carry text no receipt can encode
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append(ProtocolError(path, code, message))
+            self.errors.append(ProtocolError(safe_text(path), code, safe_text(message)))
 
     def schema(self, path: str, message: str) -> None:
         self.add(path, ErrorCode.SCHEMA_VIOLATION, message)

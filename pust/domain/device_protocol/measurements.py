@@ -125,15 +125,15 @@ def _observation(
 
 
 def _entry(item: dict[str, Any], path: str, problems: Problems) -> Entry | None:
-    raw = item.get("entry")
-    if raw is None:
+    if "entry" not in item:  # the contract's default; an explicit null is not that
         return Entry.DEVICE
+    raw = item["entry"]
     if isinstance(raw, str):
         try:
             return Entry(raw)
         except ValueError:
             pass
-    problems.schema(f"{path}.entry", "must be 'device' or 'manual'")
+    problems.schema(f"{path}.entry", "must be 'device' or 'manual' (leave it out for 'device')")
     return None
 
 

@@ -9,10 +9,11 @@ import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 from pust.domain.device_protocol.errors import ErrorCode, ProtocolError
-from pust.domain.device_protocol.fields import UUID_PATTERN, Problems
+from pust.domain.device_protocol.fields import MAX_ECHOED_ID, Problems, echoable_id
+from pust.domain.device_protocol.json_text import check_text, decode_json, not_utf8_reason
 from pust.domain.device_protocol.measurements import validate_observations
 from pust.domain.device_protocol.messages import (
     MeasurementSubmission,
@@ -44,11 +45,11 @@ _TOP_LEVEL_FIELDS = {
     QUESTIONNAIRE_RESPONSES: _ENVELOPE | {"questionnaire", "answered_at", "answers"},
     STATUS: _ENVELOPE | {"battery_pct", "app_version", "outbox_depth", "clock_synced"},
 }
-# recovery of the id from a payload that is not valid JSON: the first 64 KiB are searched
-_MESSAGE_ID_IN_BYTES = re.compile(
-    rb'"message_id"\s*:\s*"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-'
-    rb'[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"'
-)
+# recovery of the id (any string without quotes or escapes) from a payload that is not
+# valid JSON: the first 64 KiB are searched
+_MESSAGE_ID = rf'"message_id"\s*:\s*"([^"\\\x00-\x1f]{{1,{MAX_ECHOED_ID}}})"'
+_MESSAGE_ID_IN_BYTES = re.compile(_MESSAGE_ID.encode())
+_MESSAGE_ID_IN_TEXT = re.compile(_MESSAGE_ID)
 
 
 def validate_message(
@@ -86,10 +87,10 @@ def validate_message(
         return _presence(device_id, payload, received_at, reject)
     if channel not in _TOP_LEVEL_FIELDS:
         return reject(ErrorCode.SCHEMA_VIOLATION, "topic", "not an inbound channel", None)
-    document = _decode_json(payload)
+    document = decode_json(payload)
     if document is None:
         return reject(
-            ErrorCode.INVALID_JSON, "", "payload is not UTF-8 JSON", recover_message_id(payload)
+            ErrorCode.INVALID_JSON, "", not_utf8_reason(payload), recover_message_id(payload)
         )
     if not isinstance(document, dict):
         return reject(ErrorCode.SCHEMA_VIOLATION, "", "payload must be a JSON object", None)
@@ -113,6 +114,7 @@ def _validate_document(
     late_after: timedelta,
 ) -> ValidationResult:
     problems = Problems()
+    check_text(document, problems)
     problems.unknown_keys(document, _TOP_LEVEL_FIELDS[channel], "")
     message_id = problems.message_id(document)
     sent_at = problems.timestamp(document, "sent_at", "")
@@ -169,7 +171,9 @@ def _validate_document(
         return result
     if not problems:  # defensive: a missing piece must never pass silently
         problems.schema("", "message is incomplete")
-    return Rejection(device_id, channel, message_id, received_at, tuple(problems.errors))
+    # a rejection echoes the id as sent, UUID or not, so that the tablet's outbox clears
+    echoed = message_id or echoable_id(document.get("message_id"))
+    return Rejection(device_id, channel, echoed, received_at, tuple(problems.errors))
 
 
 def _presence(
@@ -184,25 +188,26 @@ def _presence(
     return reject(ErrorCode.SCHEMA_VIOLATION, "", "presence must be 'online' or 'offline'", None)
 
 
-def _refuse_constant(_name: str) -> NoReturn:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
-def _decode_json(payload: bytes) -> object | None:
-    try:
-        decoded: object = json.loads(payload.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    return decoded
-
-
 def recover_message_id(payload: bytes) -> str | None:
-    """The message id of a payload that cannot be parsed, when exactly one is visible."""
-    candidates = {
-        match.group(1).decode("ascii")
-        for match in _MESSAGE_ID_IN_BYTES.finditer(payload[:MAX_PAYLOAD_BYTES])
+    """The message id of a payload that cannot be parsed, when exactly one is visible: in
+    the raw bytes, else in the text of the encoding the payload seems to be in (UTF-16…)."""
+    head = payload[:MAX_PAYLOAD_BYTES]
+    candidates: set[str | None] = {
+        _decoded(match.group(1), "utf-8") for match in _MESSAGE_ID_IN_BYTES.finditer(head)
     }
+    if not candidates:
+        encoding = json.detect_encoding(head)
+        text = _decoded(head, encoding) if encoding != "utf-8" else None
+        if text is not None:
+            candidates = {match.group(1) for match in _MESSAGE_ID_IN_TEXT.finditer(text)}
     if len(candidates) != 1:
         return None
     (candidate,) = candidates
-    return candidate if UUID_PATTERN.match(candidate) else None
+    return echoable_id(candidate)
+
+
+def _decoded(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None

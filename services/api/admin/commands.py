@@ -112,11 +112,15 @@ def update_staff(
     if command.role is not None:
         user.role = command.role
     if command.active is not None:
+        if user.active and not command.active:
+            uow.staff.revoke_sessions(user.id, now=now, reason="deactivated")
         user.active = command.active
     if command.password is not None:
         user.password_hash = hash_password(command.password)
+        # whoever knew the old password is logged out everywhere
+        uow.staff.revoke_sessions(user.id, now=now, reason="password_changed")
     if command.unlock:
-        user.failed_logins, user.locked_until = 0, None
+        uow.staff.reset_login_throttle(user.username)
     if command.care_team_ids is not None:
         _known_teams(uow, command.care_team_ids)
         uow.staff.set_teams(user.id, command.care_team_ids)

@@ -58,6 +58,8 @@ class StaffPublic(StaffBase):
     id: uuid.UUID
     active: bool
     care_team_ids: list[uuid.UUID]
+    # logins to the account wait until then (from unfamiliar addresses, or after failures
+    # from one address); an administrator's unlock clears it
     locked_until: datetime | None
     oidc_subject: str | None
 

@@ -7,12 +7,14 @@ from sqlmodel import Session, col, select
 from pust.db.tables import StaffUser
 from services.api.admin.models import StaffPublic
 from services.api.admin.repository import SqlStaffRepository
+from services.api.auth import login_throttle
 from services.api.auth.principal import Principal
 from services.api.pagination import Page, PageParams, paged
 from services.api.scoping import require_administrator
 
 
 def staff_public(session: Session, user: StaffUser) -> StaffPublic:
+    slowed = login_throttle.slowed_until(session, [user.username])
     return StaffPublic(
         id=user.id,
         username=user.username,
@@ -21,7 +23,7 @@ def staff_public(session: Session, user: StaffUser) -> StaffPublic:
         email=user.email,
         active=user.active,
         care_team_ids=SqlStaffRepository(session).teams_of(user.id),
-        locked_until=user.locked_until,
+        locked_until=slowed.get(user.username),
         oidc_subject=user.oidc_subject,
     )
 

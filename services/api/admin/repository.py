@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from pust.db.tables import CareTeam, StaffMembership, StaffUser
+from services.api.auth import login_throttle, session_store
 
 
 class TeamRepository(Protocol):
@@ -36,6 +38,12 @@ class StaffRepository(Protocol):
     def set_teams(self, staff_id: uuid.UUID, team_ids: Collection[uuid.UUID]) -> None: ...
 
     def join(self, staff_id: uuid.UUID, team_id: uuid.UUID) -> None: ...
+
+    def revoke_sessions(self, staff_id: uuid.UUID, *, now: datetime, reason: str) -> int:
+        """End the staff member's open browser sessions; how many there were."""
+
+    def reset_login_throttle(self, username: str) -> None:
+        """Failed logins of the account, from every address, are forgotten (unlock)."""
 
 
 class SqlTeamRepository:
@@ -91,3 +99,9 @@ class SqlStaffRepository:
 
     def join(self, staff_id: uuid.UUID, team_id: uuid.UUID) -> None:
         self._session.add(StaffMembership(staff_id=staff_id, care_team_id=team_id))
+
+    def revoke_sessions(self, staff_id: uuid.UUID, *, now: datetime, reason: str) -> int:
+        return session_store.revoke_all(self._session, staff_id=staff_id, now=now, reason=reason)
+
+    def reset_login_throttle(self, username: str) -> None:
+        login_throttle.reset_account(self._session, username)

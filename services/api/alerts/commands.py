@@ -9,14 +9,16 @@ import uuid
 from datetime import datetime
 
 from pust.db.tables import Alert
+from pust.domain.notices import ACKNOWLEDGED_TEXT_DA
+from pust.domain.severity import Severity
 from services.api.alerts.models import (
     AlertAcknowledgeCreate,
     AlertClaimCreate,
     AlertReopenCreate,
     AlertResolveCreate,
 )
-from services.api.alerts.notices import ACKNOWLEDGED_TEXT
 from services.api.auth.principal import Principal
+from services.api.problems import DocumentationMissingError
 from services.api.scoping import ensure_visible, require_action
 from services.api.unit_of_work import UnitOfWork
 
@@ -82,9 +84,20 @@ def acknowledge(
     audit_alert(uow, actor=actor, alert=alert, action="alert.acknowledge", now=now)
     if command.notify_citizen:
         uow.tablets.notify(
-            citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT, now=now
+            citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT_DA, now=now
         )
     return alert
+
+
+def require_resolve_documentation(alert: Alert, note: str | None) -> None:
+    """A red alert is closed only with a note saying what was done (the outcome alone is a
+    category, not documentation). Never a default filled in."""
+    if alert.severity == Severity.RED.value and not (note or "").strip():
+        raise DocumentationMissingError(
+            "A note is required to resolve a red alert.",
+            field="note",
+            message_key="note_required_red",
+        )
 
 
 def resolve(
@@ -95,7 +108,8 @@ def resolve(
     command: AlertResolveCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
+    found = alert_to_change(uow, actor=actor, alert_id=alert_id)
+    require_resolve_documentation(found, command.note)
     alert = uow.alerts.resolve(
         alert_id=alert_id,
         actor_id=actor.staff_id,

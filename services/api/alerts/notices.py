@@ -11,13 +11,11 @@ from typing import Literal
 from sqlmodel import Session
 
 from pust.db.outbox import enqueue_notice
-from pust.domain.notices import ACKNOWLEDGED_TEXT_DA, NoticeKind, TabletNotice
+from pust.domain.notices import NoticeKind, TabletNotice
 from pust.messaging.topics import DeviceChannel, Topics
 from services.api.scoping import current_device_id
 
 NoticeKindName = Literal["acknowledged", "message", "contact_clinic", "out_of_hours"]
-
-ACKNOWLEDGED_TEXT = ACKNOWLEDGED_TEXT_DA
 
 
 def queue_notice(

@@ -1,5 +1,6 @@
 """Resolve the caller: a bearer token (ours, or an OIDC issuer's) or the browser session
-cookie. Unsafe requests made with the cookie must carry the session's CSRF token."""
+cookie (a server-side session: revoked or expired ones are refused). Unsafe requests made
+with the cookie must carry the session's CSRF token."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
 from pust.db.tables import StaffMembership, StaffUser
+from services.api.auth import session_store
 from services.api.auth.oidc import OidcClient, OidcError
 from services.api.auth.principal import Principal, Role
 from services.api.auth.tokens import TokenInvalid, csrf_valid, read_token
@@ -27,6 +29,11 @@ LANGUAGES = ("da", "en")
 def language_of(request: Request) -> str:
     wanted = request.query_params.get("lang") or request.cookies.get("pust_lang") or "da"
     return wanted if wanted in LANGUAGES else "da"
+
+
+def client_address(request: Request) -> str:
+    """The client's address (the real one behind a trusted proxy: client_origin.py)."""
+    return request.client.host if request.client is not None else ""
 
 
 def load_principal(
@@ -105,15 +112,14 @@ def resolve_principal(request: Request, session: Session) -> Principal | None:
         )
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        try:
-            claims = read_token(secret=secret, token=cookie, kind="session", now=now)
-        except TokenInvalid:
+        active = session_store.find_active(session, token=cookie, now=now)
+        if active is None:
             return None
         return load_principal(
             session=session,
-            staff_id=claims.staff_id,
+            staff_id=active.staff_id,
             via="session",
-            session_id=claims.session_id,
+            session_id=active.id,
             language=language,
         )
     return None

@@ -1,21 +1,29 @@
-"""Password login with lockout: after ``max_failed_logins`` failures in a row the account
-is locked for ``lockout_minutes``; each failure is counted even while locked."""
+"""Password login, throttled (:mod:`services.api.auth.throttle_policy`): an attempt that must
+wait is answered before the password is checked; every failure, for a known account or
+not, counts; unknown users cost the same argon2 time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from pust.db.tables import StaffUser
+from services.api.auth import login_throttle
 from services.api.auth.passwords import verify_password
+from services.api.auth.throttle_policy import ThrottlePolicy, address_key, retry_after_seconds
 
 
 @dataclass(frozen=True, slots=True)
 class LoginOutcome:
     user: StaffUser | None
-    locked: bool = False
+    # set when the attempt was not checked: wait this many seconds (Retry-After)
+    retry_after: int | None = None
+
+    @property
+    def throttled(self) -> bool:
+        return self.retry_after is not None
 
 
 def authenticate(
@@ -23,28 +31,22 @@ def authenticate(
     session: Session,
     username: str,
     password: str,
+    client_address: str,
     now: datetime,
-    max_failed: int,
-    lockout: timedelta,
+    policy: ThrottlePolicy,
 ) -> LoginOutcome:
-    """Check a username and password. The caller commits (the failure counter is state)."""
+    """Check a username and password. The caller commits (the counters are state)."""
+    attempt = login_throttle.Attempt(username=username, address=address_key(client_address))
+    until = policy.wait_until(login_throttle.counters(session, attempt), now)
+    if until is not None:
+        return LoginOutcome(user=None, retry_after=retry_after_seconds(until, now))
     user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
     if user is None or not user.active:
         verify_password(password_hash=None, password=password)
+        login_throttle.record_failure(session, attempt, policy=policy, now=now)
         return LoginOutcome(user=None)
-    if user.locked_until is not None and user.locked_until > now:
-        user.failed_logins += 1
-        session.add(user)
-        return LoginOutcome(user=None, locked=True)
     if not verify_password(password_hash=user.password_hash, password=password):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failed:
-            user.locked_until = now + lockout
-        session.add(user)
-        return LoginOutcome(
-            user=None, locked=user.locked_until is not None and user.locked_until > now
-        )
-    user.failed_logins = 0
-    user.locked_until = None
-    session.add(user)
+        login_throttle.record_failure(session, attempt, policy=policy, now=now)
+        return LoginOutcome(user=None)
+    login_throttle.record_success(session, attempt, now=now)
     return LoginOutcome(user=user)

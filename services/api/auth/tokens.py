@@ -1,5 +1,6 @@
-"""Signed tokens (HS256 JWT with the service's secret key) for API bearer tokens, browser
-sessions and the OIDC login state; CSRF tokens bound to the session."""
+"""Signed tokens (HS256 JWT with the service's secret key) for API bearer tokens and the
+OIDC login state; CSRF tokens bound to the browser session (whose cookie is an opaque token
+of a server-side session, :mod:`services.api.auth.session_store`)."""
 
 from __future__ import annotations
 

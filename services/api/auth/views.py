@@ -11,11 +11,12 @@ from sqlmodel import Session, select
 
 from pust.db.tables import StaffUser
 from services.api.audit.recorder import record, record_anonymous
-from services.api.auth.current import CurrentStaff, load_principal
+from services.api.auth.current import CurrentStaff, client_address, load_principal
 from services.api.auth.login import authenticate
+from services.api.auth.login_throttle import policy_from
 from services.api.auth.models import MePublic, TokenPublic
 from services.api.auth.oidc import OidcClient, OidcError
-from services.api.auth.sessions import start_session
+from services.api.auth.sessions import cookie_secure, start_session
 from services.api.auth.tokens import (
     TokenInvalid,
     csrf_token,
@@ -47,6 +48,7 @@ OIDC_STATE_COOKIE = "pust_oidc"
 )
 def token(
     *,
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -60,9 +62,9 @@ def token(
         session=session,
         username=username,
         password=password,
+        client_address=client_address(request),
         now=now,
-        max_failed=api_settings.max_failed_logins,
-        lockout=timedelta(minutes=api_settings.lockout_minutes),
+        policy=policy_from(api_settings),
     )
     if outcome.user is None:
         record_anonymous(
@@ -70,11 +72,14 @@ def token(
             now=now,
             username=username,
             action="auth.login",
-            outcome="locked" if outcome.locked else "denied",
+            outcome="throttled" if outcome.throttled else "denied",
         )
         session.commit()
-        if outcome.locked:
-            raise TooManyAttemptsError("Too many failed logins: the account is locked for a while.")
+        if outcome.retry_after is not None:
+            raise TooManyAttemptsError(
+                f"Too many failed logins: try again in {outcome.retry_after} seconds.",
+                headers={"Retry-After": str(outcome.retry_after)},
+            )
         raise UnauthorizedError("Wrong username or password.")
     lifetime = timedelta(minutes=api_settings.access_token_minutes)
     access = issue_token(
@@ -155,7 +160,7 @@ def oidc_login(*, request: Request, settings: SettingsDep, clock: ClockDep) -> R
         max_age=600,
         httponly=True,
         samesite="lax",
-        secure=request.app.state.api_settings.secure_cookies,
+        secure=cookie_secure(request),
         path="/auth/oidc",
     )
     return response
@@ -229,8 +234,8 @@ def oidc_callback(
             action="auth.oidc_login",
             resource_type="session",
         )
-    session.commit()
     response = RedirectResponse("/", status_code=303)
-    start_session(request=request, response=response, staff_id=user.id)
+    start_session(request=request, response=response, session=session, staff_id=user.id)
+    session.commit()
     response.delete_cookie(OIDC_STATE_COOKIE, path="/auth/oidc")
     return response

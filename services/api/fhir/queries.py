@@ -20,6 +20,7 @@ from pust.db.tables import (
     Reading,
     TriageResult,
 )
+from pust.domain.limits import InvalidRuleSetError, RuleSet, parse_rule_set
 from pust.domain.measurement_types import MeasurementType
 from pust.fhir import codes
 from pust.fhir.observation import Measurement, ranges_from_rules
@@ -112,7 +113,7 @@ def measurements(session: Session, readings: Sequence[Reading]) -> list[Measurem
     }
     set_ids = {s for s in triage.values() if s is not None}
     rules = {
-        s.id: s.rules
+        s.id: _parsed(s.rules)
         for s in session.exec(select(LimitSet).where(col(LimitSet.id).in_(list(set_ids)))).all()
     }
     out = []
@@ -200,3 +201,11 @@ def require_known(params: Collection[str], allowed: Collection[str]) -> None:
     unknown = sorted(set(params) - set(allowed) - {"_count", "_offset", "_format"})
     if unknown:
         raise SearchError(f"unsupported search parameter: {unknown[0][:60]}")
+
+
+def _parsed(document: dict[str, Any]) -> RuleSet | None:
+    """The stored rule set, or None when it cannot be read (then no reference range)."""
+    try:
+        return parse_rule_set(document)
+    except InvalidRuleSetError:
+        return None

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from services.api.problems import (
     HANDLED_ERRORS,
+    DocumentationMissingError,
     ForbiddenError,
     NotFoundError,
     as_api_error,
@@ -53,6 +54,16 @@ def one(form: dict[str, list[str]], key: str) -> str | None:
     return values[0] if values and values[0] != "" else None
 
 
+def chosen_outcome(form: dict[str, list[str]]) -> str:
+    """The outcome the nurse chose; never a default (an empty choice is refused)."""
+    outcome = one(form, "outcome")
+    if outcome is None:
+        raise DocumentationMissingError(
+            "An outcome is required.", field="outcome", message_key="outcome_required"
+        )
+    return outcome
+
+
 async def form_action(
     uow: SqlUnitOfWork, next_url: str, action: Callable[[], T], *, done: str = "saved"
 ) -> RedirectResponse:
@@ -69,6 +80,8 @@ async def form_action(
                 raise
             raise error from exc
         await run_in_threadpool(uow.rollback)
+        if isinstance(error, DocumentationMissingError):
+            return back_to(next_url, error=error.message_key)
         key = _ERROR_KEYS.get(error.type_slug, "error_title")
         detail = error.detail if key == "invalid_input" else ""
         return back_to(next_url, error=key, detail=detail)

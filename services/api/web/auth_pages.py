@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.api.audit.recorder import record, record_anonymous
-from services.api.auth.current import SESSION_COOKIE, language_of, load_principal
+from services.api.auth.current import SESSION_COOKIE, client_address, language_of, load_principal
 from services.api.auth.login import authenticate
-from services.api.auth.sessions import end_session, start_session
+from services.api.auth.login_throttle import policy_from
+from services.api.auth.sessions import cookie_secure, end_session, start_session
 from services.api.deps import ApiSettingsDep, ClockDep, SessionDep
 from services.api.web.i18n import translator
 from services.api.web.render import PagePrincipal, render
@@ -48,7 +48,7 @@ def _login_page(
         httponly=True,
         samesite="lax",
         path="/login",
-        secure=request.app.state.api_settings.secure_cookies,
+        secure=cookie_secure(request),
     )
     return response
 
@@ -79,9 +79,9 @@ def login(
         session=session,
         username=username,
         password=password,
+        client_address=client_address(request),
         now=now,
-        max_failed=api_settings.max_failed_logins,
-        lockout=timedelta(minutes=api_settings.lockout_minutes),
+        policy=policy_from(api_settings),
     )
     if outcome.user is None:
         record_anonymous(
@@ -89,13 +89,19 @@ def login(
             now=now,
             username=username,
             action="auth.login",
-            outcome="locked" if outcome.locked else "denied",
+            outcome="throttled" if outcome.throttled else "denied",
         )
         session.commit()
-        message = t("login_locked") if outcome.locked else t("login_failed")
-        return _login_page(
-            request, next_url=next, status=429 if outcome.locked else 401, error=message
-        )
+        if outcome.retry_after is not None:
+            page = _login_page(
+                request,
+                next_url=next,
+                status=429,
+                error=t("login_locked").format(seconds=outcome.retry_after),
+            )
+            page.headers["Retry-After"] = str(outcome.retry_after)
+            return page
+        return _login_page(request, next_url=next, status=401, error=t("login_failed"))
     principal = load_principal(
         session=session, staff_id=outcome.user.id, via="session", session_id=None, language="da"
     )
@@ -107,18 +113,26 @@ def login(
             action="auth.login",
             resource_type="session",
         )
-    session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
-    start_session(request=request, response=response, staff_id=outcome.user.id)
+    start_session(request=request, response=response, session=session, staff_id=outcome.user.id)
+    session.commit()
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(*, request: Request, principal: PagePrincipal) -> RedirectResponse:
+def logout(*, request: Request, session: SessionDep, principal: PagePrincipal) -> RedirectResponse:
+    """Ends the server-side session: the old cookie is refused from now on."""
     response = RedirectResponse("/login", status_code=303)
-    end_session(response)
-    del principal, request
+    end_session(request=request, response=response, session=session, principal=principal)
+    record(
+        session=session,
+        principal=principal,
+        now=request.app.state.clock.now(),
+        action="auth.logout",
+        resource_type="session",
+    )
+    session.commit()
     return response
 
 

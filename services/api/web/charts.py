@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from pust.domain.limits import RuleSet
+from pust.domain.limits import AbsoluteLimit, BaselineRule, ChangeRule, RuleSet
 
 TOP, BOTTOM, RIGHT = 12, 28, 10
 
@@ -95,11 +95,11 @@ def _stricter_high(*values: float | None) -> float | None:
 def thresholds_for(rules: RuleSet, type_: str, baseline: float | None) -> Thresholds:
     """The absolute limits of ``type_`` combined with its baseline rule at this baseline."""
     red_low = yellow_low = yellow_high = red_high = None
-    for absolute in rules.absolute:
+    for absolute in rules.of_kind(AbsoluteLimit):
         if absolute.type.value == type_:
             red_low, yellow_low = absolute.red_low, absolute.yellow_low
             yellow_high, red_high = absolute.yellow_high, absolute.red_high
-    for rule in rules.baseline:
+    for rule in rules.of_kind(BaselineRule):
         if rule.type.value != type_ or baseline is None:
             continue
 
@@ -121,7 +121,7 @@ def thresholds_for(rules: RuleSet, type_: str, baseline: float | None) -> Thresh
 
 
 def change_corridor(rules: RuleSet, type_: str) -> ChangeCorridor | None:
-    for rule in rules.change:
+    for rule in rules.of_kind(ChangeRule):
         if rule.type.value == type_:
             return ChangeCorridor(rule.window_days, rule.yellow, rule.red)
     return None

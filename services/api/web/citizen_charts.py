@@ -10,7 +10,12 @@ from itertools import pairwise
 
 from pust.db.tables import Baseline, LimitSet, QuestionnaireResponse
 from pust.domain.baselines import RUN_IN_DAYS, BaselineMethod
-from pust.domain.limits import InvalidRuleSetError, RuleSet, parse_rule_set
+from pust.domain.limits import (
+    InvalidRuleSetError,
+    QuestionnaireScoreRule,
+    RuleSet,
+    parse_rule_set,
+)
 from pust.domain.measurement_types import SPECS
 from services.api.citizens.models import ReadingPublic
 from services.api.web.charts import (
@@ -104,7 +109,7 @@ def limit_periods(
 
 
 def _score_thresholds(rules: RuleSet, item: str, baseline: float | None) -> Thresholds:
-    for rule in rules.questionnaire_scores:
+    for rule in rules.of_kind(QuestionnaireScoreRule):
         if rule.item == item and baseline is not None:
             yellow, red = rule.yellow_points_above_baseline, rule.red_points_above_baseline
             return Thresholds(

@@ -41,6 +41,7 @@ from services.api.pagination import PageParams
 from services.api.scoping import citizen_for, current_device_id
 from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
 from services.api.web.citizen_charts import build_charts
+from services.api.web.citizen_messages import sent_messages
 from services.api.web.citizen_overview import day_table, device_state, latest_values, plan_text
 from services.api.web.formatting import Formatter
 from services.api.web.i18n import translator
@@ -84,6 +85,7 @@ def _page(
     days: int,
     fmt: Formatter,
     invalidate: int | None,
+    topic_root: str,
 ) -> dict[str, Any]:
     """Everything the page shows (the read itself is audited by whoever loaded ``citizen``)."""
     t = translator(fmt.language)
@@ -133,7 +135,12 @@ def _page(
         .order_by(col(PausePeriod.starts_at).desc())
         .limit(10)
     ).all()
-    author_ids = {v.created_by for v in versions} | {n.author_id for n in notes}
+    author_ids = (
+        {v.created_by for v in versions}
+        | {n.author_id for n in notes}
+        | {a.acknowledged_by for a in alerts}
+        | {a.resolved_by for a in alerts}
+    )
     authors = {
         s.id: s.display_name
         for s in session.exec(
@@ -155,6 +162,7 @@ def _page(
         "history": alerts,
         "responses": responses,
         "notes": notes,
+        "messages": sent_messages(session, citizen.id, topic_root=topic_root),
         "authors": authors,
         "pauses": pauses,
         "readings": readings[:500],
@@ -260,6 +268,7 @@ async def load_citizen_page(
             days=days,
             fmt=fmt,
             invalidate=invalidate,
+            topic_root=request.app.state.settings.topic_root,
         )
 
     return await run_in_threadpool(load)

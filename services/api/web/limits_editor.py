@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from pust.db.tables import LimitSet
-from pust.domain.limits import RuleSet
+from pust.domain.limits import RULE_KINDS, InvalidRuleSetError, RuleSet, parse_rule_set
 from pust.domain.measurement_types import SPECS, MeasurementType
 from pust.domain.questionnaires import QUESTIONNAIRES, AnswerType
 from services.api.web.form_errors import FieldErrors, rule_set_errors
@@ -65,18 +65,8 @@ class EditorGroup:
 
 
 def collections() -> dict[str, type[BaseModel]]:
-    """Each rule collection of the rule set and the model of its rules."""
-    found: dict[str, type[BaseModel]] = {}
-    for name, info in RuleSet.model_fields.items():
-        args = typing.get_args(info.annotation)
-        if (
-            typing.get_origin(info.annotation) is tuple
-            and args
-            and isinstance(args[0], type)
-            and issubclass(args[0], BaseModel)
-        ):
-            found[name] = args[0]
-    return found
+    """Each rule collection of the stored rule-set document and the model of its rules."""
+    return {kind.collection: kind for kind in RULE_KINDS}
 
 
 def _plain(annotation: Any) -> tuple[Any, bool]:
@@ -154,8 +144,8 @@ def _fields(
 
 def _in_units(name: str) -> bool:
     # these fields are in the type's unit (limits, change amounts), not % or days
-    return name in ("red_low", "yellow_low", "yellow_high", "red_high") or (
-        name in ("yellow", "red")
+    return name in ("red_low", "yellow_low", "yellow_high", "red_high", "max_change") or (
+        name in ("yellow", "red", "low", "high", "below", "above")
     )
 
 
@@ -410,23 +400,29 @@ class LimitVersionRow:
     changes: tuple[str, ...]
 
 
-def _describe(
-    document: Mapping[str, Any], fmt: Formatter, t: Callable[[str], str]
-) -> dict[str, str]:
-    """Each rule of a document in one line, keyed by its identity (to compare versions)."""
-    lines = {}
-    for collection, model in collections().items():
-        for rule in document.get(collection, []) or []:
-            ident = ":".join(str(rule.get(k, "")) for k in IDENTITY if k in model.model_fields)
-            values = ", ".join(
-                f"{t('field_' + k)} {_shown(v, 'number', fmt)}"
-                for k, v in rule.items()
-                if k not in IDENTITY and v is not None and not isinstance(v, bool)
-            )
-            lines[f"{collection}:{ident}"] = (
-                f"{t('rules_' + collection)} · {_subject(rule, fmt)}: {values}"
-            )
+def _describe(rules: RuleSet | None, fmt: Formatter, t: Callable[[str], str]) -> dict[str, str]:
+    """Each rule of a parsed rule set in one line, keyed by its identity (to compare
+    versions)."""
+    lines: dict[str, str] = {}
+    for rule in rules.rules if rules is not None else ():
+        fields = rule.model_dump(mode="json")
+        ident = ":".join(str(fields.get(k, "")) for k in IDENTITY if k in type(rule).model_fields)
+        values = ", ".join(
+            f"{t('field_' + k)} {_shown(v, 'number', fmt)}"
+            for k, v in fields.items()
+            if k not in IDENTITY and v is not None and not isinstance(v, bool)
+        )
+        lines[f"{rule.collection}:{ident}"] = (
+            f"{t('rules_' + rule.collection)} · {_subject(fields, fmt)}: {values}"
+        )
     return lines
+
+
+def _parsed(document: Mapping[str, Any] | None) -> RuleSet | None:
+    try:
+        return parse_rule_set(document or {})
+    except InvalidRuleSetError:
+        return None  # an unreadable stored version: shown without its rules
 
 
 def limit_history(
@@ -439,7 +435,7 @@ def limit_history(
     rows = []
     previous: dict[str, str] = {}
     for version in sorted(versions, key=lambda v: v.version):
-        described = _describe(version.rules or {}, fmt, t)
+        described = _describe(_parsed(version.rules), fmt, t)
         changes = [line for key, line in described.items() if previous.get(key) != line]
         changes += [
             f"{t('removed')}: {line}" for key, line in previous.items() if key not in described

@@ -76,34 +76,45 @@ def reason_text(
     last_value: float | None,
     severity: str | None = None,
 ) -> str:
-    """Why, in words: the value, the limit and the rule. Of several reasons (repeats), the
-    latest one with the alert's severity speaks."""
-    t = translator(language)
+    """Why, in clinical words: the value and the limit (the rule's key stays in the API).
+    Every reason of the alert's severity speaks (a questionnaire's several answers), once."""
     if not reasons:
-        return rule_key if last_value is None else f"{rule_key}: {last_value:g}"
+        label = type_name(language, rule_key.split(".", maxsplit=1)[0])
+        return label if last_value is None else f"{label} {plain_number(language, last_value)}"
     matching = [r for r in reasons if severity is None or r.get("severity") == severity]
-    reason = (matching or reasons)[-1]
+    texts: list[str] = []
+    for reason in matching or reasons[-1:]:
+        text = one_reason_text(language, reason, rule_key, last_value)
+        if text not in texts:
+            texts.append(text)
+    return "; ".join(texts)
+
+
+def one_reason_text(
+    language: str, reason: dict[str, Any], rule_key: str, last_value: float | None
+) -> str:
+    t = translator(language)
     rule = str(reason.get("rule", rule_key))
-    parts: list[str] = []
     value = reason.get("value", last_value)
     if language == "da" and reason.get("text_da"):
-        parts.append(str(reason["text_da"]))
-    elif reason.get("item"):
+        return str(reason["text_da"])
+    if reason.get("item"):
         answer = t("yes") if value is True else t("no") if value is False else str(value)
         item = str(reason["item"])
-        parts.append(f"{question_text(language, 'kol-symptoms-v1', item)} {answer}")
+        return f"{question_text(language, 'kol-symptoms-v1', item)} {answer}"
+    parts: list[str] = []
+    kind = str(reason.get("type") or rule.split(".", maxsplit=1)[0])
+    spec = spec_for(kind)
+    label = type_name(language, kind)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        unit = reason.get("unit") or (spec.unit if spec is not None else "")
+        parts.append(f"{label} {plain_number(language, value)} {unit}".strip())
+    elif value is not None:
+        parts.append(f"{label} {value}")
     else:
-        kind = str(reason.get("type") or rule.split(".", maxsplit=1)[0])
-        spec = spec_for(kind)
-        label = type_name(language, kind)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            unit = reason.get("unit") or (spec.unit if spec is not None else "")
-            parts.append(f"{label} {value:g} {unit}".strip())
-        elif value is not None:
-            parts.append(f"{label} {value}")
-        if reason.get("limit") is not None:
-            parts.append(f"{t('limit')} {plain_number(language, reason['limit'])}")
-    parts.append(f"{t('rule')} {rule}")
+        parts.append(label)
+    if reason.get("limit") is not None:
+        parts.append(f"{t('limit')} {plain_number(language, reason['limit'])}")
     return " · ".join(parts)
 
 

@@ -8,14 +8,16 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.api.audit.failures import audit_refusal
-from services.api.problems import ApiError, api_error_response
+from services.api.problems import ApiError, api_error_response, problem_response
 from services.api.web import (
     access_report_page,
     admin_pages,
     auth_pages,
     citizen_forms,
+    citizen_list_page,
     citizen_pages,
     worklist_pages,
 )
@@ -33,7 +35,14 @@ def is_page_request(request: Request) -> bool:
 def install_web(app: FastAPI) -> None:
     app.state.templates = build_environment()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    pages = (auth_pages, worklist_pages, citizen_pages, citizen_forms, admin_pages)
+    pages = (
+        auth_pages,
+        worklist_pages,
+        citizen_list_page,
+        citizen_pages,
+        citizen_forms,
+        admin_pages,
+    )
     for module in (*pages, access_report_page):
         app.include_router(module.router)
 
@@ -59,5 +68,30 @@ def install_web(app: FastAPI) -> None:
             request, "error.html", principal=None, status=exc.status, message=t(key), back_url="/"
         )
 
+    async def on_http_exception(request: Request, exc: Exception) -> Response:
+        """A page that does not exist (``/citizenz``) is a Danish HTML page for a browser;
+        the API's paths keep their problem+json answer."""
+        assert isinstance(exc, StarletteHTTPException)
+        if not is_page_request(request) or request.method != "GET":
+            return problem_response(
+                status=exc.status_code,
+                detail=str(exc.detail),
+                headers=dict(exc.headers) if exc.headers else None,
+            )
+        from services.api.auth.current import language_of
+        from services.api.web.i18n import translator
+
+        t = translator(language_of(request))
+        key = "page_not_found" if exc.status_code == 404 else "error_title"
+        return render(
+            request,
+            "error.html",
+            principal=None,
+            status=exc.status_code,
+            message=t(key),
+            back_url="/",
+        )
+
     app.add_exception_handler(LoginRequiredError, on_login_required)
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)

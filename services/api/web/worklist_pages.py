@@ -4,8 +4,10 @@ query or use case as the JSON API."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,20 +15,26 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import col, select
 
 from pust.db.tables import CareTeam
-from pust.domain.alert_lifecycle import Outcome
 from services.api.alerts import commands as alert_commands
-from services.api.alerts.models import AlertAcknowledgeCreate, AlertClaimCreate, AlertResolveCreate
+from services.api.alerts.models import (
+    AlertAcknowledgeCreate,
+    AlertClaimCreate,
+    AlertReopenCreate,
+    AlertResolveCreate,
+)
 from services.api.auth.current import language_of
 from services.api.auth.principal import Principal
 from services.api.deps import ClockDep
 from services.api.problems import NotFoundError
 from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
-from services.api.web.actions import form_action, form_fields, one
+from services.api.web.actions import chosen_outcome, form_action, form_fields, one
+from services.api.web.formatting import Formatter
 from services.api.web.i18n import translator
-from services.api.web.render import PagePrincipal, age_text, csrf_for, reason_text, render
+from services.api.web.queue_words import NOTIFIABLE_KINDS, OUTCOMES, queue_reason_text
+from services.api.web.render import PagePrincipal, age_text, csrf_for, render
 from services.api.worklist import commands as worklist_commands
-from services.api.worklist.models import BANDS, Band, BulkAcknowledgeCreate, WorklistRowPublic
-from services.api.worklist.queries import read_worklist
+from services.api.worklist.models import BANDS, Band, CitizenSettleCreate
+from services.api.worklist.queue import QueueRow, read_in_progress, read_queue
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,43 +55,69 @@ def _filters(request: Request, principal: Principal) -> tuple[uuid.UUID | None, 
     return team, bands, offset
 
 
-def _rows(
+def _queue(
     uow: SqlUnitOfWork, principal: Principal, request: Request, clock: ClockDep
-) -> tuple[list[WorklistRowPublic], int, dict[str, Any]]:
+) -> tuple[list[QueueRow], int, list[QueueRow], dict[str, Any]]:
     team, bands, offset = _filters(request, principal)
-    rows, total = read_worklist(
+    now = clock.now()
+    rows, total = read_queue(
         uow,
         actor=principal,
-        now=clock.now(),
+        now=now,
         care_team_id=team,
         bands=bands,
         limit=PAGE_SIZE,
         offset=offset,
         action="worklist.page.read",
     )
+    in_progress = read_in_progress(
+        uow,
+        actor=principal,
+        now=now,
+        care_team_id=team,
+        limit=PAGE_SIZE,
+        action="worklist.in_progress.read",
+    )
     filters = {
         "care_team_id": str(team) if team else "",
         "band": bands[0] if bands else "",
         "offset": offset,
     }
-    return rows, total, filters
+    return rows, total, in_progress, filters
 
 
-def _row_context(request: Request, principal: Principal) -> dict[str, Any]:
+def _red_count(rows: list[QueueRow]) -> int:
+    return sum(1 for row in rows if row.band == "red")
+
+
+def _row_context(request: Request, principal: Principal, now: datetime) -> dict[str, Any]:
     language = language_of(request)
+    zone = ZoneInfo(request.app.state.settings.clinic_timezone)
+    fmt = Formatter(language, zone)
     return {
-        "why": lambda row: reason_text(
-            language, row.reasons, row.rule_key, row.last_value, row.severity
-        ),
+        "why": lambda alert: queue_reason_text(language, alert),
+        "since": lambda at: age_text(language, max(0, int((now - at).total_seconds()))),
+        "heard": lambda at: fmt.datetime(at) if at else "",
         "can_act": principal.may_act,
+        "outcomes": OUTCOMES,
+        "back_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "row_key": row_key,
+        "may_notify": lambda row: bool(row.kinds & NOTIFIABLE_KINDS),
     }
+
+
+def row_key(row: QueueRow) -> str:
+    """What the nurse sees of a row: changes when an alert comes, goes or changes."""
+    return row.band + ":" + ",".join(f"{a.id}.{a.lock_version}" for a in row.alerts)
 
 
 @router.get("/", response_class=HTMLResponse)
 async def worklist_page(
     *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> HTMLResponse:
-    rows, total, filters = await run_in_threadpool(_rows, uow, principal, request, clock)
+    rows, total, in_progress, filters = await run_in_threadpool(
+        _queue, uow, principal, request, clock
+    )
     teams = await run_in_threadpool(
         lambda: uow.session.exec(
             select(CareTeam)
@@ -105,7 +139,9 @@ async def worklist_page(
         principal=principal,
         nav="worklist",
         rows=rows,
+        in_progress=in_progress,
         total=total,
+        reds=_red_count(rows),
         teams=teams,
         bands=BANDS,
         team_filter=filters["care_team_id"],
@@ -113,7 +149,7 @@ async def worklist_page(
         query=urlencode({**base, "offset": offset}),
         prev_url=prev_url,
         next_url=next_url,
-        **_row_context(request, principal),
+        **_row_context(request, principal, clock.now()),
     )
 
 
@@ -121,17 +157,72 @@ async def worklist_page(
 async def worklist_rows(
     *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> HTMLResponse:
-    rows, total, _filters_used = await run_in_threadpool(_rows, uow, principal, request, clock)
+    rows, total, in_progress, _filters_used = await run_in_threadpool(
+        _queue, uow, principal, request, clock
+    )
     environment = request.app.state.templates
     language = language_of(request)
+    context = _row_context(request, principal, clock.now())
+    # the page's own address, not this fragment's: a form in a swapped row goes back there
+    context["back_url"] = "/" + (f"?{request.url.query}" if request.url.query else "")
     body = environment.get_template("_worklist_rows.html").render(
         rows=rows,
+        in_progress=in_progress,
         t=translator(language),
         csrf=csrf_for(request, principal),
-        age=lambda s: age_text(language, s),
-        **_row_context(request, principal),
+        **context,
     )
-    return HTMLResponse(body, headers={"X-Total-Count": str(total), "Cache-Control": "no-store"})
+    return HTMLResponse(
+        body,
+        headers={
+            "X-Total-Count": str(total),
+            "X-Red-Count": str(_red_count(rows)),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def settle_command(form: dict[str, list[str]]) -> CitizenSettleCreate:
+    """The settle form: one hidden ``alert`` field per alert shown (``id:version``)."""
+    versions: dict[str, str] = {}
+    for value in form.get("alert", []):
+        alert_id, _, version = value.partition(":")
+        versions[alert_id] = version
+    resolve = one(form, "decision") == "resolve"
+    return CitizenSettleCreate.model_validate(
+        {
+            "resolve": resolve,
+            "alert_versions": versions,
+            "outcome": chosen_outcome(form) if resolve else None,
+            "note": one(form, "note"),
+            "notify_citizen": one(form, "notify_citizen") == "1",
+        }
+    )
+
+
+@router.post("/ui/worklist/citizens/{citizen_id}/settle")
+async def settle_form(
+    *,
+    request: Request,
+    citizen_id: uuid.UUID,
+    uow: UnitOfWorkDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+) -> RedirectResponse:
+    form = await form_fields(request)
+    done = "resolved_all" if one(form, "decision") == "resolve" else "acknowledged_all"
+    return await form_action(
+        uow,
+        one(form, "next") or "/",
+        lambda: worklist_commands.settle_citizen(
+            uow,
+            actor=principal,
+            citizen_id=citizen_id,
+            command=settle_command(form),
+            now=clock.now(),
+        ),
+        done=done,
+    )
 
 
 @router.post("/ui/alerts/{alert_id}/claim")
@@ -208,7 +299,7 @@ async def resolve_form(
             command=AlertResolveCreate.model_validate(
                 {
                     "expected_version": one(form, "expected_version"),
-                    "outcome": one(form, "outcome") or Outcome.OTHER.value,
+                    "outcome": chosen_outcome(form),
                     "note": one(form, "note"),
                 }
             ),
@@ -217,20 +308,27 @@ async def resolve_form(
     )
 
 
-@router.post("/ui/worklist/acknowledge-green")
-async def acknowledge_green_form(
-    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
+@router.post("/ui/alerts/{alert_id}/reopen")
+async def reopen_form(
+    *,
+    request: Request,
+    alert_id: uuid.UUID,
+    uow: UnitOfWorkDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
 ) -> RedirectResponse:
     form = await form_fields(request)
     return await form_action(
         uow,
-        "/",
-        lambda: worklist_commands.acknowledge_green(
+        one(form, "next") or "/",
+        lambda: alert_commands.reopen(
             uow,
             actor=principal,
-            command=BulkAcknowledgeCreate.model_validate(
-                {"care_team_id": one(form, "care_team_id"), "note": one(form, "note")}
+            alert_id=alert_id,
+            command=AlertReopenCreate.model_validate(
+                {"expected_version": one(form, "expected_version"), "reason": one(form, "reason")}
             ),
             now=clock.now(),
         ),
+        done="reopened",
     )

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from pust.domain.alert_lifecycle import Outcome
+
 Band = Literal["red", "yellow", "blue", "silent", "green"]
 BANDS: tuple[Band, ...] = ("red", "yellow", "blue", "silent", "green")
 
@@ -44,3 +46,21 @@ class BulkAcknowledgeCreate(BaseModel):
 class BulkAcknowledgePublic(BaseModel):
     acknowledged: int
     alert_ids: list[uuid.UUID]
+
+
+class CitizenSettleCreate(BaseModel):
+    """One decision for all of a citizen's alerts the nurse saw: acknowledge them, or
+    resolve them (acknowledging the open ones first) with one outcome and one note.
+    ``alert_versions`` are the alerts and lock versions on her screen: an alert that came
+    or changed since is not touched (a conflict)."""
+
+    resolve: bool = False
+    alert_versions: dict[uuid.UUID, int] = Field(min_length=1)
+    outcome: Outcome | None = None
+    note: str | None = Field(default=None, max_length=4000)
+    notify_citizen: bool = False
+
+
+class CitizenSettlePublic(BaseModel):
+    acknowledged: list[uuid.UUID]
+    resolved: list[uuid.UUID]

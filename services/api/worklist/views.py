@@ -26,6 +26,8 @@ from services.api.worklist.models import (
     Band,
     BulkAcknowledgeCreate,
     BulkAcknowledgePublic,
+    CitizenSettleCreate,
+    CitizenSettlePublic,
     WorklistRowPublic,
 )
 from services.api.worklist.queries import read_worklist, teams_in_view, worklist_fingerprint
@@ -137,3 +139,22 @@ def bulk_acknowledge_green(
 ) -> BulkAcknowledgePublic:
     done = commands.acknowledge_green(uow, actor=principal, command=body, now=clock.now())
     return BulkAcknowledgePublic(acknowledged=len(done), alert_ids=done)
+
+
+@router.post(
+    "/citizens/{citizen_id}/settle",
+    response_model=CitizenSettlePublic,
+    summary="Acknowledge or resolve all the alerts of a citizen the caller saw, at once",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def settle_citizen(
+    *,
+    citizen_id: uuid.UUID,
+    body: CitizenSettleCreate,
+    uow: UnitOfWorkDep,
+    principal: CurrentStaff,
+    clock: ClockDep,
+) -> CitizenSettlePublic:
+    return commands.settle_citizen(
+        uow, actor=principal, citizen_id=citizen_id, command=body, now=clock.now()
+    )

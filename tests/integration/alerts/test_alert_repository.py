@@ -248,3 +248,33 @@ def test_two_nurses_acknowledging_at_once_one_wins(engine: Engine) -> None:
             .where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "acknowledged")
         ).one()
         assert count == 1
+
+
+def test_system_reopen_after_auto_resolve_clears_the_acknowledgement(engine: Engine) -> None:
+    """acknowledge → auto-resolve → a new breach: the re-opened alert is news to the nurse,
+    so it must not still show her acknowledgement (a nurse's re-open already cleared it)."""
+    world = seed(engine)
+    with session_scope(engine) as session:
+        alert = raise_or_repeat(
+            session, breach=_breach(world, Severity.YELLOW, _reading(engine, world)), now=NOW
+        ).alert
+        acknowledge_alert(
+            session, alert_id=alert.id, actor_id=world.nurse_ids[0], now=NOW, note="set"
+        )
+    with session_scope(engine) as session:
+        auto_resolve(session, citizen_id=world.citizen_ids[0], rule_key="spo2.absolute", now=NOW)
+    with session_scope(engine) as session:
+        again = raise_or_repeat(
+            session,
+            breach=_breach(world, Severity.YELLOW, _reading(engine, world, 30), 30),
+            now=NOW + timedelta(hours=1),
+        )
+        assert again.event is EventKind.REOPENED and again.alert.id == alert.id
+    with session_scope(engine) as session:
+        reopened = session.get(Alert, alert.id)
+        assert reopened is not None
+        assert reopened.status == AlertStatus.OPEN.value
+        assert (reopened.acknowledged_by, reopened.acknowledged_at) == (None, None)
+        assert reopened.acknowledge_note is None
+        assert (reopened.resolved_by, reopened.resolved_at, reopened.outcome) == (None,) * 3
+    assert _events(engine, alert.id) == ["opened", "acknowledged", "auto_resolved", "reopened"]

@@ -5,14 +5,21 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from pust.db.alert_repository import acknowledge_alert
 from pust.db.baseline_repository import current_baselines, set_clinician_baseline
 from pust.db.engine import session_scope
-from pust.db.tables import Alert, AlertEvent, Baseline, ExpectedMeasurement, OutboxMessage, Plan
+from pust.db.tables import (
+    Alert,
+    AlertEvent,
+    Baseline,
+    CareTeamRouting,
+    ExpectedMeasurement,
+    OutboxMessage,
+    Plan,
+)
 from pust.domain.clock import FrozenClock
 from pust.domain.plans import MeasurementPlan, Schedule
 from pust.domain.routing import OpeningInterval, Recipient, RoutingPolicy
-from pust.messaging.topics import DeviceChannel, Topics
+from pust.messaging.topics import Topics
 from services.alerts.sweeps import sweep_missed_measurements
 from services.alerts.triage_worker import TriageWorker
 
@@ -49,25 +56,24 @@ def test_no_routing_in_opening_hours(engine: Engine) -> None:
         assert session.exec(select(OutboxMessage)).all() == []
 
 
-def test_acknowledge_with_a_receipt_to_the_tablet(engine: Engine) -> None:
+@pytest.mark.expect_error_logs("alerts.routing_policy_unreadable")
+def test_an_unreadable_routing_policy_is_logged_and_the_default_used(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     world = seed(engine)
+    with session_scope(engine) as session:
+        session.add(
+            CareTeamRouting(care_team_id=world.team_id, policy={"timezone": "Mars/Olympus"})
+        )
     add_reading(engine, world, type_="spo2", value=85, unit="%", measured_at=NOW)
     TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t")).drain()
-    topic = Topics("t").device(world.device_ids[0], DeviceChannel.NOTICES)
     with session_scope(engine) as session:
-        alert = session.exec(select(Alert)).one()
-        acknowledge_alert(
-            session, alert_id=alert.id, actor_id=world.nurse_ids[0], now=NOW, receipt_topic=topic
-        )
-    with session_scope(engine) as session:
-        notices = [
-            m
-            for m in session.exec(select(OutboxMessage)).all()
-            if m.payload.get("kind") == "acknowledged"
-        ]
-        assert [(m.destination, m.payload["text"]) for m in notices] == [
-            (topic, "Sygeplejerskerne har set dine målinger.")
-        ]
+        alert = session.exec(select(Alert)).one()  # written all the same
+        assert alert.status == "open"
+    [record] = [r for r in caplog.records if "routing_policy_unreadable" in r.getMessage()]
+    assert record.levelname == "ERROR"
+    assert f"care_team_id={world.team_id}" in record.getMessage()
+    assert "using=default_routing_policy" in record.getMessage()
 
 
 def test_clinician_resets_a_baseline_keeping_history(engine: Engine) -> None:

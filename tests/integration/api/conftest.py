@@ -32,7 +32,9 @@ def app(
     db_url: str, make_settings: Callable[..., Settings], clock: FrozenClock, world: World
 ) -> FastAPI:
     settings = make_settings(db_url=db_url)
-    return create_app(settings, clock=clock, api_settings=ApiSettings(live_stream_seconds=3))
+    # the TestClient speaks plain HTTP: the cookie tests (test_web_security.py) build their own
+    api_settings = ApiSettings(live_stream_seconds=3, insecure_http=True)
+    return create_app(settings, clock=clock, api_settings=api_settings)
 
 
 @pytest.fixture

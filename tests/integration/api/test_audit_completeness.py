@@ -33,6 +33,7 @@ NO_CITIZEN_DATA = {
     ("GET", "/auth/oidc/login"),
     ("GET", "/auth/oidc/callback"),
     ("GET", "/api/v1/worklist/events"),  # carries a version number only
+    ("GET", "/citizens"),  # a redirect to /borgere
     ("GET", "/api/v1/care-teams"),
     ("GET", "/api/v1/staff"),
     ("GET", "/login"),
@@ -94,6 +95,7 @@ def steps(world: World) -> list[Step]:
     return [
         Step("GET", "/", "nurse-a"),
         Step("GET", "/ui/worklist/rows", "nurse-a"),
+        Step("GET", "/borgere", "nurse-a"),
         Step("GET", "/api/v1/worklist", "nurse-a"),
         Step("GET", "/api/v1/citizens", "nurse-a"),
         Step("GET", "/api/v1/citizens/{citizen_id}", "nurse-a", cit),
@@ -185,17 +187,39 @@ def steps(world: World) -> list[Step]:
         ),
         Step(
             "POST",
-            "/ui/worklist/acknowledge-green",
-            "nurse-a",
-            form=lambda e: {"care_team_id": str(a.team_id)},
-            citizen=False,
-        ),
-        Step(
-            "POST",
             "/ui/alerts/{alert_id}/resolve",
             "nurse-a",
             {"alert_id": str(al0)},
-            form=lambda e: {"expected_version": str(_alert_version(e, al0)), "outcome": "other"},
+            form=lambda e: {
+                "expected_version": str(_alert_version(e, al0)),
+                "outcome": "other",
+                "note": "Talt med borgeren",
+            },
+        ),
+        Step(
+            "POST",
+            "/ui/worklist/citizens/{citizen_id}/settle",
+            "nurse-a",
+            cit,
+            form=lambda e: {"alert": f"{al1}:{_alert_version(e, al1)}", "decision": "acknowledge"},
+        ),
+        Step(
+            "POST",
+            "/api/v1/worklist/citizens/{citizen_id}/settle",
+            "nurse-a",
+            cit,
+            json=lambda e: {
+                "resolve": True,
+                "alert_versions": {str(al1): _alert_version(e, al1)},
+                "outcome": "no_action_needed",
+            },
+        ),
+        Step(
+            "POST",
+            "/ui/alerts/{alert_id}/reopen",
+            "nurse-a",
+            {"alert_id": str(al1)},
+            form=lambda e: {"expected_version": str(_alert_version(e, al1)), "reason": "igen"},
         ),
         Step(
             "PATCH",

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from pust.db.tables import AuditEvent, StaffUser
+from pust.db.tables import AuditEvent
 from pust.domain.clock import FrozenClock
 from tests.integration.api.conftest import problem
 
@@ -42,32 +42,24 @@ def test_unknown_user_is_401(client: TestClient) -> None:
     assert response.status_code == 401
 
 
-def test_lockout_after_repeated_failures_then_unlock_later(
-    client: TestClient, clock: FrozenClock, engine: Engine
+def test_repeated_failures_slow_the_account_here_but_never_lock_it(
+    client: TestClient, clock: FrozenClock
 ) -> None:
-    for _ in range(4):
-        assert (
-            client.post(
-                "/api/v1/auth/token", data={"username": "nurse-a", "password": "bad"}
-            ).status_code
-            == 401
-        )
-    fifth = client.post("/api/v1/auth/token", data={"username": "nurse-a", "password": "bad"})
-    assert fifth.status_code == 429
-    # even the right password is refused while locked
-    locked = client.post(
+    # the nurse's own typos from one address: 5 free, then she waits 1 s, 2 s, ...
+    for _ in range(5):
+        wrong = client.post("/api/v1/auth/token", data={"username": "nurse-a", "password": "x"})
+        assert wrong.status_code == 401
+    waiting = client.post(
         "/api/v1/auth/token", data={"username": "nurse-a", "password": "correct horse battery"}
     )
-    assert locked.status_code == 429
-    assert problem(locked)["status"] == 429
-    clock.advance(timedelta(minutes=16))
+    assert waiting.status_code == 429
+    assert problem(waiting)["status"] == 429
+    assert waiting.headers["retry-after"] == "1"
+    clock.advance(timedelta(seconds=1))
     ok = client.post(
         "/api/v1/auth/token", data={"username": "nurse-a", "password": "correct horse battery"}
     )
     assert ok.status_code == 200
-    with Session(engine) as s:
-        user = s.exec(select(StaffUser).where(StaffUser.username == "nurse-a")).one()
-    assert user.failed_logins == 0
 
 
 def test_no_or_bad_token_is_401(client: TestClient) -> None:

@@ -23,6 +23,10 @@ Headers = Callable[[str], dict[str, str]]
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/alerts/{alert_id}/claim"): {"expected_version": 1},
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): {"expected_version": 1, "note": "x"},
+    ("POST", "/api/v1/worklist/citizens/{citizen_id}/settle"): {
+        # the other team's citizen is refused before any alert is looked at
+        "alert_versions": {"00000000-0000-0000-0000-000000000001": 1},
+    },
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): {
         "expected_version": 1,
         "outcome": "no_action_needed",
@@ -62,6 +66,11 @@ FORMS: dict[str, dict[str, str]] = {
     "/ui/alerts/{alert_id}/claim": {"expected_version": "1"},
     "/ui/alerts/{alert_id}/acknowledge": {"expected_version": "1", "note": "x"},
     "/ui/alerts/{alert_id}/resolve": {"expected_version": "1", "outcome": "other"},
+    "/ui/alerts/{alert_id}/reopen": {"expected_version": "1", "reason": "igen"},
+    "/ui/worklist/citizens/{citizen_id}/settle": {
+        "alert": "00000000-0000-0000-0000-000000000001:1",
+        "decision": "acknowledge",
+    },
     "/ui/citizens/{citizen_id}/notes": {"text": "hello"},
     "/ui/readings/{reading_id}/invalidate": {"reason": "wrong finger"},
     "/ui/citizens/{citizen_id}/limits": {

@@ -50,7 +50,10 @@ def oidc_client(
         make_settings(db_url=db_url),
         clock=clock,
         api_settings=ApiSettings(
-            oidc_issuer=issuer.url, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET
+            oidc_issuer=issuer.url,
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+            insecure_http=True,
         ),
     )
     with TestClient(app) as client:

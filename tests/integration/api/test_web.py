@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from pust.db.tables import Alert, AuditEvent, CitizenNote, LimitSet, OutboxMessage
+from pust.db.tables import Alert, AuditEvent, CitizenNote, LimitSet
 from tests.integration.api.world import PASSWORD, World
 
 
@@ -167,16 +167,62 @@ def test_edit_limits_from_the_page(client: TestClient, engine: Engine, world: Wo
     assert bad.status_code == 422  # shown again beside the field: test_citizen_forms.py
 
 
-def test_bulk_green_and_note_and_message_forms(
+def test_one_decision_for_all_of_a_citizens_alerts(
     client: TestClient, engine: Engine, world: World
 ) -> None:
+    """Anna has a red and a yellow: one form for both; no outcome is filled in for the
+    nurse, and a red is resolved only with a note."""
     csrf = login(client, "nurse-a")
-    done = client.post(
-        "/ui/worklist/acknowledge-green",
-        data={"csrf_token": csrf, "care_team_id": str(world.a.team_id)},
-        follow_redirects=False,
+    anna = world.a.citizen_ids[0]
+    red, yellow = world.a.alert_ids[0], world.a.alert_ids[1]
+    page = client.get("/")
+    assert 'name="decision" value="resolve"' in page.text
+    assert "Kvittér alle grønne" not in page.text
+    assert "Regel" not in page.text and "spo2.absolute" not in page.text
+    seen = [f"{red}:1", f"{yellow}:1"]
+
+    def settle(**fields: str) -> str:
+        data: dict[str, str | list[str]] = {"csrf_token": csrf, "alert": seen, "next": "/"}
+        response = client.post(
+            f"/ui/worklist/citizens/{anna}/settle",
+            data={**data, **fields},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        return str(response.headers["location"])
+
+    def statuses() -> list[str | None]:
+        with Session(engine) as s:
+            return [getattr(s.get(Alert, a), "status", None) for a in (red, yellow)]
+
+    assert "error=outcome_required" in settle(decision="resolve", note="Ringet op")
+    assert "error=note_required_red" in settle(decision="resolve", outcome="contacted_citizen")
+    assert statuses() == ["open", "open"]
+    shown = client.get("/?error=note_required_red")
+    assert "en rød alarm afsluttes kun med en note" in shown.text
+
+    assert "done=acknowledged_all" in settle(decision="acknowledge")
+    assert statuses() == ["acknowledged", "acknowledged"]
+    in_progress = client.get("/")
+    assert "I gang (kvitteret, ikke afsluttet) (1)" in in_progress.text
+    assert "Kvitteret af" in in_progress.text
+
+    # what the screen showed is now stale: refused, nothing written
+    assert "error=conflict" in settle(decision="resolve", outcome="other", note="x")
+    seen[:] = [f"{red}:2", f"{yellow}:2"]
+    assert "done=resolved_all" in settle(
+        decision="resolve", outcome="contacted_citizen", note="Ringet op, har det bedre"
     )
-    assert "done=saved" in done.headers["location"]
+    assert statuses() == ["resolved", "resolved"]
+    with Session(engine) as s:
+        done = s.get(Alert, red)
+        assert done is not None
+        assert done.outcome == "contacted_citizen"
+        assert done.resolve_note == "Ringet op, har det bedre"
+
+
+def test_note_and_message_forms(client: TestClient, engine: Engine, world: World) -> None:
+    csrf = login(client, "nurse-a")
     citizen = world.a.citizen_ids[0]
     note = client.post(
         f"/ui/citizens/{citizen}/notes",
@@ -184,24 +230,54 @@ def test_bulk_green_and_note_and_message_forms(
         follow_redirects=False,
     )
     assert "done=saved" in note.headers["location"]
+    with Session(engine) as s:  # the redirect's claim, in the database
+        notes = s.exec(select(CitizenNote).where(CitizenNote.citizen_id == citizen)).all()
+    assert [n.text for n in notes].count("Hej") == 1
     message = client.post(
         f"/ui/citizens/{citizen}/messages",
         data={"csrf_token": csrf, "text": "Husk vægten", "kind": "message"},
         follow_redirects=False,
     )
     assert "done=sent_message" in message.headers["location"]
-    # what the redirects claim is what the database holds
+    page = client.get(f"/citizens/{citizen}")
+    sent = page.text[page.text.index("Sendte beskeder til tabletten") :]
+    assert "Husk vægten" in sent
+    assert "Nurse-A" in sent  # who sent it, by name
+
+
+def test_who_and_when_on_every_decision_and_reopen(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    csrf = login(client, "nurse-a")
+    anna = world.a.citizen_ids[0]
+    yellow = world.a.alert_ids[1]
+    for path, data in (
+        ("acknowledge", {"note": "Set"}),
+        ("resolve", {"outcome": "no_action_needed", "note": "Ingen ændring"}),
+    ):
+        with Session(engine) as s:
+            version = s.get(Alert, yellow).lock_version  # type: ignore[union-attr]
+        done = client.post(
+            f"/ui/alerts/{yellow}/{path}",
+            data={"csrf_token": csrf, "expected_version": str(version), **data},
+            follow_redirects=False,
+        )
+        assert "done=saved" in done.headers["location"]
+    page = client.get(f"/citizens/{anna}?open=alerts").text
+    history = page[page.index('id="alerts-h"') :]
+    assert "Kvitteret" in history and "Afsluttet" in history
+    assert history.count("af Nurse-A") >= 2
+    assert "Ingen handling nødvendig: Ingen ændring" in history
     with Session(engine) as s:
-        team_alerts = s.exec(select(Alert).where(Alert.care_team_id == world.a.team_id)).all()
-        notes = s.exec(select(CitizenNote).where(CitizenNote.citizen_id == citizen)).all()
-        sent = s.exec(select(OutboxMessage)).all()
-    assert {a.severity: a.status for a in team_alerts if a.severity == "green"} == {
-        "green": "acknowledged"
-    }
-    assert all(a.status == "open" for a in team_alerts if a.severity != "green")
-    assert [n.text for n in notes if n.text == "Hej"] == ["Hej"]
-    to_tablet = [m for m in sent if world.a.device_ids[0] in m.destination]
-    assert len(to_tablet) == 1 and "Husk vægten" in str(to_tablet[0].payload)
+        version = s.get(Alert, yellow).lock_version  # type: ignore[union-attr]
+    reopened = client.post(
+        f"/ui/alerts/{yellow}/reopen",
+        data={"csrf_token": csrf, "expected_version": str(version), "reason": "For tidligt"},
+        follow_redirects=False,
+    )
+    assert "done=reopened" in reopened.headers["location"]
+    with Session(engine) as s:
+        assert s.get(Alert, yellow).status == "open"  # type: ignore[union-attr]
 
 
 def test_admin_page_is_for_administrators(client: TestClient, world: World) -> None:
@@ -223,3 +299,70 @@ def test_security_headers_and_no_caching(client: TestClient) -> None:
     static = client.get("/static/app.js")
     assert static.status_code == 200
     assert "no-store" not in static.headers.get("cache-control", "")
+
+
+def test_citizen_overview_finds_by_name_and_cpr_in_the_nurses_teams_only(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    login(client, "nurse-a")
+    everyone = client.get("/borgere")
+    assert everyone.status_code == 200
+    assert "Anna Andersen" in everyone.text and "Arne Aagaard" in everyone.text
+    assert "Bodil" not in everyone.text and "Bent" not in everyone.text
+    assert '<a href="/borgere" aria-current="page">Borgere</a>' in everyone.text
+    anna_row = everyone.text[everyone.text.index(f'data-citizen="{world.a.citizen_ids[0]}"') :]
+    assert "Rød" in anna_row.split("</tr>")[0]  # her worst unresolved alert
+    by_name = client.get("/borgere", params={"q": "aRnE"})
+    assert "Arne Aagaard" in by_name.text and "Anna Andersen" not in by_name.text
+    by_cpr = client.get("/borgere", params={"q": "020200-2345"})
+    assert "Arne Aagaard" in by_cpr.text and "Anna Andersen" not in by_cpr.text
+    by_birth = client.get("/borgere", params={"q": "010100"})
+    assert "Anna Andersen" in by_birth.text and "Arne" not in by_birth.text
+    other_team = client.get("/borgere", params={"q": "030300-3456"})  # Bodil's CPR
+    assert "Bodil" not in other_team.text and "Ingen borgere fundet." in other_team.text
+    with Session(engine) as s:
+        shown = s.exec(select(AuditEvent).where(AuditEvent.action == "citizen.overview.read")).all()
+    assert {e.citizen_id for e in shown} == set(world.a.citizen_ids)
+
+
+def test_web_paths_answer_in_danish_html_and_api_paths_in_json(client: TestClient) -> None:
+    login(client, "nurse-a")
+    moved = client.get("/citizens", follow_redirects=False)
+    assert moved.status_code == 303 and moved.headers["location"] == "/borgere"
+    missing = client.get("/ingen-side")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "Siden findes ikke." in missing.text and "Not Found" not in missing.text
+    api = client.get("/api/v1/ingen-side")
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_blue_row_tells_of_the_tablet_and_offers_no_receipt_and_a_pause_is_marked(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    from datetime import timedelta
+
+    from pust.db.tables import Device, PausePeriod
+    from tests.integration.api.world import NOW
+
+    arne = world.a.citizen_ids[1]
+    with Session(engine) as s:
+        green = s.get(Alert, world.a.alert_ids[2])
+        assert green is not None
+        green.kind, green.rule_key, green.band_order = "missed_measurement", "plan.missed", 2
+        green.severity = "yellow"
+        green.reasons = [{"rule": "plan.missed", "severity": "yellow", "text_da": "Ingen måling"}]
+        device = s.get(Device, world.a.device_ids[1])
+        assert device is not None
+        device.last_seen_at, device.online = NOW - timedelta(hours=20), False
+        s.add(PausePeriod(citizen_id=arne, starts_at=NOW - timedelta(days=1), reason="Indlagt"))
+        s.commit()
+    login(client, "nurse-a")
+    page = client.get("/").text
+    row = page[page.index(f'<tr class="band-blue" data-citizen="{arne}"') :].split("</tr>")[0]
+    assert "Ingen måling" in row
+    assert "Tablet: Offline · sidst hørt" in row and "(20 t siden)" in row
+    assert "Send kvittering" not in row  # "have seen your measurements": not for a missed one
+    assert "Skriv til borgeren" in row
+    assert "På pause" in row

@@ -6,6 +6,9 @@ from hypothesis import strategies as st
 
 from pust.domain.limits import (
     AbsoluteLimit,
+    BaselineRule,
+    ChangeRule,
+    CombinationRule,
     InvalidRuleSetError,
     RuleSet,
     default_rule_set,
@@ -22,13 +25,15 @@ def test_default_rule_set_round_trips_through_json() -> None:
 
 def test_default_rule_set_matches_the_starting_configuration() -> None:
     rules = default_rule_set()
-    spo2 = next(r for r in rules.absolute if r.type is MeasurementType.SPO2)
+    spo2 = next(r for r in rules.of_kind(AbsoluteLimit) if r.type is MeasurementType.SPO2)
     assert (spo2.red_low, spo2.yellow_low) == (88, 90)
-    temperature = next(r for r in rules.absolute if r.type is MeasurementType.TEMPERATURE)
+    temperature = next(
+        r for r in rules.of_kind(AbsoluteLimit) if r.type is MeasurementType.TEMPERATURE
+    )
     assert temperature.high_inclusive
-    assert {r.key for r in rules.baseline} == {"spo2.baseline", "fev1.baseline"}
-    assert rules.change[0].window_days == 7
-    assert rules.combinations[0].key == "questionnaire.anthonisen"
+    assert {r.key for r in rules.of_kind(BaselineRule)} == {"spo2.baseline", "fev1.baseline"}
+    assert rules.of_kind(ChangeRule)[0].window_days == 7
+    assert rules.of_kind(CombinationRule)[0].key == "questionnaire.anthonisen"
 
 
 def _problems(document: object) -> list[str]:

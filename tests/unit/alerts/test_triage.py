@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pust.domain.baselines import TimedValue, baseline_types, run_in_median
-from pust.domain.limits import AbsoluteLimit, RuleSet, default_rule_set
+from pust.domain.limits import AbsoluteLimit, BaselineRule, RuleSet, default_rule_set
 from pust.domain.measurement_types import MeasurementType
 from pust.domain.severity import Severity
 from pust.domain.triage import ReadingFacts, number_da, triage_reading, triage_response
@@ -144,7 +144,7 @@ def test_a_rule_that_throws_becomes_a_failure_and_others_still_run() -> None:
     assert result.failures[0].error == "ZeroDivisionError"
     assert result.reasons[-1]["severity"] is None
     rules = RuleSet(absolute=(AbsoluteLimit(type=MeasurementType.FEV1, unit="L", red_low=0.5),))
-    combined = RuleSet(absolute=rules.absolute, baseline=RULES.baseline)
+    combined = RuleSet(rules=(*rules.of_kind(AbsoluteLimit), *RULES.of_kind(BaselineRule)))
     both = triage_reading(reading("fev1", 0.4), combined, baselines={"fev1": 0.0})
     assert both.severity is Severity.RED and len(both.failures) == 1
 

@@ -1,15 +1,16 @@
 """Fakes for the api's use cases (cosmicpython style): the unit of work and its repositories in
 memory, as strict as the real ones where a use case relies on it (optimistic versions, the
-alert lifecycle's guards, one current tablet per citizen). No database."""
+alert aggregate itself, one current tablet per citizen). No database."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pust.db.alert_state_rows import state_of, write_state
 from pust.db.tables import (
     Alert,
     CareTeam,
@@ -22,21 +23,14 @@ from pust.db.tables import (
     StaffUser,
     TriageResult,
 )
-from pust.domain.alert_lifecycle import (
-    AlertNotFoundError,
-    AlertSnapshot,
-    AlreadyOpenError,
-    Outcome,
-    StaleAlertError,
-    check_acknowledge,
-    check_claim,
-    check_reopen,
-    check_resolve,
-)
+from pust.domain import alert_aggregate
+from pust.domain.alert_aggregate import AlertState, LifecycleEvent, Transition
+from pust.domain.alert_lifecycle import AlertNotFoundError, Outcome, StaleAlertError, open_key
 from pust.domain.cpr import Cpr
 from pust.domain.limits import default_rule_set
 from pust.domain.plans import MeasurementPlan
-from pust.domain.severity import AlertStatus, Severity
+from pust.domain.routing import default_routing_policy
+from pust.domain.severity import AlertStatus
 from services.api.auth.principal import Principal
 
 
@@ -112,19 +106,10 @@ class FakeAuditTrail:
         return [e.action for e in self.entries]
 
 
-def _snapshot(alert: Alert) -> AlertSnapshot:
-    return AlertSnapshot(
-        status=AlertStatus(alert.status),
-        severity=Severity(alert.severity),
-        claimed_by=alert.claimed_by,
-        resolved_at=alert.resolved_at,
-        outcome=alert.outcome,
-    )
-
-
 class FakeAlertRepository:
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, Alert] = {}
+        self.events: list[tuple[uuid.UUID, LifecycleEvent]] = []
 
     def add(self, alert: Alert) -> Alert:
         alert.id = alert.id or uuid.uuid4()
@@ -152,12 +137,20 @@ class FakeAlertRepository:
         ]
         return sorted(found, key=lambda a: (a.first_seen_at, str(a.id)))
 
-    def _load(self, alert_id: uuid.UUID, expected_version: int | None) -> Alert:
+    def _change(
+        self,
+        alert_id: uuid.UUID,
+        expected_version: int | None,
+        action: Callable[[AlertState], Transition],
+    ) -> Alert:
         alert = self.rows.get(alert_id)
         if alert is None:
             raise AlertNotFoundError(alert_id)
         if expected_version is not None and alert.lock_version != expected_version:
             raise StaleAlertError(alert_id, expected_version, alert.lock_version)
+        transition = action(state_of(alert))
+        write_state(alert, transition.state)
+        self.events.extend((alert_id, event) for event in transition.events)
         return alert
 
     def claim(
@@ -169,12 +162,11 @@ class FakeAlertRepository:
         expected_version: int | None,
         take_over: bool,
     ) -> Alert:
-        alert = self._load(alert_id, expected_version)
-        check_claim(_snapshot(alert), actor_id=actor_id, take_over=take_over)
-        if alert.claimed_by != actor_id:
-            alert.claimed_by, alert.claimed_at = actor_id, now
-            alert.lock_version += 1
-        return alert
+        return self._change(
+            alert_id,
+            expected_version,
+            lambda s: alert_aggregate.claim(s, actor_id=actor_id, now=now, take_over=take_over),
+        )
 
     def acknowledge(
         self,
@@ -185,12 +177,11 @@ class FakeAlertRepository:
         expected_version: int | None,
         note: str | None,
     ) -> Alert:
-        alert = self._load(alert_id, expected_version)
-        check_acknowledge(_snapshot(alert))
-        alert.status = AlertStatus.ACKNOWLEDGED.value
-        alert.acknowledged_by, alert.acknowledged_at, alert.acknowledge_note = actor_id, now, note
-        alert.lock_version += 1
-        return alert
+        return self._change(
+            alert_id,
+            expected_version,
+            lambda s: alert_aggregate.acknowledge(s, actor_id=actor_id, now=now, note=note),
+        )
 
     def resolve(
         self,
@@ -202,15 +193,13 @@ class FakeAlertRepository:
         expected_version: int | None,
         note: str | None,
     ) -> Alert:
-        alert = self._load(alert_id, expected_version)
-        check_resolve(_snapshot(alert), outcome=outcome)
-        if alert.status == AlertStatus.OPEN.value:
-            alert.acknowledged_by, alert.acknowledged_at = actor_id, now
-        alert.status = AlertStatus.RESOLVED.value
-        alert.resolved_by, alert.resolved_at = actor_id, now
-        alert.outcome, alert.resolve_note = outcome.value, note
-        alert.lock_version += 1
-        return alert
+        return self._change(
+            alert_id,
+            expected_version,
+            lambda s: alert_aggregate.resolve(
+                s, actor_id=actor_id, now=now, outcome=outcome, note=note
+            ),
+        )
 
     def reopen(
         self,
@@ -221,20 +210,24 @@ class FakeAlertRepository:
         reason: str,
         expected_version: int | None,
     ) -> Alert:
-        alert = self._load(alert_id, expected_version)
-        check_reopen(_snapshot(alert))
-        if any(
-            a.citizen_id == alert.citizen_id
-            and a.rule_key == alert.rule_key
-            and a.status != AlertStatus.RESOLVED.value
-            for a in self.rows.values()
-        ):
-            raise AlreadyOpenError("another alert for this rule is open")
-        alert.status = AlertStatus.OPEN.value
-        alert.resolved_at = alert.resolved_by = alert.outcome = alert.resolve_note = None
-        alert.acknowledged_at = alert.acknowledged_by = alert.acknowledge_note = None
-        alert.lock_version += 1
-        return alert
+        def another_is_open(state: AlertState) -> bool:
+            return any(
+                a.id != state.id and a.open_key == open_key(state.citizen_id, state.rule_key)
+                for a in self.rows.values()
+            )
+
+        return self._change(
+            alert_id,
+            expected_version,
+            lambda s: alert_aggregate.reopen(
+                s,
+                actor_id=actor_id,
+                now=now,
+                reason=reason,
+                policy=default_routing_policy(),
+                another_is_open=another_is_open(s),
+            ),
+        )
 
 
 @dataclass
@@ -364,6 +357,8 @@ class FakeStaffRepository:
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, StaffUser] = {}
         self.memberships: dict[uuid.UUID, set[uuid.UUID]] = {}
+        self.revoked_sessions: list[tuple[uuid.UUID, str]] = []
+        self.throttle_reset: list[str] = []
 
     def get(self, staff_id: uuid.UUID) -> StaffUser | None:
         return self.rows.get(staff_id)
@@ -383,6 +378,13 @@ class FakeStaffRepository:
 
     def join(self, staff_id: uuid.UUID, team_id: uuid.UUID) -> None:
         self.memberships.setdefault(staff_id, set()).add(team_id)
+
+    def revoke_sessions(self, staff_id: uuid.UUID, *, now: datetime, reason: str) -> int:
+        self.revoked_sessions.append((staff_id, reason))
+        return 1
+
+    def reset_login_throttle(self, username: str) -> None:
+        self.throttle_reset.append(username)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pust.db.tables import CareTeam
+from pust.db.tables import CareTeam, StaffUser
 from services.api.admin import commands
 from services.api.admin.models import CareTeamCreate, StaffCreate, StaffUpdate
 from services.api.auth.principal import Role
@@ -44,9 +44,34 @@ def test_staff_need_known_teams_and_a_free_username() -> None:
     assert uow.staff.teams_of(sofie.id) == [TEAM_A]
     with pytest.raises(ConflictError):
         commands.create_staff(uow, actor=admin, command=command, now=NOW)
-    sofie.failed_logins = 5
     commands.update_staff(
         uow, actor=admin, staff_id=sofie.id, command=StaffUpdate(unlock=True), now=NOW
     )
-    assert sofie.failed_logins == 0
+    assert uow.staff.throttle_reset == ["sofie"]
     assert uow.audit.actions() == ["staff.create", "staff.update"]
+
+
+def test_deactivation_and_a_new_password_end_the_staff_members_sessions() -> None:
+    uow = FakeUnitOfWork()
+    admin = staff(Role.ADMINISTRATOR, name="admin")
+    sofie = StaffUser(username="sofie", display_name="Sofie", role="nurse")
+    uow.staff.add(sofie)
+    commands.update_staff(
+        uow, actor=admin, staff_id=sofie.id, command=StaffUpdate(display_name="S"), now=NOW
+    )
+    assert uow.staff.revoked_sessions == []
+    commands.update_staff(
+        uow,
+        actor=admin,
+        staff_id=sofie.id,
+        command=StaffUpdate(password="a long new passphrase"),
+        now=NOW,
+    )
+    commands.update_staff(
+        uow, actor=admin, staff_id=sofie.id, command=StaffUpdate(active=False), now=NOW
+    )
+    # deactivating someone already inactive ends nothing more
+    commands.update_staff(
+        uow, actor=admin, staff_id=sofie.id, command=StaffUpdate(active=False), now=NOW
+    )
+    assert uow.staff.revoked_sessions == [(sofie.id, "password_changed"), (sofie.id, "deactivated")]

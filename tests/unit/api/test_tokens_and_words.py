@@ -57,15 +57,15 @@ def test_catalogue_has_both_languages_and_shows_missing_keys() -> None:
     assert translator("da")("no-such-key") == "no-such-key"
 
 
-def test_reason_says_value_limit_and_rule() -> None:
+def test_reason_says_value_and_limit_never_the_rule_key() -> None:
     text = reason_text(
         "da",
         [{"rule": "spo2.absolute", "value": 86, "limit": 88, "type": "spo2"}],
         "spo2.absolute",
         86,
     )
-    assert text == "Iltmætning 86 % · Grænse 88 · Regel spo2.absolute"
-    assert reason_text("en", [], "pulse.absolute", 130.0) == "pulse.absolute: 130"
+    assert text == "Iltmætning 86 % · Grænse 88"
+    assert reason_text("en", [], "pulse.absolute", 130.0) == "Pulse 130"
 
 
 def test_reason_prefers_the_latest_with_the_alerts_severity_and_danish_text() -> None:
@@ -87,10 +87,10 @@ def test_reason_prefers_the_latest_with_the_alerts_severity_and_danish_text() ->
         {"rule": "spo2.absolute", "severity": "yellow", "value": 89.5, "limit": 90},
     ]
     assert reason_text("da", reasons, "spo2.absolute", 89.5, "red") == (
-        "SpO2 86 % < rød grænse 88 % · Regel spo2.absolute"
+        "SpO2 86 % < rød grænse 88 %"
     )
     assert reason_text("en", reasons, "spo2.absolute", 89.5, "red") == (
-        "Oxygen saturation 86 % · Limit 88 · Rule spo2.absolute"
+        "Oxygen saturation 86 % · Limit 88"
     )
     answer = [
         {
@@ -98,10 +98,17 @@ def test_reason_prefers_the_latest_with_the_alerts_severity_and_danish_text() ->
             "severity": "yellow",
             "item": "more_cough",
             "value": True,
-        }
+        },
+        {
+            "rule": "questionnaire.symptoms",
+            "severity": "yellow",
+            "item": "more_breathless",
+            "value": True,
+        },
     ]
+    # every "yes" of the answer, not only the last one
     assert reason_text("en", answer, "questionnaire.symptoms", 1.0, "yellow") == (
-        "Are you coughing more than usual? yes · Rule questionnaire.symptoms"
+        "Are you coughing more than usual? yes; Are you more breathless than usual? yes"
     )
 
 

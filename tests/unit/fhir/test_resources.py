@@ -39,6 +39,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse as Fh
 from fhir.resources.R4B.task import Task
 
 from pust.db.tables import Device, Peripheral
+from pust.domain.limits import parse_rule_set
 from pust.fhir import urls
 from pust.fhir.bundle import operation_outcome, searchset
 from pust.fhir.capability import capability_statement
@@ -124,11 +125,13 @@ def test_blood_pressure_is_one_observation_with_two_components() -> None:
 
 
 def test_reference_ranges_in_force_come_from_the_absolute_rules() -> None:
-    rules = {
-        "absolute": [
-            {"kind": "absolute", "type": "spo2", "unit": "%", "red_low": 88, "yellow_low": 90}
-        ]
-    }
+    rules = parse_rule_set(
+        {
+            "absolute": [
+                {"kind": "absolute", "type": "spo2", "unit": "%", "red_low": 88, "yellow_low": 90}
+            ]
+        }
+    )
     bands = ranges_from_rules(rules, "spo2")
     assert bands == (ReferenceRange("red", None, 88.0), ReferenceRange("yellow", 88.0, 90.0))
     obs = _local_observation(Measurement((f.reading(),), ranges={"spo2": bands}))

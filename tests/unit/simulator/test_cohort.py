@@ -118,7 +118,7 @@ def test_demo_history_is_reproducible_and_tells_its_stories() -> None:
         stamps += [o["measured_at"] for o in message.payload.get("observations", [])]
         assert all(datetime.fromisoformat(s) >= earliest for s in stamps if s), message
     last_silent = max(m.publish_at for m in history if m.device_id == SILENT)
-    assert now - last_silent >= timedelta(hours=10)
+    assert now - last_silent > timedelta(hours=24)  # beyond the alerts' silent threshold
     recent = [
         m
         for m in history
@@ -159,5 +159,45 @@ def test_demo_live_round_keeps_its_stories() -> None:
     assert DeviceChannel.QUESTIONNAIRE_RESPONSES in channels
     assert all(m.device_id != SILENT for m in first)
     assert all(m.channel is DeviceChannel.STATUS for m in first if m.device_id == NOT_MEASURING)
-    # a simulated day passes in under a minute of wall time
-    assert timedelta(days=1).total_seconds() / pace.speed < 60
+    # a visible pace: a simulated day in a few minutes of wall time, configurable
+    assert timedelta(days=1).total_seconds() / pace.speed == 240
+    _, slower = live_round(1000, start, "Europe/Copenhagen", speed=60.0)
+    assert slower.speed == 60.0
+
+
+def _weights(messages: object) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for m in messages:  # type: ignore[attr-defined]
+        for o in m.payload.get("observations", []):
+            if o["type"] == "weight" and o["unit"] == "kg":
+                found.setdefault(m.device_id, []).append(float(o["value"]))
+    return found
+
+
+def test_the_live_demo_continues_each_citizens_history() -> None:
+    """One profile per demo citizen: the live tablets weigh the same people as the seeded
+    history (the "+42 kg in 7 days" of issue 14 came from two different profiles)."""
+    import itertools as it
+
+    from pust_cli.simulator.demo import EXACERBATING, history_for_demo, live_round
+
+    now = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday
+    history = _weights(history_for_demo(seed=2026, days=21, now=now))
+    for round_seed in (1000, 1001):
+        stream, _ = live_round(round_seed, now, "Europe/Copenhagen", continues_history=True)
+        live = _weights(it.islice(stream, 4000))
+        assert live.keys() & history.keys()
+        for device in live.keys() & history.keys():
+            before = sum(history[device][-5:]) / len(history[device][-5:])
+            after = sum(live[device][:5]) / len(live[device][:5])
+            assert abs(after - before) < 3.0, (device, before, after)
+    # the scripted citizen's first live SpO2 readings are worse than her history's start
+    stream, _ = live_round(1000, now, "Europe/Copenhagen", continues_history=True)
+    first_spo2 = [
+        float(o["value"])
+        for m in it.islice(stream, 4000)
+        if m.device_id == EXACERBATING
+        for o in m.payload.get("observations", [])
+        if o["type"] == "spo2"
+    ][:4]
+    assert first_spo2 and min(first_spo2) < 90

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:06:28.723469
+Create Date: 2026-12-02 16:26:52.741303
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,12 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index('ix_audit_citizen_time', ['citizen_id', 'at'], unique=False)
 
+    op.create_table('broker_session',
+    sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('connected_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expiry_seconds', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('client_id')
+    )
     op.create_table('care_team',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -48,6 +54,14 @@ def upgrade() -> None:
     sa.Column('created_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
+    )
+    op.create_table('delivery_attempt',
+    sa.Column('device_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('first_attempt_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_attempt_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('device_id', 'message_id')
     )
     op.create_table('device',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -72,6 +86,16 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('received_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('device_id', 'message_id')
+    )
+    op.create_table('login_throttle',
+    sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_failure_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('blocked_until', pust.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('scope', 'username', 'address')
     )
     op.create_table('outbox_message',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -117,8 +141,6 @@ def upgrade() -> None:
     sa.Column('oidc_issuer', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('oidc_subject', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', pust.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
     sa.Column('created_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
@@ -179,6 +201,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff_membership', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_membership_care_team_id'), ['care_team_id'], unique=False)
+
+    op.create_table('staff_session',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('staff_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_reason', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('staff_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_session_staff_id'), ['staff_id'], unique=False)
 
     op.create_table('baseline',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -508,6 +544,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_baseline_citizen_id'))
 
     op.drop_table('baseline')
+    with op.batch_alter_table('staff_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_session_staff_id'))
+
+    op.drop_table('staff_session')
     with op.batch_alter_table('staff_membership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_membership_care_team_id'))
 
@@ -534,12 +574,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_pending', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.drop_table('outbox_message')
+    op.drop_table('login_throttle')
     op.drop_table('inbox_message')
     with op.batch_alter_table('device', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_device_last_seen_at'))
 
     op.drop_table('device')
+    op.drop_table('delivery_attempt')
     op.drop_table('care_team')
+    op.drop_table('broker_session')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_citizen_time')
 
