@@ -136,6 +136,8 @@ class GroupCommitWriter:
         first = self._queue.get()
         if first is None:
             return [], True
+        # from here until "ingest.batch_done" the batch's messages are received, not acked
+        log.debug("ingest.batch_started")
         batch = [first]
         deadline = time.monotonic() + self._max_wait
         while len(batch) < self._max_size:
@@ -178,6 +180,7 @@ class GroupCommitWriter:
             settled.add(key)
         if run:
             self._commit_and_confirm(run)
+        log.debug("ingest.batch_done size=%d", len(batch))
 
     def _redelivered(self, arrival: Arrival, key: DeliveryKey) -> bool:
         now = arrival.received_at

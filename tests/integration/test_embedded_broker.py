@@ -60,7 +60,7 @@ def _connect(port: int, user: str, password: str, **kwargs: object) -> MqttConne
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
-@pytest.mark.allow_error_logs  # the refused login is logged as an error by the adapter
+@pytest.mark.expect_error_logs("mqtt.auth_failed")  # each refused login
 def test_device_password_is_checked(broker: int) -> None:
     _connect(broker, "demo-tablet-01", "demo").stop()
     for user, password in (
@@ -147,7 +147,7 @@ def test_a_tablet_never_gets_another_tablets_retained_messages(broker: int) -> N
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
-@pytest.mark.allow_error_logs  # the refused logins are logged as errors by the adapter
+@pytest.mark.expect_error_logs("mqtt.auth_failed")
 def test_a_login_is_bound_to_its_client_id(broker: int) -> None:
     address = BrokerAddress("127.0.0.1", broker, "demo-tablet-01", "demo", protocol=4)
     for client_id in ("demo-tablet-02", "pust-ingest-vm", "anything"):

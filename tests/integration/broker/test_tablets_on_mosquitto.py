@@ -177,7 +177,7 @@ def test_enrolments_made_while_the_broker_is_down_reach_it_later(
     _connected(broker_world, device_id, password)
 
 
-@pytest.mark.allow_error_logs
+@pytest.mark.expect_error_logs("mqtt.auth_failed")
 @pytest.mark.parametrize("db_backend", ["sqlite"])
 @pytest.mark.parametrize("tablet_protocol", ["5"])
 def test_ingest_stops_when_the_broker_refuses_its_credentials(
