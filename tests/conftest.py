@@ -28,6 +28,7 @@ from pust.config.settings import Settings
 from pust.db.engine import build_engine, normalise_url
 from pust.db.migrate import upgrade
 from pust.messaging.topics import Topics
+from tests import child_logs
 
 TEST_SERVICE_USER = "pust-service"
 TEST_SERVICE_PASSWORD = "test-service-password"
@@ -196,7 +197,8 @@ def mqtt_server() -> Iterator[_BrokerServer]:
             return True
 
     policy = BrokerPolicy(
-        check_credentials=lambda user, password: users.get(user) == password,
+        # a service process logs in as ``account:client-id``
+        check_credentials=lambda user, password: users.get(user.partition(":")[0]) == password,
         service_usernames=_EveryoneIsService(),
         topics=Topics(),
     )
@@ -245,22 +247,67 @@ def make_settings(tmp_path: Path) -> object:
 
 @pytest.fixture(autouse=True)
 def _fail_on_logged_errors(
-    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[None]:
-    """A test in which pust logged an ERROR (an exception caught and logged) fails, unless
-    it is marked ``@pytest.mark.allow_error_logs`` because the error is what it tests."""
+    """A test in which pust logged an ERROR (an exception caught and logged), in the test's
+    process or in a child process whose log it opened with ``tests.child_logs.child_log``,
+    fails, unless the error's event is named by ``@pytest.mark.expect_error_logs("event",
+    …)``; each event named there must have been logged at ERROR (the error is what the test
+    tests). A traceback in a child's log counts as the event ``traceback``."""
     caplog.set_level(logging.INFO)
-    yield
-    if request.node.get_closest_marker("allow_error_logs"):
-        return
+    directory = tmp_path_factory.mktemp("child-logs", numbered=True)
+    child_logs.begin_test(directory)
+    saved_logging = _logging_state()
+    try:
+        yield
+    finally:
+        child_logs.end_test()
+        _restore_logging(saved_logging)
+    marker = request.node.get_closest_marker("expect_error_logs")
+    expected = set(marker.args) if marker else set()
     errors = [
-        record
-        for record in caplog.get_records("call")
-        if record.levelno >= logging.ERROR
-        and record.name.split(".")[0] in ("pust", "services", "pust_cli")
-    ]
-    if errors:
+        child_logs.LoggedError(
+            "in-process", r.name, child_logs.event_of(r.getMessage()), r.getMessage()
+        )
+        for r in caplog.get_records("call")
+        if r.levelno >= logging.ERROR and r.name.split(".")[0] in ("pust", "services", "pust_cli")
+    ] + child_logs.logged_errors(directory)
+    unexpected = [e for e in errors if e.event not in expected]
+    if unexpected:
         pytest.fail(
             "pust logged errors during the test: "
-            + "; ".join(f"{r.name}: {r.getMessage()}" for r in errors[:5])
+            + "; ".join(f"[{e.source}] {e.logger}: {e.line}" for e in unexpected[:5])
         )
+    missing = expected - {e.event for e in errors}
+    if missing:
+        pytest.fail(f"expected error log events were not logged: {sorted(missing)}")
+
+
+def _logging_state() -> tuple[list[logging.Handler], int, dict[str, int]]:
+    root = logging.getLogger()
+    levels = {
+        name: logger.level
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    return list(root.handlers), root.level, levels
+
+
+def _restore_logging(state: tuple[list[logging.Handler], int, dict[str, int]]) -> None:
+    """Undo what ``configure_logging`` (a CLI called in-process) did to global logging: its
+    handler writes to the stderr of a test that has ended."""
+    handlers, level, levels = state
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger):
+            logger.setLevel(levels.get(name, logging.NOTSET))

@@ -65,7 +65,10 @@ class TriageWorker:
     def _run(self, kind: Kind) -> int:
         try:
             with session_scope(self._engine) as session:
-                return self._triage_batch(session, claim(session, kind, limit=self._batch_size))
+                done = self._triage_batch(session, claim(session, kind, limit=self._batch_size))
+            if done:
+                log.debug("triage.batch_committed kind=%s size=%d", kind.value, done)
+            return done
         except (OperationalError, InterfaceError):
             raise  # the database is unavailable: the caller backs off; rows wait
         except SQLAlchemyError:
@@ -75,6 +78,7 @@ class TriageWorker:
     def _triage_batch(self, session: Session, rows: list[Pending]) -> int:
         if not rows:
             return 0
+        log.debug("triage.batch_started size=%d", len(rows))
         now = self._clock.now()
         contexts = self._contexts.load(session, {row.citizen_id for row in rows}, now=now)
         histories = ReadingHistory(session)

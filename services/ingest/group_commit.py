@@ -136,6 +136,8 @@ class GroupCommitWriter:
         first = self._queue.get()
         if first is None:
             return [], True
+        # from here until "ingest.batch_done" the batch's messages are received, not acked
+        log.debug("ingest.batch_started")
         batch = [first]
         deadline = time.monotonic() + self._max_wait
         while len(batch) < self._max_size:
@@ -163,8 +165,11 @@ class GroupCommitWriter:
         if in_flight is None:
             return
         run: list[Arrival] = []
+        settled: set[DeliveryKey] = set()
         for arrival, key in zip(batch, keys, strict=True):
-            if key not in in_flight:
+            # a copy of a redelivered message that was settled above (the tablet re-sent
+            # it) is a plain duplicate now: no reason to write it alone
+            if key not in in_flight or key in settled:
                 run.append(arrival)
                 continue
             if run and not self._commit_and_confirm(run):
@@ -172,8 +177,10 @@ class GroupCommitWriter:
             run = []
             if not self._redelivered(arrival, key):
                 return
+            settled.add(key)
         if run:
             self._commit_and_confirm(run)
+        log.debug("ingest.batch_done size=%d", len(batch))
 
     def _redelivered(self, arrival: Arrival, key: DeliveryKey) -> bool:
         now = arrival.received_at

@@ -18,6 +18,7 @@ from pathlib import Path
 from pust.db.engine import build_engine
 from pust.messaging.topics import Topics
 from pust_cli.demo_seed import seed_demo_into
+from tests.child_logs import child_log
 from tests.conftest import TEST_SECRET_KEY, MqttTestBroker, free_port
 
 SERVICES = ("ingest", "alerts", "api")
@@ -89,13 +90,13 @@ def running_system(
         engine.dispose()
     mqtt.add_user(mqtt.service_username, mqtt.service_password)
     port = free_port()
-    log_dir = work_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    # the test's child logs: an ERROR a service logs fails the test (tests/conftest.py)
+    log_dir = child_log("ingest").parent
     env = _environment(db_url, mqtt, port, work_dir / "data")
     system = RunningSystem(f"http://127.0.0.1:{port}", db_url, mqtt, log_dir=log_dir)
     try:
         for name in SERVICES:
-            log = (log_dir / f"{name}.log").open("wb")
+            log = child_log(name).open("ab")
             system.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "pust_cli.main", name],
                 env=env,

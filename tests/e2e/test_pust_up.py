@@ -22,6 +22,7 @@ from pust.messaging.mqtt_client import (
     MqttAuthenticationFailed,
     MqttConnection,
 )
+from tests.child_logs import child_log
 from tests.conftest import free_port
 
 
@@ -40,7 +41,7 @@ def _clean_env() -> dict[str, str]:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Launched]:
     http_port, mqtt_port = free_port(), free_port()
-    output = tmp_path / "up.log"
+    output = child_log("pust-up")
     with output.open("w") as sink:
         process = subprocess.Popen(
             [
@@ -83,7 +84,7 @@ def _tablet(port: int, password: str) -> MqttConnection:
     return connection
 
 
-@pytest.mark.allow_error_logs  # the refused tablet login is logged by the MQTT adapter
+@pytest.mark.expect_error_logs("mqtt.auth_failed")  # the refused tablet login
 def test_demo_starts_answers_and_stops_cleanly(demo: Launched) -> None:
     base = f"http://127.0.0.1:{demo.http_port}"
     assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200

@@ -4,22 +4,21 @@ seconds; the other team's nurse never sees it."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
-from pust.messaging.topics import DeviceChannel
 from tests.conftest import MqttTestBroker
 from tests.e2e.system import RunningSystem, running_system
+from tests.e2e.tablet import Tablet
+
+# depends on the real clock: also run under libfaketime by .ci/run
+pytestmark = pytest.mark.clock_sensitive
 
 
 @pytest.fixture
@@ -32,59 +31,6 @@ def db_backend(postgres_server_url: str | None) -> str:
 def system(db_url: str, mqtt: MqttTestBroker, tmp_path: Path) -> Iterator[RunningSystem]:
     with running_system(db_url=db_url, mqtt=mqtt, work_dir=tmp_path) as running:
         yield running
-
-
-class Tablet:
-    """A tablet as the contract describes it: publishes, waits for its receipt."""
-
-    def __init__(self, mqtt: MqttTestBroker, device_id: str) -> None:
-        mqtt.add_user(device_id, "demo")
-        self.device_id = device_id
-        self.topics = mqtt.topics
-        self.receipts: dict[str, dict[str, Any]] = {}
-        self._arrived = threading.Condition()
-        base = BrokerAddress.parse(mqtt.url)
-        address = BrokerAddress(base.host, base.port, device_id, "demo", base.protocol, base.tls)
-        self.connection = MqttConnection(
-            address=address,
-            client_id=device_id,
-            subscriptions=[(self.topics.device(device_id, DeviceChannel.RECEIPTS), 1)],
-            on_message=self._on_receipt,
-        )
-        self.connection.start()
-
-    def _on_receipt(self, message: ReceivedMessage) -> None:
-        receipt = json.loads(message.payload)
-        with self._arrived:
-            self.receipts[receipt["message_id"]] = receipt
-            self._arrived.notify_all()
-
-    def measure(self, **observation: Any) -> dict[str, Any]:
-        now = datetime.now(UTC).isoformat()
-        payload = {
-            "message_id": str(uuid.uuid4()),
-            "sent_at": now,
-            "observations": [{"measured_at": now, "entry": "device", **observation}],
-        }
-        self.send(payload)
-        return payload
-
-    def send(self, payload: dict[str, Any]) -> None:
-        topic = self.topics.device(self.device_id, DeviceChannel.MEASUREMENTS)
-        self.connection.publish(topic, json.dumps(payload)).wait_for_publish(5)
-
-    def receipt(self, message_id: str, timeout: float = 15) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while message_id not in self.receipts:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no receipt for {message_id}")
-                self._arrived.wait(remaining)
-            return self.receipts[message_id]
-
-    def close(self) -> None:
-        self.connection.stop()
 
 
 def _token(system: RunningSystem, username: str) -> str:
@@ -107,6 +53,29 @@ def _worklist(system: RunningSystem, token: str) -> list[dict[str, Any]]:
     return list(response.json()["items"])
 
 
+@contextmanager
+def worklist_changes(system: RunningSystem, token: str) -> Iterator[Callable[[], str]]:
+    """The worklist's server-sent events, once the stream is ``ready``: ``next_event()``
+    blocks until the next event and returns its name (a read timeout fails the test)."""
+    with httpx.stream(
+        "GET",
+        f"{system.base_url}/api/v1/worklist/events",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=httpx.Timeout(10.0, read=60.0),
+    ) as response:
+        response.raise_for_status()
+        lines = response.iter_lines()
+
+        def next_event() -> str:
+            for line in lines:
+                if line.startswith("event: "):
+                    return line.removeprefix("event: ")
+            raise AssertionError("the worklist's event stream ended")
+
+        assert next_event() == "ready"
+        yield next_event
+
+
 def test_red_reading_over_mqtt_reaches_the_right_nurse(system: RunningSystem) -> None:
     tablet = Tablet(system.mqtt, "demo-tablet-01")  # a Nord citizen
     try:
@@ -115,20 +84,16 @@ def test_red_reading_over_mqtt_reaches_the_right_nurse(system: RunningSystem) ->
         # the seeded citizens have a plan and no readings yet: blue (missed) rows only
         assert not [r for r in _worklist(system, nurse) if r["band"] == "red"]
 
-        published = time.monotonic()
-        sent = tablet.measure(type="spo2", value=84, unit="%")
-        assert tablet.receipt(sent["message_id"])["outcome"] == "accepted"
-
-        rows: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not rows:
-            rows = [r for r in _worklist(system, nurse) if r["band"] == "red"]
-            time.sleep(0.1)
-        visible_after = time.monotonic() - published
-        assert rows, "the red reading never reached the worklist:\n" + system.logs()
+        # await the worklist's own live event (what the nurse's page listens to), no polling
+        with worklist_changes(system, nurse) as next_event:
+            sent = tablet.measure(type="spo2", value=84, unit="%")
+            assert tablet.receipt(sent["message_id"])["outcome"] == "accepted"
+            rows: list[dict[str, Any]] = []
+            while not rows:
+                assert next_event() == "changed", system.logs()
+                rows = [r for r in _worklist(system, nurse) if r["band"] == "red"]
         assert rows[0]["rule_key"].startswith("spo2")
         assert rows[0]["last_value"] == 84
-        assert visible_after < 15
 
         # the same message again (the tablet re-sends after a reconnect): a duplicate, and
         # the same reading under a new message id is one too

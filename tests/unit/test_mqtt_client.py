@@ -43,7 +43,7 @@ def test_messages_on_other_topics_are_dropped_and_counted() -> None:
     assert connection.unsolicited_messages == 1
 
 
-@pytest.mark.allow_error_logs  # the handler's failure is logged, which is the point
+@pytest.mark.expect_error_logs("mqtt.handler_failed")  # the point of the test
 def test_a_failing_handler_does_not_kill_the_network_thread() -> None:
     def explode(_message: ReceivedMessage) -> None:
         raise RuntimeError("bug")

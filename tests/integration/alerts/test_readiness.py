@@ -112,7 +112,7 @@ def test_ready_once_every_job_ran_and_not_ready_when_a_sweep_is_stale(
     assert 'pust_alerts_job_stale{job="silent"} 1.0' in metrics
 
 
-@pytest.mark.allow_error_logs
+@pytest.mark.expect_error_logs("alerts.job_failing")
 def test_a_sweep_whose_database_is_away_is_counted_logged_and_not_ready(
     db_url: str, start_service: Callable[..., Running], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -56,7 +56,7 @@ def test_no_routing_in_opening_hours(engine: Engine) -> None:
         assert session.exec(select(OutboxMessage)).all() == []
 
 
-@pytest.mark.allow_error_logs
+@pytest.mark.expect_error_logs("alerts.routing_policy_unreadable")
 def test_an_unreadable_routing_policy_is_logged_and_the_default_used(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:

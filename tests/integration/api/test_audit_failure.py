@@ -39,7 +39,7 @@ def _break_audit(engine: Engine) -> None:
             )
 
 
-@pytest.mark.allow_error_logs
+@pytest.mark.expect_error_logs("unhandled_error")  # the audit write fails
 def test_reads_fail_when_the_audit_cannot_be_written(
     app: FastAPI, headers: Headers, engine: Engine, world: World
 ) -> None:

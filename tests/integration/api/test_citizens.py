@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from pust.db.tables import Device, OutboxMessage, Reading
+from pust.db.tables import Device, DeviceAssignment, OutboxMessage, Reading
 from pust.domain.limits import default_rule_set
 from tests.integration.api.conftest import problem
 from tests.integration.api.world import NOW, World
@@ -216,7 +216,13 @@ def test_enrol_assign_and_unassign_a_device(
         headers=admin,
     )
     assert busy.status_code == 409  # the citizen has a tablet already
-    client.post(f"/api/v1/devices/{world.a.device_ids[0]}/unassign", headers=admin)
+    unassigned = client.post(f"/api/v1/devices/{world.a.device_ids[0]}/unassign", headers=admin)
+    assert unassigned.status_code == 200, unassigned.text
+    with Session(engine) as s:
+        old_tablet = s.exec(
+            select(DeviceAssignment).where(DeviceAssignment.device_id == world.a.device_ids[0])
+        ).all()
+    assert old_tablet and all(a.valid_to is not None for a in old_tablet)  # ended
     assigned = client.post(
         "/api/v1/devices/tablet-new/assign",
         json={"citizen_id": str(world.a.citizen_ids[0])},
@@ -225,7 +231,7 @@ def test_enrol_assign_and_unassign_a_device(
     assert assigned.status_code == 200
     assert assigned.json()["citizen_id"] == str(world.a.citizen_ids[0])
     with Session(engine) as s:
-        plans = s.exec(select(OutboxMessage)).all()
+        plans = s.exec(select(OutboxMessage).where(OutboxMessage.channel == "mqtt")).all()
     assert [p.destination.rsplit("/", 2)[-2] for p in plans] == ["tablet-new"]
     nurse_view = client.get("/api/v1/devices", headers=headers("nurse-b")).json()
     assert {d["id"] for d in nurse_view["items"]} == set(world.b.device_ids)

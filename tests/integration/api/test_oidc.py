@@ -19,6 +19,9 @@ from services.api.settings import ApiSettings
 from tests.integration.api.oidc_issuer import CLIENT_ID, CLIENT_SECRET, LocalIssuer
 from tests.integration.api.world import World
 
+# depends on the real clock: also run under libfaketime by .ci/run
+pytestmark = pytest.mark.clock_sensitive
+
 SUBJECT = "a7c1-nurse-a"
 
 

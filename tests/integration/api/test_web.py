@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from pust.db.tables import Alert, AuditEvent, LimitSet
+from pust.db.tables import Alert, AuditEvent, CitizenNote, LimitSet
 from tests.integration.api.world import PASSWORD, World
 
 
@@ -221,7 +221,7 @@ def test_one_decision_for_all_of_a_citizens_alerts(
         assert done.resolve_note == "Ringet op, har det bedre"
 
 
-def test_note_and_message_forms(client: TestClient, world: World) -> None:
+def test_note_and_message_forms(client: TestClient, engine: Engine, world: World) -> None:
     csrf = login(client, "nurse-a")
     citizen = world.a.citizen_ids[0]
     note = client.post(
@@ -230,6 +230,9 @@ def test_note_and_message_forms(client: TestClient, world: World) -> None:
         follow_redirects=False,
     )
     assert "done=saved" in note.headers["location"]
+    with Session(engine) as s:  # the redirect's claim, in the database
+        notes = s.exec(select(CitizenNote).where(CitizenNote.citizen_id == citizen)).all()
+    assert [n.text for n in notes].count("Hej") == 1
     message = client.post(
         f"/ui/citizens/{citizen}/messages",
         data={"csrf_token": csrf, "text": "Husk vægten", "kind": "message"},

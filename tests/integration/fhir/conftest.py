@@ -1,5 +1,6 @@
-"""Fixtures of the FHIR read API tests: the api app (with the FHIR router) on a fresh
-database holding the FHIR test world, and bearer tokens per user."""
+"""Fixtures of the FHIR read API tests: the app ``pust api`` serves (``create_app``, which
+mounts the FHIR routes itself) on a fresh database holding the FHIR test world, and bearer
+tokens per user."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from sqlalchemy import Engine
 from pust.config.settings import Settings
 from pust.domain.clock import FrozenClock
 from services.api.app import create_app
-from services.api.fhir import build_fhir_router
 from tests.integration.fhir.api_world import NOW, PASSWORD, FhirWorld, build
 
 
@@ -24,10 +24,8 @@ def fhir_world(engine: Engine) -> FhirWorld:
 
 @pytest.fixture
 def fhir_app(db_url: str, make_settings: Callable[..., Settings], fhir_world: FhirWorld) -> FastAPI:
-    app = create_app(make_settings(db_url=db_url), clock=FrozenClock(NOW))
-    if not any(getattr(r, "path", "").startswith("/fhir/r4/") for r in app.routes):
-        app.include_router(build_fhir_router())  # until the app mounts it itself
-    return app
+    # the factory services/api/main.py runs: no router is added here
+    return create_app(make_settings(db_url=db_url), clock=FrozenClock(NOW))
 
 
 @pytest.fixture

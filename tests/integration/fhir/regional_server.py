@@ -118,6 +118,11 @@ class RegionalServer:
     script: deque[str] = field(default_factory=deque)
     requests: list[list[str]] = field(default_factory=list)  # identifiers per request
     created: Counter[str] = field(default_factory=Counter)  # identifier -> creations
+    # identifier -> every create the server was asked to do and got as far as storing
+    # (conditional or not): a server that ignored ifNoneExist would create each of them
+    create_attempts: Counter[str] = field(default_factory=Counter)
+    # identifiers of requests stored but whose answer the client never got (commit-then-*)
+    answer_lost: set[str] = field(default_factory=set)
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     invalid: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -279,6 +284,9 @@ class RegionalServer:
                 if action == "drop":
                     return self._drop()
                 statuses = server._store(entries)
+                if action.startswith("commit-then-"):
+                    with server.lock:
+                        server.answer_lost.update(identifiers)
                 if action == "commit-then-500":
                     return self._answer(
                         500,
@@ -374,6 +382,7 @@ class RegionalServer:
         with self.lock:
             for identifier, stored in entries:
                 conditional = stored.pop("_conditional")
+                self.create_attempts[identifier] += 1
                 if identifier in self.resources and conditional and self.honour_if_none_exist:
                     statuses.append("200 OK")  # ifNoneExist matched: nothing created
                     continue

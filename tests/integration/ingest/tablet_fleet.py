@@ -51,6 +51,8 @@ class TabletFleet:
                 self.order.append((device_id, message_id))
         self.all_ids = set(self.outbox)
         self.outcomes: dict[str, int] = {}
+        # every receipt a tablet saw, per message: what a doubled delivery would change
+        self.receipts: dict[tuple[str, str], list[str]] = {}
         self.sends = 0
         self.error: BaseException | None = None
         self.connections = {
@@ -79,6 +81,8 @@ class TabletFleet:
             receipt = json.loads(message.payload)
             with self._lock:
                 self.outcomes[receipt["outcome"]] = self.outcomes.get(receipt["outcome"], 0) + 1
+                key = (device_id, str(receipt.get("message_id")))
+                self.receipts.setdefault(key, []).append(str(receipt["outcome"]))
                 if receipt["outcome"] in ("accepted", "duplicate"):
                     self.outbox.pop((device_id, receipt["message_id"]), None)
 

@@ -7,7 +7,7 @@ messages are receipted and ingest stays up. A fault that kills the writer (a bug
 knows yet) ends, after ``max_deliveries`` restarts, the same way, where before it was a
 restart loop without end.
 
-The expected error events are named in a comment at each ``allow_error_logs``.
+The expected error events are named by each ``expect_error_logs`` marker.
 """
 
 from __future__ import annotations
@@ -230,10 +230,25 @@ def faults(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> Iterator[Callable
 WRITE_STAGES = ["device lookup", "peripheral ids", "insert", "commit"]
 
 
-# expected error events: ingest.message_failed_to_store, ingest.internal_error_quarantined
-# (ingest.validation_failed for the validate stage)
-@pytest.mark.allow_error_logs
-@pytest.mark.parametrize("stage", ["validate", *WRITE_STAGES])
+_QUARANTINED = "ingest.internal_error_quarantined"
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        pytest.param(
+            "validate",
+            marks=pytest.mark.expect_error_logs("ingest.validation_failed", _QUARANTINED),
+        ),
+        *(
+            pytest.param(
+                stage,
+                marks=pytest.mark.expect_error_logs("ingest.message_failed_to_store", _QUARANTINED),
+            )
+            for stage in WRITE_STAGES
+        ),
+    ],
+)
 def test_a_fault_at_any_stage_quarantines_the_message_and_blocks_no_one(
     engine: Engine, mqtt, start_ingest, faults, stage: str
 ) -> None:
@@ -265,8 +280,7 @@ def test_a_fault_at_any_stage_quarantines_the_message_and_blocks_no_one(
     other.stop()
 
 
-# expected error event: ingest.publish_failed
-@pytest.mark.allow_error_logs
+@pytest.mark.expect_error_logs("ingest.publish_failed")
 def test_a_receipt_that_cannot_be_published_leaves_the_rest_going(
     engine: Engine, mqtt, start_ingest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -341,9 +355,9 @@ def _wait_for_receipt_or_crash(
     return True
 
 
-# expected error events: ingest.writer_failed, ingest.gave_up_on_message,
-# ingest.internal_error_quarantined
-@pytest.mark.allow_error_logs
+@pytest.mark.expect_error_logs(
+    "ingest.writer_failed", "ingest.gave_up_on_message", "ingest.internal_error_quarantined"
+)
 @pytest.mark.parametrize("stage", WRITE_STAGES)
 def test_a_message_that_kills_ingest_is_quarantined_after_max_deliveries(
     db_url: str, engine: Engine, mqtt, make_settings, faults, stage: str

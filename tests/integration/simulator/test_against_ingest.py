@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, func, select
 
@@ -24,6 +25,9 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
 from tests.conftest import MqttTestBroker
+
+# depends on the real clock: also run under libfaketime by .ci/run
+pytestmark = pytest.mark.clock_sensitive
 
 
 def test_simulated_cohort_is_stored_exactly_once(

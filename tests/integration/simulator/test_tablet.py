@@ -6,6 +6,8 @@ import json
 import threading
 from datetime import UTC, datetime
 
+import pytest
+
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
 from pust.messaging.topics import DeviceChannel
 from pust_cli.simulator.cohort import CohortSpec, build_cohort
@@ -14,6 +16,9 @@ from pust_cli.simulator.runner import Pace, WireClock, play
 from pust_cli.simulator.tablet import build_fleet
 from pust_cli.simulator.timeline import SimPlan, cohort_messages
 from tests.conftest import MqttTestBroker
+
+# depends on the real clock: also run under libfaketime by .ci/run
+pytestmark = pytest.mark.clock_sensitive
 
 
 class _ForgetfulBackend:

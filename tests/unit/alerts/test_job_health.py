@@ -41,7 +41,7 @@ def test_a_success_is_the_last_success_metric() -> None:
     assert last == clock.now().timestamp()
 
 
-@pytest.mark.allow_error_logs
+@pytest.mark.expect_error_logs("alerts.job_failing")
 def test_a_repeated_database_failure_is_an_error(caplog: pytest.LogCaptureFixture) -> None:
     jobs, _, registry = monitor()
     run = jobs.guarded("escalations", database_down)
@@ -58,7 +58,7 @@ def test_a_repeated_database_failure_is_an_error(caplog: pytest.LogCaptureFixtur
     assert caplog.records[-1].levelno == logging.WARNING
 
 
-@pytest.mark.allow_error_logs
+@pytest.mark.expect_error_logs("alerts.job_failed")
 def test_any_other_exception_is_an_error_at_once(caplog: pytest.LogCaptureFixture) -> None:
     jobs, _, registry = monitor()
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.parameters import Parameters
 
+from pust.domain.limits import parse_rule_set
 from pust.domain.measurement_types import SPECS, MeasurementType
 from pust.fhir import codes
 from pust.fhir.observation import Measurement, NoFutCode, ranges_from_rules
@@ -76,7 +77,13 @@ def _one(type_: MeasurementType, value: float, **kwargs: Any) -> Measurement:
 
 
 def _sendable() -> list[tuple[str, Measurement]]:
-    rules = {"absolute": [{"type": "spo2", "red_low": 88, "yellow_low": 92}]}
+    rules = parse_rule_set(
+        {
+            "absolute": [
+                {"kind": "absolute", "type": "spo2", "unit": "%", "red_low": 88, "yellow_low": 92}
+            ]
+        }
+    )
     spo2 = Measurement(
         (f.reading("spo2", 93, "%"),),
         f.SYSTEM_ID,

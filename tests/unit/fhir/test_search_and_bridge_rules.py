@@ -86,7 +86,9 @@ def test_tokens_references_and_count() -> None:
     ],
 )
 def test_allow_listed_targets(url: str) -> None:
-    check_target(url, frozenset({"fhir.region.test"}), allow_http=False)
+    # the bridge takes the target and submits to it (the refusals are the next test)
+    settings = BridgeSettings(base_url=url, allowed_hosts="fhir.region.test")
+    assert settings.submit_url == url + "/$submit-measurement"
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,19 @@
-"""Property-based: no input makes the validator raise, and every rejection has a code."""
+"""Property-based: no input makes the validator raise, every rejection has a code, and
+whatever is accepted carries what was sent (device, message id, measured values)."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pust.domain.device_protocol import ErrorCode, Rejection, validate_message
+from pust.domain.device_protocol.messages import (
+    InboundMessage,
+    MeasurementSubmission,
+    QuestionnaireSubmission,
+)
 
 CHANNELS = st.sampled_from(
     ["measurements", "questionnaire-responses", "status", "presence", "receipts", "x"]
@@ -76,7 +83,7 @@ PROTOCOL_LIKE = st.recursive(
 )
 
 
-def check(device_id: str, channel: str, payload: bytes, received_at: datetime) -> None:
+def check(device_id: str, channel: str, payload: bytes, received_at: datetime) -> object:
     result = validate_message(
         device_id=device_id, channel=channel, payload=payload, received_at=received_at
     )
@@ -84,6 +91,28 @@ def check(device_id: str, channel: str, payload: bytes, received_at: datetime) -
         assert result.errors
         assert all(isinstance(e.code, ErrorCode) and e.message for e in result.errors)
         json.dumps([e.as_json() for e in result.errors])
+    elif isinstance(result, InboundMessage):
+        _assert_round_trip(result, device_id, json.loads(payload), received_at)
+    return result
+
+
+def _assert_round_trip(
+    result: InboundMessage, device_id: str, document: dict[str, Any], received_at: datetime
+) -> None:
+    """An accepted message is the message that was sent, not a default or a neighbour."""
+    assert result.device_id == device_id
+    assert result.message_id == document["message_id"]
+    assert result.received_at == received_at
+    if isinstance(result, MeasurementSubmission):
+        sent = document["observations"]
+        assert [(o.type.value, o.original_value, o.original_unit) for o in result.observations] == [
+            (item["type"], float(item["value"]), item["unit"]) for item in sent
+        ]
+    if isinstance(result, QuestionnaireSubmission):
+        assert result.questionnaire == document["questionnaire"]
+        assert {a.item: a.value for a in result.answers} == {
+            a["item"]: a["value"] for a in document["answers"]
+        }
 
 
 @settings(max_examples=300, deadline=None)
@@ -133,3 +162,18 @@ def test_observations_are_accepted_or_rejected_with_a_code(
     }
     payload = json.dumps(document, allow_nan=True).encode()
     check("tablet-0001", "measurements", payload, received)
+
+
+def test_a_valid_measurement_is_accepted_as_sent() -> None:
+    # the properties above hold for rejections and acceptances alike; this one must accept
+    received = datetime(2026, 11, 23, 6, 31, tzinfo=UTC)
+    document = {
+        "message_id": "7d0e3f5c-3b1a-4c7e-9f57-2b8f0b6f1e21",
+        "sent_at": received.isoformat(),
+        "observations": [
+            {"type": "spo2", "value": 93, "unit": "%", "measured_at": received.isoformat()},
+            {"type": "pulse", "value": 71, "unit": "/min", "measured_at": received.isoformat()},
+        ],
+    }
+    result = check("tablet-0001", "measurements", json.dumps(document).encode(), received)
+    assert isinstance(result, MeasurementSubmission)
