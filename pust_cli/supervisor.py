@@ -73,6 +73,12 @@ class Supervisor:
         self.children.append(child)
         return child
 
+    def add_program(self, name: str, argv: list[str], env: Mapping[str, str]) -> ChildProcess:
+        """A child that is not a pust command (the demo's Mosquitto)."""
+        child = ChildProcess(name, argv, env)
+        self.children.append(child)
+        return child
+
     def start_all(self) -> None:
         for child in self.children:
             child.start()

@@ -197,7 +197,8 @@ def mqtt_server() -> Iterator[_BrokerServer]:
             return True
 
     policy = BrokerPolicy(
-        check_credentials=lambda user, password: users.get(user) == password,
+        # a service process logs in as ``account:client-id``
+        check_credentials=lambda user, password: users.get(user.partition(":")[0]) == password,
         service_usernames=_EveryoneIsService(),
         topics=Topics(),
     )

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     # the backend services' own MQTT account (the embedded broker knows it)
     service_mqtt_username: str = "pust-service"
     service_mqtt_password: SecretStr = SecretStr(DEMO_SERVICE_PASSWORD)
+    # Mosquitto's dynamic-security admin account (made by `mosquitto_ctrl dynsec init`):
+    # set, pust provisions tablets on the broker (alerts applies the outbox channel
+    # ``broker``, `pust broker provision` creates the service accounts); empty, the broker
+    # reads the device registry itself (the embedded broker)
+    broker_admin_username: str = ""
+    broker_admin_password: SecretStr = SecretStr("")
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
     clinic_timezone: str = "Europe/Copenhagen"
     log_level: str = "INFO"
@@ -76,6 +82,22 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_broker(self) -> bool:
         return not self.mqtt_url
+
+    @property
+    def provisions_broker(self) -> bool:
+        """Whether pust manages the broker's accounts (Mosquitto's dynamic security)."""
+        return bool(self.broker_admin_username)
+
+    def service_mqtt_login(self, client_id: str) -> str:
+        """The MQTT username of a backend service process: the service account's name and
+        the process's client id, so that the broker can bind each login to its client id
+        (``pust broker provision``). The embedded broker accepts any such login with the
+        service password."""
+        return f"{self.service_mqtt_username}:{client_id}"
+
+    def is_service_mqtt_login(self, username: str) -> bool:
+        base = self.service_mqtt_username
+        return username == base or username.startswith(f"{base}:")
 
 
 def load_settings(**overrides: object) -> Settings:

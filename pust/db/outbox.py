@@ -6,7 +6,11 @@ the channels it serves) and one retry policy:
 - ``mqtt``: a publish to a tablet (its retained plan, a notice) — the alerts relay;
 - ``webhook``, ``email``: staff notifications — the alerts relay;
 - ``fhir``: a submission to the regional backend — the bridge (producers in
-  :mod:`pust.fhir.outbox`).
+  :mod:`pust.fhir.outbox`);
+- ``broker``: bring one tablet's broker client in line with the registry (Mosquitto's
+  dynamic security: created, password set, enabled or disabled) — the alerts relay. The
+  row names only the device; the consumer reads the device's current row, so rows may
+  arrive in any order and any number of times (:func:`enqueue_broker_sync`).
 
 A relay *leases* due rows (:func:`lease_due`: ``available_at`` moves past the lease,
 ``attempts`` counts up) in a short transaction, delivers them outside any transaction, and
@@ -40,7 +44,7 @@ from pust.db.tables.messages import OutboxMessage
 from pust.domain.notices import TabletNotice
 
 # channels (``OutboxMessage.channel``, at most 16 characters)
-MQTT, WEBHOOK, EMAIL, FHIR = "mqtt", "webhook", "email", "fhir"
+MQTT, WEBHOOK, EMAIL, FHIR, BROKER = "mqtt", "webhook", "email", "fhir", "broker"
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 MERGED, SKIPPED = "merged", "skipped"
@@ -174,6 +178,13 @@ def enqueue_notice(
     return queued is not None
 
 
+def enqueue_broker_sync(session: Session, *, device_id: str, now: datetime) -> None:
+    """Queue "make the broker agree with this device's row" (enrol, pair, revoke, rotate)."""
+    enqueue(
+        session, channel=BROKER, destination=device_id, payload={"device_id": device_id}, now=now
+    )
+
+
 # delivering -------------------------------------------------------------------------------
 
 
@@ -217,6 +228,17 @@ def mark_sent(session: Session, *, message_id: int, now: datetime) -> None:
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == PENDING)
         .values(status=SENT, sent_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_skipped(session: Session, *, message_id: int, now: datetime, note: str) -> None:
+    """A leased message that turned out to have nothing to send (its cause was withdrawn:
+    e.g. a reading invalidated before it went out). ``note`` carries no health data."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == PENDING)
+        .values(status=SKIPPED, sent_at=now, last_error=note[:2000])
         .execution_options(synchronize_session=False)
     )
 

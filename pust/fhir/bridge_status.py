@@ -12,8 +12,9 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from pust.db.outbox import SKIPPED
 from pust.db.tables import OutboxMessage
-from pust.fhir.outbox import CHANNEL
+from pust.fhir.outbox import CHANNEL, NO_FUT_CODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class BridgeStatus:
     oldest_pending_at: datetime | None
     failing: list[FailedSubmission] = field(default_factory=list)  # pending, failed before
     dead: list[FailedSubmission] = field(default_factory=list)
+    # readings not sent because their type has no FUT code (observation-codes), per type
+    not_sendable: dict[str, int] = field(default_factory=dict)
 
     @property
     def backlog(self) -> int:
@@ -69,7 +72,20 @@ def bridge_status(session: Session, *, limit: int = 50) -> BridgeStatus:
         .order_by(col(OutboxMessage.id).desc())
         .limit(limit)
     ).all()
+    not_sendable = {
+        str(note).removeprefix(NO_FUT_CODE): int(n)
+        for note, n in session.exec(
+            select(OutboxMessage.last_error, func.count())
+            .where(
+                OutboxMessage.channel == CHANNEL,
+                OutboxMessage.status == SKIPPED,
+                col(OutboxMessage.last_error).startswith(NO_FUT_CODE),
+            )
+            .group_by(col(OutboxMessage.last_error))
+        ).all()
+    }
     return BridgeStatus(
+        not_sendable=not_sendable,
         counts=counts,
         oldest_pending_at=oldest,
         failing=[_failed(m, pending=True) for m in failing],

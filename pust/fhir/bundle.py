@@ -30,10 +30,13 @@ def searchset(
         return {"relation": relation, "url": f"{path}?{urlencode(query)}"}
 
     links = [link("self", offset)]
-    if offset + len(resources) < total:
+    # _count=0 asks for the total only: no page to go to (a next link to itself would loop)
+    if count > 0 and offset + count < total:
         links.append(link("next", offset + count))
-    if offset > 0:
-        links.append(link("previous", max(0, offset - count)))
+    if count > 0 and offset > 0:
+        # past the end, previous is the last page that has matches, never beyond it
+        last_page = ((total - 1) // count) * count if total else 0
+        links.append(link("previous", max(0, min(offset - count, last_page))))
     return {
         "resourceType": "Bundle",
         "meta": {"lastUpdated": instant(now)},

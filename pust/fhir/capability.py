@@ -1,4 +1,7 @@
-"""The read API's CapabilityStatement (``GET /fhir/r4/metadata``)."""
+"""The read API's CapabilityStatement (``GET /fhir/r4/metadata``) and the one list of the
+search parameters each type supports: the endpoints accept exactly these (:func:`supported`),
+so the statement claims only what works. ``_count``/``_offset``/``_format`` are paging and
+format controls, not search parameters."""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ from typing import Any
 from pust.fhir.time import instant
 
 COMMON = [("_lastUpdated", "date"), ("_count", "number"), ("_id", "token")]
+CONTROLS = ("_count", "_offset", "_format")
 SEARCH_PARAMS: dict[str, list[tuple[str, str]]] = {
     "Patient": [("identifier", "token")],
-    "Device": [("patient", "reference")],
+    "Device": [("patient", "reference")],  # _lastUpdated: when the tablet was last seen
     "Observation": [
         ("patient", "reference"),
         ("subject", "reference"),
@@ -25,11 +29,18 @@ SEARCH_PARAMS: dict[str, list[tuple[str, str]]] = {
     "ClinicalImpression": [("patient", "reference"), ("subject", "reference"), ("date", "date")],
     "Task": [
         ("patient", "reference"),
+        ("subject", "reference"),
         ("status", "token"),
         ("priority", "token"),
         ("authored-on", "date"),
     ],
 }
+
+
+def supported(resource_type: str) -> tuple[str, ...]:
+    """The search parameters (and controls) an endpoint accepts."""
+    names = [name for name, _ in [*SEARCH_PARAMS[resource_type], *COMMON]]
+    return (*names, *CONTROLS)
 
 
 def capability_statement(*, base: str, software_version: str, now: datetime) -> dict[str, Any]:
@@ -51,7 +62,7 @@ def capability_statement(*, base: str, software_version: str, now: datetime) -> 
         "software": {"name": "pust", "version": software_version},
         "implementation": {"description": "pust FHIR R4 read API", "url": base},
         "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "json"],
+        "format": ["application/fhir+json", "json"],  # XML: 406
         "rest": [
             {
                 "mode": "server",

@@ -12,8 +12,14 @@ Identifier"): ``device-patient-type-timestamp[-duration][-supplemental]`` where
 - timestamp: the PHD timestamp (not a re-stamped effective time), HL7 DTM
   ``YYYYMMDDTHHMMSS.ss`` (pages/GeneratingtheReportedTimeStampIdentifier.md).
 
-The identifier slice has ``system ..0`` and ``type ..0`` (PhdBaseObservation.fsh), so only
-``value`` is set, and conditional create matches on ``identifier=<value>``.
+FUT's ehealth-observation does not derive from the PHD profile and says nothing about the
+identifier; a value without a system is not a business identifier a server can be searched
+by. pust therefore sends ``system`` = a pust NamingSystem URI (``PUST_BRIDGE_IDENTIFIER_SYSTEM``,
+default :data:`DEFAULT_IDENTIFIER_SYSTEM`) and a value built from what the *device* knows:
+the tablet id in place of the patient part (no internal UUID, no CPR), the PHD system id of the
+peripheral, the MDC code (or pust's type name when there is none) and the PHD timestamp.
+The same reading gives the same identifier on every machine, so a resend can be recognised
+by a search ``identifier=<system>|<value>``.
 """
 
 from __future__ import annotations
@@ -41,10 +47,20 @@ def phd_timestamp(moment: datetime) -> str:
     return utc.strftime("%Y%m%dT%H%M%S") + f".{utc.microsecond // 10_000:02d}"
 
 
+# pust's NamingSystem for the identifiers of what it sends (README "Identifiers"); a
+# municipality may set its own URI, but never change it after go-live (resends would no
+# longer be recognised)
+DEFAULT_IDENTIFIER_SYSTEM = "https://pust.dk/fhir/NamingSystem/measurement-identifier"
+
+
 def phd_observation_identifier(
-    *, device_part: str, citizen_id: uuid.UUID, mdc_code: str, measured_at: datetime
+    *, device_part: str, tablet_id: str, type_code: str, measured_at: datetime
 ) -> str:
-    return "-".join((device_part, str(citizen_id), mdc_code, phd_timestamp(measured_at)))
+    return "-".join((device_part, tablet_id.upper(), type_code, phd_timestamp(measured_at)))
+
+
+def identifier(value: str, system: str = DEFAULT_IDENTIFIER_SYSTEM) -> dict[str, str]:
+    return {"system": system, "value": value}
 
 
 def deterministic_uuid(*parts: str) -> uuid.UUID:

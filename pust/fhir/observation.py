@@ -12,7 +12,6 @@ Blood pressure is one Observation: the panel code with a systolic and a diastoli
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,13 @@ from pust.db.tables import Reading
 from pust.domain.limits import AbsoluteLimit, RuleSet
 from pust.domain.measurement_types import Entry, MeasurementType
 from pust.fhir import codes, urls
-from pust.fhir.identifiers import phd_device_part, phd_observation_identifier
+from pust.fhir.fut_terminology import FutCode
+from pust.fhir.identifiers import (
+    DEFAULT_IDENTIFIER_SYSTEM,
+    identifier,
+    phd_device_part,
+    phd_observation_identifier,
+)
 from pust.fhir.time import instant
 
 
@@ -86,8 +91,8 @@ def pair_blood_pressure(readings: Sequence[Reading]) -> list[tuple[Reading, ...]
     return groups
 
 
-def identifier_value(measurement: Measurement, citizen_id: uuid.UUID) -> str:
-    """The PHD conditional-create identifier of this measurement (see identifiers.py)."""
+def identifier_value(measurement: Measurement) -> str:
+    """The identifier value of this measurement, from the device's view (see identifiers.py)."""
     primary = measurement.primary
     if measurement.peripheral_system_id:
         device = phd_device_part(measurement.peripheral_system_id)
@@ -96,13 +101,37 @@ def identifier_value(measurement: Measurement, citizen_id: uuid.UUID) -> str:
     mdc = codes.BP_PANEL.mdc if measurement.is_blood_pressure else None
     mdc = mdc or codes.codes_for(MeasurementType(primary.type)).mdc or primary.type
     return phd_observation_identifier(
-        device_part=device, citizen_id=citizen_id, mdc_code=mdc, measured_at=primary.measured_at
+        device_part=device,
+        tablet_id=primary.device_id,
+        type_code=mdc,
+        measured_at=primary.measured_at,
     )
 
 
-def _ranges(type_: MeasurementType, bands: Sequence[ReferenceRange], unit: str) -> list[Any]:
+def fut_codes(measurement: Measurement) -> list[tuple[MeasurementType, FutCode | None]]:
+    """FUT's code for each reading's type (None: no FUT code, the measurement is not sent)."""
+    return [
+        (MeasurementType(r.type), codes.fut_code_for(MeasurementType(r.type)))
+        for r in measurement.readings
+    ]
+
+
+class NoFutCode(LookupError):
+    """A reading type outside FUT's observation-codes: not sendable (``args[0]``: the type)."""
+
+
+def _ranges(
+    type_: MeasurementType, bands: Sequence[ReferenceRange], *, fut: bool = False
+) -> list[Any]:
     out: list[dict[str, Any]] = []
     national = codes.codes_for(type_)
+    fut_code = codes.fut_code_for(type_) if fut else None
+
+    def quantity(value: float) -> dict[str, Any]:
+        if fut_code is not None:
+            return codes.fut_quantity(fut_code, value)
+        return codes.quantity_for(type_, value)
+
     for band in bands:
         entry: dict[str, Any] = {
             "type": {
@@ -121,9 +150,9 @@ def _ranges(type_: MeasurementType, bands: Sequence[ReferenceRange], unit: str) 
             }
         }
         if band.low is not None:
-            entry["low"] = codes.quantity(band.low, unit)
+            entry["low"] = quantity(band.low)
         if band.high is not None:
-            entry["high"] = codes.quantity(band.high, unit)
+            entry["high"] = quantity(band.high)
         out.append(entry)
     return out
 
@@ -154,18 +183,31 @@ def _quality(entry: str) -> dict[str, Any]:
 def build_observation(
     measurement: Measurement,
     *,
-    citizen_id: uuid.UUID,
     subject: dict[str, Any],
     device: dict[str, Any],
     resource_id: str | None = None,
     extra_extensions: Sequence[dict[str, Any]] = (),
     based_on: dict[str, Any] | None = None,
     profile: str | None = None,
+    identifier_system: str = DEFAULT_IDENTIFIER_SYSTEM,
+    fut: bool = False,
 ) -> dict[str, Any]:
     """An Observation for one measurement. ``subject`` is also the performer: home
-    measurements are taken by the citizen (ehealth-observation: performer 1..1)."""
+    measurements are taken by the citizen (ehealth-observation: performer 1..1).
+
+    ``fut``: what the bridge sends -- codes, displays and units only from FUT's ValueSet and
+    ConceptMaps (:class:`NoFutCode` for a type outside it), no PHD category, no quality
+    extension (IG 8.0.0's usage-quality CodeSystem has no manual/automatic code), and
+    never ``entered-in-error`` (an invalidated reading is not a new measurement: ValueError).
+    """
     primary = measurement.primary
     type_ = MeasurementType(primary.type)
+    if fut:
+        missing = [t for t, c in fut_codes(measurement) if c is None]
+        if missing:
+            raise NoFutCode(missing[0].value)
+        if not all(r.valid for r in measurement.readings):
+            raise ValueError("an invalidated reading is never submitted as a measurement")
     resource: dict[str, Any] = {"resourceType": "Observation"}
     if resource_id is not None:
         resource["id"] = resource_id
@@ -173,14 +215,25 @@ def build_observation(
     if profile:
         meta["profile"] = [profile]
     resource["meta"] = meta
-    resource["extension"] = [*extra_extensions, _quality(primary.entry)]
-    resource["identifier"] = [{"value": identifier_value(measurement, citizen_id)}]
+    resource["extension"] = (
+        [*extra_extensions] if fut else [*extra_extensions, _quality(primary.entry)]
+    )
+    resource["identifier"] = [identifier(identifier_value(measurement), identifier_system)]
     if based_on is not None:
         resource["basedOn"] = [based_on]
     all_valid = all(r.valid for r in measurement.readings)
     resource["status"] = "final" if all_valid else "entered-in-error"
     resource["category"] = codes.category(type_)
-    if measurement.is_blood_pressure:
+    if fut:
+        # HL7 vital-signs only: the PHD category is not FUT's
+        resource["category"] = resource["category"][1:]
+        if not resource["category"]:
+            del resource["category"]
+    if fut:
+        resource["code"] = codes.fut_concept(
+            codes.fut_panel_code() if measurement.is_blood_pressure else _fut(type_)
+        )
+    elif measurement.is_blood_pressure:
         resource["code"] = codes.panel_concept()
     else:
         resource["code"] = codes.code_concept(type_)
@@ -189,25 +242,38 @@ def build_observation(
     resource["issued"] = instant(primary.received_at)
     resource["performer"] = [subject]
     if measurement.is_blood_pressure:
-        resource["component"] = [_component(r, measurement) for r in measurement.readings]
+        resource["component"] = [_component(r, measurement, fut) for r in measurement.readings]
     else:
-        resource["valueQuantity"] = codes.quantity(primary.value, primary.unit)
+        resource["valueQuantity"] = _quantity(type_, primary.value, fut)
         bands = measurement.ranges.get(primary.type, ())
         if bands:
-            resource["referenceRange"] = _ranges(type_, bands, primary.unit)
+            resource["referenceRange"] = _ranges(type_, bands, fut=fut)
     resource["device"] = device
     return resource
 
 
-def _component(reading: Reading, measurement: Measurement) -> dict[str, Any]:
+def _fut(type_: MeasurementType) -> FutCode:
+    code = codes.fut_code_for(type_)
+    if code is None:
+        raise NoFutCode(type_.value)
+    return code
+
+
+def _quantity(type_: MeasurementType, value: float, fut: bool) -> dict[str, Any]:
+    if fut:
+        return codes.fut_quantity(_fut(type_), value)
+    return codes.quantity_for(type_, value)
+
+
+def _component(reading: Reading, measurement: Measurement, fut: bool) -> dict[str, Any]:
     type_ = MeasurementType(reading.type)
     component: dict[str, Any] = {
-        "code": codes.code_concept(type_),
-        "valueQuantity": codes.quantity(reading.value, reading.unit),
+        "code": codes.fut_concept(_fut(type_)) if fut else codes.code_concept(type_),
+        "valueQuantity": _quantity(type_, reading.value, fut),
     }
     bands = measurement.ranges.get(reading.type, ())
     if bands:
-        component["referenceRange"] = _ranges(type_, bands, reading.unit)
+        component["referenceRange"] = _ranges(type_, bands, fut=fut)
     return component
 
 

@@ -11,6 +11,12 @@ twice -- two bridges, a bridge and a backfill, a restart -- inserts once). Statu
 - ``skipped``: the citizen has no ServiceRequest for this type (nothing to submit under);
 - ``dead``: refused by the backend (4xx) or out of attempts -- shown to administrators.
 
+A reading whose type has no FUT code (outside the IG's observation-codes) is ``skipped``
+with the note ``no FUT code for <type>``: counted per type in :mod:`pust.fhir.bridge_status`.
+A reading invalidated before it went out is ``skipped`` (``invalidated before sending``);
+one invalidated after it went out gets a second row ``fhir:validity:<reading id>``
+(destination ``ClinicalImpression/$set-measurement-validity``).
+
 Only the producing side lives here; leasing, back-off and completion are the one outbox's
 (:mod:`pust.db.outbox`, channel ``fhir``), like every other channel's.
 
@@ -29,7 +35,7 @@ from uuid import UUID
 from sqlalchemy import String, cast, exists, literal
 from sqlmodel import Session, col, select
 
-from pust.db.outbox import FHIR, MERGED, PENDING, SKIPPED, Outgoing, enqueue_many
+from pust.db.outbox import FHIR, MERGED, PENDING, SENT, SKIPPED, Outgoing, enqueue_many
 from pust.db.tables import (
     CareTeam,
     Citizen,
@@ -39,12 +45,16 @@ from pust.db.tables import (
     RegionalLink,
 )
 from pust.domain.measurement_types import MeasurementType
+from pust.fhir.codes import fut_code_for
 from pust.fhir.regional import RegionalContext
 
 CHANNEL = FHIR
 DESTINATION = "$submit-measurement"
+VALIDITY_DESTINATION = "ClinicalImpression/$set-measurement-validity"
 READING_PREFIX = "fhir:reading:"
 RESPONSE_PREFIX = "fhir:response:"
+VALIDITY_PREFIX = "fhir:validity:"
+NO_FUT_CODE = "no FUT code for "
 BRIDGED_MODES = ("bridged", "both")
 _BP = (MeasurementType.BP_SYSTOLIC.value, MeasurementType.BP_DIASTOLIC.value)
 
@@ -86,10 +96,11 @@ def _row(
     payload: dict[str, Any],
     status: str = PENDING,
     note: str | None = None,
+    destination: str = DESTINATION,
 ) -> Outgoing:
     return Outgoing(
         channel=CHANNEL,
-        destination=DESTINATION,
+        destination=destination,
         payload=payload,
         dedup_key=key,
         status=status,
@@ -126,11 +137,24 @@ def enqueue_readings(
     result = EnqueueResult()
     rows: list[Outgoing] = []
     taken: set[int] = set()
+    sessions: dict[tuple[Any, str, str], list[int]] = {}
     for reading, link in found:
         assert reading.id is not None
         if reading.id in taken:
             continue
         regional = RegionalContext.from_link(link)
+        if fut_code_for(MeasurementType(reading.type)) is None:
+            rows.append(
+                _row(
+                    reading_key(reading.id),
+                    {"reading_ids": [reading.id]},
+                    SKIPPED,
+                    f"{NO_FUT_CODE}{reading.type}",
+                )
+            )
+            result.skipped += 1
+            taken.add(reading.id)
+            continue
         if reading.type in _BP:
             partner = _partner(session, reading)
             if partner is None and reading.received_at > now - bp_grace:
@@ -178,6 +202,9 @@ def enqueue_readings(
             key = _BP[0] if regional.has(_BP[0]) else _BP[1]
         if regional.has(key):
             rows.append(_row(reading_key(reading.id), {"reading_ids": [reading.id]}))
+            sessions.setdefault(
+                (reading.citizen_id, reading.device_id, reading.message_id), []
+            ).append(len(rows) - 1)
             result.enqueued += 1
         else:
             rows.append(
@@ -190,8 +217,28 @@ def enqueue_readings(
             )
             result.skipped += 1
         taken.add(reading.id)
+    rows = _one_submission_per_session(rows, sessions)
+    result.enqueued -= sum(len(group) - 1 for group in sessions.values() if len(group) > 1)
     enqueue_many(session, rows, now=now)
     return result
+
+
+def _one_submission_per_session(
+    rows: list[Outgoing], sessions: dict[tuple[Any, str, str], list[int]]
+) -> list[Outgoing]:
+    """Readings of one tablet message (one device session: SpO2 and pulse of one oximeter
+    measurement) go in one ``$submit-measurement``: the first row carries every reading as
+    ``{"sessions": [[id], [id]]}``, the others are ``merged`` into it."""
+    out = list(rows)
+    for indexes in sessions.values():
+        if len(indexes) < 2:
+            continue
+        first = rows[indexes[0]]
+        groups = [rows[i].payload["reading_ids"] for i in indexes]
+        out[indexes[0]] = _row(first.dedup_key, {"sessions": groups})
+        for i in indexes[1:]:
+            out[i] = _row(rows[i].dedup_key, {"merged_into": first.dedup_key}, MERGED)
+    return out
 
 
 def enqueue_responses(
@@ -224,6 +271,68 @@ def enqueue_responses(
             result.skipped += 1
     enqueue_many(session, rows, now=now)
     return result
+
+
+def enqueue_invalidations(session: Session, *, now: datetime, limit: int) -> int:
+    """A ``$set-measurement-validity`` row for each reading invalidated after its
+    measurement was sent (or merged into a sent blood pressure). Returns rows enqueued."""
+    sent = exists().where(
+        col(OutboxMessage.dedup_key) == literal(READING_PREFIX) + cast(col(Reading.id), String),
+        col(OutboxMessage.status).in_([SENT, MERGED]),
+    )
+    owed = ~exists().where(
+        col(OutboxMessage.dedup_key) == literal(VALIDITY_PREFIX) + cast(col(Reading.id), String)
+    )
+    found = session.exec(
+        select(Reading)
+        .where(~col(Reading.valid), sent, owed)
+        .order_by(col(Reading.id))
+        .limit(limit)
+    ).all()
+    rows: list[Outgoing] = []
+    for reading in found:
+        assert reading.id is not None
+        row = _sent_row(session, reading_key(reading.id))
+        if row is None:
+            continue  # the partner's submission is still pending or was withdrawn
+        ids = _measurement_of(row.payload or {}, reading.id)
+        others = [i for i in ids if i != reading.id]
+        status = PENDING
+        if any(_enqueued(session, f"{VALIDITY_PREFIX}{i}") for i in others) or any(
+            r.dedup_key == f"{VALIDITY_PREFIX}{i}" for r in rows for i in others
+        ):
+            status = MERGED  # the blood pressure's other half already invalidates it
+        rows.append(
+            _row(
+                f"{VALIDITY_PREFIX}{reading.id}",
+                {"invalidate": ids},
+                status,
+                destination=VALIDITY_DESTINATION,
+            )
+        )
+    return enqueue_many(session, rows, now=now)
+
+
+def _measurement_of(payload: dict[str, Any], reading_id: int) -> list[int]:
+    """The reading ids of the measurement (one Observation) that carries ``reading_id``."""
+    groups = payload.get("sessions") or [payload.get("reading_ids", [])]
+    for group in groups:
+        ids = [int(i) for i in group]
+        if reading_id in ids:
+            return ids
+    return [reading_id]
+
+
+def _sent_row(session: Session, key: str) -> OutboxMessage | None:
+    row = session.exec(select(OutboxMessage).where(OutboxMessage.dedup_key == key)).first()
+    if row is not None and row.status == MERGED:
+        into = (row.payload or {}).get("merged_into")
+        row = (
+            session.exec(select(OutboxMessage).where(OutboxMessage.dedup_key == into)).first()
+            if isinstance(into, str)
+            else None
+        )
+    return row if row is not None and row.status == SENT else None
 
 
 def _partner(session: Session, reading: Reading) -> Reading | None:

@@ -12,15 +12,16 @@ from typing import Any
 
 from pust.db.tables import QuestionnaireResponse
 from pust.domain.questionnaires import QUESTIONNAIRES, AnswerType
+from pust.fhir.identifiers import DEFAULT_IDENTIFIER_SYSTEM, identifier, phd_timestamp
 from pust.fhir.time import instant
 
 LOCAL_QUESTIONNAIRE = "urn:pust:questionnaire:{id}"
 
 
 def response_identifier(response: QuestionnaireResponse) -> str:
-    """Deterministic, PHD-style: tablet, citizen, questionnaire, answer time."""
-    stamp = response.answered_at.strftime("%Y%m%dT%H%M%S")
-    return f"{response.device_id.upper()}-{response.citizen_id}-{response.questionnaire}-{stamp}"
+    """Deterministic, PHD-style: tablet, questionnaire, answer time (no internal UUID)."""
+    stamp = phd_timestamp(response.answered_at)
+    return f"{response.device_id.upper()}-{response.questionnaire}-{stamp}"
 
 
 def build_questionnaire_response(
@@ -33,6 +34,7 @@ def build_questionnaire_response(
     extra_extensions: Sequence[dict[str, Any]] = (),
     based_on: dict[str, Any] | None = None,
     profile: str | None = None,
+    identifier_system: str = DEFAULT_IDENTIFIER_SYSTEM,
 ) -> dict[str, Any]:
     definition = QUESTIONNAIRES.get(response.questionnaire)
     canonical = questionnaire or LOCAL_QUESTIONNAIRE.format(id=response.questionnaire)
@@ -47,7 +49,7 @@ def build_questionnaire_response(
     resource["meta"] = meta
     if extra_extensions:
         resource["extension"] = list(extra_extensions)
-    resource["identifier"] = {"value": response_identifier(response)}
+    resource["identifier"] = identifier(response_identifier(response), identifier_system)
     if based_on is not None:
         resource["basedOn"] = [based_on]
     resource["questionnaire"] = canonical

@@ -8,6 +8,13 @@ the ``bp_systolic`` entry (one ServiceRequest for the panel). A questionnaire en
 the regional Questionnaire (ehealth-questionnaireresponse: ``questionnaire 1..1``, only
 ``Canonical(ehealth-questionnaire)``), else answers to it are not submitted.
 
+The version (``…/_history/42`` or ``"version"``) is the ServiceRequest's real version: the
+resolved-timing extension carries it (serviceRequestVersionId 1..1). A link without one is
+not guessed ("1" would name a version FUT may never have had): its submissions are refused
+(dead, ``ServiceRequest version unknown``) until the link names it. ``"include_as_extra":
+true`` mirrors the ServiceRequest's ehealth-include-as-extra (readings outside a slot are then
+``Extra``, else ``Adhoc``).
+
 Devices the regional device service knows are mapped as ``"device:<system id or tablet
 id>": "https://…/Device/70544"``; an unmapped device is referenced by its PHD system id.
 """
@@ -20,6 +27,8 @@ from typing import Any
 
 from pust.db.tables import RegionalLink
 from pust.fhir import urls
+from pust.fhir.time import instant
+from pust.fhir.timing import ADHOC, Timing
 
 _HISTORY = re.compile(r"^(?P<base>.+)/_history/(?P<version>[A-Za-z0-9\-.]{1,64})$")
 
@@ -28,11 +37,21 @@ class NotLinked(LookupError):
     """The citizen has no regional ServiceRequest for this type: nothing can be submitted."""
 
 
+class UnknownVersion(NotLinked):
+    """The link names the ServiceRequest but not its version."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceRequestRef:
     reference: str
-    version: str
+    version: str | None
     questionnaire: str | None = None
+    include_as_extra: bool = False
+
+    def require_version(self) -> str:
+        if not self.version:
+            raise UnknownVersion("ServiceRequest version unknown")
+        return self.version
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +72,23 @@ class RegionalContext:
 
     def service_request(self, key: str) -> ServiceRequestRef:
         raw = self.service_requests.get(key)
+        extra = False
         if isinstance(raw, str) and raw:
             reference, version, questionnaire = raw, None, None
         elif isinstance(raw, dict) and isinstance(raw.get("reference"), str):
             reference = raw["reference"]
             version = raw.get("version")
             questionnaire = raw.get("questionnaire")
+            extra = raw.get("include_as_extra") is True
         else:
             raise NotLinked(key)
         match = _HISTORY.match(reference)
         if match:
             reference = match.group("base")
             version = version or match.group("version")
-        # FUT test data: "serviceRequestVersionId is 1..1 and set to 1, the version a freshly
-        # created request would have" -- the default when the link names no version
-        return ServiceRequestRef(reference, str(version or "1"), questionnaire)
+        return ServiceRequestRef(
+            reference, str(version) if version else None, questionnaire, include_as_extra=extra
+        )
 
     def has(self, key: str) -> bool:
         try:
@@ -94,19 +115,23 @@ class RegionalContext:
         }
 
 
-def resolved_timing(service_request: ServiceRequestRef, timing_type: str = "Adhoc") -> Any:
-    """ehealth-resolved-timing: serviceRequestVersionId 1..1 and type 1..1. pust does not
-    resolve the regional schedule, so a submission is ``Adhoc`` (POST_submit-measurement.md
-    uses the same); start/end (0..1) are left out."""
-    return {
-        "url": urls.EXT_RESOLVED_TIMING,
-        "extension": [
-            {"url": "serviceRequestVersionId", "valueId": service_request.version},
-            {
-                "url": "type",
-                "valueCodeableConcept": {
-                    "coding": [{"system": urls.CS_RESOLVED_TIMING_TYPE, "code": timing_type}]
-                },
+def resolved_timing(service_request: ServiceRequestRef, timing: Timing | None = None) -> Any:
+    """ehealth-resolved-timing: serviceRequestVersionId 1..1 (the real version), start and end
+    0..1 (the slot, when Resolved), type 1..1 (pust.fhir.timing; Adhoc when not resolved)."""
+    timing = timing or Timing(ADHOC)
+    parts: list[dict[str, Any]] = [
+        {"url": "serviceRequestVersionId", "valueId": service_request.require_version()}
+    ]
+    if timing.start is not None:
+        parts.append({"url": "start", "valueDateTime": instant(timing.start)})
+    if timing.end is not None:
+        parts.append({"url": "end", "valueDateTime": instant(timing.end)})
+    parts.append(
+        {
+            "url": "type",
+            "valueCodeableConcept": {
+                "coding": [{"system": urls.CS_RESOLVED_TIMING_TYPE, "code": timing.type}]
             },
-        ],
-    }
+        }
+    )
+    return {"url": urls.EXT_RESOLVED_TIMING, "extension": parts}

@@ -38,6 +38,8 @@ EXT_RESTRICTION_CATEGORY = FUT_BASE + "ehealth-restriction-category"
 CS_RESOLVED_TIMING_TYPE = "http://ehealth.sundhed.dk/cs/resolved-timing-type"  # Adhoc, Extra, ...
 CS_QUALITY_TYPES = "http://ehealth.sundhed.dk/cs/quality-types"  # UQ = usage quality
 CS_USAGE_QUALITY = "http://ehealth.sundhed.dk/cs/usage-quality"  # entered-manually, ...
+CS_EHEALTH_UNIT = "http://ehealth.sundhed.dk/cs/ehealth-unit-code"  # 1/30sec
+CS_CLINICALIMPRESSION_DECISION = "http://ehealth.sundhed.dk/cs/clinicalimpression-decision-codes"
 CS_CLINICALIMPRESSION_CODES = "http://ehealth.sundhed.dk/cs/clinicalimpression-codes"
 CS_CLINICALIMPRESSION_FINDING = "http://ehealth.sundhed.dk/cs/clinicalimpression-finding-codes"
 CS_INVESTIGATION_ITEM = "http://ehealth.sundhed.dk/cs/clinicalimpression-investigation-item-codes"
@@ -50,6 +52,8 @@ CS_ABSOLUTE_RANGE = "urn:oid:1.2.208.184.100.1"
 # --- national and international code systems (BACKGROUND.md codes table) ---
 NPU = "urn:oid:1.2.208.176.2.1"
 MEDCOM_MCS = "urn:oid:1.2.208.184.100.8"
+# SKS (observation-codes include: ZZ3170, the home blood pressure panel)
+SKS = "urn:oid:1.2.208.176.2.4"
 LOINC = "http://loinc.org"
 MDC = "urn:iso:std:iso:11073:10101"
 UCUM = "http://unitsofmeasure.org"

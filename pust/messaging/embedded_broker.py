@@ -38,15 +38,36 @@ class BrokerPolicy:
     service_usernames: frozenset[str]
     topics: Topics
 
+    def is_service(self, username: str) -> bool:
+        """A service account, or one of its per-process logins (``account:client-id``)."""
+        return username in self.service_usernames or username.partition(":")[0] in (
+            self.service_usernames if ":" in username else ()
+        )
+
     def may_publish(self, username: str, topic: str) -> bool:
-        if username in self.service_usernames:
+        if self.is_service(username):
             return True
         return any(topic == self.topics.device(username, c) for c in INBOUND)
 
     def may_subscribe(self, username: str, topic: str) -> bool:
-        if username in self.service_usernames:
+        if self.is_service(username):
             return True
         return any(topic == self.topics.device(username, c) for c in _DEVICE_READS)
+
+    def may_use_client_id(self, username: str, client_id: str) -> bool:
+        """Each login is bound to its client id, as on Mosquitto (dynamic security): a
+        tablet connects only as its device id, a service process (``account:client-id``)
+        only as its own id, so nobody can take over another's session."""
+        account, separator, bound = username.partition(":")
+        if separator and account in self.service_usernames:
+            return client_id == bound
+        if self.is_service(username):
+            return True
+        return client_id == username
+
+    def may_receive(self, username: str, topic: str) -> bool:
+        """A message on ``topic`` may go to this client (a tablet: its own three topics)."""
+        return self.may_subscribe(username, topic)
 
 
 class PustAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
@@ -59,6 +80,9 @@ class PustAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
         username = session.username or ""
         password = session.password or ""
         if not username or not password:
+            return False
+        if not policy.may_use_client_id(username, session.client_id or ""):
+            log.warning("broker.client_id_refused client_id=%s", session.client_id)
             return False
         loop = asyncio.get_running_loop()
         # argon2 verification is deliberately slow: keep it off the broker's event loop
@@ -88,7 +112,47 @@ class PustTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
             return policy.may_publish(username, topic)
         if action == Action.SUBSCRIBE:
             return policy.may_subscribe(username, topic)
+        if action == Action.RECEIVE:
+            return policy.may_receive(username, topic)
         return True
+
+
+class _PustBroker(Broker):  # type: ignore[misc]
+    """amqtt 0.12.1 with its retained messages kept to their own subscribers.
+
+    On every CONNECT amqtt sends the new client the retained messages matching *any*
+    client's subscription (``for topic in self._subscriptions``: the whole broker's, at
+    QoS 0), and it never asks the topic plugin about retained messages: a tablet that
+    connected got every other tablet's retained plan and presence (and pust's clients
+    logged them as ``mqtt.unsolicited_message mid=0``). Here a retained message goes only
+    to a session that has a matching subscription of its own, and only where the policy
+    lets that client receive the topic."""
+
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Session
+    ) -> None:
+        topic_filter, qos = subscription
+        subscribers = self._subscriptions.get(topic_filter, [])
+        own = [q for s, q in subscribers if s.client_id == session.client_id]
+        handler = self._get_handler(session)
+        if not own or handler is None:
+            return
+        qos = max(own[0], qos)
+        tasks = []
+        for topic, retained in list(self._retained_messages.items()):
+            if not self._matches(topic, topic_filter):
+                continue
+            if not await self._topic_filtering(session, topic, Action.RECEIVE):
+                continue
+            tasks.append(
+                asyncio.ensure_future(
+                    handler.mqtt_publish(
+                        retained.topic, retained.data, min(qos, retained.qos or qos), retain=True
+                    )
+                )
+            )
+        if tasks:
+            await asyncio.wait(tasks)
 
 
 @dataclass
@@ -136,7 +200,7 @@ class EmbeddedBroker:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        broker = Broker(self._config())
+        broker = _PustBroker(self._config())
         await broker.start()
         self._started.set()
         log.info("broker.started port=%d", self.port)

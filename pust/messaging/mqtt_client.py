@@ -328,11 +328,12 @@ class MqttConnection:
         if self._on_message is None:
             return
         if not self._subscribed_to(msg.topic):
-            # amqtt 0.12 delivers retained messages of other topics on SUBSCRIBE (seen with
-            # `…/+/receipts` receiving retained `…/presence`): never hand those on, but ack
-            # them so they do not hold a slot of the in-flight window.
+            # a broker that sends what we did not subscribe to (amqtt 0.12 did, before the
+            # embedded broker kept retained messages to their own subscribers): never hand
+            # those on, but ack them so they do not hold a slot of the in-flight window.
+            # Counted, not printed: it says nothing an operator can act on.
             self.unsolicited_messages += 1
-            log.warning("mqtt.unsolicited_message mid=%d dropped", msg.mid)
+            log.debug("mqtt.unsolicited_message mid=%d dropped", msg.mid)
             if msg.qos > 0 and self._manual_ack:
                 client.ack(msg.mid, msg.qos)
             return

@@ -119,6 +119,10 @@ def _backfill(args: argparse.Namespace) -> int:
             metrics=BridgeMetrics(CollectorRegistry()),
             clock=clock,
         )
+        print(
+            f"backfill paced at {bridge.backfill_per_second:g} submissions/s "
+            "(FUT names no bulk route for history; PUST_BRIDGE_BACKFILL_PER_SECOND)"
+        )
         with tqdm(total=0, unit="submission", desc="backfill") as bar:
 
             def progress(done: int, total: int) -> None:
@@ -133,6 +137,7 @@ def _backfill(args: argparse.Namespace) -> int:
                 citizen_ids=citizens,
                 progress=progress,
                 max_idle_seconds=args.max_idle,
+                per_second=bridge.backfill_per_second,
             )
     except UnknownTarget as exc:
         print(f"pust: {exc}", file=sys.stderr)
@@ -171,6 +176,8 @@ def _status(args: argparse.Namespace) -> int:
     print(f"fhir outbox: {counts}")
     if status.oldest_pending_at is not None:
         print(f"oldest pending since {status.oldest_pending_at.isoformat()}")
+    for type_, count in sorted(status.not_sendable.items()):
+        print(f"not sent (no FUT code): type={type_} count={count}")
     for failed in status.failing[:20]:
         print(
             f"retrying outbox_id={failed.outbox_id} attempts={failed.attempts} "

@@ -26,8 +26,22 @@ SERVICE_MODULES = {
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    broker = subparsers.add_parser("broker", help="run the embedded MQTT broker (demo)")
+    broker = subparsers.add_parser(
+        "broker", help="run the embedded MQTT broker (demo); `provision`: set up Mosquitto"
+    )
     broker.set_defaults(handler=_run_broker)
+    actions = broker.add_subparsers(dest="broker_action", metavar="ACTION")
+    provision = actions.add_parser(
+        "provision",
+        help="create pust's accounts and roles on Mosquitto's dynamic security (idempotent)",
+    )
+    provision.add_argument(
+        "--client-id",
+        action="append",
+        default=[],
+        help="the client id of a further service process (a second ingest: pust-ingest-<name>)",
+    )
+    provision.set_defaults(handler=_provision_broker)
     for name in SERVICE_MODULES:
         parser = subparsers.add_parser(name, help=f"run the {name} service")
         parser.set_defaults(handler=_run_service, service=name)
@@ -39,6 +53,12 @@ def _run_service(args: argparse.Namespace) -> int:
     module = importlib.import_module(SERVICE_MODULES[args.service])
     module.run(settings)
     return 0
+
+
+def _provision_broker(args: argparse.Namespace) -> int:
+    from pust_cli.broker_provision import run
+
+    return run(args)
 
 
 def _run_broker(args: argparse.Namespace) -> int:

@@ -44,6 +44,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--mqtt-port", type=int, help="port of the embedded MQTT broker (default 1883)"
     )
     parser.add_argument("--data-dir", type=Path, help="where the embedded defaults keep data")
+    parser.add_argument(
+        "--embedded-broker",
+        action="store_true",
+        help="use the embedded MQTT 3.1.1 broker even where Mosquitto is installed",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -85,11 +90,12 @@ def _run(args: argparse.Namespace) -> int:
 
     supervisor = Supervisor()
     if settings.uses_embedded_broker:
-        broker = supervisor.add("broker", ["broker"], env)
-        broker.start()
-        if not _wait_for_port("127.0.0.1", settings.mqtt_port, 20):
+        settings, env, problem = _start_demo_broker(
+            settings, env, supervisor, embedded=args.embedded_broker
+        )
+        if problem:
             supervisor.stop()
-            print("pust: the embedded MQTT broker did not start", file=sys.stderr)
+            print(f"pust: {problem}", file=sys.stderr)
             return 1
     for name in ("ingest", "alerts", "api"):
         supervisor.add(name, [name], env).start()
@@ -130,6 +136,35 @@ def _run(args: argparse.Namespace) -> int:
         simulator.join(10)
     print("pust: stopped", flush=True)
     return 0
+
+
+def _start_demo_broker(
+    settings: Settings, env: dict[str, str], supervisor: Supervisor, *, embedded: bool
+) -> tuple[Settings, dict[str, str], str | None]:
+    """Mosquitto with dynamic security where it is installed (MQTT 5 and 3.1.1, the
+    production setup), else the embedded broker (MQTT 3.1.1 only). Returns the settings and
+    environment the services run with, and a problem if the broker did not start."""
+    from pust_cli import demo_mosquitto
+
+    mosquitto = None if embedded else demo_mosquitto.prepare(settings.data_dir, settings.mqtt_port)
+    if mosquitto is None:
+        supervisor.add("broker", ["broker"], env).start()
+        if not _wait_for_port("127.0.0.1", settings.mqtt_port, 20):
+            return settings, env, "the embedded MQTT broker did not start"
+        return settings, env, None
+    env = {**env, **mosquitto.environment()}
+    os.environ.update(mosquitto.environment())
+    settings = settings_or_exit()
+    supervisor.add_program("broker", mosquitto.argv, env).start()
+    if not _wait_for_port("127.0.0.1", settings.mqtt_port, 20):
+        return settings, env, "Mosquitto did not start (try --embedded-broker)"
+    from pust_cli.broker_provision import provision
+    from pust_cli.demo_seed import DEMO_PASSWORD
+
+    if settings.demo:
+        demo_mosquitto.seal_demo_passwords(settings, DEMO_PASSWORD)
+    provision(settings, [])
+    return settings, env, None
 
 
 def _port_problem(settings: Settings) -> str | None:
@@ -195,6 +230,8 @@ def _start_simulator(settings: Settings, stop: threading.Event) -> threading.Thr
 
 
 def _print_banner(settings: Settings, base_url: str, seconds: float, simulating: bool) -> None:
+    from pust_cli.demo_mosquitto import EMBEDDED_NOTE
+
     lines = [
         "",
         f"pust is running ({seconds:.1f} s to ready)",
@@ -205,7 +242,11 @@ def _print_banner(settings: Settings, base_url: str, seconds: float, simulating:
     ]
     if settings.uses_embedded_broker:
         lines.append(
-            f"  MQTT broker    mqtt://127.0.0.1:{settings.mqtt_port} (embedded, MQTT 3.1.1)"
+            f"  MQTT broker    mqtt://127.0.0.1:{settings.mqtt_port} (embedded: {EMBEDDED_NOTE})"
+        )
+    elif settings.provisions_broker and settings.demo:
+        lines.append(
+            f"  MQTT broker    {settings.effective_mqtt_url} (Mosquitto, MQTT 5 and 3.1.1)"
         )
     else:
         lines.append(f"  MQTT broker    {_hide_password(settings.effective_mqtt_url)}")

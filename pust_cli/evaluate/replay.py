@@ -291,7 +291,7 @@ class Replay:
         for outcome in verdict.outcomes:
             if outcome.severity is not Severity.GREEN:
                 self._raise(
-                    citizen.device_id, received, AlertKind.READING, outcome.severity, outcome.rule
+                    citizen.device_id, received, outcome.alert_kind, outcome.severity, outcome.rule
                 )
             elif outcome.auto_resolve:
                 self._auto_resolve(citizen.device_id, received, outcome.rule)

@@ -43,3 +43,11 @@ class AlertsMetrics:
             registry=registry,
             multiprocess_mode="livemax",
         )
+        self.broker_drift_devices = Gauge(
+            "pust_broker_drift_devices",
+            "Devices whose broker client differed from the registry at the last reconcile "
+            "(repaired; 'unknown': broker clients the registry does not know), per kind",
+            ["kind"],
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        )

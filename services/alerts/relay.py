@@ -126,4 +126,4 @@ class OutboxRelay:
             return
         with session_scope(self._engine) as session:
             mark_sent(session, message_id=item.id, now=self._clock.now())
-        log.info("outbox.sent id=%d channel=%s", item.id, item.channel)
+        log.debug("outbox.sent id=%d channel=%s", item.id, item.channel)

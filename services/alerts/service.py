@@ -14,11 +14,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from pust.config.settings import Settings
-from pust.db.outbox import RetryPolicy
+from pust.db.device_credentials import PasswordSeal
+from pust.db.outbox import BROKER, RetryPolicy
 from pust.domain.clock import Clock
+from pust.messaging.dynsec import DynsecClient
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
 from pust.messaging.topics import Topics
 from services.alerts.backlog import measure_backlog
+from services.alerts.broker_sync import BrokerChannel, BrokerReconciler
 from services.alerts.health import Readiness
 from services.alerts.job_health import JobMonitor
 from services.alerts.metrics import AlertsMetrics
@@ -112,7 +115,7 @@ class AlertsService:
         if use_mqtt:
             address = BrokerAddress.parse(
                 settings.effective_mqtt_url,
-                username=settings.service_mqtt_username,
+                username=settings.service_mqtt_login(alerts.client_id),
                 password=settings.service_mqtt_password.get_secret_value(),
             )
             self.mqtt = MqttConnection(
@@ -121,13 +124,39 @@ class AlertsService:
                 subscriptions=[(self.topics.readings_committed, 1)],
                 on_message=self._on_hint,
             )
+        # Mosquitto's dynamic security: the outbox channel ``broker`` and the reconcile job
+        self.dynsec: DynsecClient | None = None
+        self.reconciler: BrokerReconciler | None = None
+        seal = PasswordSeal(settings.secret_key.get_secret_value())
+        if use_mqtt and settings.provisions_broker:
+            self.dynsec = DynsecClient(
+                address=BrokerAddress.parse(
+                    settings.effective_mqtt_url,
+                    username=settings.broker_admin_username,
+                    password=settings.broker_admin_password.get_secret_value(),
+                ),
+                client_id=f"{alerts.client_id}-dynsec"[:64],
+            )
+            self.reconciler = BrokerReconciler(
+                engine=engine,
+                dynsec=self.dynsec,
+                topics=self.topics,
+                seal=seal,
+                clock=clock,
+                own_accounts={settings.broker_admin_username, settings.service_mqtt_username},
+                drift_gauge=self.metrics.broker_drift_devices,
+            )
+        channels = build_channels(alerts, clock, self.mqtt)
+        channels[BROKER] = BrokerChannel(
+            engine=engine, dynsec=self.dynsec, topics=self.topics, seal=seal, clock=clock
+        )
         self.worker = TriageWorker(
             engine=engine, clock=clock, topics=self.topics, batch_size=alerts.batch_size
         )
         self.relay = OutboxRelay(
             engine=engine,
             clock=clock,
-            channels=build_channels(alerts, clock, self.mqtt),
+            channels=channels,
             policy=RetryPolicy(
                 base=timedelta(seconds=alerts.outbox_backoff_seconds),
                 cap=timedelta(seconds=alerts.outbox_backoff_cap_seconds),
@@ -145,6 +174,8 @@ class AlertsService:
         if self.mqtt is not None:
             self.mqtt.start(wait_seconds=wait_seconds)
         self.jobs.register("triage", interval_seconds=self._alerts.poll_interval_seconds)
+        if self.dynsec is not None:
+            self.dynsec.start(wait_seconds=wait_seconds)
         self._thread.start()
         now = datetime.now(UTC)
         jobs: list[tuple[str, float, Callable[[], object]]] = [
@@ -178,6 +209,14 @@ class AlertsService:
                 lambda: measure_backlog(self._engine, self.metrics, self._clock.now()),
             ),
         ]
+        if self.reconciler is not None:
+            jobs.append(
+                (
+                    "broker-reconcile",
+                    self._alerts.broker_reconcile_seconds,
+                    self.reconciler.run_once,
+                )
+            )
         for name, seconds, job in jobs:
             self.jobs.register(name, interval_seconds=seconds)
             self._scheduler.add_job(
@@ -200,6 +239,8 @@ class AlertsService:
             self._thread.join(timeout=30)
         if self.mqtt is not None:
             self.mqtt.stop()
+        if self.dynsec is not None:
+            self.dynsec.stop()
 
     @property
     def triage_alive(self) -> bool:

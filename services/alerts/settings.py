@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 from pydantic import Field, SecretStr
@@ -10,7 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_instance() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    # stable across restarts: the broker binds the login to this client id (pust broker
+    # provision); several alerts processes on one host need distinct PUST_ALERTS_INSTANCE
+    return socket.gethostname()
 
 
 class AlertsSettings(BaseSettings):
@@ -24,6 +25,8 @@ class AlertsSettings(BaseSettings):
     missed_sweep_seconds: float = Field(default=60.0, gt=0)
     silent_sweep_seconds: float = Field(default=300.0, gt=0)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # broker vs. registry (Mosquitto's dynamic security only)
+    broker_reconcile_seconds: float = Field(default=300.0, gt=0)
     # the triage backlog and lag metrics are measured this often
     backlog_measure_seconds: float = Field(default=15.0, gt=0)
     # /healthz, /readyz (stale sweeps), /metrics of this process; unset: no endpoint

@@ -21,6 +21,7 @@ from services.api.citizens.care import router as care_router
 from services.api.citizens.records import router as records_router
 from services.api.citizens.views import router as citizens_router
 from services.api.client_origin import ClientOriginMiddleware
+from services.api.enrolment.routes import router as enrolment_router
 from services.api.fhir.router import build_fhir_router
 from services.api.health.views import router as health_router
 from services.api.problems import install_problem_handlers
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(care_router)
     app.include_router(teams_router)
     app.include_router(devices_router)
+    app.include_router(enrolment_router)
     # the FHIR routes carry their full /fhir/r4 path already: added as they are, so that they
     # show in ``app.routes`` like the framework's own
     app.router.routes.extend(build_fhir_router().routes)

@@ -50,6 +50,12 @@ class ApiSettings(BaseSettings):
     # the worklist's live updates poll the database this often
     live_poll_seconds: float = Field(default=1.0, gt=0, le=30)
     live_stream_seconds: float = Field(default=300.0, gt=0)
+    # tablet pairing: how long a code is valid; whether nurses and team leads of the
+    # citizen's team may create codes (administrators always may); attempts per client
+    # address and minute at POST /api/v1/enrolment/pair
+    pairing_code_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    nurses_may_pair: bool = False
+    pairing_attempts_per_minute: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("trusted_proxies")
     @classmethod

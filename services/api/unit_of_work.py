@@ -17,6 +17,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends
 from sqlmodel import Session
 
+from pust.db.device_credentials import PasswordSeal
 from services.api.admin.repository import (
     SqlStaffRepository,
     SqlTeamRepository,
@@ -32,6 +33,7 @@ from services.api.citizens.repository import (
     SqlCitizenRepository,
 )
 from services.api.deps import SessionDep, SettingsDep
+from services.api.enrolment.repository import EnrolmentRepository, SqlEnrolmentRepository
 from services.api.tablets import SqlTabletOutbox, TabletOutbox
 
 
@@ -41,6 +43,7 @@ class UnitOfWork(Protocol):
     audit: AuditTrail
     alerts: AlertRepository
     citizens: CitizenRepository
+    enrolment: EnrolmentRepository
     records: CitizenRecords
     tablets: TabletOutbox
     teams: TeamRepository
@@ -53,11 +56,12 @@ class UnitOfWork(Protocol):
 
 
 class SqlUnitOfWork:
-    def __init__(self, session: Session, *, topic_root: str) -> None:
+    def __init__(self, session: Session, *, topic_root: str, seal: PasswordSeal) -> None:
         self.session = session
         self.audit: AuditTrail = SqlAuditTrail(session)
         self.alerts: AlertRepository = SqlAlertRepository(session)
         self.citizens: CitizenRepository = SqlCitizenRepository(session)
+        self.enrolment: EnrolmentRepository = SqlEnrolmentRepository(session, seal=seal)
         self.records: CitizenRecords = SqlCitizenRecords(session)
         self.tablets: TabletOutbox = SqlTabletOutbox(session, topic_root=topic_root)
         self.teams: TeamRepository = SqlTeamRepository(session)
@@ -74,7 +78,11 @@ class SqlUnitOfWork:
 
 
 def get_unit_of_work(session: SessionDep, settings: SettingsDep) -> Iterator[SqlUnitOfWork]:
-    uow = SqlUnitOfWork(session, topic_root=settings.topic_root)
+    uow = SqlUnitOfWork(
+        session,
+        topic_root=settings.topic_root,
+        seal=PasswordSeal(settings.secret_key.get_secret_value()),
+    )
     try:
         yield uow
     except BaseException:

@@ -98,8 +98,13 @@ def run_backfill(
     chunk: int = 500,
     max_idle_seconds: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
+    per_second: float | None = None,
 ) -> BackfillSummary:
+    """``per_second``: pace the sending (FUT's IG names no bulk route for history and calls
+    ``$submit-measurement`` "single measurements, not bulk", so a backfill must not flood it);
+    None sends as fast as the bridge's concurrency allows."""
     started = time.monotonic()
+    step = chunk if per_second is None else max(1, int(per_second))
     summary = BackfillSummary(citizens=len(citizen_ids))
     if not citizen_ids:
         return summary
@@ -132,7 +137,10 @@ def run_backfill(
     done: dict[int, str] = {}
     idle_since: float | None = None
     while pending:
-        cycle = worker.send_due(ids=pending[:chunk])
+        cycle_started = time.monotonic()
+        cycle = worker.send_due(ids=pending[:step])
+        if per_second is not None and cycle.busy:
+            sleep(max(0.0, step / per_second - (time.monotonic() - cycle_started)))
         with Session(engine) as s:
             rows = s.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(pending))).all()
         done.update({r.id: r.status for r in rows if r.id is not None and r.status != "pending"})

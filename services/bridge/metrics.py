@@ -34,6 +34,13 @@ class BridgeMetrics:
             registry=registry,
             multiprocess_mode="liveall",
         )
+        self.not_sendable = Gauge(
+            "pust_bridge_not_sendable",
+            "Readings not sent because their type has no FUT code (observation-codes)",
+            ["type"],
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
         self.oldest_pending_seconds = Gauge(
             "pust_bridge_oldest_pending_seconds",
             "Age of the oldest submission still owed",

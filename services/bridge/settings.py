@@ -10,11 +10,13 @@ database or in a response can steer the bridge elsewhere.
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pust.fhir.identifiers import DEFAULT_IDENTIFIER_SYSTEM
 
 
 class BridgeTargetRefused(ValueError):
@@ -44,6 +46,17 @@ class BridgeSettings(BaseSettings):
     lookback_hours: float = Field(default=48.0, gt=0)
     # a lone systolic or diastolic waits this long for its partner before it goes alone
     bp_pair_grace_seconds: float = Field(default=30.0, ge=0)
+    # pust's NamingSystem URI for the identifiers of what it sends (never change after go-live)
+    identifier_system: str = DEFAULT_IDENTIFIER_SYSTEM
+    # ifNoneExist: "auto" = per resource type as the target's CapabilityStatement declares
+    # (read at start-up; FUT 8.0.0's when it cannot be read), "never", "always"
+    conditional_create: Literal["auto", "never", "always"] = "auto"
+    # how FUT treats a measurement pust invalidates after sending (clinicalimpression-decision)
+    invalidation_decision: Literal["invalidated-fulfills", "invalidated-is-not-fulfillment"] = (
+        "invalidated-is-not-fulfillment"
+    )
+    # the backfill's pace (submissions per second): FUT names no bulk route for history
+    backfill_per_second: float = Field(default=5.0, gt=0, le=1000)
     metrics_port: int = Field(default=9104, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
 

@@ -1,14 +1,21 @@
-"""The one I/O seam to the regional FHIR server: POST a body, classify the answer.
+"""The one I/O seam to the regional FHIR server: POST a body, search by identifier, read the
+CapabilityStatement; classify the answer.
 
 Foreign exceptions stop here: an httpx error becomes a ``retry`` outcome with a short
 reason (the exception class, never its text, which can echo the request).
+
+Tokens come from a :class:`TokenSource` per request, for the citizen's patient and episode
+of care (FUT's measurement server wants a token in that context; the reference clients get
+one per patient/episode). :class:`StaticToken` is the one-token source for a target that does
+not scope tokens; an OAuth flow plugs in behind the same protocol.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+from urllib.parse import urlencode
 
 import httpx
 
@@ -18,60 +25,160 @@ RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True, slots=True)
+class TokenContext:
+    patient: str
+    episode_of_care: str
+
+
+class TokenSource(Protocol):
+    def token(self, context: TokenContext | None) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StaticToken:
+    value: str | None
+
+    def token(self, context: TokenContext | None) -> str | None:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
 class SendOutcome:
     kind: Literal["sent", "retry", "refused"]
     status: int | None
     reason: str
+    document: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A search's answer: ``kind`` ``ok`` with the matches' (literal reference, version)."""
+
+    kind: Literal["ok", "retry", "refused"]
+    matches: list[tuple[str, str | None]] = field(default_factory=list)
+    reason: str = "ok"
 
 
 class Transport(Protocol):
-    def submit(self, parameters: dict[str, Any]) -> SendOutcome: ...
+    def submit(
+        self, parameters: dict[str, Any], context: TokenContext | None = None
+    ) -> SendOutcome: ...
+
+    def post(
+        self, path: str, body: dict[str, Any], context: TokenContext | None = None
+    ) -> SendOutcome: ...
+
+    def find(
+        self, resource_type: str, system: str, value: str, context: TokenContext | None = None
+    ) -> Found: ...
+
+    def capability(self) -> dict[str, Any] | None: ...
 
     def close(self) -> None: ...
 
 
 class HttpTransport:
-    def __init__(self, settings: BridgeSettings) -> None:
+    def __init__(self, settings: BridgeSettings, tokens: TokenSource | None = None) -> None:
         headers = {
             "Content-Type": "application/fhir+json; charset=UTF-8",
             "Accept": "application/fhir+json",
         }
-        if settings.bearer_token is not None:
-            headers["Authorization"] = f"Bearer {settings.bearer_token.get_secret_value()}"
-        self._url = settings.submit_url
+        if tokens is None:
+            secret = settings.bearer_token
+            tokens = StaticToken(secret.get_secret_value() if secret is not None else None)
+        self._tokens = tokens
+        self._base = settings.base_url.rstrip("/")
         # never follow redirects: a Location header must not steer the bridge off the list
         self._client = httpx.Client(
             timeout=settings.timeout_seconds, headers=headers, follow_redirects=False
         )
 
-    def submit(self, parameters: dict[str, Any]) -> SendOutcome:
-        body = json.dumps(parameters, separators=(",", ":")).encode()
+    def _auth(self, context: TokenContext | None) -> dict[str, str]:
+        token = self._tokens.token(context)
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def submit(
+        self, parameters: dict[str, Any], context: TokenContext | None = None
+    ) -> SendOutcome:
+        return self.post("$submit-measurement", parameters, context)
+
+    def post(
+        self, path: str, body: dict[str, Any], context: TokenContext | None = None
+    ) -> SendOutcome:
+        content = json.dumps(body, separators=(",", ":")).encode()
         try:
-            response = self._client.post(self._url, content=body)
+            response = self._client.post(
+                f"{self._base}/{path}", content=content, headers=self._auth(context)
+            )
         except httpx.HTTPError as exc:
             return SendOutcome("retry", None, type(exc).__name__)
         return classify(response.status_code, response.content)
+
+    def find(
+        self, resource_type: str, system: str, value: str, context: TokenContext | None = None
+    ) -> Found:
+        query = urlencode({"identifier": f"{system}|{value}"})
+        try:
+            response = self._client.get(
+                f"{self._base}/{resource_type}?{query}", headers=self._auth(context)
+            )
+        except httpx.HTTPError as exc:
+            return Found("retry", reason=type(exc).__name__)
+        outcome = classify(response.status_code, response.content)
+        if outcome.kind != "sent":
+            return Found(outcome.kind, reason=outcome.reason)
+        return Found("ok", matches_of(outcome.document, self._base))
+
+    def capability(self) -> dict[str, Any] | None:
+        try:
+            response = self._client.get(f"{self._base}/metadata", headers=self._auth(None))
+        except httpx.HTTPError:
+            return None
+        outcome = classify(response.status_code, response.content)
+        document = outcome.document
+        if outcome.kind != "sent" or document is None:
+            return None
+        return document if document.get("resourceType") == "CapabilityStatement" else None
 
     def close(self) -> None:
         self._client.close()
 
 
+def matches_of(bundle: dict[str, Any] | None, base: str) -> list[tuple[str, str | None]]:
+    matches: list[tuple[str, str | None]] = []
+    if not bundle or bundle.get("resourceType") != "Bundle":
+        return matches
+    for entry in bundle.get("entry", ()) or ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or "id" not in resource:
+            continue
+        reference = entry.get("fullUrl") or f"{base}/{resource['resourceType']}/{resource['id']}"
+        version = (resource.get("meta") or {}).get("versionId")
+        matches.append((str(reference), str(version) if version is not None else None))
+    return matches
+
+
 def classify(status: int, content: bytes) -> SendOutcome:
+    document = _document(content)
     if 200 <= status < 300:
-        return SendOutcome("sent", status, "ok")
-    reason = f"http {status}{_issue_codes(content)}"
+        return SendOutcome("sent", status, "ok", document)
+    reason = f"http {status}{_issue_codes(document)}"
     if status in RETRYABLE or status >= 500:
         return SendOutcome("retry", status, reason)
     return SendOutcome("refused", status, reason)
 
 
-def _issue_codes(content: bytes) -> str:
-    """The OperationOutcome's issue codes only (diagnostics may quote values)."""
+def _document(content: bytes) -> dict[str, Any] | None:
     try:
         document = json.loads(content)
     except (ValueError, UnicodeDecodeError):
-        return ""
-    if not isinstance(document, dict) or document.get("resourceType") != "OperationOutcome":
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _issue_codes(document: dict[str, Any] | None) -> str:
+    """The OperationOutcome's issue codes only (diagnostics may quote values)."""
+    if document is None or document.get("resourceType") != "OperationOutcome":
         return ""
     codes = [str(i.get("code")) for i in document.get("issue", []) if isinstance(i, dict)]
     return f" ({', '.join(codes[:5])})" if codes else ""

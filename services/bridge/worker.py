@@ -1,10 +1,13 @@
 """One bridge cycle: find what is owed, then send what is due.
 
 Each submission is claimed in its own short transaction (the claim is a lease), sent with no
-transaction open, then completed in another. A kill between send and completion means the
-same request is sent again after the lease; the backend's conditional create on the PHD
-identifier makes that resend a no-op. In normal operation nothing is sent twice: a 2xx is
-recorded before the next claim.
+transaction open, then completed in another. A kill between send and completion, a timeout,
+a dropped connection or a 5xx leave the outcome unknown: the next attempt (``attempts > 1``)
+first searches the target by each resource's identifier and sends only what is not there
+(a server that ignores ``ifNoneExist``, as FUT's measurement server does not declare it,
+still gets each measurement once). Conditional create is used only where the target's
+CapabilityStatement declares it (read once at start-up, the mode logged). In normal
+operation nothing is sent twice: a 2xx is recorded before the next claim.
 """
 
 from __future__ import annotations
@@ -19,14 +22,29 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from pust.db.engine import session_scope
-from pust.db.outbox import DEAD, RetryPolicy, lease_due, mark_failed, mark_sent
+from pust.db.outbox import DEAD, RetryPolicy, lease_due, mark_failed, mark_sent, mark_skipped
 from pust.domain.clock import Clock
 from pust.fhir.bridge_status import bridge_status
-from pust.fhir.loader import NothingToSubmit, build_submission
-from pust.fhir.outbox import CHANNEL, Scope, enqueue_readings, enqueue_responses
+from pust.fhir.fut_terminology import conditional_create_declared, conditional_create_of
+from pust.fhir.loader import (
+    Invalidation,
+    NothingToSubmit,
+    Submission,
+    Withdrawn,
+    build_submission,
+)
+from pust.fhir.outbox import (
+    CHANNEL,
+    Scope,
+    enqueue_invalidations,
+    enqueue_readings,
+    enqueue_responses,
+)
+from pust.fhir.submission import EntryIdentity, SubmitOptions
+from pust.fhir.validity import OPERATION_PATH, set_measurement_validity_parameters
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.settings import BridgeSettings
-from services.bridge.transport import Transport
+from services.bridge.transport import SendOutcome, TokenContext, Transport
 
 log = logging.getLogger("pust.bridge")
 
@@ -37,11 +55,12 @@ class CycleResult:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    skipped: int = 0  # withdrawn: invalidated before sending, no FUT code
     saturated: bool = False  # the owed-query hit its limit: there is more to find
 
     @property
     def busy(self) -> bool:
-        return bool(self.enqueued or self.sent or self.retried or self.dead)
+        return bool(self.enqueued or self.sent or self.retried or self.dead or self.skipped)
 
 
 def retry_policy(settings: BridgeSettings) -> RetryPolicy:
@@ -54,6 +73,29 @@ def retry_policy(settings: BridgeSettings) -> RetryPolicy:
         lease=timedelta(seconds=settings.lease_seconds),
         jitter=0.5,
     )
+
+
+def submit_options(transport: Transport, settings: BridgeSettings) -> SubmitOptions:
+    """Which resource types get ``ifNoneExist``: as configured, or (``auto``) as the target's
+    CapabilityStatement declares, FUT 8.0.0's when the target's cannot be read. Logged."""
+    declared: dict[str, bool]
+    if settings.conditional_create == "auto":
+        capability = transport.capability()
+        source = "target" if capability is not None else "fut-ig-8.0.0"
+        declared = (
+            conditional_create_of(capability)
+            if capability is not None
+            else conditional_create_declared()
+        )
+    else:
+        source = f"setting-{settings.conditional_create}"
+        always = settings.conditional_create == "always"
+        declared = {"Observation": always, "QuestionnaireResponse": always}
+    chosen = frozenset(t for t in ("Observation", "QuestionnaireResponse") if declared.get(t))
+    for resource_type in ("Observation", "QuestionnaireResponse"):
+        mode = "conditional-create" if resource_type in chosen else "search-before-resend"
+        log.info("bridge.create_mode type=%s mode=%s source=%s", resource_type, mode, source)
+    return SubmitOptions(identifier_system=settings.identifier_system, conditional_create=chosen)
 
 
 class BridgeWorker:
@@ -75,6 +117,11 @@ class BridgeWorker:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._rng_lock = threading.Lock()
         self._policy = retry_policy(settings)
+        self._options = submit_options(transport, settings)
+
+    @property
+    def options(self) -> SubmitOptions:
+        return self._options
 
     def enqueue(self, *, full_scan: bool) -> tuple[int, bool]:
         now = self._clock.now()
@@ -90,6 +137,7 @@ class BridgeWorker:
                 bp_grace=timedelta(seconds=self._settings.bp_pair_grace_seconds),
             )
             result += enqueue_responses(session, now=now, scope=scope, limit=limit)
+            result.enqueued += enqueue_invalidations(session, now=now, limit=limit)
         self._metrics.enqueued.labels("enqueued").inc(result.enqueued)
         self._metrics.enqueued.labels("skipped").inc(result.skipped)
         if result.enqueued or result.skipped:
@@ -112,6 +160,7 @@ class BridgeWorker:
             total.sent += lane.sent
             total.retried += lane.retried
             total.dead += lane.dead
+            total.skipped += lane.skipped
         return total
 
     def _send_lane(self, ids: list[int] | None, limit: int) -> CycleResult:
@@ -140,7 +189,11 @@ class BridgeWorker:
             message = claimed[0]
             assert message.id is not None
             try:
-                body = build_submission(session, message)
+                work = build_submission(session, message, self._options)
+            except Withdrawn as exc:
+                mark_skipped(session, message_id=message.id, now=self._clock.now(), note=str(exc))
+                log.info("fhir.withdrawn outbox_id=%d", message.id)
+                return "skipped"
             except NothingToSubmit as exc:
                 mark_failed(
                     session,
@@ -154,7 +207,10 @@ class BridgeWorker:
                 log.warning("fhir.unsendable outbox_id=%d", message.id)
                 return "dead"
         with self._metrics.request_seconds.time():
-            outcome = self._transport.submit(body)
+            if isinstance(work, Invalidation):
+                outcome = self._invalidate(work)
+            else:
+                outcome = self._submit(work, resend=message.attempts > 1)
         with session_scope(self._engine) as session:
             now = self._clock.now()
             if outcome.kind == "sent":
@@ -184,11 +240,55 @@ class BridgeWorker:
         )
         return counted
 
+    def _submit(self, work: Submission, *, resend: bool) -> SendOutcome:
+        """Send; on a resend whose earlier outcome is unknown, search first and send only
+        the resources the target does not have yet."""
+        context = TokenContext(work.patient_reference, work.episode_of_care_reference)
+        if resend:
+            present: set[EntryIdentity] = set()
+            for identity in work.identities:
+                found = self._transport.find(
+                    identity.resource_type, identity.system, identity.value, context
+                )
+                if found.kind != "ok":
+                    return SendOutcome(found.kind, None, f"search: {found.reason}")
+                if found.matches:
+                    present.add(identity)
+            if present:
+                log.info("fhir.found_on_resend count=%d", len(present))
+                work = work.without(present)
+                if not work.entries:
+                    return SendOutcome("sent", None, "found")
+        return self._transport.submit(work.parameters, context)
+
+    def _invalidate(self, work: Invalidation) -> SendOutcome:
+        context = TokenContext(work.patient_reference, work.episode_of_care_reference)
+        identity = work.identity
+        found = self._transport.find(
+            identity.resource_type, identity.system, identity.value, context
+        )
+        if found.kind != "ok":
+            return SendOutcome(found.kind, None, f"search: {found.reason}")
+        if not found.matches:
+            # sent, so it is there: not yet visible, or under another identifier system
+            return SendOutcome("retry", None, "sent observation not found")
+        reference, version = found.matches[0]
+        body = set_measurement_validity_parameters(
+            observation=reference,
+            version=version,
+            patient_reference=work.patient_reference,
+            episode_of_care_reference=work.episode_of_care_reference,
+            decision=self._settings.invalidation_decision,
+        )
+        return self._transport.post(OPERATION_PATH, body, context)
+
     def refresh_gauges(self) -> None:
         with session_scope(self._engine) as session:
             status = bridge_status(session, limit=1)
         for name in ("pending", "sent", "merged", "skipped", "dead"):
             self._metrics.backlog.labels(name).set(status.counts.get(name, 0))
+        for type_, count in status.not_sendable.items():
+            self._metrics.not_sendable.labels(type_).set(count)
         age = 0.0
         if status.oldest_pending_at is not None:
             age = max(0.0, (self._clock.now() - status.oldest_pending_at).total_seconds())

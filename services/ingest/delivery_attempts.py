@@ -45,6 +45,7 @@ def register(
     """Record the first attempt of each key; return the keys that had an attempt already
     (delivered before and never committed)."""
     unique = list(dict.fromkeys(keys))
+    _without_waiting_for_the_disk(connection)
     rows = [
         {
             "device_id": device_id,
@@ -74,6 +75,7 @@ _COUNT_AGAIN = (
 def count_again(connection: Connection, key: DeliveryKey, now: datetime) -> int:
     """One more attempt of a message that was delivered before; the attempts so far."""
     device_id, message_id = key
+    _without_waiting_for_the_disk(connection)
     row = connection.execute(
         _COUNT_AGAIN, {"b_device": device_id, "b_message": message_id, "b_now": now}
     ).first()
@@ -81,6 +83,14 @@ def count_again(connection: Connection, key: DeliveryKey, now: datetime) -> int:
         register(connection, [key], now)
         return 1
     return int(row[0])
+
+
+def _without_waiting_for_the_disk(connection: Connection) -> None:
+    """A count lost in a crash of the database server itself costs one more attempt, never a
+    message: this transaction need not wait for its WAL flush (the batch's commit, which is
+    synchronous, flushes it anyway). What it guards against is ingest dying."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
 
 _FORGET_POSTGRESQL = (

@@ -165,8 +165,11 @@ class GroupCommitWriter:
         if in_flight is None:
             return
         run: list[Arrival] = []
+        settled: set[DeliveryKey] = set()
         for arrival, key in zip(batch, keys, strict=True):
-            if key not in in_flight:
+            # a copy of a redelivered message that was settled above (the tablet re-sent
+            # it) is a plain duplicate now: no reason to write it alone
+            if key not in in_flight or key in settled:
                 run.append(arrival)
                 continue
             if run and not self._commit_and_confirm(run):
@@ -174,6 +177,7 @@ class GroupCommitWriter:
             run = []
             if not self._redelivered(arrival, key):
                 return
+            settled.add(key)
         if run:
             self._commit_and_confirm(run)
         log.debug("ingest.batch_done size=%d", len(batch))

@@ -54,7 +54,7 @@ class IngestService:
         self._connected_before = False
         address = BrokerAddress.parse(
             settings.effective_mqtt_url,
-            username=settings.service_mqtt_username,
+            username=settings.service_mqtt_login(ingest.client_id),
             password=settings.service_mqtt_password.get_secret_value(),
         )
         self.mqtt = MqttConnection(

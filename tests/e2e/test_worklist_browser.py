@@ -263,3 +263,30 @@ def test_the_overview_finds_a_citizen_who_phones_in(ui_base_url: str, ui_world: 
         missing = page.goto(f"{ui_base_url}/citizens/not-a-page/at-all")
         assert missing is not None and missing.status == 404
         expect(page.get_by_role("alert")).to_have_text("Siden findes ikke.")
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_all_of_a_citizens_alerts_from_her_page_with_undo(
+    ui_base_url: str, ui_world: World, engine: Engine
+) -> None:
+    from playwright.sync_api import expect
+
+    anna = ui_world.a.citizen_ids[0]
+    anna_red, anna_yellow, _ = ui_world.a.alert_ids
+    with browser_page() as page:
+        log_in(page, ui_base_url, "nurse-a")
+        page.goto(f"{ui_base_url}/citizens/{anna}")
+        settle = page.locator("details.settle-all")
+        settle.locator("summary").click()
+        settle.get_by_role("button", name="Kvittér alle").click()
+        pending = settle.locator(".pending")
+        expect(pending).to_contain_text("Kvitterer for Anna Andersen om")
+        pending.get_by_role("button", name="Fortryd").click()
+        expect(settle).to_contain_text("Fortrudt — intet er gemt.")
+        assert _status(engine, anna_red)[0] == "open"
+        settle.get_by_role("button", name="Kvittér alle").click()
+        page.wait_for_url(re.compile(r".*done=acknowledged_all"), timeout=15_000)
+        expect(page.locator("section.summary")).to_contain_text("kvitteret")
+        expect(page.locator("section.summary")).to_contain_text("af Nurse-A")
+    assert _status(engine, anna_red) == ("acknowledged", "nurse-a")
+    assert _status(engine, anna_yellow) == ("acknowledged", "nurse-a")

@@ -29,6 +29,7 @@ SERVICE = ("pust-service", "service-secret")
 def broker(engine: Engine) -> Iterator[int]:
     with session_scope(engine) as session:
         session.add(Device(id="demo-tablet-01", mqtt_password_hash=hash_device_password("demo")))
+        session.add(Device(id="demo-tablet-02", mqtt_password_hash=hash_device_password("demo")))
         session.add(
             Device(
                 id="retired-tablet",
@@ -112,3 +113,53 @@ def test_a_tablet_publishes_only_as_itself_and_backlog_survives(broker: int) -> 
     assert {m.topic for m in received} == {
         topics.device("demo-tablet-01", DeviceChannel.MEASUREMENTS)
     }
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_a_tablet_never_gets_another_tablets_retained_messages(broker: int) -> None:
+    from tests.integration.broker.tablet import RawTablet
+
+    topics = Topics()
+    first_plan = topics.device("demo-tablet-01", DeviceChannel.PLAN)
+    second_plan = topics.device("demo-tablet-02", DeviceChannel.PLAN)
+    first = _connect(broker, "demo-tablet-01", "demo", subscriptions=[(first_plan, 1)])
+    service = _connect(broker, *SERVICE)
+    service.publish(first_plan, b'{"plan": 1}', qos=1, retain=True).wait_for_publish(10)
+    service.publish(
+        topics.device("demo-tablet-01", DeviceChannel.PRESENCE), b"online", qos=1, retain=True
+    ).wait_for_publish(10)
+    second = RawTablet(
+        broker,
+        username="demo-tablet-02",
+        password="demo",
+        client_id="demo-tablet-02",
+        protocol="3.1.1",
+    )
+    assert not second.connect().is_failure
+    assert second.subscribe(second_plan)
+    service.publish(second_plan, b'{"plan": 2}', qos=1).wait_for_publish(10)
+    # retained messages are sent on CONNECT and SUBSCRIBE, before this one
+    second.wait_message(second_plan)
+    assert [m.topic for m in second.messages] == [second_plan]
+    second.stop()
+    first.stop()
+    service.stop()
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+@pytest.mark.expect_error_logs("mqtt.auth_failed")
+def test_a_login_is_bound_to_its_client_id(broker: int) -> None:
+    address = BrokerAddress("127.0.0.1", broker, "demo-tablet-01", "demo", protocol=4)
+    for client_id in ("demo-tablet-02", "pust-ingest-vm", "anything"):
+        connection = MqttConnection(address=address, client_id=client_id)
+        with pytest.raises(MqttAuthenticationFailed):
+            connection.start(wait_seconds=10)
+        connection.stop()
+    service = BrokerAddress("127.0.0.1", broker, f"{SERVICE[0]}:pust-ingest-a", SERVICE[1], 4)
+    refused = MqttConnection(address=service, client_id="pust-ingest-b")
+    with pytest.raises(MqttAuthenticationFailed):
+        refused.start(wait_seconds=10)
+    refused.stop()
+    own = MqttConnection(address=service, client_id="pust-ingest-a")
+    own.start(wait_seconds=10)
+    own.stop()

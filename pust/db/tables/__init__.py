@@ -6,7 +6,13 @@ from pust.db.tables.audit import AuditEvent
 from pust.db.tables.care import CareTeam, CareTeamRouting, StaffMembership, StaffUser
 from pust.db.tables.citizens import Citizen, CitizenNote, PausePeriod, RegionalLink
 from pust.db.tables.clinical import Baseline, LimitSet, Plan
-from pust.db.tables.devices import Device, DeviceAssignment, Peripheral
+from pust.db.tables.devices import (
+    BrokerReconcileRun,
+    Device,
+    DeviceAssignment,
+    PairingCode,
+    Peripheral,
+)
 from pust.db.tables.login_throttle import LoginThrottle
 from pust.db.tables.messages import (
     BrokerSession,
@@ -23,6 +29,7 @@ __all__ = [
     "AlertEvent",
     "AuditEvent",
     "Baseline",
+    "BrokerReconcileRun",
     "BrokerSession",
     "CareTeam",
     "CareTeamRouting",
@@ -36,6 +43,7 @@ __all__ = [
     "LimitSet",
     "LoginThrottle",
     "OutboxMessage",
+    "PairingCode",
     "PausePeriod",
     "Peripheral",
     "Plan",

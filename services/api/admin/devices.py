@@ -7,7 +7,8 @@ from fastapi import APIRouter
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from pust.db.device_credentials import hash_device_password
+from pust.db.device_credentials import PasswordSeal, hash_device_password
+from pust.db.outbox import enqueue_broker_sync
 from pust.db.tables import (
     Citizen,
     Device,
@@ -107,7 +108,12 @@ def list_devices(
     responses=_ACT,
 )
 def enrol_device(
-    *, body: DeviceCreate, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *,
+    body: DeviceCreate,
+    session: SessionDep,
+    principal: CurrentStaff,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> DevicePublic:
     require_administrator(principal)
     if session.get(Device, body.device_id) is not None:
@@ -116,10 +122,14 @@ def enrol_device(
     device = Device(
         id=body.device_id,
         mqtt_password_hash=hash_device_password(body.mqtt_password),
+        mqtt_password_sealed=PasswordSeal(settings.secret_key.get_secret_value()).seal(
+            body.device_id, body.mqtt_password
+        ),
         enrolled_at=now,
     )
     session.add(device)
     session.flush()
+    enqueue_broker_sync(session, device_id=device.id, now=now)
     record(
         session=session,
         principal=principal,

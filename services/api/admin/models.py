@@ -81,6 +81,10 @@ class DevicePublic(BaseModel):
     outbox_depth: int | None
     clock_synced: bool | None
     online: bool | None
+    # the broker's client as last seen (Mosquitto): enabled | disabled; None: the embedded
+    # broker, which reads the registry itself
+    broker_state: str | None = None
+    broker_checked_at: datetime | None = None
     citizen_id: uuid.UUID | None = Field(
         default=None, description="The citizen holding it now, if the caller may see them"
     )

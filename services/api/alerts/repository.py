@@ -1,6 +1,7 @@
 """Alerts as the nurses' use cases see them: load one, the open ones of a citizen or a team,
-and the lifecycle transitions (which live in :mod:`pust.db.alert_repository`; one seam here,
-with a fake beside it in the unit tests)."""
+and the lifecycle transitions (decided by :mod:`pust.domain.alert_aggregate`, stored by
+:mod:`pust.db.alert_repository`; one seam here, with a fake beside it in the unit tests that
+drives the same aggregate)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 A system-level operation answering a ``Parameters`` resource (ids, counts, ages and HTTP
 status codes only; never a payload). The same numbers are exported by the bridge as
-Prometheus metrics (``pust_bridge_backlog{status}``, ``pust_bridge_oldest_pending_seconds``).
+Prometheus metrics (``pust_bridge_backlog{status}``, ``pust_bridge_oldest_pending_seconds``,
+``pust_bridge_not_sendable{type}``: readings of a type with no FUT code, never sent).
 """
 
 from __future__ import annotations
@@ -55,6 +56,17 @@ def read_bridge_status(ask: AskDep) -> FhirResponse:
         )
         age = max(0, int((now - status.oldest_pending_at).total_seconds()))
         parameters.append({"name": "oldestPendingSeconds", "valueInteger": age})
+    parameters += [
+        {
+            "name": "notSendable",
+            "part": [
+                {"name": "type", "valueString": type_},
+                {"name": "count", "valueInteger": count},
+                {"name": "reason", "valueString": "no FUT code (observation-codes)"},
+            ],
+        }
+        for type_, count in sorted(status.not_sendable.items())
+    ]
     parameters += [_failed("failingSubmission", f) for f in status.failing]
     parameters += [_failed("deadSubmission", f) for f in status.dead]
     record(

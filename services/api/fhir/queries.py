@@ -197,8 +197,12 @@ def response_rows(session: Session, ids: Sequence[int]) -> list[QuestionnaireRes
     )
 
 
+def unknown_params(params: Collection[str], allowed: Collection[str]) -> list[str]:
+    return sorted(set(params) - set(allowed) - {"_count", "_offset", "_format"})
+
+
 def require_known(params: Collection[str], allowed: Collection[str]) -> None:
-    unknown = sorted(set(params) - set(allowed) - {"_count", "_offset", "_format"})
+    unknown = unknown_params(params, allowed)
     if unknown:
         raise SearchError(f"unsupported search parameter: {unknown[0][:60]}")
 

@@ -38,11 +38,35 @@ def outcome_response(
     return FhirResponse(operation_outcome(status, diagnostics), status_code=status, headers=headers)
 
 
+_JSON = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
+_ANY = {"*/*", "application/*"}
+
+
+def acceptable(request: Request) -> bool:
+    """JSON only: ``_format`` (which overrides Accept) or ``Accept`` must allow it, else the
+    answer is 406 -- an XML client must not get JSON it did not ask for."""
+    requested = request.query_params.get("_format")
+    if requested is not None:
+        return requested.split(";")[0].strip().lower() in _JSON
+    accept = request.headers.get("accept", "")
+    if not accept.strip():
+        return True
+    for part in accept.split(","):
+        media, *options = (p.strip().lower() for p in part.split(";"))
+        if any(o.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for o in options):
+            continue
+        if media in _JSON or media in _ANY:
+            return True
+    return False
+
+
 class FhirRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def fhir_handler(request: Request) -> Response:
+            if not acceptable(request):
+                return outcome_response(406, "this server answers application/fhir+json only")
             try:
                 return await handler(request)
             except SearchError as exc:

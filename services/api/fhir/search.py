@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import func
+from sqlalchemy import false, func
 from sqlmodel import Session, col, select
 
 from pust.db.tables import Citizen, RegionalLink
 from pust.domain.clock import Clock
-from pust.fhir.bundle import searchset
+from pust.fhir.bundle import operation_outcome, searchset
+from pust.fhir.capability import supported
 from pust.fhir.regional import RegionalContext
 from services.api.audit.recorder import record, record_citizen_reads
 from services.api.auth.principal import Principal
 from services.api.fhir.params import parse_count, parse_offset
-from services.api.fhir.queries import require_known
+from services.api.fhir.queries import require_known, unknown_params
 from services.api.fhir.responses import FhirResponse
 from services.api.problems import NotFoundError
 
@@ -45,8 +46,19 @@ class Ask:
         found = self.values(name)
         return found[-1] if found else None
 
-    def check_params(self, allowed: Sequence[str]) -> None:
-        require_known(self.request.query_params.keys(), allowed)
+    @property
+    def strict(self) -> bool:
+        """``Prefer: handling=strict``: an unknown parameter is an error (FHIR's default is
+        lenient: ignored, and said so in the Bundle)."""
+        prefer = self.request.headers.get("prefer", "")
+        return any(p.strip().lower() == "handling=strict" for p in prefer.split(","))
+
+    def check_params(self, resource_type: str) -> None:
+        if self.strict:
+            require_known(self.request.query_params.keys(), supported(resource_type))
+
+    def ignored(self, resource_type: str) -> list[str]:
+        return unknown_params(self.request.query_params.keys(), supported(resource_type))
 
     @property
     def teams(self) -> frozenset[uuid.UUID]:
@@ -64,6 +76,16 @@ def page(ask: Ask, statement: Any, order_column: Any) -> tuple[list[Any], int, i
             ask.session.exec(statement.order_by(order_column).offset(offset).limit(count)).all()
         )
     return rows, total, count, offset
+
+
+def id_filter(ask: Ask, column: Any, parse: Callable[[str], Any | None]) -> list[Any]:
+    """``_id`` (comma = OR, repeated = AND) as WHERE clauses; an id that cannot exist
+    matches nothing."""
+    clauses: list[Any] = []
+    for raw in ask.values("_id"):
+        wanted = [v for v in (parse(part) for part in raw.split(",")) if v is not None]
+        clauses.append(column.in_(wanted) if wanted else false())
+    return clauses
 
 
 def citizens(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Citizen]:
@@ -111,8 +133,11 @@ def answer_search(
         citizens=[(c.id, c.care_team_id) for c in shown.values()],
     )
     ask.session.commit()
+    ignored = ask.ignored(resource_type)
     params = [
-        (k, v) for k, v in ask.request.query_params.multi_items() if k not in ("_count", "_offset")
+        (k, v)
+        for k, v in ask.request.query_params.multi_items()
+        if k not in ("_count", "_offset") and k not in ignored
     ]
     bundle = searchset(
         base=ask.base,
@@ -124,6 +149,17 @@ def answer_search(
         count=count,
         now=now,
     )
+    if ignored:
+        bundle.setdefault("entry", []).append(
+            {
+                "resource": operation_outcome(
+                    200,
+                    "ignored unsupported search parameters: " + ", ".join(ignored)[:300],
+                    code="not-supported",
+                ),
+                "search": {"mode": "outcome"},
+            }
+        )
     return FhirResponse(bundle)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -31,6 +32,7 @@ from services.api.fhir.deps import (
     TokenParam,
 )
 from services.api.fhir.params import (
+    DateBound,
     parse_count,
     parse_dates,
     parse_offset,
@@ -50,6 +52,7 @@ from services.api.fhir.search import (
     Ask,
     answer_read,
     answer_search,
+    id_filter,
     not_found,
     page,
     row_id,
@@ -85,7 +88,7 @@ def search_patients(
     _offset: Offset = None,
     last_updated: LastUpdated = None,
 ) -> FhirResponse:
-    ask.check_params(("_id", "identifier", "_lastUpdated"))
+    ask.check_params("Patient")
     statement = select(Citizen).where(col(Citizen.care_team_id).in_(list(ask.teams)))
     for raw in ask.values("_id"):
         wanted_ids = [_maybe_uuid(v) for v in raw.split(",")]
@@ -155,19 +158,22 @@ def search_devices(
     _count: Count = None,
     _offset: Offset = None,
 ) -> FhirResponse:
-    ask.check_params(("patient",))
+    ask.check_params("Device")
     raw = ask.value("patient")
     citizen_id = parse_patient(raw, "patient") if raw else None
+    wanted_ids = [set(raw.split(",")) for raw in ask.values("_id")]
+    bounds = parse_dates(ask.values("_lastUpdated"), "_lastUpdated")
     resources: list[dict[str, Any]] = []
     holders: list[uuid.UUID] = []
     for device, citizen in _visible_devices(ask, citizen_id):
-        resources.append(build_tablet(device))
-        holders.append(citizen.id)
         peripherals = ask.session.exec(
             select(Peripheral).where(Peripheral.device_id == device.id).order_by(col(Peripheral.id))
         ).all()
-        resources += [build_peripheral(p) for p in peripherals]
-        holders += [citizen.id] * len(peripherals)
+        for resource in [build_tablet(device), *(build_peripheral(p) for p in peripherals)]:
+            resource["patient"] = patient_reference(citizen.id)  # what patient= matches
+            if all(resource["id"] in wanted for wanted in wanted_ids) and _within(resource, bounds):
+                resources.append(resource)
+                holders.append(citizen.id)
     count, offset = parse_count(ask.value("_count")), parse_offset(ask.value("_offset"))
     shown = resources[offset : offset + count]
     return answer_search(
@@ -178,6 +184,14 @@ def search_devices(
         total=len(resources),
         count=count,
         offset=offset,
+    )
+
+
+def _within(resource: dict[str, Any], bounds: list[DateBound]) -> bool:
+    updated = datetime.fromisoformat(resource["meta"]["lastUpdated"].replace("Z", "+00:00"))
+    return all(
+        (b.start is None or updated >= b.start) and (b.end is None or updated < b.end)
+        for b in bounds
     )
 
 
@@ -195,6 +209,7 @@ def read_device(ask: AskDep, resource_id: str) -> FhirResponse:
         raise not_found("Device")
     device, citizen = found[0]
     resource = build_peripheral(peripheral) if peripheral else build_tablet(device)
+    resource["patient"] = patient_reference(citizen.id)
     return answer_read(ask, resource, citizen=citizen)
 
 
@@ -205,7 +220,6 @@ def _observations(ask: Ask, readings: list[Reading]) -> list[dict[str, Any]]:
     return [
         build_observation(
             m,
-            citizen_id=m.primary.citizen_id,
             subject=patient_reference(m.primary.citizen_id),
             device=device_reference(m.primary.device_id, m.primary.peripheral_id),
             resource_id=str(m.primary.id),
@@ -225,8 +239,12 @@ def search_observations(
     _offset: Offset = None,
     last_updated: LastUpdated = None,
 ) -> FhirResponse:
-    ask.check_params(("patient", "subject", "code", "date", "_lastUpdated"))
-    statement = select(Reading).where(visible(col(Reading.citizen_id), ask.teams), not_folded())
+    ask.check_params("Observation")
+    statement = select(Reading).where(
+        visible(col(Reading.citizen_id), ask.teams),
+        not_folded(),
+        *id_filter(ask, col(Reading.id), row_id),
+    )
     for name in ("patient", "subject"):
         for raw in ask.values(name):
             statement = statement.where(col(Reading.citizen_id) == parse_patient(raw, name))

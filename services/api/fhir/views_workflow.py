@@ -29,6 +29,7 @@ from services.api.fhir.search import (
     Ask,
     answer_read,
     answer_search,
+    id_filter,
     not_found,
     page,
     regional_contexts,
@@ -77,9 +78,11 @@ def search_responses(
     _offset: Offset = None,
     last_updated: LastUpdated = None,
 ) -> FhirResponse:
-    ask.check_params(("patient", "subject", "authored", "_lastUpdated"))
+    ask.check_params("QuestionnaireResponse")
     model = QuestionnaireResponse
-    statement = select(model).where(visible(col(model.citizen_id), ask.teams))
+    statement = select(model).where(
+        visible(col(model.citizen_id), ask.teams), *id_filter(ask, col(model.id), row_id)
+    )
     statement = _patient_filter(ask, statement, col(model.citizen_id))
     statement = statement.where(
         *date_filter(col(model.answered_at), parse_dates(ask.values("authored"), "authored")),
@@ -134,8 +137,11 @@ def search_impressions(
     _offset: Offset = None,
     last_updated: LastUpdated = None,
 ) -> FhirResponse:
-    ask.check_params(("patient", "subject", "date", "_lastUpdated"))
-    statement = select(TriageResult).where(visible(col(TriageResult.citizen_id), ask.teams))
+    ask.check_params("ClinicalImpression")
+    statement = select(TriageResult).where(
+        visible(col(TriageResult.citizen_id), ask.teams),
+        *id_filter(ask, col(TriageResult.id), row_id),
+    )
     statement = _patient_filter(ask, statement, col(TriageResult.citizen_id))
     bounds = parse_dates(ask.values("date"), "date")
     bounds += parse_dates(ask.values("_lastUpdated"), "_lastUpdated")
@@ -185,6 +191,13 @@ def _token_values(ask: Ask, name: str, mapping: dict[str, Any]) -> list[list[str
     return out
 
 
+def _maybe_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 def search_tasks(
     ask: AskDep,
     *,
@@ -196,8 +209,10 @@ def search_tasks(
     _offset: Offset = None,
     last_updated: LastUpdated = None,
 ) -> FhirResponse:
-    ask.check_params(("patient", "subject", "status", "priority", "authored-on", "_lastUpdated"))
-    statement = select(Alert).where(col(Alert.care_team_id).in_(list(ask.teams)))
+    ask.check_params("Task")
+    statement = select(Alert).where(
+        col(Alert.care_team_id).in_(list(ask.teams)), *id_filter(ask, col(Alert.id), _maybe_uuid)
+    )
     statement = _patient_filter(ask, statement, col(Alert.citizen_id))
     for values in _token_values(ask, "status", _STATUS):
         statement = statement.where(col(Alert.status).in_(values) if values else false())

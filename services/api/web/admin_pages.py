@@ -36,6 +36,7 @@ from services.api.pagination import PageParams
 from services.api.problems import ConflictError
 from services.api.scoping import require_administrator
 from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
+from services.api.web import device_pages
 from services.api.web.actions import form_action, form_fields
 from services.api.web.admin_form_checks import (
     check_citizen,
@@ -86,6 +87,7 @@ def _admin_page(uow: SqlUnitOfWork, principal: Principal, clock: Clock) -> dict[
         "staff": staff.items,
         "citizens": citizens,
         "citizen_names": {str(c.id): f"{c.given_name} {c.family_name}" for c in citizens},
+        **device_pages.broker_panel(session),
     }
 
 
@@ -112,6 +114,8 @@ async def _render_admin(
         edit_team=query.get("edit_team", ""),
         edit_staff=query.get("edit_staff", ""),
         confirm_staff=query.get("confirm_deactivate", ""),
+        confirm_device=query.get("confirm_device", ""),
+        device_action=query.get("device_action", ""),
         field_errors={form_key: checked.errors} if checked else {},
         form_values={form_key: checked.typed} if checked else {},
         **page,
@@ -363,7 +367,12 @@ async def enrol_citizen_form(
 
 @router.post("/ui/devices")
 async def enrol_device_form(
-    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
+    *,
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> RedirectResponse:
     form = await form_fields(request)
     return await form_action(
@@ -376,6 +385,7 @@ async def enrol_device_form(
             session=uow.session,
             principal=principal,
             clock=clock,
+            settings=settings,
         ),
     )
 

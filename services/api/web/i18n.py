@@ -653,3 +653,12 @@ def translator(language: str) -> Callable[[str], str]:
         return key if entry is None else entry[index]
 
     return gettext
+
+
+def _merge_device_words() -> None:
+    from services.api.web.device_words import DEVICE_WORDS
+
+    CATALOGUE.update(DEVICE_WORDS)
+
+
+_merge_device_words()

@@ -19,6 +19,7 @@ from services.api.web import (
     citizen_forms,
     citizen_list_page,
     citizen_pages,
+    device_pages,
     worklist_pages,
 )
 from services.api.web.render import STATIC, LoginRequiredError, build_environment, render
@@ -43,7 +44,7 @@ def install_web(app: FastAPI) -> None:
         citizen_forms,
         admin_pages,
     )
-    for module in (*pages, access_report_page):
+    for module in (*pages, access_report_page, device_pages):
         app.include_router(module.router)
 
     async def on_login_required(request: Request, _exc: Exception) -> Response:

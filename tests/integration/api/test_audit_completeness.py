@@ -39,6 +39,8 @@ NO_CITIZEN_DATA = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),
+    # the tablet itself is the actor (device.pair, naming the citizen): tested in test_pairing
+    ("POST", "/api/v1/enrolment/pair"),
 }
 
 
@@ -495,6 +497,43 @@ def steps(world: World) -> list[Step]:
             {"staff_id": "__nurse-a__"},
             citizen=False,
             json=lambda e: {"display_name": "Anne"},
+        ),
+        Step(
+            "POST",
+            "/api/v1/pairing-codes",
+            "admin",
+            json=lambda e: {"citizen_id": c0},
+        ),
+        Step("POST", "/ui/pairing-codes", "admin", form=lambda e: {"citizen_id": c0}),
+        Step(
+            "POST",
+            "/api/v1/devices/{device_id}/rotate",
+            "admin",
+            {"device_id": a.device_ids[1]},
+            citizen=False,
+        ),
+        Step(
+            "POST",
+            "/ui/devices/{device_id}/rotate",
+            "admin",
+            {"device_id": a.device_ids[1]},
+            citizen=False,
+            form=lambda e: {},
+        ),
+        Step(
+            "POST",
+            "/api/v1/devices/{device_id}/revoke",
+            "admin",
+            {"device_id": a.device_ids[1]},
+            citizen=False,
+        ),
+        Step(
+            "POST",
+            "/ui/devices/{device_id}/revoke",
+            "admin",
+            {"device_id": a.device_ids[0]},
+            citizen=False,
+            form=lambda e: {"confirm": "1"},
         ),
     ]
 

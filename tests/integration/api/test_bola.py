@@ -57,6 +57,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/citizens/{citizen_id}/messages"): {"text": "Ring til os"},
     ("POST", "/api/v1/devices/{device_id}/assign"): {"citizen_id": "{citizen_id}"},
     ("POST", "/api/v1/devices/{device_id}/unassign"): {},
+    ("POST", "/api/v1/devices/{device_id}/revoke"): {},
+    ("POST", "/api/v1/devices/{device_id}/rotate"): {},
     ("PATCH", "/api/v1/staff/{staff_id}"): {"display_name": "X"},
     ("PATCH", "/api/v1/care-teams/{team_id}"): {"name": "Nyt navn"},
 }
@@ -90,6 +92,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/ui/citizens/{citizen_id}/messages": {"text": "Ring til os", "kind": "message"},
     "/ui/devices/{device_id}/assign": {"citizen_id": "{citizen_id}"},
     "/ui/devices/{device_id}/unassign": {},
+    "/ui/devices/{device_id}/revoke": {"confirm": "1"},
+    "/ui/devices/{device_id}/rotate": {},
     "/ui/care-teams/{team_id}": {"name": "Nyt navn", "timezone": "Europe/Copenhagen"},
     "/ui/staff/{staff_id}": {"display_name": "X", "role": "nurse", "care_team_ids": "{team_id}"},
     "/ui/staff/{staff_id}/status": {"change": "unlock"},

@@ -231,7 +231,7 @@ def test_enrol_assign_and_unassign_a_device(
     assert assigned.status_code == 200
     assert assigned.json()["citizen_id"] == str(world.a.citizen_ids[0])
     with Session(engine) as s:
-        plans = s.exec(select(OutboxMessage)).all()
+        plans = s.exec(select(OutboxMessage).where(OutboxMessage.channel == "mqtt")).all()
     assert [p.destination.rsplit("/", 2)[-2] for p in plans] == ["tablet-new"]
     nurse_view = client.get("/api/v1/devices", headers=headers("nurse-b")).json()
     assert {d["id"] for d in nurse_view["items"]} == set(world.b.device_ids)

@@ -11,6 +11,19 @@ identifier yet. ``script`` injects failures, one per request, in order:
 - ``commit-then-500`` / ``commit-then-drop``: store, then fail -- the client cannot know it
   succeeded, so its resend must be recognised as the same resource;
 - ``400``: refuse (a client error: never retried).
+
+Strict like FUT (options, all on by default except where FUT itself is lenient):
+
+- ``honour_if_none_exist`` (default True): False = ignore ``ifNoneExist`` and create anyway,
+  as a server that does not declare conditional create may; ``created`` counts every create;
+- ``capability``: what ``GET /fhir/metadata`` declares (default FUT 8.0.0's measurement
+  server: conditional create for QuestionnaireResponse, not for Observation);
+- ``strict_codes`` (default True): 422 for a code, component code or unit outside the IG's
+  ValueSet and ConceptMap (copied under ``tests/data/fut``), and for ``entered-in-error``;
+- ``token_check``: a callable (token, patient, episode) -> bool; False -> 401, so a token
+  outside the submission's patient/episode context is refused;
+- ``GET /fhir/{Observation,QuestionnaireResponse}?identifier=system|value`` searches;
+  ``POST /fhir/ClinicalImpression/$set-measurement-validity`` records in ``invalidated``.
 """
 
 from __future__ import annotations
@@ -21,14 +34,81 @@ import socket
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from fhir.resources.R4B.clinicalimpression import ClinicalImpression
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+FUT_DATA = Path(__file__).resolve().parents[2] / "data" / "fut"
+
+
+def fut_capability(conditional: dict[str, bool] | None = None) -> dict[str, Any]:
+    declared = conditional or {"Observation": False, "QuestionnaireResponse": True}
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "kind": "instance",
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": [{"type": t, "conditionalCreate": c} for t, c in declared.items()],
+            }
+        ],
+    }
+
+
+def _allowed_codes() -> set[tuple[str, str]]:
+    document = json.loads((FUT_DATA / "ValueSet-ehealth-observation-codes.json").read_text())
+    return {
+        (include["system"], concept["code"])
+        for include in document["compose"]["include"]
+        for concept in include.get("concept", ())
+    }
+
+
+_UNITS = {
+    ("urn:oid:1.2.208.176.2.1", "DNK05472"): "mm[Hg]",
+    ("urn:oid:1.2.208.176.2.1", "DNK05473"): "mm[Hg]",
+    ("urn:oid:1.2.208.176.2.1", "NPU03011"): "%",
+    ("urn:oid:1.2.208.176.2.1", "NPU21692"): "1/min",
+    ("urn:oid:1.2.208.176.2.1", "NPU03804"): "kg",
+    ("urn:oid:1.2.208.176.2.1", "NPU08676"): "Cel",
+    ("urn:oid:1.2.208.184.100.8", "MCS88015"): "L",
+    ("urn:oid:1.2.208.184.100.8", "MCS88016"): "L",
+    ("urn:oid:1.2.208.184.100.8", "MCS88050"): "1/30sec",
+}  # FUT's conceptmap-obs-code-to-ucum for the codes pust can send
+
+
+def _coding_errors(resource: dict[str, Any], allowed: set[tuple[str, str]]) -> list[str]:
+    errors = []
+    if resource.get("status") == "entered-in-error":
+        errors.append("entered-in-error is not a measurement")
+    if resource["resourceType"] != "Observation":
+        return errors
+    parts = [resource, *resource.get("component", [])]
+    for part in parts:
+        codings = part.get("code", {}).get("coding", [])
+        ours = [(c.get("system"), c.get("code")) for c in codings]
+        if not ours or any(c not in allowed for c in ours):
+            errors.append(f"code outside observation-codes: {ours}")
+        quantity = part.get("valueQuantity")
+        if (
+            quantity is not None
+            and ours
+            and ours[0] in _UNITS
+            and quantity.get("code") != _UNITS[ours[0]]
+        ):
+            errors.append(f"unit {quantity.get('code')} for {ours[0]}")
+    return errors
 
 
 @dataclass
@@ -46,6 +126,15 @@ class RegionalServer:
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     invalid: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    honour_if_none_exist: bool = True
+    capability: dict[str, Any] = field(default_factory=fut_capability)
+    strict_codes: bool = True
+    token_check: Callable[[str, str, str], bool] | None = None
+    refused: list[str] = field(default_factory=list)  # reasons of 401/422 answers
+    ids: dict[str, str] = field(default_factory=dict)  # identifier -> server id
+    invalidated: list[str] = field(default_factory=list)  # Observation references
+    searches: int = 0
+    _allowed: set[tuple[str, str]] = field(default_factory=_allowed_codes)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -68,6 +157,60 @@ class RegionalServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path == "/fhir/metadata":
+                    return self._answer(200, server.capability)
+                if parts.path not in ("/fhir/Observation", "/fhir/QuestionnaireResponse"):
+                    return self._answer(404, {"resourceType": "OperationOutcome", "issue": []})
+                (token,) = parse_qs(parts.query).get("identifier", [""])
+                value = token.split("|", 1)[-1]
+                with server.lock:
+                    server.searches += 1
+                    resource = server.resources.get(value)
+                    found = resource is not None and _identifier(resource) == token
+                    server_id = server.ids.get(value)
+                entries = []
+                if found:
+                    assert resource is not None
+                    entries.append(
+                        {
+                            "fullUrl": f"{server.base_url}/{resource['resourceType']}/{server_id}",
+                            "resource": {
+                                **resource,
+                                "id": server_id,
+                                "meta": {"versionId": "1"},
+                            },
+                        }
+                    )
+                return self._answer(
+                    200,
+                    {
+                        "resourceType": "Bundle",
+                        "type": "searchset",
+                        "total": len(entries),
+                        "entry": entries,
+                    },
+                )
+
+            def _refuse(self, status: int, reason: str) -> None:
+                with server.lock:
+                    server.refused.append(reason)
+                code = "login" if status == 401 else "processing"
+                return self._answer(
+                    status,
+                    {
+                        "resourceType": "OperationOutcome",
+                        "issue": [{"severity": "error", "code": code}],
+                    },
+                )
+
+            def _authorised(self, patient: str, episode: str) -> bool:
+                if server.token_check is None:
+                    return True
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                return server.token_check(token, patient, episode)
+
             def do_POST(self) -> None:
                 expected = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(expected)
@@ -76,6 +219,8 @@ class RegionalServer:
                     # complete request, so nothing is stored and nothing is answered
                     self.close_connection = True
                     return None
+                if self.path == "/fhir/ClinicalImpression/$set-measurement-validity":
+                    return self._validity(body)
                 if self.path != "/fhir/$submit-measurement":
                     return self._answer(
                         404,
@@ -102,6 +247,21 @@ class RegionalServer:
                 identifiers = [identifier for identifier, _ in entries]
                 with server.lock:
                     server.requests.append(identifiers)
+                for _, resource in entries:
+                    episode = next(
+                        (
+                            e["valueReference"]["reference"]
+                            for e in resource.get("extension", [])
+                            if e["url"].endswith("workflow-episodeOfCare")
+                        ),
+                        "",
+                    )
+                    if not self._authorised(resource["subject"]["reference"], episode):
+                        return self._refuse(401, "token outside the patient/episode context")
+                    if server.strict_codes:
+                        errors = _coding_errors(resource, server._allowed)
+                        if errors:
+                            return self._refuse(422, "; ".join(errors))
                 if action in ("500", "503"):
                     return self._answer(
                         int(action),
@@ -146,6 +306,25 @@ class RegionalServer:
                     },
                 )
 
+            def _validity(self, body: bytes) -> None:
+                document = json.loads(body)
+                (parameter,) = document["parameter"]
+                impression = parameter["resource"]
+                ClinicalImpression.model_validate(impression)
+                assert parameter["name"] == "clinicalImpression"
+                assert impression["code"]["coding"][0]["code"] == "MeasurementValidityUpdate"
+                episode = impression["extension"][0]["valueReference"]["reference"]
+                if not self._authorised(impression["subject"]["reference"], episode):
+                    return self._refuse(401, "token outside the patient/episode context")
+                items = [i["reference"] for i in impression["investigation"][0]["item"]]
+                with server.lock:
+                    known = {f"{server.base_url}/Observation/{i}" for i in server.ids.values()}
+                    target = [i for i in items if i in known]
+                    if not target:
+                        return self._refuse(422, "no such Observation")
+                    server.invalidated.append(target[0])
+                return self._answer(200, {**impression, "id": str(len(server.invalidated))})
+
             def _answer(self, status: int, document: dict[str, Any]) -> None:
                 payload = json.dumps(document).encode()
                 self.send_response(status)
@@ -184,25 +363,37 @@ class RegionalServer:
                 Observation.model_validate(resource)
             else:
                 QuestionnaireResponse.model_validate(resource)
-            identifier = unquote(request["ifNoneExist"].removeprefix("identifier="))
-            identifiers = resource["identifier"]
-            values = [
-                i["value"]
-                for i in (identifiers if isinstance(identifiers, list) else [identifiers])
-            ]
-            assert identifier in values, "conditional create must match the resource"
-            entries.append((identifier, resource))
+            token = _identifier(resource)
+            assert token.split("|", 1)[0], "an identifier has a system"
+            if "ifNoneExist" in request:
+                declared = {
+                    r["type"]: r.get("conditionalCreate")
+                    for r in self.capability["rest"][0]["resource"]
+                }
+                assert declared.get(resource["resourceType"]), "ifNoneExist not declared"
+                condition = unquote(request["ifNoneExist"].removeprefix("identifier="))
+                assert condition == token, "conditional create must match the resource"
+            identifier = token.split("|", 1)[1]
+            entries.append((identifier, {**resource, "_conditional": "ifNoneExist" in request}))
         return entries
 
     def _store(self, entries: list[tuple[str, dict[str, Any]]]) -> list[str]:
         statuses = []
         with self.lock:
-            for identifier, resource in entries:
+            for identifier, stored in entries:
+                conditional = stored.pop("_conditional")
                 self.create_attempts[identifier] += 1
-                if identifier in self.resources:
+                if identifier in self.resources and conditional and self.honour_if_none_exist:
                     statuses.append("200 OK")  # ifNoneExist matched: nothing created
                     continue
-                self.resources[identifier] = resource
                 self.created[identifier] += 1
+                self.resources.setdefault(identifier, stored)
+                self.ids.setdefault(identifier, str(len(self.ids) + 1))
                 statuses.append("201 Created")
         return statuses
+
+
+def _identifier(resource: dict[str, Any]) -> str:
+    found = resource["identifier"]
+    first = found[0] if isinstance(found, list) else found
+    return f"{first.get('system', '')}|{first['value']}"

@@ -130,6 +130,34 @@ def test_backfill_is_resumable_and_sends_each_reading_once(
     assert len(regional.requests) == posts  # a finished backfill sends nothing again
 
 
+def test_backfill_paces_itself(
+    engine: Engine, regional: RegionalServer, transports: list[HttpTransport]
+) -> None:
+    _history(engine, 6)
+    with Session(engine) as s:
+        citizens, _ = resolve_citizens(s, citizen_id=None, team="Kommune Nord")
+    slept: list[float] = []
+    sizes: list[int] = []
+
+    def record(seconds: float) -> None:  # the pace, measured instead of waited
+        slept.append(seconds)
+        sizes.append(len(regional.requests))
+
+    summary = run_backfill(
+        engine=engine,
+        worker=_worker(engine, regional, transports),
+        clock=SystemClock(),
+        citizen_ids=citizens,
+        sleep=record,
+        per_second=3,
+    )
+    assert summary.remaining == 0 and len(regional.resources) == summary.sent
+    # at most 3 submissions between two pauses of up to a second each
+    steps = [b - a for a, b in zip([0, *sizes], sizes, strict=False)]
+    assert steps and max(steps) <= 3 and all(0 <= s <= 1.0 for s in slept)
+    assert len(slept) >= summary.sent // 3
+
+
 def test_cli_mode_and_backfill(
     engine: Engine,
     db_url: str,
@@ -146,6 +174,7 @@ def test_cli_mode_and_backfill(
         "PUST_BRIDGE_ALLOWED_HOSTS": "127.0.0.1",
         "PUST_BRIDGE_ALLOW_HTTP": "true",
         "PUST_BRIDGE_METRICS_PORT": "0",
+        "PUST_BRIDGE_BACKFILL_PER_SECOND": "1000",
     }.items():
         monkeypatch.setenv(name, value)
     assert main(["fhir", "mode", "--team", "Kommune Nord", "both"]) == 0
@@ -157,6 +186,7 @@ def test_cli_mode_and_backfill(
     assert main(["fhir", "backfill", "--team", "Kommune Nord"]) == 0
     out = capsys.readouterr().out
     assert "sent: 7" in out and "not linked, skipped: 1" in out
+    assert "backfill paced at 1000 submissions/s" in out
     assert len(regional.resources) == 7
     assert main(["fhir", "status"]) == 0
     assert "sent=7" in capsys.readouterr().out

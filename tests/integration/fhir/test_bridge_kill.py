@@ -29,7 +29,8 @@ CONCURRENCY = 4
 
 @pytest.fixture
 def regional() -> Iterator[RegionalServer]:
-    server = RegionalServer(timeout_sleep=1.0, delay=0.02).start()
+    # like FUT: no conditional create for Observation, and ifNoneExist ignored if sent anyway
+    server = RegionalServer(timeout_sleep=1.0, delay=0.02, honour_if_none_exist=False).start()
     yield server
     server.stop()
 

@@ -87,14 +87,14 @@ def test_observation_paging_walks_every_observation_once(
     assert str(systolic) in ids and str(diastolic) not in ids
     (pressure,) = [o for o in found if "component" in o]
     assert {c["code"]["coding"][0]["code"] for c in pressure["component"]} == {
-        "MCS88019",
-        "MCS88020",
+        "DNK05472",
+        "DNK05473",
     }
     spo2 = next(o for o in found if o["id"] == str(fhir_world.a.reading_ids[0]))
     assert spo2["code"]["coding"][0] == {
         "system": urls.NPU,
         "code": "NPU03011",
-        "display": "Iltmætning",
+        "display": "Hb(Fe; O2-bind.; aB)—Oxygen(O2); mætn. = ?",  # the IG's NPU display
     }
     assert spo2["referenceRange"]  # the limits in force at triage
     assert spo2["device"]["reference"].startswith("Device/peripheral-")
@@ -105,7 +105,7 @@ CODE_CASES = [
     ("http://loinc.org|59408-5", 25),
     ("urn:iso:std:iso:11073:10101|150456", 25),
     ("http://loinc.org|85354-9", 1),  # the blood pressure panel
-    ("MCS88020", 0),  # a paired diastolic is a component, not an Observation of its own
+    ("DNK05473", 0),  # a paired diastolic is a component, not an Observation of its own
     ("8867-4", 0),
     ("NPU03011,85354-9", 26),
     ("http://loinc.org|NPU03011", 0),  # the right code in the wrong system
@@ -232,7 +232,6 @@ def test_tasks_impressions_and_responses(
     ("method", "url", "status"),
     [
         ("GET", "/fhir/r4/Observation?date=yesterday", 400),
-        ("GET", "/fhir/r4/Observation?colour=red", 400),
         ("GET", "/fhir/r4/Observation?_count=many", 400),
         ("GET", "/fhir/r4/Observation?patient=Group/1", 400),
         ("GET", "/fhir/r4/Observation/abc", 404),
@@ -292,10 +291,25 @@ def test_bridge_status_for_administrators_only(
                 available_at=NOW,
             )
         )
+        s.add(
+            OutboxMessage(
+                channel="fhir",
+                destination="$submit-measurement",
+                payload={"reading_ids": [3]},
+                dedup_key="fhir:reading:3",
+                status="skipped",
+                last_error="no FUT code for fev6",
+                created_at=NOW,
+                available_at=NOW,
+            )
+        )
     body = _get(fhir_client, "/fhir/r4/$bridge-status", auth("admin-a"))
     Parameters.model_validate(body)
     values = {p["name"]: p.get("valueInteger") for p in body["parameter"]}
     assert values["pending"] == 1 and values["dead"] == 1 and values["sent"] == 0
     (dead,) = [p for p in body["parameter"] if p["name"] == "deadSubmission"]
     assert {"name": "lastError", "valueString": "http 422 (processing)"} in dead["part"]
+    (not_sendable,) = [p for p in body["parameter"] if p["name"] == "notSendable"]
+    parts = {p["name"]: p.get("valueString", p.get("valueInteger")) for p in not_sendable["part"]}
+    assert parts["type"] == "fev6" and parts["count"] == 1
     _get(fhir_client, "/fhir/r4/$bridge-status", auth("integrator-a"), 403)

@@ -24,11 +24,16 @@ T0 = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
 REGION = "https://careplan.region.test/fhir"
 SERVICE_REQUESTS = {
     "spo2": f"{REGION}/ServiceRequest/1/_history/2",
-    "pulse": f"{REGION}/ServiceRequest/2",
-    "bp_systolic": f"{REGION}/ServiceRequest/3",
+    "pulse": f"{REGION}/ServiceRequest/2/_history/1",
+    "bp_systolic": f"{REGION}/ServiceRequest/3/_history/4",
     "kol-symptoms-v1": {
         "reference": f"{REGION}/ServiceRequest/4",
-        "questionnaire": f"{REGION}/Questionnaire/9",
+        "version": "2",
+        "questionnaire": f"{REGION}/Questionnaire/9|3",
+        "items": {
+            "more_breathless": {"linkId": "1.1", "type": "boolean"},
+            "cat_score": {"linkId": "2", "type": "integer"},
+        },
     },
 }
 
@@ -97,13 +102,14 @@ def add_reading(
     at: datetime,
     *,
     received: datetime | None = None,
+    message_id: str | None = None,
 ) -> int:
     received = received or at + timedelta(seconds=5)
     with session_scope(engine) as s:
         reading = Reading(
             citizen_id=citizen_id,
             device_id=device_id,
-            message_id=uuid.uuid4().hex,
+            message_id=message_id or uuid.uuid4().hex,
             type=type_,
             value=value,
             unit=unit,

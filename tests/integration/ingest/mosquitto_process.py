@@ -11,32 +11,20 @@ from pathlib import Path
 
 DEPLOY_CONF = Path(__file__).resolve().parents[3] / "deploy" / "mosquitto" / "mosquitto.conf"
 _REPLACED = re.compile(
-    r"^(listener|persistence_location|password_file|acl_file|allow_anonymous)\b.*$", re.M
+    r"^(listener|persistence_location|password_file|acl_file|allow_anonymous|plugin\w*)\b.*$", re.M
 )
 
 
-def render_test_config(port: int, data_dir: Path, users: dict[str, str] | None = None) -> str:
-    """The deploy configuration with only the listener and the data directory changed.
-
-    Without ``users`` anyone may log in (test tablets are not enrolled); with ``users``
-    the deploy password file and ACL rules apply, with a password file made for them.
-    """
+def render_test_config(port: int, data_dir: Path) -> str:
+    """The deploy configuration with only the listener and the data directory changed, and
+    anyone may log in (test tablets are not enrolled; the dynamic-security setup is tested
+    in tests/integration/broker)."""
     text = _REPLACED.sub("", DEPLOY_CONF.read_text())
     text += f"\nlistener {port} 127.0.0.1\npersistence_location {data_dir}/\n"
     # run as root, mosquitto would switch to the "mosquitto" user, who cannot read pytest's
     # private temporary directories
     text += f"log_dest stderr\nlog_type error\nuser {getpass.getuser()}\n"
-    if users is None:
-        return text + "allow_anonymous true\n"
-    password_file = data_dir / "pust.passwd"
-    password_file.write_text("")
-    for username, password in users.items():
-        subprocess.run(
-            ["mosquitto_passwd", "-b", str(password_file), username, password], check=True
-        )
-    acl_file = data_dir / "pust.acl"
-    acl_file.write_text((DEPLOY_CONF.parent / "pust.acl.template").read_text())
-    return text + f"allow_anonymous false\npassword_file {password_file}\nacl_file {acl_file}\n"
+    return text + "allow_anonymous true\n"
 
 
 def free_port() -> int:
@@ -46,11 +34,11 @@ def free_port() -> int:
 
 
 class MosquittoProcess:
-    def __init__(self, directory: Path, users: dict[str, str] | None = None) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.port = free_port()
         self.conf = directory / "mosquitto.conf"
-        self.conf.write_text(render_test_config(self.port, directory, users))
+        self.conf.write_text(render_test_config(self.port, directory))
         self._process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -16,7 +16,9 @@ from pust.db.tables import (
     CareTeam,
     Citizen,
     CitizenNote,
+    Device,
     LimitSet,
+    PairingCode,
     PausePeriod,
     Plan,
     Reading,
@@ -387,12 +389,75 @@ class FakeStaffRepository:
         self.throttle_reset.append(username)
 
 
+class FakeEnrolmentRepository:
+    """Devices, assignments (one open one per device and per citizen) and pairing codes;
+    ``broker_syncs`` lists the devices the broker channel was told about, in order."""
+
+    def __init__(self) -> None:
+        self.devices: dict[str, Device] = {}
+        self.holders: dict[str, uuid.UUID] = {}
+        self.codes: dict[str, PairingCode] = {}
+        self.passwords: dict[str, str] = {}
+        self.broker_syncs: list[str] = []
+        self.device_events: list[tuple[str, str]] = []
+
+    def device(self, device_id: str) -> Device | None:
+        return self.devices.get(device_id)
+
+    def add_device(self, device: Device, *, now: datetime) -> None:
+        self.devices[device.id] = device
+        self.broker_syncs.append(device.id)
+
+    def holder(self, device_id: str) -> uuid.UUID | None:
+        return self.holders.get(device_id)
+
+    def tablet_of(self, citizen_id: uuid.UUID) -> str | None:
+        return next((d for d, c in self.holders.items() if c == citizen_id), None)
+
+    def assign(
+        self, *, device_id: str, citizen_id: uuid.UUID, now: datetime, by: uuid.UUID | None
+    ) -> None:
+        assert device_id not in self.holders and self.tablet_of(citizen_id) is None
+        self.holders[device_id] = citizen_id
+
+    def add_code(self, code: PairingCode) -> None:
+        assert code.code_hash not in self.codes
+        code.id = code.id or uuid.uuid4()
+        self.codes[code.code_hash] = code
+
+    def code(self, code_hash: str) -> PairingCode | None:
+        return self.codes.get(code_hash)
+
+    def issue_password(self, device: Device, *, now: datetime) -> str:
+        password = f"password-{len(self.passwords) + 1}"
+        self.passwords[device.id] = password
+        self.broker_syncs.append(device.id)
+        return password
+
+    def revoke(self, device: Device, *, now: datetime) -> None:
+        device.status = "revoked"
+        self.passwords.pop(device.id, None)
+        self.broker_syncs.append(device.id)
+
+    def device_event(
+        self,
+        *,
+        device_id: str,
+        now: datetime,
+        action: str,
+        citizen_id: uuid.UUID,
+        care_team_id: uuid.UUID,
+    ) -> None:
+        self.device_events.append((action, device_id))
+
+
 @dataclass
 class FakeUnitOfWork:
     audit: FakeAuditTrail = field(default_factory=FakeAuditTrail)
     alerts: FakeAlertRepository = field(default_factory=FakeAlertRepository)
     citizens: FakeCitizenRepository = field(default_factory=FakeCitizenRepository)
     tablets: FakeTabletOutbox = field(default_factory=FakeTabletOutbox)
+    enrolment: FakeEnrolmentRepository = field(default_factory=FakeEnrolmentRepository)
     teams: FakeTeamRepository = field(default_factory=FakeTeamRepository)
     staff: FakeStaffRepository = field(default_factory=FakeStaffRepository)
     records: FakeCitizenRecords = field(init=False)

@@ -81,6 +81,16 @@ def response(valid: bool = True) -> QuestionnaireResponse:
     )
 
 
+# the regional Questionnaire's linkIds and types for kol-symptoms-v1 (questionnaire_map.py)
+REGIONAL_ITEMS = {
+    "more_breathless": {"linkId": "1.1", "type": "boolean"},
+    "more_cough": {"linkId": "1.2", "type": "boolean"},
+    "more_sputum": {"linkId": "1.3", "type": "boolean"},
+    "sputum_colour_changed": {"linkId": "1.4", "type": "boolean"},
+    "cat_score": {"linkId": "2", "type": "integer"},
+}
+
+
 def link(*, with_versions: bool = True) -> RegionalLink:
     base = "https://careplan.example.test/fhir"
     return RegionalLink(
@@ -94,7 +104,9 @@ def link(*, with_versions: bool = True) -> RegionalLink:
             "bp_systolic": {"reference": f"{base}/ServiceRequest/74366", "version": "3"},
             "kol-symptoms-v1": {
                 "reference": f"{base}/ServiceRequest/74367",
-                "questionnaire": "https://questionnaire.example.test/fhir/Questionnaire/78460",
+                "version": "5",
+                "questionnaire": "https://questionnaire.example.test/fhir/Questionnaire/78460|3",
+                "items": REGIONAL_ITEMS,
             },
         },
         care_team_reference="https://organization.example.test/fhir/CareTeam/63739",

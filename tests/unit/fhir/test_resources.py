@@ -43,6 +43,7 @@ from pust.domain.limits import parse_rule_set
 from pust.fhir import urls
 from pust.fhir.bundle import operation_outcome, searchset
 from pust.fhir.capability import capability_statement
+from pust.fhir.identifiers import DEFAULT_IDENTIFIER_SYSTEM
 from pust.fhir.observation import (
     Measurement,
     ReferenceRange,
@@ -52,7 +53,7 @@ from pust.fhir.observation import (
 )
 from pust.fhir.patient import build_patient, build_peripheral, build_tablet, device_reference
 from pust.fhir.questionnaire_response import build_questionnaire_response, local_author
-from pust.fhir.regional import NotLinked, RegionalContext
+from pust.fhir.regional import NotLinked, RegionalContext, UnknownVersion
 from pust.fhir.submission import (
     observation_entry,
     response_entry,
@@ -69,7 +70,6 @@ def _ext(resource: dict[str, Any], url: str) -> list[dict[str, Any]]:
 def _local_observation(measurement: Measurement) -> dict[str, Any]:
     return build_observation(
         measurement,
-        citizen_id=f.CITIZEN_ID,
         subject={"reference": f"Patient/{f.CITIZEN_ID}"},
         device=device_reference("tab-0001", 7),
         resource_id=str(measurement.primary.id),
@@ -83,8 +83,12 @@ def test_observation_has_national_loinc_mdc_codes_ucum_and_phd_identifier() -> N
     assert systems == {urls.NPU: "NPU03011", urls.LOINC: "59408-5", urls.MDC: "150456"}
     assert obs["code"]["coding"][0]["system"] == urls.NPU  # the national code first
     assert obs["valueQuantity"] == {"value": 93.0, "unit": "%", "system": urls.UCUM, "code": "%"}
+    # pust's NamingSystem; from the device's view: no internal UUID, no CPR
     assert obs["identifier"] == [
-        {"value": f"FEEDABEEDEAD77C3-{f.CITIZEN_ID}-150456-20261123T061440.00"}
+        {
+            "system": DEFAULT_IDENTIFIER_SYSTEM,
+            "value": "FEEDABEEDEAD77C3-TAB-0001-150456-20261123T061440.00",
+        }
     ]
     assert obs["device"] == {"reference": "Device/peripheral-7"}
     assert obs["performer"] == [obs["subject"]]
@@ -116,11 +120,11 @@ def test_blood_pressure_is_one_observation_with_two_components() -> None:
     obs = _local_observation(Measurement(groups[0], ranges=ranges))
     Observation.model_validate(obs)
     assert "valueQuantity" not in obs
-    assert {c["code"] for c in obs["code"]["coding"]} == {"85354-9", "150020"}
+    assert {c["code"] for c in obs["code"]["coding"]} == {"ZZ3170", "85354-9", "150020"}
     components = {c["code"]["coding"][0]["code"]: c for c in obs["component"]}
-    assert components["MCS88019"]["valueQuantity"]["value"] == 150
-    assert components["MCS88020"]["valueQuantity"]["value"] == 95
-    assert components["MCS88019"]["referenceRange"][0]["low"]["value"] == 180
+    assert components["DNK05472"]["valueQuantity"]["value"] == 150
+    assert components["DNK05473"]["valueQuantity"]["value"] == 95
+    assert components["DNK05472"]["referenceRange"][0]["low"]["value"] == 180
     assert "150020" in obs["identifier"][0]["value"]
 
 
@@ -259,10 +263,8 @@ def test_submit_measurement_parameters() -> None:
         f.SYSTEM_ID,
     )
     entries = [
-        observation_entry(
-            Measurement((f.reading(),), f.SYSTEM_ID), citizen_id=f.CITIZEN_ID, regional=regional
-        ),
-        observation_entry(bp, citizen_id=f.CITIZEN_ID, regional=regional),
+        observation_entry(Measurement((f.reading(),), f.SYSTEM_ID), regional=regional),
+        observation_entry(bp, regional=regional),
         response_entry(f.response(), regional=regional),
     ]
     parameters = submit_measurement_parameters(entries)
@@ -287,25 +289,21 @@ def test_submit_measurement_parameters() -> None:
     assert timing["extension"][0] == {"url": "serviceRequestVersionId", "valueId": "42"}
     (timing,) = _ext(pressure, urls.EXT_RESOLVED_TIMING)
     assert timing["extension"][0]["valueId"] == "3"
-    assert answer["questionnaire"].endswith("/Questionnaire/78460")
+    assert answer["questionnaire"].endswith("/Questionnaire/78460|3")  # pinned version
     for entry in bundle["entry"]:
         assert entry["request"]["method"] == "POST"
-        assert entry["request"]["ifNoneExist"].startswith("identifier=")
+        # FUT declares no conditional create for Observation: none unless the target does
+        assert "ifNoneExist" not in entry["request"]
         assert entry["fullUrl"].startswith("urn:uuid:")
 
 
 def test_submission_is_deterministic() -> None:
     regional = RegionalContext.from_link(f.link())
-    one = observation_entry(
-        Measurement((f.reading(),), f.SYSTEM_ID), citizen_id=f.CITIZEN_ID, regional=regional
-    )
-    two = observation_entry(
-        Measurement((f.reading(),), f.SYSTEM_ID), citizen_id=f.CITIZEN_ID, regional=regional
-    )
+    one = observation_entry(Measurement((f.reading(),), f.SYSTEM_ID), regional=regional)
+    two = observation_entry(Measurement((f.reading(),), f.SYSTEM_ID), regional=regional)
     assert one == two
     later = observation_entry(
         Measurement((f.reading(at=f.T0.replace(minute=15)),), f.SYSTEM_ID),
-        citizen_id=f.CITIZEN_ID,
         regional=regional,
     )
     assert later["fullUrl"] != one["fullUrl"]
@@ -316,11 +314,13 @@ def test_not_linked_for_a_type_without_service_request() -> None:
     with pytest.raises(NotLinked):
         observation_entry(
             Measurement((f.reading("weight", 80, "kg"),)),
-            citizen_id=f.CITIZEN_ID,
             regional=regional,
         )
+    # the ServiceRequest's real version, never a guessed "1"
     unversioned = RegionalContext.from_link(f.link(with_versions=False))
-    assert unversioned.service_request("spo2").version == "1"
+    assert unversioned.service_request("spo2").version is None
+    with pytest.raises(UnknownVersion):
+        observation_entry(Measurement((f.reading(),), f.SYSTEM_ID), regional=unversioned)
 
 
 def test_searchset_paging_links_and_outcome_and_capability() -> None:
@@ -354,7 +354,6 @@ def test_a_known_regional_device_is_referenced_literally() -> None:
     }
     entry = observation_entry(
         Measurement((f.reading(),), f.SYSTEM_ID),
-        citizen_id=f.CITIZEN_ID,
         regional=RegionalContext.from_link(link),
     )
     assert entry["resource"]["device"] == {

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 16:26:52.741303
+Create Date: 2026-12-02 16:51:35.927153
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,18 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index('ix_audit_citizen_time', ['citizen_id', 'at'], unique=False)
 
+    op.create_table('broker_reconcile_run',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('started_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('drift', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('broker_reconcile_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_broker_reconcile_run_started_at'), ['started_at'], unique=False)
+
     op.create_table('broker_session',
     sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('connected_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -67,7 +79,10 @@ def upgrade() -> None:
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('mqtt_password_hash', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('mqtt_password_sealed', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('enrolled_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('broker_state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('broker_checked_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_seen_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('battery_pct', sa.Integer(), nullable=True),
     sa.Column('app_version', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
@@ -281,6 +296,23 @@ def upgrade() -> None:
     with op.batch_alter_table('limit_set', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_limit_set_care_team_id'), ['care_team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_limit_set_citizen_id'), ['citizen_id'], unique=False)
+
+    op.create_table('pairing_code',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('citizen_id', sa.Uuid(), nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=True),
+    sa.Column('created_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('device_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], ),
+    sa.ForeignKeyConstraint(['created_by'], ['staff_user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code_hash')
+    )
+    with op.batch_alter_table('pairing_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pairing_code_citizen_id'), ['citizen_id'], unique=False)
 
     op.create_table('pause_period',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -526,6 +558,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pause_period_citizen_id'))
 
     op.drop_table('pause_period')
+    with op.batch_alter_table('pairing_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pairing_code_citizen_id'))
+
+    op.drop_table('pairing_code')
     with op.batch_alter_table('limit_set', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_limit_set_citizen_id'))
         batch_op.drop_index(batch_op.f('ix_limit_set_care_team_id'))
@@ -583,6 +619,10 @@ def downgrade() -> None:
     op.drop_table('delivery_attempt')
     op.drop_table('care_team')
     op.drop_table('broker_session')
+    with op.batch_alter_table('broker_reconcile_run', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_broker_reconcile_run_started_at'))
+
+    op.drop_table('broker_reconcile_run')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_citizen_time')
 

@@ -130,7 +130,8 @@
 
   // a decision for a whole citizen waits UNDO_SECONDS with "Fortryd" before it is sent
   function bindForms(root) {
-    var queue = document.getElementById("queue");
+    var queue = document.querySelector("[data-undo]");
+    if (!queue) { return; }
     root.querySelectorAll("form.settle-form").forEach(function (form) {
       if (form.getAttribute("data-bound")) { return; }
       form.setAttribute("data-bound", "1");
@@ -206,9 +207,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    bindForms(document);
     var queue = document.getElementById("queue");
     if (queue) {
-      bindForms(queue);
       liveWorklist(queue);
       keyboard();
     }
