@@ -109,7 +109,7 @@ def test_receipts_follow_the_commit_and_acks_keep_arrival_order(engine: Engine) 
     assert count == 200
 
 
-@pytest.mark.expect_error_logs("ingest.database_refused_message")
+@pytest.mark.expect_error_logs("ingest.message_failed_to_store")
 @pytest.mark.parametrize("db_backend", ["postgresql"])
 def test_a_message_the_database_refuses_is_quarantined_and_blocks_nothing(
     engine: Engine,
