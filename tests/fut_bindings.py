@@ -1,7 +1,7 @@
 """A validator of FUT's required bindings and top-level cardinalities, from the IG's own files.
 
 Reads the StructureDefinition snapshots, ValueSets, CodeSystems and the unit ConceptMap
-copied under ``tests/data/fut`` (IG 8.0.0, see its README) -- never ``../shared``. For each
+copied under ``tests/data/fut`` (IG 8.0.0, see its README), the repository's own copy. For each
 resource: structural R4 validity is the caller's (fhir.resources models); here
 
 - every element with ``binding.strength = required`` in the resource's profile (and in the

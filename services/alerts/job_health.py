@@ -73,7 +73,7 @@ class JobMonitor:
             record.failures_in_a_row += 1
             in_a_row = record.failures_in_a_row
         self._metrics.job_failures.labels(job=name).inc()
-        error = type(exc).__name__
+        error = type(exc).__name__  # the type only: a message may carry values
         if not isinstance(exc, SQLAlchemyError):
             # not an outage: a bug, and an alarm path may be broken
             log.error(
