@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 from pust.domain.limits import AbsoluteLimit, RuleSet, default_rule_set
 from pust.domain.measurement_types import MeasurementType
-from pust_cli.evaluate.metrics import Evaluation, evaluate
-from pust_cli.evaluate.replay import Replay, RulesFor
+from pust.evaluation.metrics import Evaluation, evaluate
+from pust.evaluation.replay import Replay, RulesFor
 from pust_cli.simulator.cohort import CohortSpec, build_cohort
+from pust_cli.simulator.recording import cohort_recording
 from pust_cli.simulator.timeline import SimPlan
 
 # a run-in SpO2 median below this makes the group's absolute SpO2 limits a daily alarm
@@ -99,6 +100,7 @@ def run_evaluation(
         twice_weekly_configuration(),
     )
     results = tuple(
-        (c, evaluate(Replay(cohort, c.plan, c.rules_for).run())) for c in configurations
+        (c, evaluate(Replay(cohort_recording(cohort, c.plan), c.rules_for).run()))
+        for c in configurations
     )
     return EvaluationRun(citizens, weeks, seed, start, results)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
+from pust.evaluation.metrics import Evaluation
 from pust_cli.evaluate.configurations import EvaluationRun
-from pust_cli.evaluate.metrics import Evaluation
 
 
 def _percent(value: float | None) -> str:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pust.domain.severity import AlertKind, Severity
-from pust_cli.evaluate.metrics import EvaluationInput, RaisedAlert, TriagedItem, evaluate
+from pust.evaluation.metrics import EvaluationInput, RaisedAlert, TriagedItem, evaluate
+from pust.evaluation.recording import Episode
 from pust_cli.simulator.cohort import Exacerbation
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -17,8 +18,8 @@ def h(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
 
 
-def episode(device: str, onset: float) -> Exacerbation:
-    return Exacerbation(device, h(onset), h(onset + 72), h(onset + 240), 0.8)
+def episode(device: str, onset: float) -> Episode:
+    return Episode(device, h(onset), h(onset + 240))
 
 
 def test_hand_made_cohort() -> None:
@@ -98,8 +99,9 @@ def test_replay_through_real_triage_flags_a_deep_exacerbation() -> None:
     from dataclasses import replace
 
     from pust.domain.limits import default_rule_set
-    from pust_cli.evaluate.replay import Replay
+    from pust.evaluation.replay import Replay
     from pust_cli.simulator.cohort import Cohort, CohortSpec, build_cohort
+    from pust_cli.simulator.recording import cohort_recording
     from pust_cli.simulator.timeline import SimPlan
 
     start = datetime(2026, 1, 5, tzinfo=UTC)
@@ -125,7 +127,7 @@ def test_replay_through_real_triage_flags_a_deep_exacerbation() -> None:
     )
     cohort = Cohort(built.spec, citizens)
     rules = default_rule_set()
-    result = evaluate(Replay(cohort, SimPlan(), lambda _d, _b: rules).run())
+    result = evaluate(Replay(cohort_recording(cohort, SimPlan()), lambda _d, _b: rules).run())
     assert result.exacerbations == 1
     assert result.flagged_during_episode == 1
     assert result.missed_measurement_alerts == 0  # everybody measured every time

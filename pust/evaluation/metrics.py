@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from pust.domain.severity import AlertKind, Severity
-from pust_cli.simulator.cohort import Exacerbation
+from pust.evaluation.recording import Episode as Exacerbation
 
 DETECTION_WINDOW = timedelta(hours=24)
 

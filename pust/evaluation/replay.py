@@ -1,4 +1,5 @@
-"""Replay a simulated cohort through pust's real domain logic, in simulated time.
+"""Replay a recording (a simulated cohort, a cohort file, the clinic's history) through
+pust's real domain logic, in simulated time.
 
 Each message goes through the device-protocol validator (units, plausibility, late
 marking) and then the real triage (:mod:`pust.domain.triage`) with the citizen's rule set
@@ -40,10 +41,8 @@ from pust.domain.plans import MeasurementPlan, due_times
 from pust.domain.routing import default_routing_policy
 from pust.domain.severity import AlertKind, Severity
 from pust.domain.triage import ReadingFacts, Triage, triage_reading, triage_response
-from pust_cli.evaluate.metrics import EvaluationInput, RaisedAlert, TriagedItem
-from pust_cli.simulator.cohort import Cohort
-from pust_cli.simulator.messages import SimMessage
-from pust_cli.simulator.timeline import SimPlan, cohort_messages
+from pust.evaluation.metrics import EvaluationInput, RaisedAlert, TriagedItem
+from pust.evaluation.recording import RecordedMessage, Recording
 
 REVIEW_TIMES = (time(9, 0), time(13, 0))
 SILENT_AFTER = timedelta(hours=24)
@@ -79,8 +78,7 @@ class _Citizen:
 
 @dataclass(slots=True)
 class Replay:
-    cohort: Cohort
-    plan: SimPlan
+    recording: Recording
     rules_for: RulesFor
     triaged: list[TriagedItem] = field(default_factory=list)
     alerts: list[RaisedAlert] = field(default_factory=list)
@@ -89,25 +87,25 @@ class Replay:
     _alerts: dict[tuple[str, str], AlertState] = field(default_factory=dict)
 
     def run(self) -> EvaluationInput:
-        spec = self.cohort.spec
-        tz = ZoneInfo(self.plan.timezone)
-        measurement_plan = self.plan.measurement_plan(spec.start.astimezone(tz).date())
+        spec = self.recording
+        measurement_plan = spec.plan
+        tz = ZoneInfo(measurement_plan.timezone)
         end = spec.start + timedelta(days=spec.days)
-        citizens = {c.device_id: _Citizen(c.device_id) for c in self.cohort.citizens}
+        citizens = {d: _Citizen(d) for d in spec.device_ids}
         events = list(self._events(measurement_plan, tz, end))
         heapq.heapify(events)
-        for message in cohort_messages(self.cohort, self.plan):
-            if message.publish_at >= end:
+        for message in spec.messages:
+            if message.received_at >= end:
                 continue  # an upload after the evaluated period
-            while events and events[0][0] <= message.publish_at:
+            while events and events[0][0] <= message.received_at:
                 self._handle_event(heapq.heappop(events), citizens, measurement_plan)
             self._handle_message(message, citizens[message.device_id])
         while events:
             self._handle_event(heapq.heappop(events), citizens, measurement_plan)
         return EvaluationInput(
-            citizens=len(self.cohort.citizens),
+            citizens=len(spec.device_ids),
             days=spec.days,
-            exacerbations=self.cohort.exacerbations,
+            exacerbations=spec.episodes or (),
             triaged=self.triaged,
             alerts=self.alerts,
             rejected_messages=self.rejected,
@@ -118,7 +116,7 @@ class Replay:
     def _events(
         self, plan: MeasurementPlan, tz: ZoneInfo, end: datetime
     ) -> Iterator[tuple[datetime, int, str]]:
-        start = self.cohort.spec.start
+        start = self.recording.start
         for due in due_times(plan, start, end):
             decided = due + plan.grace + timedelta(minutes=1)  # the sweep after the grace
             if decided < end:
@@ -160,7 +158,7 @@ class Replay:
                         MISSED_RULE,
                     )
         else:
-            since = self.cohort.spec.start
+            since = self.recording.start
             for citizen in citizens.values():
                 if tablet_is_silent(citizen.last_seen, since=since, now=at, threshold=SILENT_AFTER):
                     self._raise(
@@ -203,12 +201,12 @@ class Replay:
 
     # messages --------------------------------------------------------------------------
 
-    def _handle_message(self, message: SimMessage, citizen: _Citizen) -> None:
-        received = message.publish_at
+    def _handle_message(self, message: RecordedMessage, citizen: _Citizen) -> None:
+        received = message.received_at
         citizen.last_seen = received
         result = validate_message(
             device_id=message.device_id,
-            channel=message.channel.value,
+            channel=message.kind,
             payload=json.dumps(message.payload).encode(),
             received_at=received,
         )
@@ -249,7 +247,7 @@ class Replay:
     def _rules(self, citizen: _Citizen, now: datetime) -> RuleSet:
         """The rule set in force: the starting configuration during the run-in, then the
         citizen's (possibly personalised) one with the run-in baselines."""
-        run_in_end = self.cohort.spec.start + timedelta(days=self.plan.run_in_days)
+        run_in_end = self.recording.start + timedelta(days=self.recording.run_in_days)
         if citizen.rules is not None:
             return citizen.rules
         default = self.rules_for(citizen.device_id, {})
@@ -259,8 +257,8 @@ class Replay:
         for type_ in baseline_types(default):
             value = run_in_median(
                 citizen.history.get(type_, []),
-                monitoring_started_at=self.cohort.spec.start,
-                days=self.plan.run_in_days,
+                monitoring_started_at=self.recording.start,
+                days=self.recording.run_in_days,
             )
             if value is not None:
                 baselines[type_] = value
