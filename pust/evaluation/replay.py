@@ -83,6 +83,7 @@ class Replay:
     triaged: list[TriagedItem] = field(default_factory=list)
     alerts: list[RaisedAlert] = field(default_factory=list)
     rejected: int = 0
+    rejections: list[tuple[RecordedMessage, Rejection]] = field(default_factory=list)
     # the latest alert per (device, rule): the open one, else the last resolved one
     _alerts: dict[tuple[str, str], AlertState] = field(default_factory=dict)
 
@@ -212,6 +213,7 @@ class Replay:
         )
         if isinstance(result, Rejection):
             self.rejected += 1
+            self.rejections.append((message, result))
             return
         if isinstance(result, MeasurementSubmission):
             for observation in result.observations:

@@ -20,6 +20,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--weeks", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--cohort",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="replay an external recording instead (docs/cohort-format.md)",
+    )
+    parser.add_argument(
         "--svg",
         type=Path,
         default=Path("pust-evaluation.svg"),
@@ -32,6 +39,8 @@ def _run(args: argparse.Namespace) -> int:
     from pust_cli.evaluate.configurations import run_evaluation
     from pust_cli.evaluate.report import render_svg, render_table
 
+    if args.cohort is not None:
+        return _run_cohort(args)
     if args.citizens < 1 or args.weeks < 3:
         print("pust evaluate: needs at least 1 citizen and 3 weeks (2 weeks are run-in)")
         return 2
@@ -41,3 +50,33 @@ def _run(args: argparse.Namespace) -> int:
     args.svg.write_text(render_svg(run), encoding="utf-8")
     print(f"\nfigure written to {args.svg}")
     return 0
+
+
+def _run_cohort(args: argparse.Namespace) -> int:
+    from pust.evaluation.cohort_format import InvalidCohortError
+    from pust_cli.evaluate.cohort_dir import evaluate_cohort, read_cohort_dir
+    from pust_cli.evaluate.report import render_table
+
+    try:
+        loaded = read_cohort_dir(args.cohort)
+    except FileNotFoundError as exc:
+        print(f"pust evaluate: {exc.filename} not found (a cohort needs messages.jsonl)")
+        return 2
+    except InvalidCohortError as exc:
+        print(f"pust evaluate: {args.cohort} cannot be replayed:")
+        for problem in exc.problems:
+            print(f"  {problem.describe()}")
+        return 2
+    result = evaluate_cohort(loaded)
+    recording = loaded.recording
+    header = (
+        f"pust evaluate — cohort {args.cohort}: {len(recording.device_ids)} citizens, "
+        f"{recording.days} days from {recording.start.isoformat()}"
+        + ("" if result.has_ground_truth else " (no episodes.jsonl: the burden only)")
+    )
+    print(render_table(result.run, header=header, burden_only=not result.has_ground_truth))
+    if result.problems:
+        print(f"\n{len(result.problems)} line(s) of the cohort not replayed or rejected:")
+        for problem in result.problems:
+            print(f"  {problem.describe()}")
+    return 1 if result.problems else 0
