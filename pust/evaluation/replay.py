@@ -252,6 +252,11 @@ class Replay:
         run_in_end = self.recording.start + timedelta(days=self.recording.run_in_days)
         if citizen.rules is not None:
             return citizen.rules
+        known = self.recording.baselines
+        if known is not None:  # the baselines in force (a stored history): no run-in here
+            citizen.baselines = dict(known.get(citizen.device_id, {}))
+            citizen.rules = self.rules_for(citizen.device_id, citizen.baselines)
+            return citizen.rules
         default = self.rules_for(citizen.device_id, {})
         if now < run_in_end:
             return default
