@@ -58,6 +58,12 @@ def _wire(moment: datetime) -> str:
     return _utc(moment).isoformat()
 
 
+def _message_id(key: str, stored: str) -> str:
+    """A protocol message id for the rebuilt message (a stored id need not be a UUID: a
+    nurse's manual entry, an imported history)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pust:{key}:{stored}"))
+
+
 def _latest_by_citizen(rows: Iterable[Any]) -> dict[uuid.UUID, Any]:
     latest: dict[uuid.UUID, Any] = {}
     for row in rows:
@@ -78,7 +84,7 @@ def _messages(
     for (_device, message_id), rows in grouped.items():
         first = rows[0]
         payload = {
-            "message_id": message_id,
+            "message_id": _message_id(key, message_id),
             "sent_at": _wire(first.sent_at),
             "observations": [
                 {
@@ -94,7 +100,7 @@ def _messages(
         messages.append(RecordedMessage(_utc(first.received_at), key, "measurements", payload))
     for response in responses:
         payload = {
-            "message_id": response.message_id,
+            "message_id": _message_id(key, response.message_id),
             "sent_at": _wire(response.sent_at),
             "questionnaire": response.questionnaire,
             "answered_at": _wire(response.answered_at),
