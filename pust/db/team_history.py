@@ -132,7 +132,9 @@ def load_team_history(
 ) -> TeamHistory:
     """The team's active citizens over ``[start, end)``, each with the rules in force now
     (its own limit set, else the team's group default, else pust's default) and with the
-    proposal (the proposal is a team default: a citizen with limits of its own keeps them)."""
+    proposal. The proposal is a team default: a citizen whose limits differ from the team's
+    (personalised by a clinician) keeps them; one whose limits are the team's (enrolment
+    copies them) gets the proposal."""
     citizens = session.exec(
         select(Citizen)
         .where(Citizen.care_team_id == care_team_id, Citizen.status == "active")
@@ -177,6 +179,8 @@ def load_team_history(
         key = citizen_key(citizen.id)
         own = personal.get(citizen.id)
         current = parse_rule_set(own.rules) if own is not None else team_rules
+        # enrolment copies the team's defaults: only limits that differ are the citizen's own
+        personalised = current != team_rules
         plan = _plan(plans.get(citizen.id), start.date())
         recording = Recording(
             start=start,
@@ -188,10 +192,10 @@ def load_team_history(
         )
         members.append(
             HistoryCitizen(
-                citizen.id, key, f"{citizen.given_name} {citizen.family_name}", own is not None
+                citizen.id, key, f"{citizen.given_name} {citizen.family_name}", personalised
             )
         )
         histories.append(
-            CitizenHistory(key, recording, current, current if own is not None else proposed)
+            CitizenHistory(key, recording, current, current if personalised else proposed)
         )
     return TeamHistory(start, days, team_rules, tuple(members), tuple(histories))

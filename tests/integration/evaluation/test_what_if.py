@@ -75,6 +75,14 @@ def history(engine: Engine) -> tuple[AlertsWorld, AlertsWorld]:
     _daily_spo2(engine, team, 2, 89.5)  # has limits of her own: keeps them
     _daily_spo2(engine, other, 0, 80.0)  # red, but in another team
     with session_scope(engine) as session:
+        session.add(  # enrolment copies the team's defaults: still the team's limits
+            LimitSet(
+                citizen_id=team.citizen_ids[0],
+                version=1,
+                rules=default_rule_set().to_json(),
+                reason="Gruppens standardgrænser",
+            )
+        )
         session.add(
             LimitSet(
                 citizen_id=team.citizen_ids[2],
