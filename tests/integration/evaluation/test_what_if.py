@@ -178,3 +178,47 @@ def test_a_rules_file_that_contradicts_itself_is_rejected_with_every_problem(
     problems = [line for line in out.splitlines() if line.startswith("  ")]
     assert len(problems) == 2, out
     assert "absolute.0" in out and "absolute.1" in out
+
+
+@pytest.mark.clock_sensitive
+def test_the_cli_prints_the_team_leads_report(
+    engine: Engine,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from datetime import UTC, datetime
+
+    from pust_cli.main import main
+
+    now = datetime.now(UTC)
+    world = seed(engine, citizens=1, now=now)
+    for day in range(1, 8):
+        at = now - timedelta(days=day, hours=1)
+        add_reading(engine, world, type_="spo2", value=91.0, unit="%", measured_at=at)
+    with Session(engine) as session:
+        team = session.get(CareTeam, world.team_id)
+        assert team is not None
+        name = team.name
+    rules = tmp_path / "proposal.json"
+    rules.write_text(json.dumps(_with_spo2_yellow(default_rule_set(), 92.0).to_json()))
+    monkeypatch.setenv("PUST_DATABASE_URL", db_url)
+    monkeypatch.setenv("PUST_SECRET_KEY", "cli-test-secret")
+    monkeypatch.setenv("PUST_SERVICE_MQTT_PASSWORD", "cli-test-password")
+
+    code = main(
+        ["evaluate", "--from-database", "--team", name, "--since", "2w", "--rules", str(rules)]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"what-if for {name}: 1 citizens, 14 days" in out
+    assert "Test Borger 0: +" in out
+    with Session(engine) as session:
+        actors = set(
+            session.exec(
+                select(AuditEvent.actor_username).where(AuditEvent.action == AUDIT_ACTION)
+            ).all()
+        )
+    assert len(actors) == 1 and next(iter(actors)).startswith("cli:")

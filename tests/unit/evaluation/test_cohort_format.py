@@ -174,3 +174,32 @@ def test_export_then_cohort_equals_the_in_memory_evaluation(tmp_path: Path) -> N
     rules = default_rule_set()
     result = evaluate(Replay(loaded.recording, lambda _d, _b: rules).run())
     assert result.readings > 100 and result.nurse_alerts > 0
+
+
+def test_the_cli_lists_every_bad_line_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pust_cli.main import main
+
+    t = START + timedelta(days=1, hours=8)
+    lines = [_measurement("tablet-001", t), "{oops", _measurement("tablet-001", t, unit="lb")]
+    (tmp_path / "messages.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    code = main(["evaluate", "--cohort", str(tmp_path)])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "(no episodes.jsonl: the burden only)" in out
+    assert "exacerbations (ground truth)" not in out
+    assert "messages.jsonl line 2: invalid_json" in out
+    assert "messages.jsonl line 3: unit_not_supported" in out
+    assert "2 line(s) of the cohort not replayed or rejected" in out
+
+
+def test_the_cli_refuses_a_directory_without_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pust_cli.main import main
+
+    assert main(["evaluate", "--cohort", str(tmp_path)]) == 2
+    assert "messages.jsonl not found" in capsys.readouterr().out
