@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from pust.domain.limits import InvalidRuleSetError
+from services.api.auth.current import language_of
 from services.api.deps import ClockDep
 from services.api.problems import NotFoundError
 from services.api.unit_of_work import UnitOfWorkDep
-from services.api.web.render import PagePrincipal, render
+from services.api.web.render import PagePrincipal, render, type_name
 from services.api.what_if import queries
 
 router = APIRouter(include_in_schema=False)
@@ -67,7 +68,9 @@ def _page(
     if run is not None:
         for outcome in run.result.changed:
             citizen = run.history.citizen(outcome.key)
-            rules = sorted({a.rule_key for a in (*outcome.appeared, *outcome.disappeared)})
+            keys = sorted({a.rule_key for a in (*outcome.appeared, *outcome.disappeared)})
+            language = language_of(request)
+            rules = [f"{type_name(language, key.split('.')[0])} ({key})" for key in keys]
             changed.append(
                 ChangedRow(
                     citizen.name,
