@@ -32,6 +32,7 @@ MESSAGES = "messages.jsonl"
 EPISODES = "episodes.jsonl"
 PLAN = "plan.json"
 MANIFEST = "cohort.json"
+OUTSIDE_PERIOD = "outside_period"  # not a protocol code: the line is fine, but not replayed
 KINDS = frozenset({"measurements", "questionnaire-responses", "status"})
 _MESSAGE_FIELDS = frozenset({"device_id", "kind", "received_at", "payload"})
 _EPISODE_FIELDS = frozenset({"device_id", "onset", "end"})
@@ -272,9 +273,21 @@ def parse_cohort(
     zone = measurement_plan.zone
     if start is None:
         start = _local_midnight(measurement_plan.starts_on, zone)
-    if days is None:
+    if days is None:  # up to and including the day of the last message
         last = recorded[-1].received_at
-        days = max(1, math.ceil((last - start) / timedelta(days=1)))
+        days = max(1, math.floor((last - start) / timedelta(days=1)) + 1)
+    end = start + timedelta(days=days)
+    problems.extend(
+        CohortProblem(
+            MESSAGES,
+            m.line or 0,
+            OUTSIDE_PERIOD,
+            f"received after the period {MANIFEST} gives (until {end.isoformat()})",
+        )
+        for m in recorded
+        if m.received_at >= end
+    )
+    recorded = [m for m in recorded if m.received_at < end]
     devices = roster or tuple(sorted({m.device_id for m in recorded}))
     truth = (
         _parse_episodes(episodes, frozenset(devices), problems) if episodes is not None else None

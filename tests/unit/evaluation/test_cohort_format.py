@@ -70,6 +70,7 @@ def test_every_bad_line_is_reported_by_line_number_with_its_code() -> None:
         "",  # 9: blank lines are not data
         _measurement("tablet-001", t + timedelta(hours=1), unit="lb"),  # 10: validator rejects
         _measurement("tablet-001", t + timedelta(hours=2), spo2=12),  # 11: implausible
+        _measurement("tablet-003", START + timedelta(days=21)),  # 12: after the period
     ]
     episodes = [
         json.dumps({"device_id": "tablet-001", "onset": t.isoformat(), "end": t.isoformat()}),
@@ -101,6 +102,7 @@ def test_every_bad_line_is_reported_by_line_number_with_its_code() -> None:
         ("messages.jsonl", 6, "schema_violation"),
         ("messages.jsonl", 7, "unknown_device"),
         ("messages.jsonl", 8, "unknown_device"),
+        ("messages.jsonl", 12, "outside_period"),
     ]
     # the roster's citizens all count, also the one that sent nothing
     assert loaded.recording.device_ids == ("tablet-001", "tablet-003")
