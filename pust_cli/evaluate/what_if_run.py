@@ -17,7 +17,7 @@ from pust.db.team_history import TeamHistory, load_team_history
 from pust.domain.limits import RuleSet
 from pust.evaluation.what_if import WhatIf, what_if
 
-AUDIT_ACTION = "evaluation.what_if"
+AUDIT_ACTION = "evaluation.what_if.read"  # a read: the access report shows it as "opened"
 _SINCE = re.compile(r"^(\d{1,3})([dw])$")
 
 

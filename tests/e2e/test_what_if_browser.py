@@ -70,9 +70,16 @@ def test_a_team_lead_compares_a_proposal_on_the_teams_history(
         serious = axe_violations(page)
         page.screenshot(path=str(ARTIFACTS / "what-if.png"), full_page=True)
         assert not serious, describe(serious)
+
+        # Anna's access report shows the look-up among what was opened, not as a change
+        page.goto(f"{ui_base_url}/citizens/{ui_world.a.citizen_ids[0]}/access-report")
+        person = page.locator("section.access-person", has_text="lead-a").first
+        expect(person).to_contain_text("Hvad-nu-hvis-sammenligning")
+        expect(person).to_contain_text("Åbnede")
+        expect(person).not_to_contain_text("Ændrede")
     with Session(engine) as session:
         events = session.exec(
-            select(AuditEvent).where(AuditEvent.action == "evaluation.what_if")
+            select(AuditEvent).where(AuditEvent.action == "evaluation.what_if.read")
         ).all()
     assert {e.actor_username for e in events} == {"lead-a"}
     assert {e.care_team_id for e in events} == {ui_world.a.team_id}

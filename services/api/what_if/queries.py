@@ -20,7 +20,7 @@ from services.api.auth.principal import Principal, Role
 from services.api.problems import ForbiddenError, NotFoundError
 from services.api.scoping import ensure_visible
 
-ACTION = "evaluation.what_if"
+ACTION = "evaluation.what_if.read"  # a read: the access report shows it as "opened"
 PERIODS_DAYS = (14, 28, 56)
 MAX_DOCUMENT_CHARS = 200_000
 

@@ -51,5 +51,5 @@ WHAT_IF_WORDS: dict[str, tuple[str, str]] = {
         "tablets are not replayed.",
     ),
     "what_if_invalid": ("Forslaget kan ikke bruges", "The proposal cannot be used"),
-    "audit_evaluation_what_if": ("Hvad-nu-hvis-sammenligning", "What-if comparison"),
+    "audit_evaluation_what_if_read": ("Hvad-nu-hvis-sammenligning", "What-if comparison"),
 }
