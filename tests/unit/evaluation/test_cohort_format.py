@@ -205,3 +205,13 @@ def test_the_cli_refuses_a_directory_without_messages(
 
     assert main(["evaluate", "--cohort", str(tmp_path)]) == 2
     assert "messages.jsonl not found" in capsys.readouterr().out
+
+
+def test_since_is_days_or_weeks_within_a_year() -> None:
+    from pust_cli.evaluate.what_if_run import parse_since
+
+    assert parse_since("28d") == timedelta(days=28)
+    assert parse_since("4w") == timedelta(days=28)
+    for bad in ("", "28", "0d", "53w", "-3d", "2m"):
+        with pytest.raises(ValueError):
+            parse_since(bad)
