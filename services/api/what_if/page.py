@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
+from pust.db.tables import CareTeam
 from pust.domain.limits import InvalidRuleSetError
 from services.api.auth.current import language_of
 from services.api.deps import ClockDep
@@ -59,6 +60,7 @@ def _page(
     principal: PagePrincipal,
     team: object,
     *,
+    teams: list[CareTeam],
     days: int,
     document: str,
     run: queries.TeamWhatIf | None = None,
@@ -83,6 +85,7 @@ def _page(
     return render(
         request,
         "what_if.html",
+        teams=teams if len(teams) > 1 else [],
         principal=principal,
         nav="what_if",
         team=team,
@@ -104,10 +107,10 @@ async def what_if_page(
     team_id = _team_id(request.query_params.get("team"), principal.team_for_audit())
     team = await run_in_threadpool(queries.team_for_lead, uow.session, principal, team_id)
     rules = await run_in_threadpool(queries.current_team_rules, uow.session, team.id)
+    teams = await run_in_threadpool(queries.lead_teams, uow.session, principal)
     document = json.dumps(rules.to_json(), indent=2, ensure_ascii=False)
-    return _page(
-        request, principal, team, days=_days(request.query_params.get("days")), document=document
-    )
+    days = _days(request.query_params.get("days"))
+    return _page(request, principal, team, teams=teams, days=days, document=document)
 
 
 @router.post(PATH, response_class=HTMLResponse)
@@ -126,13 +129,22 @@ async def what_if_compare(
     if isinstance(upload, UploadFile) and upload.filename:
         raw = await upload.read(queries.MAX_DOCUMENT_CHARS * 4 + 1)
         document = raw.decode("utf-8", errors="replace")
+    teams = await run_in_threadpool(queries.lead_teams, uow.session, principal)
     try:
         proposed = queries.parse_proposal(document)
     except InvalidRuleSetError as exc:
-        return _page(request, principal, team, days=days, document=document, problems=exc.problems)
+        return _page(
+            request,
+            principal,
+            team,
+            teams=teams,
+            days=days,
+            document=document,
+            problems=exc.problems,
+        )
     run = await run_in_threadpool(
         lambda: queries.run_what_if(
             uow.session, principal, team, proposed=proposed, days=days, now=clock.now()
         )
     )
-    return _page(request, principal, team, days=days, document=document, run=run)
+    return _page(request, principal, team, teams=teams, days=days, document=document, run=run)

@@ -43,6 +43,21 @@ def team_for_lead(session: Session, principal: Principal, team_id: uuid.UUID) ->
     return team
 
 
+def lead_teams(session: Session, principal: Principal) -> list[CareTeam]:
+    """The teams the team lead may run a what-if for (the page offers each)."""
+    from sqlmodel import col, select
+
+    if principal.role is not Role.TEAM_LEAD or not principal.team_ids:
+        return []
+    return list(
+        session.exec(
+            select(CareTeam)
+            .where(col(CareTeam.id).in_(list(principal.team_ids)))
+            .order_by(col(CareTeam.name))
+        ).all()
+    )
+
+
 def current_team_rules(session: Session, team_id: uuid.UUID) -> RuleSet:
     from sqlmodel import col, select
 
