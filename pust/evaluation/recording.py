@@ -49,6 +49,9 @@ class Recording:
     messages: Iterable[RecordedMessage]
     plan: MeasurementPlan
     episodes: tuple[Episode, ...] | None = None
+    # the personal baselines in force per device, when known (the clinic's own history);
+    # ``None``: the replay takes them from the run-in as the alerts service does
+    baselines: Mapping[str, Mapping[str, float]] | None = None
 
     @property
     def run_in_days(self) -> int:

@@ -83,6 +83,7 @@ class Replay:
     triaged: list[TriagedItem] = field(default_factory=list)
     alerts: list[RaisedAlert] = field(default_factory=list)
     rejected: int = 0
+    rejections: list[tuple[RecordedMessage, Rejection]] = field(default_factory=list)
     # the latest alert per (device, rule): the open one, else the last resolved one
     _alerts: dict[tuple[str, str], AlertState] = field(default_factory=dict)
 
@@ -212,6 +213,7 @@ class Replay:
         )
         if isinstance(result, Rejection):
             self.rejected += 1
+            self.rejections.append((message, result))
             return
         if isinstance(result, MeasurementSubmission):
             for observation in result.observations:
@@ -249,6 +251,11 @@ class Replay:
         citizen's (possibly personalised) one with the run-in baselines."""
         run_in_end = self.recording.start + timedelta(days=self.recording.run_in_days)
         if citizen.rules is not None:
+            return citizen.rules
+        known = self.recording.baselines
+        if known is not None:  # the baselines in force (a stored history): no run-in here
+            citizen.baselines = dict(known.get(citizen.device_id, {}))
+            citizen.rules = self.rules_for(citizen.device_id, citizen.baselines)
             return citizen.rules
         default = self.rules_for(citizen.device_id, {})
         if now < run_in_end:

@@ -55,6 +55,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--no-status", action="store_true", help="do not send heartbeats")
     parser.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the cohort `pust evaluate` simulates as files (docs/cohort-format.md) "
+        "instead of publishing; replay it with `pust evaluate --cohort DIR`",
+    )
+    parser.add_argument(
         "--drain-seconds",
         type=float,
         default=30.0,
@@ -64,6 +72,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.export is not None:
+        from pust_cli.evaluate.cohort_dir import export_simulated
+
+        written = export_simulated(
+            args.export, citizens=args.citizens, days=args.days, seed=args.seed
+        )
+        print(f"cohort of {args.citizens} citizens, {args.days} days, seed {args.seed}: ")
+        for path in written:
+            print(f"  {path}")
+        return 0
     from pust_cli.simulator.session import SimulationRequest, client_settings, run_simulation
 
     settings = client_settings()

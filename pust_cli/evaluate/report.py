@@ -53,16 +53,30 @@ def rows(evaluation: Evaluation) -> list[tuple[str, str]]:
     ]
 
 
-def render_table(run: EvaluationRun) -> str:
+# rows that need the ground truth: left out when a recording has no episodes
+_GROUND_TRUTH_ROWS = ("exacerbation", "flagged", "onset to first flag", "outside any exacerbation")
+
+
+def render_table(
+    run: EvaluationRun, *, header: str | None = None, burden_only: bool = False
+) -> str:
     names = [configuration.name for configuration, _ in run.results]
-    table = [rows(evaluation) for _, evaluation in run.results]
+    table = [
+        [
+            row
+            for row in rows(evaluation)
+            if not burden_only or not any(word in row[0] for word in _GROUND_TRUTH_ROWS)
+        ]
+        for _, evaluation in run.results
+    ]
     width = max(len(label) for label, _ in table[0]) + 2
     columns = [
         max(len(name), *(len(value) for _, value in column)) + 2
         for name, column in zip(names, table, strict=True)
     ]
     lines = [
-        f"pust evaluate — {run.citizens} simulated citizens, {run.weeks} weeks, seed {run.seed}",
+        header
+        or f"pust evaluate — {run.citizens} simulated citizens, {run.weeks} weeks, seed {run.seed}",
         "",
         " " * width + "".join(n.rjust(c) for n, c in zip(names, columns, strict=True)),
     ]

@@ -659,6 +659,9 @@ def _merge_device_words() -> None:
     from services.api.web.device_words import DEVICE_WORDS
 
     CATALOGUE.update(DEVICE_WORDS)
+    from services.api.what_if.words import WHAT_IF_WORDS
+
+    CATALOGUE.update(WHAT_IF_WORDS)
 
 
 _merge_device_words()

@@ -23,6 +23,7 @@ from services.api.web import (
     worklist_pages,
 )
 from services.api.web.render import STATIC, LoginRequiredError, build_environment, render
+from services.api.what_if import page as what_if_page
 
 API_PREFIXES = ("/api/", "/fhir/", "/auth/oidc/", "/healthz", "/readyz", "/metrics", "/openapi")
 
@@ -44,7 +45,7 @@ def install_web(app: FastAPI) -> None:
         citizen_forms,
         admin_pages,
     )
-    for module in (*pages, access_report_page, device_pages):
+    for module in (*pages, access_report_page, device_pages, what_if_page):
         app.include_router(module.router)
 
     async def on_login_required(request: Request, _exc: Exception) -> Response:

@@ -41,6 +41,7 @@ NO_CITIZEN_DATA = {
     ("POST", "/logout"),
     # the tablet itself is the actor (device.pair, naming the citizen): tested in test_pairing
     ("POST", "/api/v1/enrolment/pair"),
+    ("GET", "/hvad-nu-hvis"),  # the what-if form with the team's limits; POST is audited
 }
 
 
@@ -535,7 +536,21 @@ def steps(world: World) -> list[Step]:
             citizen=False,
             form=lambda e: {"confirm": "1"},
         ),
+        Step(  # the team lead's what-if: one event for the team, one per citizen read
+            "POST",
+            "/hvad-nu-hvis",
+            "lead-a",
+            form=lambda e: {"team": str(a.team_id), "days": "28", "rules": _team_rules()},
+        ),
     ]
+
+
+def _team_rules() -> str:
+    import json
+
+    from pust.domain.limits import default_rule_set
+
+    return json.dumps(default_rule_set().to_json())
 
 
 def _staff_id(engine: Engine, username: str) -> str:
