@@ -1,10 +1,11 @@
 """Settings of the push bridge (``PUST_BRIDGE_*``), beside the shared :class:`Settings`.
 
-The target is allow-listed: ``PUST_BRIDGE_BASE_URL`` must name a host listed in
-``PUST_BRIDGE_ALLOWED_HOSTS`` (comma-separated, exact host names), use https (plain http only
-with ``PUST_BRIDGE_ALLOW_HTTP=true``, for a local test server), and carry no credentials,
-query or fragment. Nothing else is ever contacted: the bridge builds every request URL from
-this base, and never follows redirects. That is the whole SSRF defence: no URL in the
+The target is allow-listed: ``PUST_BRIDGE_BASE_URL`` (and ``PUST_BRIDGE_TOKEN_URL``, FUT's
+token endpoint, when set) must name a host listed in ``PUST_BRIDGE_ALLOWED_HOSTS``
+(comma-separated, exact host names), use https (plain http only with
+``PUST_BRIDGE_ALLOW_HTTP=true``, for a local test server), and carry no credentials, query or
+fragment. Nothing else is ever contacted: the bridge builds every request URL from these two,
+and never follows redirects. That is the whole SSRF defence: no URL in the
 database or in a response can steer the bridge elsewhere.
 """
 
@@ -31,6 +32,19 @@ class BridgeSettings(BaseSettings):
     allowed_hosts: str = ""
     allow_http: bool = False
     bearer_token: SecretStr | None = None
+    # FUT's OAuth flow (services/bridge/tokens.py): set token_url to use it instead of the
+    # static bearer token; one token per patient and episode, cached until expiry
+    token_url: str = ""
+    token_grant: Literal["password", "client_credentials"] = "password"  # noqa: S105
+    client_id: str = ""
+    client_secret: SecretStr | None = None
+    token_username: str = ""
+    token_password: SecretStr | None = None
+    token_scope: str = "openid practitioner"  # noqa: S105 - a scope
+    # the context the tokens are scoped to besides patient and episode (full FHIR URLs)
+    organization_id: str = ""
+    care_team_id: str = ""
+    token_expiry_margin_seconds: float = Field(default=30.0, ge=0, le=3600)
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=300)
     batch_size: int = Field(default=50, ge=1, le=1000)
@@ -68,6 +82,14 @@ class BridgeSettings(BaseSettings):
     def _allow_listed(self) -> Self:
         if self.base_url:
             check_target(self.base_url, self.allowed_host_set, allow_http=self.allow_http)
+        if self.token_url:
+            check_target(self.token_url, self.allowed_host_set, allow_http=self.allow_http)
+            if not self.client_id:
+                raise BridgeTargetRefused("PUST_BRIDGE_TOKEN_URL needs PUST_BRIDGE_CLIENT_ID")
+            if self.token_grant == "password" and not self.token_username:  # noqa: S105
+                raise BridgeTargetRefused(
+                    "the password grant needs PUST_BRIDGE_TOKEN_USERNAME and _PASSWORD"
+                )
         return self
 
     @property
@@ -81,10 +103,10 @@ def check_target(url: str, allowed: frozenset[str], *, allow_http: bool) -> None
     if parts.scheme not in schemes:
         raise BridgeTargetRefused(f"scheme {parts.scheme!r} is not allowed for the FHIR target")
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise BridgeTargetRefused("the FHIR base URL carries no credentials, query or fragment")
+        raise BridgeTargetRefused("a bridge URL carries no credentials, query or fragment")
     host = (parts.hostname or "").lower()
     if not host or host not in allowed:
-        raise BridgeTargetRefused("the FHIR base URL's host is not in PUST_BRIDGE_ALLOWED_HOSTS")
+        raise BridgeTargetRefused("a bridge URL's host is not in PUST_BRIDGE_ALLOWED_HOSTS")
 
 
 def load_bridge_settings(**overrides: object) -> BridgeSettings:

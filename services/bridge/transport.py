@@ -6,8 +6,10 @@ reason (the exception class, never its text, which can echo the request).
 
 Tokens come from a :class:`TokenSource` per request, for the citizen's patient and episode
 of care (FUT's measurement server wants a token in that context; the reference clients get
-one per patient/episode). :class:`StaticToken` is the one-token source for a target that does
-not scope tokens; an OAuth flow plugs in behind the same protocol.
+one per patient/episode): :class:`services.bridge.tokens.OAuthContextTokens` when
+``PUST_BRIDGE_TOKEN_URL`` is set, else :class:`StaticToken` (``PUST_BRIDGE_BEARER_TOKEN``)
+for a target that does not scope tokens. A token that cannot be had is a ``retry``; a 401
+drops the cached token and the request is tried once more with a new one.
 """
 
 from __future__ import annotations
@@ -19,19 +21,19 @@ from urllib.parse import urlencode
 
 import httpx
 
+from pust.domain.clock import Clock, SystemClock
 from services.bridge.settings import BridgeSettings
+from services.bridge.tokens import OAuthContextTokens, TokenContext, TokenUnavailable
+
+__all__ = ["HttpTransport", "StaticToken", "TokenContext", "TokenSource", "token_source"]
 
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 
 
-@dataclass(frozen=True, slots=True)
-class TokenContext:
-    patient: str
-    episode_of_care: str
-
-
 class TokenSource(Protocol):
     def token(self, context: TokenContext | None) -> str | None: ...
+
+    def invalidate(self, context: TokenContext | None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,17 @@ class StaticToken:
 
     def token(self, context: TokenContext | None) -> str | None:
         return self.value
+
+    def invalidate(self, context: TokenContext | None) -> None:
+        pass
+
+
+def token_source(settings: BridgeSettings, clock: Clock | None = None) -> TokenSource:
+    """FUT's OAuth flow when ``PUST_BRIDGE_TOKEN_URL`` is set, else the static token."""
+    if settings.token_url:
+        return OAuthContextTokens(settings, clock or SystemClock())
+    secret = settings.bearer_token
+    return StaticToken(secret.get_secret_value() if secret is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +96,7 @@ class HttpTransport:
             "Content-Type": "application/fhir+json; charset=UTF-8",
             "Accept": "application/fhir+json",
         }
-        if tokens is None:
-            secret = settings.bearer_token
-            tokens = StaticToken(secret.get_secret_value() if secret is not None else None)
-        self._tokens = tokens
+        self._tokens = tokens if tokens is not None else token_source(settings)
         self._base = settings.base_url.rstrip("/")
         # never follow redirects: a Location header must not steer the bridge off the list
         self._client = httpx.Client(
@@ -94,8 +104,20 @@ class HttpTransport:
         )
 
     def _auth(self, context: TokenContext | None) -> dict[str, str]:
-        token = self._tokens.token(context)
+        token = self._tokens.token(context)  # may raise TokenUnavailable
         return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _request(
+        self, method: str, url: str, context: TokenContext | None, content: bytes | None = None
+    ) -> httpx.Response:
+        """One request with the context's token; on 401 once more with a fresh token."""
+        response = self._client.request(method, url, content=content, headers=self._auth(context))
+        if response.status_code == 401:
+            self._tokens.invalidate(context)
+            response = self._client.request(
+                method, url, content=content, headers=self._auth(context)
+            )
+        return response
 
     def submit(
         self, parameters: dict[str, Any], context: TokenContext | None = None
@@ -107,9 +129,9 @@ class HttpTransport:
     ) -> SendOutcome:
         content = json.dumps(body, separators=(",", ":")).encode()
         try:
-            response = self._client.post(
-                f"{self._base}/{path}", content=content, headers=self._auth(context)
-            )
+            response = self._request("POST", f"{self._base}/{path}", context, content)
+        except TokenUnavailable as exc:
+            return SendOutcome("retry", None, str(exc))
         except httpx.HTTPError as exc:
             return SendOutcome("retry", None, type(exc).__name__)
         return classify(response.status_code, response.content)
@@ -119,9 +141,9 @@ class HttpTransport:
     ) -> Found:
         query = urlencode({"identifier": f"{system}|{value}"})
         try:
-            response = self._client.get(
-                f"{self._base}/{resource_type}?{query}", headers=self._auth(context)
-            )
+            response = self._request("GET", f"{self._base}/{resource_type}?{query}", context)
+        except TokenUnavailable as exc:
+            return Found("retry", reason=str(exc))
         except httpx.HTTPError as exc:
             return Found("retry", reason=type(exc).__name__)
         outcome = classify(response.status_code, response.content)
@@ -131,8 +153,8 @@ class HttpTransport:
 
     def capability(self) -> dict[str, Any] | None:
         try:
-            response = self._client.get(f"{self._base}/metadata", headers=self._auth(None))
-        except httpx.HTTPError:
+            response = self._request("GET", f"{self._base}/metadata", None)
+        except (TokenUnavailable, httpx.HTTPError):
             return None
         outcome = classify(response.status_code, response.content)
         document = outcome.document
@@ -142,6 +164,9 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
+        closer = getattr(self._tokens, "close", None)
+        if callable(closer):
+            closer()
 
 
 def matches_of(bundle: dict[str, Any] | None, base: str) -> list[tuple[str, str | None]]:

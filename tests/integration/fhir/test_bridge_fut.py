@@ -4,13 +4,9 @@ through ``$set-measurement-validity``, types without a FUT code counted and neve
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -19,70 +15,11 @@ from pust.db.tables import OutboxMessage, Plan, Reading
 from pust.domain.clock import FrozenClock
 from pust.domain.plans import default_plan
 from pust.fhir.bridge_status import bridge_status
-from services.bridge.metrics import BridgeMetrics
-from services.bridge.settings import BridgeSettings
-from services.bridge.transport import HttpTransport, TokenContext
-from services.bridge.worker import BridgeWorker
+from services.bridge.transport import StaticToken
+from tests.integration.fhir import regional_server as r
 from tests.integration.fhir import world as w
+from tests.integration.fhir.bridge_world import drain, make_worker
 from tests.integration.fhir.regional_server import RegionalServer, fut_capability
-
-
-@pytest.fixture
-def regional() -> Iterator[RegionalServer]:
-    server = RegionalServer(timeout_sleep=1.0).start()
-    yield server
-    server.stop()
-
-
-def _settings(server: RegionalServer, **overrides: Any) -> BridgeSettings:
-    values: dict[str, Any] = {
-        "base_url": server.base_url,
-        "allowed_hosts": "127.0.0.1",
-        "allow_http": True,
-        "timeout_seconds": 0.5,
-        "backoff_initial_seconds": 1.0,
-        "backoff_max_seconds": 60.0,
-        "max_attempts": 8,
-        "lease_seconds": 30.0,
-        "batch_size": 10,
-        "metrics_port": 0,
-    }
-    values.update(overrides)
-    return BridgeSettings(**values)
-
-
-class ContextTokens:
-    """A token source minting one token per patient and episode (what the OAuth seam does
-    against FUT's token service); the mock checks the context it names."""
-
-    def token(self, context: TokenContext | None) -> str | None:
-        return None if context is None else f"{context.patient} {context.episode_of_care}"
-
-
-def _context_check(token: str, patient: str, episode: str) -> bool:
-    return token == f"{patient} {episode}"
-
-
-def _worker(
-    engine: Engine, server: RegionalServer, clock: FrozenClock, **overrides: Any
-) -> tuple[BridgeWorker, CollectorRegistry]:
-    settings = _settings(server, **overrides)
-    registry = CollectorRegistry()
-    worker = BridgeWorker(
-        engine=engine,
-        transport=HttpTransport(settings, ContextTokens()),
-        settings=settings,
-        metrics=BridgeMetrics(registry),
-        clock=clock,
-        rng=random.Random(1),
-    )
-    return worker, registry
-
-
-def _drain(worker: BridgeWorker, clock: FrozenClock, rounds: int = 40) -> None:
-    for _ in range(rounds):
-        worker.cycle(full_scan=True)
-        clock.advance(timedelta(seconds=61))
 
 
 def test_no_duplicate_when_the_server_ignores_if_none_exist(engine: Engine) -> None:
@@ -91,7 +28,6 @@ def test_no_duplicate_when_the_server_ignores_if_none_exist(engine: Engine) -> N
         timeout_sleep=1.0,
         honour_if_none_exist=False,
         capability=fut_capability({"Observation": True, "QuestionnaireResponse": True}),
-        token_check=_context_check,
     ).start()
     try:
         team = w.add_team(engine, "bridged", "bridged")
@@ -102,9 +38,9 @@ def test_no_duplicate_when_the_server_ignores_if_none_exist(engine: Engine) -> N
         w.add_response(engine, citizen, device, w.T0 + timedelta(hours=7))
         server.script.extend(["commit-then-drop", "commit-then-500", "timeout", "500"])
         clock = FrozenClock(w.T0 + timedelta(days=1))
-        worker, _ = _worker(engine, server, clock)
+        worker, _ = make_worker(engine, server, clock)
         assert worker.options.conditional_create == {"Observation", "QuestionnaireResponse"}
-        _drain(worker, clock)
+        drain(worker, clock)
     finally:
         server.stop()
     assert not server.invalid and not server.refused
@@ -116,7 +52,6 @@ def test_no_duplicate_when_the_server_ignores_if_none_exist(engine: Engine) -> N
 def test_fut_mode_no_conditional_create_for_observation_and_strict_codes(
     engine: Engine, regional: RegionalServer
 ) -> None:
-    regional.token_check = _context_check
     regional.honour_if_none_exist = False
     team = w.add_team(engine, "bridged", "bridged")
     citizen, device, peripheral = w.add_citizen(engine, team)
@@ -130,9 +65,9 @@ def test_fut_mode_no_conditional_create_for_observation_and_strict_codes(
     w.add_reading(engine, citizen, device, None, "crp", 14, "mg/L", bp_at)
     regional.script.extend(["commit-then-drop"])
     clock = FrozenClock(w.T0 + timedelta(days=1))
-    worker, registry = _worker(engine, regional, clock)
+    worker, registry = make_worker(engine, regional, clock)
     assert worker.options.conditional_create == {"QuestionnaireResponse"}  # FUT 8.0.0
-    _drain(worker, clock, rounds=5)
+    drain(worker, clock, rounds=5)
     assert not regional.invalid and not regional.refused
     assert set(regional.created.values()) == {1}
     codes = {
@@ -151,7 +86,6 @@ def test_fut_mode_no_conditional_create_for_observation_and_strict_codes(
 def test_invalidation_before_sending_is_withdrawn_after_sending_reaches_the_server(
     engine: Engine, regional: RegionalServer
 ) -> None:
-    regional.token_check = _context_check
     team = w.add_team(engine, "bridged", "bridged")
     citizen, device, peripheral = w.add_citizen(engine, team)
     early = w.add_reading(engine, citizen, device, peripheral, "spo2", 93, "%", w.T0)
@@ -159,10 +93,10 @@ def test_invalidation_before_sending_is_withdrawn_after_sending_reaches_the_serv
         engine, citizen, device, peripheral, "spo2", 70, "%", w.T0 + timedelta(hours=1)
     )
     clock = FrozenClock(w.T0 + timedelta(days=1))
-    worker, _ = _worker(engine, regional, clock)
+    worker, _ = make_worker(engine, regional, clock)
     worker.enqueue(full_scan=True)
     _invalidate(engine, early, clock)  # owed, not yet sent
-    _drain(worker, clock, rounds=2)
+    drain(worker, clock, rounds=2)
     assert len(regional.resources) == 1
     (sent,) = regional.resources.values()
     assert sent["valueQuantity"]["value"] == 70 and sent["status"] == "final"
@@ -173,7 +107,7 @@ def test_invalidation_before_sending_is_withdrawn_after_sending_reaches_the_serv
     assert (row.status, row.last_error) == ("skipped", "invalidated before sending")
     assert regional.invalidated == []
     _invalidate(engine, late, clock)  # already at the region
-    _drain(worker, clock, rounds=2)
+    drain(worker, clock, rounds=2)
     (server_id,) = regional.ids.values()
     assert regional.invalidated == [f"{regional.base_url}/Observation/{server_id}"]
     assert set(regional.created.values()) == {1}  # never re-sent as a new measurement
@@ -182,23 +116,28 @@ def test_invalidation_before_sending_is_withdrawn_after_sending_reaches_the_serv
 def test_a_token_outside_the_patient_context_is_refused(
     engine: Engine, regional: RegionalServer
 ) -> None:
-    regional.token_check = _context_check
     team = w.add_team(engine, "bridged", "bridged")
     citizen, device, peripheral = w.add_citizen(engine, team)
     w.add_reading(engine, citizen, device, peripheral, "spo2", 93, "%", w.T0)
     clock = FrozenClock(w.T0 + timedelta(days=1))
-    settings = _settings(regional, bearer_token="one-static-token")
-    worker = BridgeWorker(
-        engine=engine,
-        transport=HttpTransport(settings),  # the static token: no patient/episode context
-        settings=settings,
-        metrics=BridgeMetrics(CollectorRegistry()),
-        clock=clock,
-        rng=random.Random(1),
+    assert regional.oauth is not None
+    status, login = regional.oauth.grant(
+        {**_client_form(), "grant_type": "password", "scope": "openid practitioner"}
     )
+    assert status == 200  # a real token of the realm, but without patient/episode context
+    worker, _ = make_worker(engine, regional, clock, tokens=StaticToken(login["access_token"]))
     assert worker.cycle(full_scan=True).dead == 1
     assert regional.resources == {}
-    assert regional.refused == ["token outside the patient/episode context"]
+    assert regional.refused == ["token outside the patient/episode context"] * 2  # 401, once more
+
+
+def _client_form() -> dict[str, str]:
+    return {
+        "client_id": r.CLIENT_ID,
+        "client_secret": r.CLIENT_SECRET,
+        "username": r.USERNAME,
+        "password": r.PASSWORD,
+    }
 
 
 def _invalidate(engine: Engine, reading_id: int, clock: FrozenClock) -> None:
@@ -229,8 +168,8 @@ def test_a_reading_in_a_plan_slot_is_sent_as_resolved(
     w.add_reading(engine, citizen, device, peripheral, "spo2", 93, "%", slot + timedelta(minutes=5))
     w.add_reading(engine, citizen, device, peripheral, "spo2", 94, "%", slot + timedelta(minutes=9))
     clock = FrozenClock(w.T0 + timedelta(days=1))
-    worker, _ = _worker(engine, regional, clock)
-    _drain(worker, clock, rounds=2)
+    worker, _ = make_worker(engine, regional, clock)
+    drain(worker, clock, rounds=2)
     types = {}
     for resource in regional.resources.values():
         (timing,) = [e for e in resource["extension"] if e["url"].endswith("resolved-timing")]
@@ -261,10 +200,70 @@ def test_one_oximeter_session_is_one_submission(engine: Engine, regional: Region
     w.add_reading(engine, citizen, device, peripheral, "spo2", 95, "%", w.T0 + timedelta(hours=3))
     regional.script.extend(["commit-then-drop"])  # the session's answer is lost once
     clock = FrozenClock(w.T0 + timedelta(days=1))
-    worker, _ = _worker(engine, regional, clock)
-    _drain(worker, clock, rounds=3)
+    worker, _ = make_worker(engine, regional, clock)
+    drain(worker, clock, rounds=3)
     assert set(regional.created.values()) == {1} and len(regional.resources) == 3
     # SpO2 and pulse in one Bundle; its lost answer was found by search, not re-sent
     (together,) = [r for r in regional.requests if len(r) == 2]
     assert {"-150456-" in i for i in together} == {True, False}  # one SpO2, one pulse
     assert sorted(len(r) for r in regional.requests) == [1, 2]
+
+
+def _episode(resource: dict[str, Any]) -> str:
+    (episode,) = [
+        e["valueReference"]["reference"]
+        for e in resource["extension"]
+        if e["url"].endswith("workflow-episodeOfCare")
+    ]
+    return str(episode)
+
+
+def test_one_token_per_patient_and_episode_cached_until_expiry_then_refreshed(
+    engine: Engine, regional: RegionalServer
+) -> None:
+    clock = FrozenClock(w.T0 + timedelta(days=1))
+    oauth = regional.oauth
+    assert oauth is not None
+    oauth.now = lambda: clock.now().timestamp()  # the realm's clock is the test's
+    team = w.add_team(engine, "bridged", "bridged")
+    citizens = [w.add_citizen(engine, team) for _ in range(2)]
+    for i in range(6):
+        citizen, device, peripheral = citizens[i % 2]
+        at = w.T0 + timedelta(hours=i)
+        w.add_reading(engine, citizen, device, peripheral, "spo2", 90 + i, "%", at)
+    worker, _ = make_worker(engine, regional, clock, concurrency=1)
+    worker.cycle(full_scan=True)
+    assert len(regional.resources) == 6 and not regional.refused
+    # one login, one context-scoped token per citizen (patient + episode), reused for all
+    assert oauth.grants == {"password": 1, "refresh_token": 2}
+    sent_in = {(r["subject"]["reference"], _episode(r)) for r in regional.resources.values()}
+    assert set(oauth.contexts) == sent_in and len(sent_in) == 2
+
+    citizen, device, peripheral = citizens[0]
+    clock.advance(timedelta(seconds=oauth.lifetime + 1))  # the scoped token has expired
+    w.add_reading(engine, citizen, device, peripheral, "spo2", 97, "%", clock.now())
+    worker.cycle(full_scan=True)
+    assert len(regional.resources) == 7 and not regional.refused
+    assert oauth.grants == {"password": 1, "refresh_token": 3}  # refreshed, no new login
+
+    clock.advance(timedelta(seconds=oauth.session_lifetime + 1))  # the login has expired
+    w.add_reading(engine, citizen, device, peripheral, "spo2", 96, "%", clock.now())
+    worker.cycle(full_scan=True)
+    assert len(regional.resources) == 8 and not regional.refused
+    assert oauth.grants == {"password": 2, "refresh_token": 4}  # refresh refused: logged in
+
+
+def test_a_refused_login_is_retried_and_named_never_dead(
+    engine: Engine, regional: RegionalServer
+) -> None:
+    team = w.add_team(engine, "bridged", "bridged")
+    citizen, device, peripheral = w.add_citizen(engine, team)
+    w.add_reading(engine, citizen, device, peripheral, "spo2", 93, "%", w.T0)
+    clock = FrozenClock(w.T0 + timedelta(days=1))
+    wrong = {"client_secret": "not-the-secret"}
+    worker, _ = make_worker(engine, regional, clock, **wrong)
+    result = worker.cycle(full_scan=True)
+    assert (result.retried, result.dead) == (1, 0) and regional.resources == {}
+    with Session(engine) as s:
+        (row,) = s.exec(select(OutboxMessage)).all()
+    assert row.last_error == "token: login http 401"

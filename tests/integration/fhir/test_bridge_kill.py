@@ -52,6 +52,8 @@ def _start(db_url: str, server: RegionalServer, log: Path) -> subprocess.Popen[b
         "PUST_BRIDGE_MAX_ATTEMPTS": "100",
         "PUST_BRIDGE_METRICS_PORT": "0",
         "PUST_BRIDGE_CONCURRENCY": str(CONCURRENCY),
+        # FUT's OAuth flow against the mock's token endpoint: one token per patient/episode
+        **{f"PUST_BRIDGE_{k.upper()}": v for k, v in server.oauth_settings().items()},
     }
     with log.open("ab") as out:
         return subprocess.Popen(
