@@ -171,35 +171,48 @@ def build_submission(
             if not all(r.valid for r in measured.readings):
                 continue  # invalidated before sending: never a new measurement
             entries.append(_observation(session, measured, found, options))
+        if "response_id" in payload:  # the questionnaire answered in the same session
+            answered = _response(session, int(payload["response_id"]), options)
+            if answered is not None:
+                entries.append(answered[0])
         if not entries:
             raise Withdrawn("invalidated before sending")
         return Submission(entries, links[0].patient_reference, links[0].episode_of_care_reference)
     if "response_id" in payload:
-        response = session.get(QuestionnaireResponse, int(payload["response_id"]))
-        if response is None:
-            raise NothingToSubmit("response missing")
-        if not response.valid:
+        answered = _response(session, int(payload["response_id"]), options)
+        if answered is None:
             raise Withdrawn("invalidated before sending")
-        response_link = session.get(RegionalLink, response.citizen_id)
-        if response_link is None:
-            raise NothingToSubmit("citizen not linked")
-        plan = plan_context(
-            session, response.citizen_id, response.questionnaire, response.answered_at
-        )
-        try:
-            entry = response_entry(
-                response,
-                regional=RegionalContext.from_link(response_link),
-                options=options,
-                plan=plan,
-            )
-        except UnknownVersion as exc:
-            raise NothingToSubmit("ServiceRequest version unknown") from exc
-        except NotLinked as exc:
-            raise NothingToSubmit("no ServiceRequest") from exc
-        except QuestionnaireMismatch as exc:
-            raise NothingToSubmit(f"questionnaire mismatch: {exc}") from exc
+        entry, response_link = answered
         return Submission(
             [entry], response_link.patient_reference, response_link.episode_of_care_reference
         )
     raise NothingToSubmit("unknown payload")
+
+
+def _response(
+    session: Session, response_id: int, options: SubmitOptions
+) -> tuple[dict[str, Any], RegionalLink] | None:
+    """The QuestionnaireResponse entry, or None when it was invalidated before sending."""
+    response = session.get(QuestionnaireResponse, response_id)
+    if response is None:
+        raise NothingToSubmit("response missing")
+    if not response.valid:
+        return None
+    response_link = session.get(RegionalLink, response.citizen_id)
+    if response_link is None:
+        raise NothingToSubmit("citizen not linked")
+    plan = plan_context(session, response.citizen_id, response.questionnaire, response.answered_at)
+    try:
+        entry = response_entry(
+            response,
+            regional=RegionalContext.from_link(response_link),
+            options=options,
+            plan=plan,
+        )
+    except UnknownVersion as exc:
+        raise NothingToSubmit("ServiceRequest version unknown") from exc
+    except NotLinked as exc:
+        raise NothingToSubmit("no ServiceRequest") from exc
+    except QuestionnaireMismatch as exc:
+        raise NothingToSubmit(f"questionnaire mismatch: {exc}") from exc
+    return entry, response_link

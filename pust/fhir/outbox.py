@@ -45,6 +45,7 @@ from pust.db.tables import (
     RegionalLink,
 )
 from pust.domain.measurement_types import MeasurementType
+from pust.domain.questionnaires import QUESTIONNAIRES
 from pust.fhir.codes import fut_code_for
 from pust.fhir.regional import RegionalContext
 
@@ -126,7 +127,13 @@ def _filtered(statement: Any, model: Any, time_column: Any, scope: Scope) -> Any
 
 
 def enqueue_readings(
-    session: Session, *, now: datetime, scope: Scope, limit: int, bp_grace: timedelta
+    session: Session,
+    *,
+    now: datetime,
+    scope: Scope,
+    limit: int,
+    bp_grace: timedelta,
+    session_window: timedelta = timedelta(0),
 ) -> EnqueueResult:
     owed = ~exists().where(
         col(OutboxMessage.dedup_key) == literal(READING_PREFIX) + cast(col(Reading.id), String)
@@ -217,10 +224,98 @@ def enqueue_readings(
             )
             result.skipped += 1
         taken.add(reading.id)
+    if session_window > timedelta(0):
+        rows, sessions, waiting, merged = _with_answers(
+            session, rows, sessions, now, session_window
+        )
+        result.waiting += waiting
+        result.enqueued -= waiting + merged
     rows = _one_submission_per_session(rows, sessions)
     result.enqueued -= sum(len(group) - 1 for group in sessions.values() if len(group) > 1)
     enqueue_many(session, rows, now=now)
     return result
+
+
+def _with_answers(
+    session: Session,
+    rows: list[Outgoing],
+    sessions: dict[tuple[Any, str, str], list[int]],
+    now: datetime,
+    window: timedelta,
+) -> tuple[list[Outgoing], dict[tuple[Any, str, str], list[int]], int, int]:
+    """One device session = the readings of one tablet message and the questionnaire the
+    same citizen answered on the same tablet within ``window`` of them (the tablet sends
+    them as two messages). The answer joins the session's submission (its row ``merged``);
+    a session still inside its window with no answer yet waits for one (a row is only
+    written once), as long as the citizen's link has a questionnaire to submit under."""
+    out: list[Outgoing | None] = list(rows)
+    kept: dict[tuple[Any, str, str], list[int]] = {}
+    waiting = merged = 0
+    claimed: set[int] = set()
+    for key, indexes in sessions.items():
+        citizen_id, device_id, _ = key
+        ids = [int(r) for i in indexes for r in rows[i].payload["reading_ids"]]
+        readings = session.exec(select(Reading).where(col(Reading.id).in_(ids))).all()
+        if not readings:
+            kept[key] = indexes
+            continue
+        measured = min(r.measured_at for r in readings)
+        received = max(r.received_at for r in readings)
+        answer = session.exec(
+            select(QuestionnaireResponse)
+            .where(
+                col(QuestionnaireResponse.citizen_id) == citizen_id,
+                col(QuestionnaireResponse.device_id) == device_id,
+                col(QuestionnaireResponse.valid),
+                col(QuestionnaireResponse.answered_at) >= measured - window,
+                col(QuestionnaireResponse.answered_at) <= measured + window,
+                ~exists().where(
+                    col(OutboxMessage.dedup_key)
+                    == literal(RESPONSE_PREFIX) + cast(col(QuestionnaireResponse.id), String)
+                ),
+            )
+            .order_by(col(QuestionnaireResponse.answered_at))
+        ).all()
+        link = session.get(RegionalLink, citizen_id)
+        regional = RegionalContext.from_link(link) if link is not None else None
+        joined = next(
+            (
+                a
+                for a in answer
+                if a.id not in claimed
+                and regional is not None
+                and regional.has_questionnaire(a.questionnaire)
+            ),
+            None,
+        )
+        if joined is None:
+            answers_owed = regional is not None and any(
+                regional.has_questionnaire(q) for q in QUESTIONNAIRES
+            )
+            if answers_owed and received > now - window:
+                for i in indexes:  # not written yet: looked at again on the next poll
+                    out[i] = None
+                waiting += len(indexes)
+                continue
+            kept[key] = indexes
+            continue
+        assert joined.id is not None
+        claimed.add(joined.id)
+        first = rows[indexes[0]]
+        groups = [rows[i].payload["reading_ids"] for i in indexes]
+        out[indexes[0]] = _row(first.dedup_key, {"sessions": groups, "response_id": joined.id})
+        for i in indexes[1:]:
+            out[i] = _row(rows[i].dedup_key, {"merged_into": first.dedup_key}, MERGED)
+        out.append(_row(response_key(joined.id), {"merged_into": first.dedup_key}, MERGED))
+        merged += len(indexes) - 1
+    # indexes into the list without the waiting rows
+    final: list[Outgoing] = []
+    moved: dict[int, int] = {}
+    for i, row in enumerate(out):
+        if row is not None:
+            moved[i] = len(final)
+            final.append(row)
+    return final, {k: [moved[i] for i in v] for k, v in kept.items()}, waiting, merged
 
 
 def _one_submission_per_session(
@@ -242,7 +337,12 @@ def _one_submission_per_session(
 
 
 def enqueue_responses(
-    session: Session, *, now: datetime, scope: Scope, limit: int
+    session: Session,
+    *,
+    now: datetime,
+    scope: Scope,
+    limit: int,
+    session_window: timedelta = timedelta(0),
 ) -> EnqueueResult:
     model = QuestionnaireResponse
     owed = ~exists().where(
@@ -256,6 +356,11 @@ def enqueue_responses(
     for response, link in found:
         assert response.id is not None
         payload = {"response_id": response.id}
+        if session_window > timedelta(0) and _may_join_a_session(
+            session, response, now, session_window
+        ):
+            result.waiting += 1
+            continue
         if RegionalContext.from_link(link).has_questionnaire(response.questionnaire):
             rows.append(_row(response_key(response.id), payload))
             result.enqueued += 1
@@ -271,6 +376,30 @@ def enqueue_responses(
             result.skipped += 1
     enqueue_many(session, rows, now=now)
     return result
+
+
+def _may_join_a_session(
+    session: Session, response: QuestionnaireResponse, now: datetime, window: timedelta
+) -> bool:
+    """Still inside its window and no reading of that window has left alone yet: the
+    measurement of the same session may still arrive (enqueue_readings joins them)."""
+    if response.received_at <= now - window:
+        return False
+    left = session.exec(
+        select(Reading.id)
+        .where(
+            col(Reading.citizen_id) == response.citizen_id,
+            col(Reading.device_id) == response.device_id,
+            col(Reading.measured_at) >= response.answered_at - window,
+            col(Reading.measured_at) <= response.answered_at + window,
+            exists().where(
+                col(OutboxMessage.dedup_key)
+                == literal(READING_PREFIX) + cast(col(Reading.id), String)
+            ),
+        )
+        .limit(1)
+    ).first()
+    return left is None
 
 
 def enqueue_invalidations(session: Session, *, now: datetime, limit: int) -> int:

@@ -60,6 +60,10 @@ class BridgeSettings(BaseSettings):
     lookback_hours: float = Field(default=48.0, gt=0)
     # a lone systolic or diastolic waits this long for its partner before it goes alone
     bp_pair_grace_seconds: float = Field(default=30.0, ge=0)
+    # one device session: a tablet message's readings and the questionnaire the citizen
+    # answered on that tablet within this many seconds of them go in one submission (each
+    # side waits up to this long for the other; 0 = never joined)
+    session_window_seconds: float = Field(default=300.0, ge=0, le=3600)
     # pust's NamingSystem URI for the identifiers of what it sends (never change after go-live)
     identifier_system: str = DEFAULT_IDENTIFIER_SYSTEM
     # ifNoneExist: "auto" = per resource type as the target's CapabilityStatement declares

@@ -123,11 +123,16 @@ class BridgeWorker:
     def options(self) -> SubmitOptions:
         return self._options
 
+    @property
+    def settings(self) -> BridgeSettings:
+        return self._settings
+
     def enqueue(self, *, full_scan: bool) -> tuple[int, bool]:
         now = self._clock.now()
         since = None if full_scan else now - timedelta(hours=self._settings.lookback_hours)
         scope = Scope(since=since)
         limit = self._settings.batch_size * 4
+        window = timedelta(seconds=self._settings.session_window_seconds)
         with session_scope(self._engine) as session:
             result = enqueue_readings(
                 session,
@@ -135,8 +140,11 @@ class BridgeWorker:
                 scope=scope,
                 limit=limit,
                 bp_grace=timedelta(seconds=self._settings.bp_pair_grace_seconds),
+                session_window=window,
             )
-            result += enqueue_responses(session, now=now, scope=scope, limit=limit)
+            result += enqueue_responses(
+                session, now=now, scope=scope, limit=limit, session_window=window
+            )
             result.enqueued += enqueue_invalidations(session, now=now, limit=limit)
         self._metrics.enqueued.labels("enqueued").inc(result.enqueued)
         self._metrics.enqueued.labels("skipped").inc(result.skipped)

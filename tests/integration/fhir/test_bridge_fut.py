@@ -181,32 +181,53 @@ def test_a_reading_in_a_plan_slot_is_sent_as_resolved(
     assert types[94] == ("Adhoc", None)  # the slot was met by the first
 
 
-def test_one_oximeter_session_is_one_submission(engine: Engine, regional: RegionalServer) -> None:
+def test_one_device_session_is_one_submission(engine: Engine, regional: RegionalServer) -> None:
+    """SpO2 and pulse of one oximeter measurement (one message) and the questionnaire the
+    citizen answered on the same tablet two minutes later (its own message) go in one
+    ``$submit-measurement`` Bundle; exactly once even when its answer is lost."""
     team = w.add_team(engine, "bridged", "bridged")
     citizen, device, peripheral = w.add_citizen(engine, team)
-    session_message = "oximeter-session-1"  # SpO2 and pulse of one measurement, one message
+    session_message = "oximeter-session-1"
     for type_, value, unit in (("spo2", 93, "%"), ("pulse", 80, "/min")):
         w.add_reading(
-            engine,
-            citizen,
-            device,
-            peripheral,
-            type_,
-            value,
-            unit,
-            w.T0,
+            engine, citizen, device, peripheral, type_, value, unit, w.T0,
             message_id=session_message,
-        )
+        )  # fmt: skip
+    clock = FrozenClock(w.T0 + timedelta(seconds=30))
+    worker, _ = make_worker(engine, regional, clock)
+    worker.cycle(full_scan=True)
+    assert regional.requests == []  # the session's window is open: the answer may follow
+    w.add_response(engine, citizen, device, w.T0 + timedelta(minutes=2))
+    w.add_response(engine, citizen, device, w.T0 + timedelta(hours=2))  # another session
     w.add_reading(engine, citizen, device, peripheral, "spo2", 95, "%", w.T0 + timedelta(hours=3))
     regional.script.extend(["commit-then-drop"])  # the session's answer is lost once
-    clock = FrozenClock(w.T0 + timedelta(days=1))
-    worker, _ = make_worker(engine, regional, clock)
+    clock.set(w.T0 + timedelta(days=1))
     drain(worker, clock, rounds=3)
-    assert set(regional.created.values()) == {1} and len(regional.resources) == 3
-    # SpO2 and pulse in one Bundle; its lost answer was found by search, not re-sent
-    (together,) = [r for r in regional.requests if len(r) == 2]
-    assert {"-150456-" in i for i in together} == {True, False}  # one SpO2, one pulse
-    assert sorted(len(r) for r in regional.requests) == [1, 2]
+    assert not regional.refused and not regional.invalid
+    assert set(regional.created.values()) == {1} and len(regional.resources) == 5
+    # SpO2, pulse and the answer in one Bundle; its lost answer was found by search
+    (together,) = [r for r in regional.requests if len(r) == 3]
+    kinds = sorted(regional.resources[i]["resourceType"] for i in together)
+    assert kinds == ["Observation", "Observation", "QuestionnaireResponse"]
+    assert sorted(len(r) for r in regional.requests) == [1, 1, 3]
+    with Session(engine) as s:
+        merged = s.exec(select(OutboxMessage).where(OutboxMessage.status == "merged")).all()
+    assert sorted(m.dedup_key.split(":")[1] for m in merged) == ["reading", "response"]
+
+
+def test_an_answer_alone_waits_out_its_window_then_goes_alone(
+    engine: Engine, regional: RegionalServer
+) -> None:
+    team = w.add_team(engine, "bridged", "bridged")
+    citizen, device, _ = w.add_citizen(engine, team)
+    w.add_response(engine, citizen, device, w.T0)
+    clock = FrozenClock(w.T0 + timedelta(seconds=60))
+    worker, _ = make_worker(engine, regional, clock)
+    worker.cycle(full_scan=True)
+    assert regional.requests == []
+    clock.advance(timedelta(seconds=worker.settings.session_window_seconds))
+    worker.cycle(full_scan=True)
+    assert [len(r) for r in regional.requests] == [1]
 
 
 def _episode(resource: dict[str, Any]) -> str:
@@ -231,7 +252,7 @@ def test_one_token_per_patient_and_episode_cached_until_expiry_then_refreshed(
         citizen, device, peripheral = citizens[i % 2]
         at = w.T0 + timedelta(hours=i)
         w.add_reading(engine, citizen, device, peripheral, "spo2", 90 + i, "%", at)
-    worker, _ = make_worker(engine, regional, clock, concurrency=1)
+    worker, _ = make_worker(engine, regional, clock, concurrency=1, session_window_seconds=0)
     worker.cycle(full_scan=True)
     assert len(regional.resources) == 6 and not regional.refused
     # one login, one context-scoped token per citizen (patient + episode), reused for all
