@@ -4,7 +4,8 @@ Three kinds of row (payload):
 
 - ``reading_ids``: a new measurement for ``$submit-measurement`` (:class:`Submission`);
 - ``response_id``: a questionnaire response for ``$submit-measurement``;
-- ``invalidate``: a measurement already sent and invalidated since, for
+- ``invalidate`` / ``invalidate_response``: a measurement (reading ids) or a questionnaire
+  response already sent and invalidated since, for
   ``ClinicalImpression/$set-measurement-validity`` (:class:`Invalidation`; the bridge finds
   the server's Observation by identifier first, because only the server knows its id).
 """
@@ -29,6 +30,7 @@ from pust.domain.plans import InvalidPlanError, parse_plan
 from pust.domain.questionnaires import QUESTIONNAIRES
 from pust.fhir.observation import Measurement, NoFutCode, identifier_value
 from pust.fhir.questionnaire_map import QuestionnaireMismatch
+from pust.fhir.questionnaire_response import response_identifier
 from pust.fhir.regional import NotLinked, RegionalContext, UnknownVersion
 from pust.fhir.submission import (
     EntryIdentity,
@@ -160,6 +162,20 @@ def build_submission(
             EntryIdentity("Observation", options.identifier_system, identifier_value(measurement)),
             link.patient_reference,
             link.episode_of_care_reference,
+        )
+    if "invalidate_response" in payload:
+        response = session.get(QuestionnaireResponse, int(payload["invalidate_response"]))
+        if response is None:
+            raise NothingToSubmit("response missing")
+        response_link = session.get(RegionalLink, response.citizen_id)
+        if response_link is None:
+            raise NothingToSubmit("citizen not linked")
+        return Invalidation(
+            EntryIdentity(
+                "QuestionnaireResponse", options.identifier_system, response_identifier(response)
+            ),
+            response_link.patient_reference,
+            response_link.episode_of_care_reference,
         )
     if "reading_ids" in payload or "sessions" in payload:
         groups = payload.get("sessions") or [payload["reading_ids"]]

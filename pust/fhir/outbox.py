@@ -15,7 +15,8 @@ A reading whose type has no FUT code (outside the IG's observation-codes) is ``s
 with the note ``no FUT code for <type>``: counted per type in :mod:`pust.fhir.bridge_status`.
 A reading invalidated before it went out is ``skipped`` (``invalidated before sending``);
 one invalidated after it went out gets a second row ``fhir:validity:<reading id>``
-(destination ``ClinicalImpression/$set-measurement-validity``).
+(destination ``ClinicalImpression/$set-measurement-validity``); a questionnaire response
+likewise gets ``fhir:validity:response:<id>``.
 
 Only the producing side lives here; leasing, back-off and completion are the one outbox's
 (:mod:`pust.db.outbox`, channel ``fhir``), like every other channel's.
@@ -55,6 +56,7 @@ VALIDITY_DESTINATION = "ClinicalImpression/$set-measurement-validity"
 READING_PREFIX = "fhir:reading:"
 RESPONSE_PREFIX = "fhir:response:"
 VALIDITY_PREFIX = "fhir:validity:"
+RESPONSE_VALIDITY_PREFIX = "fhir:validity:response:"
 NO_FUT_CODE = "no FUT code for "
 BRIDGED_MODES = ("bridged", "both")
 _BP = (MeasurementType.BP_SYSTOLIC.value, MeasurementType.BP_DIASTOLIC.value)
@@ -436,6 +438,38 @@ def enqueue_invalidations(session: Session, *, now: datetime, limit: int) -> int
                 f"{VALIDITY_PREFIX}{reading.id}",
                 {"invalidate": ids},
                 status,
+                destination=VALIDITY_DESTINATION,
+            )
+        )
+    return enqueue_many(session, rows, now=now)
+
+
+def enqueue_response_invalidations(session: Session, *, now: datetime, limit: int) -> int:
+    """A ``$set-measurement-validity`` row (``fhir:validity:response:<id>``) for each
+    questionnaire response invalidated after it was sent (alone or in a device session):
+    FUT submits answers as measurements, and ehealth-clinicalimpression's
+    ``investigation.item`` allows an ehealth-questionnaireresponse."""
+    model = QuestionnaireResponse
+    sent = exists().where(
+        col(OutboxMessage.dedup_key) == literal(RESPONSE_PREFIX) + cast(col(model.id), String),
+        col(OutboxMessage.status).in_([SENT, MERGED]),
+    )
+    owed = ~exists().where(
+        col(OutboxMessage.dedup_key)
+        == literal(RESPONSE_VALIDITY_PREFIX) + cast(col(model.id), String)
+    )
+    found = session.exec(
+        select(model).where(~col(model.valid), sent, owed).order_by(col(model.id)).limit(limit)
+    ).all()
+    rows: list[Outgoing] = []
+    for response in found:
+        assert response.id is not None
+        if _sent_row(session, response_key(response.id)) is None:
+            continue  # its session's submission is still pending or was withdrawn
+        rows.append(
+            _row(
+                f"{RESPONSE_VALIDITY_PREFIX}{response.id}",
+                {"invalidate_response": response.id},
                 destination=VALIDITY_DESTINATION,
             )
         )

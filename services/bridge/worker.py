@@ -38,6 +38,7 @@ from pust.fhir.outbox import (
     Scope,
     enqueue_invalidations,
     enqueue_readings,
+    enqueue_response_invalidations,
     enqueue_responses,
 )
 from pust.fhir.submission import EntryIdentity, SubmitOptions
@@ -146,6 +147,7 @@ class BridgeWorker:
                 session, now=now, scope=scope, limit=limit, session_window=window
             )
             result.enqueued += enqueue_invalidations(session, now=now, limit=limit)
+            result.enqueued += enqueue_response_invalidations(session, now=now, limit=limit)
         self._metrics.enqueued.labels("enqueued").inc(result.enqueued)
         self._metrics.enqueued.labels("skipped").inc(result.skipped)
         if result.enqueued or result.skipped:
@@ -282,7 +284,7 @@ class BridgeWorker:
             return SendOutcome("retry", None, "sent observation not found")
         reference, version = found.matches[0]
         body = set_measurement_validity_parameters(
-            observation=reference,
+            measurement=reference,
             version=version,
             patient_reference=work.patient_reference,
             episode_of_care_reference=work.episode_of_care_reference,

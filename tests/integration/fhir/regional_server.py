@@ -27,7 +27,8 @@ Strict like FUT (options, all on by default except where FUT itself is lenient):
   and a measurement request needs one scoped to the submission's patient and episode;
   ``oauth=None`` turns authentication off;
 - ``GET /fhir/{Observation,QuestionnaireResponse}?identifier=system|value`` searches;
-  ``POST /fhir/ClinicalImpression/$set-measurement-validity`` records in ``invalidated``.
+  ``POST /fhir/ClinicalImpression/$set-measurement-validity`` records the Observation or
+  QuestionnaireResponse it names in ``invalidated``.
 """
 
 from __future__ import annotations
@@ -432,10 +433,13 @@ class RegionalServer:
                     return self._refuse(401, "token outside the patient/episode context")
                 items = [i["reference"] for i in impression["investigation"][0]["item"]]
                 with server.lock:
-                    known = {f"{server.base_url}/Observation/{i}" for i in server.ids.values()}
+                    known = {
+                        f"{server.base_url}/{server.resources[k]['resourceType']}/{i}"
+                        for k, i in server.ids.items()
+                    }
                     target = [i for i in items if i in known]
                     if not target:
-                        return self._refuse(422, "no such Observation")
+                        return self._refuse(422, "no such measurement")
                     server.invalidated.append(target[0])
                 return self._answer(200, {**impression, "id": str(len(server.invalidated))})
 

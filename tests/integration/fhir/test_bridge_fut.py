@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from pust.db.engine import session_scope
-from pust.db.tables import OutboxMessage, Plan, Reading
+from pust.db.tables import OutboxMessage, Plan, QuestionnaireResponse, Reading
 from pust.domain.clock import FrozenClock
 from pust.domain.plans import default_plan
 from pust.fhir.bridge_status import bridge_status
@@ -129,6 +129,46 @@ def test_a_token_outside_the_patient_context_is_refused(
     assert worker.cycle(full_scan=True).dead == 1
     assert regional.resources == {}
     assert regional.refused == ["token outside the patient/episode context"] * 2  # 401, once more
+
+
+def test_an_answer_invalidated_after_sending_reaches_the_server(
+    engine: Engine, regional: RegionalServer
+) -> None:
+    team = w.add_team(engine, "bridged", "bridged")
+    citizen, device, peripheral = w.add_citizen(engine, team)
+    w.add_reading(engine, citizen, device, peripheral, "spo2", 93, "%", w.T0)
+    in_session = w.add_response(engine, citizen, device, w.T0 + timedelta(minutes=1))
+    alone = w.add_response(engine, citizen, device, w.T0 + timedelta(hours=5))
+    never_sent = w.add_response(engine, citizen, device, w.T0 + timedelta(hours=9))
+    clock = FrozenClock(w.T0 + timedelta(days=1))
+    worker, _ = make_worker(engine, regional, clock)
+    worker.enqueue(full_scan=True)
+    _invalidate_response(engine, never_sent)  # owed, not yet sent: withdrawn
+    drain(worker, clock, rounds=2)
+    assert len(regional.resources) == 3  # SpO2 + its session's answer, the lone answer
+    _invalidate_response(engine, in_session)
+    _invalidate_response(engine, alone)
+    drain(worker, clock, rounds=2)
+    answers = {
+        f"{regional.base_url}/QuestionnaireResponse/{regional.ids[k]}"
+        for k, r in regional.resources.items()
+        if r["resourceType"] == "QuestionnaireResponse"
+    }
+    assert sorted(regional.invalidated) == sorted(answers) and len(answers) == 2
+    assert set(regional.created.values()) == {1} and not regional.refused
+    with Session(engine) as s:
+        row = s.exec(
+            select(OutboxMessage).where(OutboxMessage.dedup_key == f"fhir:response:{never_sent}")
+        ).one()
+    assert (row.status, row.last_error) == ("skipped", "invalidated before sending")
+
+
+def _invalidate_response(engine: Engine, response_id: int) -> None:
+    with session_scope(engine) as s:
+        response = s.get(QuestionnaireResponse, response_id)
+        assert response is not None
+        response.valid = False
+        response.invalid_reason = "forkert besvaret"
 
 
 def _client_form() -> dict[str, str]:
