@@ -28,6 +28,7 @@ from pust.db.tables import (
 )
 from pust.domain.plans import InvalidPlanError, parse_plan
 from pust.domain.questionnaires import QUESTIONNAIRES
+from pust.fhir.devices import device_identity, known_reference
 from pust.fhir.observation import Measurement, NoFutCode, identifier_value
 from pust.fhir.questionnaire_map import QuestionnaireMismatch
 from pust.fhir.questionnaire_response import response_identifier
@@ -139,9 +140,16 @@ def _observation(
 ) -> dict[str, Any]:
     primary = measurement.primary
     plan = plan_context(session, primary.citizen_id, primary.type, primary.measured_at)
+    identity = device_identity(
+        primary.device_id, measurement.peripheral_system_id, options.identifier_system
+    )
     try:
         return observation_entry(
-            measurement, regional=RegionalContext.from_link(link), options=options, plan=plan
+            measurement,
+            regional=RegionalContext.from_link(link),
+            options=options,
+            plan=plan,
+            device_reference=known_reference(session, identity),
         )
     except UnknownVersion as exc:
         raise NothingToSubmit("ServiceRequest version unknown") from exc

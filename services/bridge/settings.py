@@ -64,6 +64,12 @@ class BridgeSettings(BaseSettings):
     # answered on that tablet within this many seconds of them go in one submission (each
     # side waits up to this long for the other; 0 = never joined)
     session_window_seconds: float = Field(default=300.0, ge=0, le=3600)
+    # Device references: "literal" = learned from FUT's device service once per device
+    # (searched by identifier, created if missing, kept in regional_device); "identifier" =
+    # a logical reference (a target without a device service)
+    device_references: Literal["literal", "identifier"] = "literal"
+    # FUT's device service (its own base, e.g. https://device.<env>…/fhir); "" = base_url
+    device_base_url: str = ""
     # pust's NamingSystem URI for the identifiers of what it sends (never change after go-live)
     identifier_system: str = DEFAULT_IDENTIFIER_SYSTEM
     # ifNoneExist: "auto" = per resource type as the target's CapabilityStatement declares
@@ -86,6 +92,8 @@ class BridgeSettings(BaseSettings):
     def _allow_listed(self) -> Self:
         if self.base_url:
             check_target(self.base_url, self.allowed_host_set, allow_http=self.allow_http)
+        if self.device_base_url:
+            check_target(self.device_base_url, self.allowed_host_set, allow_http=self.allow_http)
         if self.token_url:
             check_target(self.token_url, self.allowed_host_set, allow_http=self.allow_http)
             if not self.client_id:

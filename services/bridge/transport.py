@@ -85,6 +85,10 @@ class Transport(Protocol):
         self, resource_type: str, system: str, value: str, context: TokenContext | None = None
     ) -> Found: ...
 
+    def create_device(
+        self, body: dict[str, Any], if_none_exist: str, context: TokenContext | None = None
+    ) -> SendOutcome: ...
+
     def capability(self) -> dict[str, Any] | None: ...
 
     def close(self) -> None: ...
@@ -98,6 +102,7 @@ class HttpTransport:
         }
         self._tokens = tokens if tokens is not None else token_source(settings)
         self._base = settings.base_url.rstrip("/")
+        self._device_base = (settings.device_base_url or settings.base_url).rstrip("/")
         # never follow redirects: a Location header must not steer the bridge off the list
         self._client = httpx.Client(
             timeout=settings.timeout_seconds, headers=headers, follow_redirects=False
@@ -108,16 +113,54 @@ class HttpTransport:
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def _request(
-        self, method: str, url: str, context: TokenContext | None, content: bytes | None = None
+        self,
+        method: str,
+        url: str,
+        context: TokenContext | None,
+        content: bytes | None = None,
+        extra: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One request with the context's token; on 401 once more with a fresh token."""
-        response = self._client.request(method, url, content=content, headers=self._auth(context))
+        headers = {**(extra or {}), **self._auth(context)}
+        response = self._client.request(method, url, content=content, headers=headers)
         if response.status_code == 401:
             self._tokens.invalidate(context)
-            response = self._client.request(
-                method, url, content=content, headers=self._auth(context)
-            )
+            headers = {**(extra or {}), **self._auth(context)}
+            response = self._client.request(method, url, content=content, headers=headers)
         return response
+
+    def create_device(
+        self, body: dict[str, Any], if_none_exist: str, context: TokenContext | None = None
+    ) -> SendOutcome:
+        """``POST [device base]/Device`` as a conditional create (FUT's device service
+        declares it); the answer's Location or body names the Device."""
+        content = json.dumps(body, separators=(",", ":")).encode()
+        try:
+            response = self._request(
+                "POST",
+                f"{self._device_base}/Device",
+                context,
+                content,
+                {"If-None-Exist": if_none_exist},
+            )
+        except TokenUnavailable as exc:
+            return SendOutcome("retry", None, str(exc))
+        except httpx.HTTPError as exc:
+            return SendOutcome("retry", None, type(exc).__name__)
+        outcome = classify(response.status_code, response.content)
+        location = response.headers.get("Location") or response.headers.get("Content-Location")
+        if outcome.kind == "sent" and location:
+            reference = location.split("/_history/")[0]
+            if not reference.startswith("http"):
+                reference = f"{self._device_base}/{reference.lstrip('/')}"
+            return SendOutcome("sent", outcome.status, "ok", {"reference": reference})
+        document = outcome.document or {}
+        if outcome.kind == "sent" and document.get("resourceType") == "Device" and "id" in document:
+            reference = f"{self._device_base}/Device/{document['id']}"
+            return SendOutcome("sent", outcome.status, "ok", {"reference": reference})
+        if outcome.kind == "sent":
+            return SendOutcome("retry", outcome.status, "device created but not named")
+        return outcome
 
     def submit(
         self, parameters: dict[str, Any], context: TokenContext | None = None
@@ -140,8 +183,9 @@ class HttpTransport:
         self, resource_type: str, system: str, value: str, context: TokenContext | None = None
     ) -> Found:
         query = urlencode({"identifier": f"{system}|{value}"})
+        base = self._device_base if resource_type == "Device" else self._base
         try:
-            response = self._request("GET", f"{self._base}/{resource_type}?{query}", context)
+            response = self._request("GET", f"{base}/{resource_type}?{query}", context)
         except TokenUnavailable as exc:
             return Found("retry", reason=str(exc))
         except httpx.HTTPError as exc:
@@ -149,7 +193,7 @@ class HttpTransport:
         outcome = classify(response.status_code, response.content)
         if outcome.kind != "sent":
             return Found(outcome.kind, reason=outcome.reason)
-        return Found("ok", matches_of(outcome.document, self._base))
+        return Found("ok", matches_of(outcome.document, base))
 
     def capability(self) -> dict[str, Any] | None:
         try:

@@ -28,7 +28,11 @@ Strict like FUT (options, all on by default except where FUT itself is lenient):
   ``oauth=None`` turns authentication off;
 - ``GET /fhir/{Observation,QuestionnaireResponse}?identifier=system|value`` searches;
   ``POST /fhir/ClinicalImpression/$set-measurement-validity`` records the Observation or
-  QuestionnaireResponse it names in ``invalidated``.
+  QuestionnaireResponse it names in ``invalidated``;
+- FUT's device service at the same base: ``GET /fhir/Device?identifier=…``, ``POST
+  /fhir/Device`` with ``If-None-Exist`` (honoured: the device service declares it);
+  ``strict_devices`` (default True): 422 for an Observation whose ``device`` is not a literal
+  reference to a Device it holds.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from fhir.resources.R4B.clinicalimpression import ClinicalImpression
+from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -199,6 +204,11 @@ class RegionalServer:
     refused: list[str] = field(default_factory=list)  # reasons of 401/422 answers
     ids: dict[str, str] = field(default_factory=dict)  # identifier -> server id
     invalidated: list[str] = field(default_factory=list)  # Observation references
+    # FUT's device service: "system|value" -> Device id; every create it was asked to do
+    devices: dict[str, str] = field(default_factory=dict)
+    device_creates: Counter[str] = field(default_factory=Counter)
+    device_searches: int = 0
+    strict_devices: bool = True  # 422 for an Observation whose device is not a known Device
     searches: int = 0
     _allowed: set[tuple[str, str]] = field(default_factory=_allowed_codes)
     _server: ThreadingHTTPServer | None = None
@@ -244,6 +254,24 @@ class RegionalServer:
                     return self._refuse(401, "no valid token")
                 if parts.path == "/fhir/metadata":
                     return self._answer(200, server.capability)
+                if parts.path == "/fhir/Device":
+                    (token,) = parse_qs(parts.query).get("identifier", [""])
+                    with server.lock:
+                        server.device_searches += 1
+                        device_id = server.devices.get(token)
+                    entries = (
+                        [
+                            {
+                                "fullUrl": f"{server.base_url}/Device/{device_id}",
+                                "resource": {"resourceType": "Device", "id": device_id},
+                            }
+                        ]
+                        if device_id
+                        else []
+                    )
+                    return self._answer(
+                        200, {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+                    )
                 if parts.path not in ("/fhir/Observation", "/fhir/QuestionnaireResponse"):
                     return self._answer(404, {"resourceType": "OperationOutcome", "issue": []})
                 if not self._authorised_for_some_episode():
@@ -336,6 +364,8 @@ class RegionalServer:
                     return self._refuse(401, "no valid token")
                 if self.path == "/fhir/ClinicalImpression/$set-measurement-validity":
                     return self._validity(body)
+                if self.path == "/fhir/Device":
+                    return self._device(body)
                 if self.path != "/fhir/$submit-measurement":
                     return self._answer(
                         404,
@@ -377,6 +407,14 @@ class RegionalServer:
                         errors = _coding_errors(resource, server._allowed)
                         if errors:
                             return self._refuse(422, "; ".join(errors))
+                    if server.strict_devices and resource["resourceType"] == "Observation":
+                        reference = resource.get("device", {}).get("reference")
+                        with server.lock:
+                            known = {
+                                f"{server.base_url}/Device/{i}" for i in server.devices.values()
+                            }
+                        if reference not in known:
+                            return self._refuse(422, "device not a referenced ehealth-device")
                 if action in ("500", "503"):
                     return self._answer(
                         int(action),
@@ -420,6 +458,36 @@ class RegionalServer:
                         "entry": [{"response": {"status": s}} for s in statuses],
                     },
                 )
+
+            def _device(self, body: bytes) -> None:
+                device = json.loads(body)
+                Device.model_validate(device)
+                assert device["meta"]["profile"] == [
+                    "http://ehealth.sundhed.dk/fhir/StructureDefinition/ehealth-device"
+                ]
+                assert device["status"] and "patient" not in device
+                (identifier,) = device["identifier"]
+                token = f"{identifier['system']}|{identifier['value']}"
+                condition = unquote(self.headers.get("If-None-Exist", "")).removeprefix(
+                    "identifier="
+                )
+                assert condition == token, "conditional create must match the Device"
+                with server.lock:
+                    server.device_creates[token] += 1
+                    device_id = server.devices.get(token)
+                    status = 200
+                    if device_id is None:
+                        device_id = f"d{len(server.devices) + 1}"
+                        server.devices[token] = device_id
+                        status = 201
+                payload = json.dumps({**device, "id": device_id}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Location", f"{server.base_url}/Device/{device_id}/_history/1")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return None
 
             def _validity(self, body: bytes) -> None:
                 document = json.loads(body)

@@ -11,9 +11,18 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from pust.db.engine import session_scope
-from pust.db.tables import OutboxMessage, Plan, QuestionnaireResponse, Reading
+from pust.db.tables import (
+    OutboxMessage,
+    Peripheral,
+    Plan,
+    QuestionnaireResponse,
+    Reading,
+    RegionalDevice,
+    RegionalLink,
+)
 from pust.domain.clock import FrozenClock
 from pust.domain.plans import default_plan
+from pust.fhir import urls
 from pust.fhir.bridge_status import bridge_status
 from services.bridge.transport import StaticToken
 from tests.integration.fhir import regional_server as r
@@ -169,6 +178,52 @@ def _invalidate_response(engine: Engine, response_id: int) -> None:
         assert response is not None
         response.valid = False
         response.invalid_reason = "forkert besvaret"
+
+
+def test_a_device_is_learned_once_then_referenced_literally(
+    engine: Engine, regional: RegionalServer
+) -> None:
+    team = w.add_team(engine, "bridged", "bridged")
+    citizen, device, peripheral = w.add_citizen(engine, team)
+    for i in range(3):
+        at = w.T0 + timedelta(hours=i)
+        w.add_reading(engine, citizen, device, peripheral, "spo2", 93, "%", at)
+    w.add_reading(engine, citizen, device, None, "weight", 80, "kg", w.T0)  # typed on the tablet
+    known_elsewhere = f"{urls.PHD_SYSTEM_ID}|00-1B-DC-0F-00-00-FF-01"
+    regional.devices[known_elsewhere] = "d-existing"  # FUT knew this one already
+    other, other_device, other_peripheral = w.add_citizen(engine, team)
+    with session_scope(engine) as s:
+        row = s.get(Peripheral, other_peripheral)
+        assert row is not None
+        row.system_id = known_elsewhere.split("|")[1]
+    w.add_reading(engine, other, other_device, other_peripheral, "spo2", 95, "%", w.T0)
+    clock = FrozenClock(w.T0 + timedelta(days=1))
+    link = dict(w.SERVICE_REQUESTS, weight=f"{w.REGION}/ServiceRequest/5/_history/1")
+    with session_scope(engine) as s:
+        stored = s.get(RegionalLink, citizen)
+        assert stored is not None
+        stored.service_requests = link
+    worker, _ = make_worker(engine, regional, clock)
+    drain(worker, clock, rounds=2)
+    assert not regional.refused and len(regional.resources) == 5
+    # the oximeter and the tablet created (conditionally: two lanes meeting a new device
+    # at once still make one Device); the one FUT knew found, not created
+    assert len(regional.devices) == 3 and set(regional.device_creates) == set(regional.devices) - {
+        known_elsewhere
+    }
+    references = {r["device"]["reference"] for r in regional.resources.values()}
+    assert references == {f"{regional.base_url}/Device/{i}" for i in regional.devices.values()}
+    with Session(engine) as s:
+        learned = s.exec(select(RegionalDevice)).all()
+    assert len(learned) == 3
+    # a second bridge (a restart) uses what is kept: no lookup, no create
+    w.add_reading(engine, citizen, device, peripheral, "spo2", 91, "%", w.T0 + timedelta(hours=9))
+    searches = regional.device_searches  # 3, or more where two lanes met a new device at once
+    creates = sum(regional.device_creates.values())
+    again, _ = make_worker(engine, regional, clock)
+    drain(again, clock, rounds=1)
+    assert len(regional.resources) == 6 and regional.device_searches == searches
+    assert sum(regional.device_creates.values()) == creates
 
 
 def _client_form() -> dict[str, str]:
@@ -327,4 +382,4 @@ def test_a_refused_login_is_retried_and_named_never_dead(
     assert (result.retried, result.dead) == (1, 0) and regional.resources == {}
     with Session(engine) as s:
         (row,) = s.exec(select(OutboxMessage)).all()
-    assert row.last_error == "token: login http 401"
+    assert row.last_error == "device search: token: login http 401"
