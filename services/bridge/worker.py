@@ -21,6 +21,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from pust.db.engine import session_scope
@@ -301,8 +302,11 @@ class BridgeWorker:
                 return SendOutcome(created.kind, created.status, f"device: {created.reason}")
             reference = str(created.document["reference"])
             source = "created"
-        with session_scope(self._engine) as session:
-            remember(session, identity, reference, self._clock.now())
+        try:
+            with session_scope(self._engine) as session:
+                remember(session, identity, reference, self._clock.now())
+        except IntegrityError:
+            pass  # another lane learned the same device at the same moment: its row stands
         log.info("bridge.device_learned kind=%s source=%s", identity.kind, source)
         return SendOutcome("sent", None, "ok")
 
