@@ -4,7 +4,8 @@ Three kinds of row (payload):
 
 - ``reading_ids``: a new measurement for ``$submit-measurement`` (:class:`Submission`);
 - ``response_id``: a questionnaire response for ``$submit-measurement``;
-- ``invalidate``: a measurement already sent and invalidated since, for
+- ``invalidate`` / ``invalidate_response``: a measurement (reading ids) or a questionnaire
+  response already sent and invalidated since, for
   ``ClinicalImpression/$set-measurement-validity`` (:class:`Invalidation`; the bridge finds
   the server's Observation by identifier first, because only the server knows its id).
 """
@@ -27,8 +28,10 @@ from pust.db.tables import (
 )
 from pust.domain.plans import InvalidPlanError, parse_plan
 from pust.domain.questionnaires import QUESTIONNAIRES
+from pust.fhir.devices import device_identity, known_reference
 from pust.fhir.observation import Measurement, NoFutCode, identifier_value
 from pust.fhir.questionnaire_map import QuestionnaireMismatch
+from pust.fhir.questionnaire_response import response_identifier
 from pust.fhir.regional import NotLinked, RegionalContext, UnknownVersion
 from pust.fhir.submission import (
     EntryIdentity,
@@ -137,9 +140,16 @@ def _observation(
 ) -> dict[str, Any]:
     primary = measurement.primary
     plan = plan_context(session, primary.citizen_id, primary.type, primary.measured_at)
+    identity = device_identity(
+        primary.device_id, measurement.peripheral_system_id, options.identifier_system
+    )
     try:
         return observation_entry(
-            measurement, regional=RegionalContext.from_link(link), options=options, plan=plan
+            measurement,
+            regional=RegionalContext.from_link(link),
+            options=options,
+            plan=plan,
+            device_reference=known_reference(session, identity),
         )
     except UnknownVersion as exc:
         raise NothingToSubmit("ServiceRequest version unknown") from exc
@@ -161,6 +171,20 @@ def build_submission(
             link.patient_reference,
             link.episode_of_care_reference,
         )
+    if "invalidate_response" in payload:
+        response = session.get(QuestionnaireResponse, int(payload["invalidate_response"]))
+        if response is None:
+            raise NothingToSubmit("response missing")
+        response_link = session.get(RegionalLink, response.citizen_id)
+        if response_link is None:
+            raise NothingToSubmit("citizen not linked")
+        return Invalidation(
+            EntryIdentity(
+                "QuestionnaireResponse", options.identifier_system, response_identifier(response)
+            ),
+            response_link.patient_reference,
+            response_link.episode_of_care_reference,
+        )
     if "reading_ids" in payload or "sessions" in payload:
         groups = payload.get("sessions") or [payload["reading_ids"]]
         entries: list[dict[str, Any]] = []
@@ -171,35 +195,48 @@ def build_submission(
             if not all(r.valid for r in measured.readings):
                 continue  # invalidated before sending: never a new measurement
             entries.append(_observation(session, measured, found, options))
+        if "response_id" in payload:  # the questionnaire answered in the same session
+            answered = _response(session, int(payload["response_id"]), options)
+            if answered is not None:
+                entries.append(answered[0])
         if not entries:
             raise Withdrawn("invalidated before sending")
         return Submission(entries, links[0].patient_reference, links[0].episode_of_care_reference)
     if "response_id" in payload:
-        response = session.get(QuestionnaireResponse, int(payload["response_id"]))
-        if response is None:
-            raise NothingToSubmit("response missing")
-        if not response.valid:
+        answered = _response(session, int(payload["response_id"]), options)
+        if answered is None:
             raise Withdrawn("invalidated before sending")
-        response_link = session.get(RegionalLink, response.citizen_id)
-        if response_link is None:
-            raise NothingToSubmit("citizen not linked")
-        plan = plan_context(
-            session, response.citizen_id, response.questionnaire, response.answered_at
-        )
-        try:
-            entry = response_entry(
-                response,
-                regional=RegionalContext.from_link(response_link),
-                options=options,
-                plan=plan,
-            )
-        except UnknownVersion as exc:
-            raise NothingToSubmit("ServiceRequest version unknown") from exc
-        except NotLinked as exc:
-            raise NothingToSubmit("no ServiceRequest") from exc
-        except QuestionnaireMismatch as exc:
-            raise NothingToSubmit(f"questionnaire mismatch: {exc}") from exc
+        entry, response_link = answered
         return Submission(
             [entry], response_link.patient_reference, response_link.episode_of_care_reference
         )
     raise NothingToSubmit("unknown payload")
+
+
+def _response(
+    session: Session, response_id: int, options: SubmitOptions
+) -> tuple[dict[str, Any], RegionalLink] | None:
+    """The QuestionnaireResponse entry, or None when it was invalidated before sending."""
+    response = session.get(QuestionnaireResponse, response_id)
+    if response is None:
+        raise NothingToSubmit("response missing")
+    if not response.valid:
+        return None
+    response_link = session.get(RegionalLink, response.citizen_id)
+    if response_link is None:
+        raise NothingToSubmit("citizen not linked")
+    plan = plan_context(session, response.citizen_id, response.questionnaire, response.answered_at)
+    try:
+        entry = response_entry(
+            response,
+            regional=RegionalContext.from_link(response_link),
+            options=options,
+            plan=plan,
+        )
+    except UnknownVersion as exc:
+        raise NothingToSubmit("ServiceRequest version unknown") from exc
+    except NotLinked as exc:
+        raise NothingToSubmit("no ServiceRequest") from exc
+    except QuestionnaireMismatch as exc:
+        raise NothingToSubmit(f"questionnaire mismatch: {exc}") from exc
+    return entry, response_link

@@ -15,7 +15,8 @@ A reading whose type has no FUT code (outside the IG's observation-codes) is ``s
 with the note ``no FUT code for <type>``: counted per type in :mod:`pust.fhir.bridge_status`.
 A reading invalidated before it went out is ``skipped`` (``invalidated before sending``);
 one invalidated after it went out gets a second row ``fhir:validity:<reading id>``
-(destination ``ClinicalImpression/$set-measurement-validity``).
+(destination ``ClinicalImpression/$set-measurement-validity``); a questionnaire response
+likewise gets ``fhir:validity:response:<id>``.
 
 Only the producing side lives here; leasing, back-off and completion are the one outbox's
 (:mod:`pust.db.outbox`, channel ``fhir``), like every other channel's.
@@ -45,6 +46,7 @@ from pust.db.tables import (
     RegionalLink,
 )
 from pust.domain.measurement_types import MeasurementType
+from pust.domain.questionnaires import QUESTIONNAIRES
 from pust.fhir.codes import fut_code_for
 from pust.fhir.regional import RegionalContext
 
@@ -54,6 +56,7 @@ VALIDITY_DESTINATION = "ClinicalImpression/$set-measurement-validity"
 READING_PREFIX = "fhir:reading:"
 RESPONSE_PREFIX = "fhir:response:"
 VALIDITY_PREFIX = "fhir:validity:"
+RESPONSE_VALIDITY_PREFIX = "fhir:validity:response:"
 NO_FUT_CODE = "no FUT code for "
 BRIDGED_MODES = ("bridged", "both")
 _BP = (MeasurementType.BP_SYSTOLIC.value, MeasurementType.BP_DIASTOLIC.value)
@@ -126,7 +129,13 @@ def _filtered(statement: Any, model: Any, time_column: Any, scope: Scope) -> Any
 
 
 def enqueue_readings(
-    session: Session, *, now: datetime, scope: Scope, limit: int, bp_grace: timedelta
+    session: Session,
+    *,
+    now: datetime,
+    scope: Scope,
+    limit: int,
+    bp_grace: timedelta,
+    session_window: timedelta = timedelta(0),
 ) -> EnqueueResult:
     owed = ~exists().where(
         col(OutboxMessage.dedup_key) == literal(READING_PREFIX) + cast(col(Reading.id), String)
@@ -217,10 +226,98 @@ def enqueue_readings(
             )
             result.skipped += 1
         taken.add(reading.id)
+    if session_window > timedelta(0):
+        rows, sessions, waiting, merged = _with_answers(
+            session, rows, sessions, now, session_window
+        )
+        result.waiting += waiting
+        result.enqueued -= waiting + merged
     rows = _one_submission_per_session(rows, sessions)
     result.enqueued -= sum(len(group) - 1 for group in sessions.values() if len(group) > 1)
     enqueue_many(session, rows, now=now)
     return result
+
+
+def _with_answers(
+    session: Session,
+    rows: list[Outgoing],
+    sessions: dict[tuple[Any, str, str], list[int]],
+    now: datetime,
+    window: timedelta,
+) -> tuple[list[Outgoing], dict[tuple[Any, str, str], list[int]], int, int]:
+    """One device session = the readings of one tablet message and the questionnaire the
+    same citizen answered on the same tablet within ``window`` of them (the tablet sends
+    them as two messages). The answer joins the session's submission (its row ``merged``);
+    a session still inside its window with no answer yet waits for one (a row is only
+    written once), as long as the citizen's link has a questionnaire to submit under."""
+    out: list[Outgoing | None] = list(rows)
+    kept: dict[tuple[Any, str, str], list[int]] = {}
+    waiting = merged = 0
+    claimed: set[int] = set()
+    for key, indexes in sessions.items():
+        citizen_id, device_id, _ = key
+        ids = [int(r) for i in indexes for r in rows[i].payload["reading_ids"]]
+        readings = session.exec(select(Reading).where(col(Reading.id).in_(ids))).all()
+        if not readings:
+            kept[key] = indexes
+            continue
+        measured = min(r.measured_at for r in readings)
+        received = max(r.received_at for r in readings)
+        answer = session.exec(
+            select(QuestionnaireResponse)
+            .where(
+                col(QuestionnaireResponse.citizen_id) == citizen_id,
+                col(QuestionnaireResponse.device_id) == device_id,
+                col(QuestionnaireResponse.valid),
+                col(QuestionnaireResponse.answered_at) >= measured - window,
+                col(QuestionnaireResponse.answered_at) <= measured + window,
+                ~exists().where(
+                    col(OutboxMessage.dedup_key)
+                    == literal(RESPONSE_PREFIX) + cast(col(QuestionnaireResponse.id), String)
+                ),
+            )
+            .order_by(col(QuestionnaireResponse.answered_at))
+        ).all()
+        link = session.get(RegionalLink, citizen_id)
+        regional = RegionalContext.from_link(link) if link is not None else None
+        joined = next(
+            (
+                a
+                for a in answer
+                if a.id not in claimed
+                and regional is not None
+                and regional.has_questionnaire(a.questionnaire)
+            ),
+            None,
+        )
+        if joined is None:
+            answers_owed = regional is not None and any(
+                regional.has_questionnaire(q) for q in QUESTIONNAIRES
+            )
+            if answers_owed and received > now - window:
+                for i in indexes:  # not written yet: looked at again on the next poll
+                    out[i] = None
+                waiting += len(indexes)
+                continue
+            kept[key] = indexes
+            continue
+        assert joined.id is not None
+        claimed.add(joined.id)
+        first = rows[indexes[0]]
+        groups = [rows[i].payload["reading_ids"] for i in indexes]
+        out[indexes[0]] = _row(first.dedup_key, {"sessions": groups, "response_id": joined.id})
+        for i in indexes[1:]:
+            out[i] = _row(rows[i].dedup_key, {"merged_into": first.dedup_key}, MERGED)
+        out.append(_row(response_key(joined.id), {"merged_into": first.dedup_key}, MERGED))
+        merged += len(indexes) - 1
+    # indexes into the list without the waiting rows
+    final: list[Outgoing] = []
+    moved: dict[int, int] = {}
+    for i, row in enumerate(out):
+        if row is not None:
+            moved[i] = len(final)
+            final.append(row)
+    return final, {k: [moved[i] for i in v] for k, v in kept.items()}, waiting, merged
 
 
 def _one_submission_per_session(
@@ -242,7 +339,12 @@ def _one_submission_per_session(
 
 
 def enqueue_responses(
-    session: Session, *, now: datetime, scope: Scope, limit: int
+    session: Session,
+    *,
+    now: datetime,
+    scope: Scope,
+    limit: int,
+    session_window: timedelta = timedelta(0),
 ) -> EnqueueResult:
     model = QuestionnaireResponse
     owed = ~exists().where(
@@ -256,6 +358,11 @@ def enqueue_responses(
     for response, link in found:
         assert response.id is not None
         payload = {"response_id": response.id}
+        if session_window > timedelta(0) and _may_join_a_session(
+            session, response, now, session_window
+        ):
+            result.waiting += 1
+            continue
         if RegionalContext.from_link(link).has_questionnaire(response.questionnaire):
             rows.append(_row(response_key(response.id), payload))
             result.enqueued += 1
@@ -271,6 +378,30 @@ def enqueue_responses(
             result.skipped += 1
     enqueue_many(session, rows, now=now)
     return result
+
+
+def _may_join_a_session(
+    session: Session, response: QuestionnaireResponse, now: datetime, window: timedelta
+) -> bool:
+    """Still inside its window and no reading of that window has left alone yet: the
+    measurement of the same session may still arrive (enqueue_readings joins them)."""
+    if response.received_at <= now - window:
+        return False
+    left = session.exec(
+        select(Reading.id)
+        .where(
+            col(Reading.citizen_id) == response.citizen_id,
+            col(Reading.device_id) == response.device_id,
+            col(Reading.measured_at) >= response.answered_at - window,
+            col(Reading.measured_at) <= response.answered_at + window,
+            exists().where(
+                col(OutboxMessage.dedup_key)
+                == literal(READING_PREFIX) + cast(col(Reading.id), String)
+            ),
+        )
+        .limit(1)
+    ).first()
+    return left is None
 
 
 def enqueue_invalidations(session: Session, *, now: datetime, limit: int) -> int:
@@ -307,6 +438,38 @@ def enqueue_invalidations(session: Session, *, now: datetime, limit: int) -> int
                 f"{VALIDITY_PREFIX}{reading.id}",
                 {"invalidate": ids},
                 status,
+                destination=VALIDITY_DESTINATION,
+            )
+        )
+    return enqueue_many(session, rows, now=now)
+
+
+def enqueue_response_invalidations(session: Session, *, now: datetime, limit: int) -> int:
+    """A ``$set-measurement-validity`` row (``fhir:validity:response:<id>``) for each
+    questionnaire response invalidated after it was sent (alone or in a device session):
+    FUT submits answers as measurements, and ehealth-clinicalimpression's
+    ``investigation.item`` allows an ehealth-questionnaireresponse."""
+    model = QuestionnaireResponse
+    sent = exists().where(
+        col(OutboxMessage.dedup_key) == literal(RESPONSE_PREFIX) + cast(col(model.id), String),
+        col(OutboxMessage.status).in_([SENT, MERGED]),
+    )
+    owed = ~exists().where(
+        col(OutboxMessage.dedup_key)
+        == literal(RESPONSE_VALIDITY_PREFIX) + cast(col(model.id), String)
+    )
+    found = session.exec(
+        select(model).where(~col(model.valid), sent, owed).order_by(col(model.id)).limit(limit)
+    ).all()
+    rows: list[Outgoing] = []
+    for response in found:
+        assert response.id is not None
+        if _sent_row(session, response_key(response.id)) is None:
+            continue  # its session's submission is still pending or was withdrawn
+        rows.append(
+            _row(
+                f"{RESPONSE_VALIDITY_PREFIX}{response.id}",
+                {"invalidate_response": response.id},
                 destination=VALIDITY_DESTINATION,
             )
         )

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from pust.db.tables import QuestionnaireResponse
 from pust.domain.measurement_types import MeasurementType
 from pust.fhir import urls
+from pust.fhir.devices import DeviceUnknown, device_identity
 from pust.fhir.identifiers import DEFAULT_IDENTIFIER_SYSTEM, urn_uuid
 from pust.fhir.observation import Measurement, build_observation, identifier_value
 from pust.fhir.patient import device_logical_reference
@@ -40,6 +41,9 @@ class SubmitOptions:
     identifier_system: str = DEFAULT_IDENTIFIER_SYSTEM
     # resource types for which the target declares conditional create
     conditional_create: frozenset[str] = field(default_factory=frozenset)
+    # True: Device only by a literal reference learned from FUT (pust/fhir/devices.py);
+    # an unknown device raises DeviceUnknown. False: a logical reference by identifier.
+    literal_devices: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +72,11 @@ def observation_entry(
     regional: RegionalContext,
     options: SubmitOptions | None = None,
     plan: PlanContext | None = None,
+    device_reference: str | None = None,
 ) -> dict[str, Any]:
     """Raises regional.NotLinked when the citizen has no ServiceRequest for the type,
-    observation.NoFutCode for a type outside FUT's observation-codes."""
+    observation.NoFutCode for a type outside FUT's observation-codes, devices.DeviceUnknown
+    when literal references are wanted and the device's is not known yet."""
     options = options or SubmitOptions()
     key = service_request_key(measurement)
     try:
@@ -83,7 +89,7 @@ def observation_entry(
     resource = build_observation(
         measurement,
         subject=regional.patient,
-        device=_device(measurement, regional),
+        device=_device(measurement, regional, options, device_reference),
         extra_extensions=(
             regional.episode_extension(),
             resolved_timing(service_request, _timing(plan, service_request)),
@@ -98,13 +104,26 @@ def observation_entry(
     return _entry(resource, "Observation", identifier, options)
 
 
-def _device(measurement: Measurement, regional: RegionalContext) -> dict[str, Any]:
+def _device(
+    measurement: Measurement,
+    regional: RegionalContext,
+    options: SubmitOptions,
+    learned: str | None,
+) -> dict[str, Any]:
     # ehealth-observation: device only Reference(ehealth-device), aggregation referenced --
-    # a literal reference when the regional Device is known, else the PHD system id
+    # a literal reference: learned from FUT (regional_device), or mapped in the link
     identifier = measurement.peripheral_system_id or measurement.primary.device_id
-    mapped = regional.device(identifier)
+    mapped = learned or regional.device(identifier)
     if mapped:
         return {"reference": mapped}
+    if options.literal_devices:
+        raise DeviceUnknown(
+            device_identity(
+                measurement.primary.device_id,
+                measurement.peripheral_system_id,
+                options.identifier_system,
+            )
+        )
     return device_logical_reference(measurement.primary.device_id, measurement.peripheral_system_id)
 
 

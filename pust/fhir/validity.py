@@ -5,7 +5,9 @@ Parameters ``clinicalImpression`` = an ehealth-clinicalimpression with code
 ``MeasurementValidityUpdate``, the episode-of-care extension, the decision extension
 (``invalidated-fulfills`` or ``invalidated-is-not-fulfillment``), subject, one investigation
 ``item-for-investigation`` naming the Observation (versioned and unversioned, as the example),
-and the finding ``measurement-invalidated``.
+and the finding ``measurement-invalidated``. A QuestionnaireResponse is a measurement too
+(``$submit-measurement`` carries both; ehealth-clinicalimpression's ``investigation.item``
+allows ``Reference(ehealth-questionnaireresponse)``), so answers are invalidated the same way.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ Decision = Literal["invalidated-fulfills", "invalidated-is-not-fulfillment"]
 
 def set_measurement_validity_parameters(
     *,
-    observation: str,
+    measurement: str,
     version: str | None,
     patient_reference: str,
     episode_of_care_reference: str,
     decision: Decision = "invalidated-is-not-fulfillment",
 ) -> dict[str, Any]:
-    """``observation``: the server's literal reference (``https://…/Observation/67651``)."""
-    items = [{"reference": f"{observation}/_history/{version}"}] if version else []
-    items.append({"reference": observation})
+    """``measurement``: the server's literal reference to what was submitted
+    (``https://…/Observation/67651`` or ``…/QuestionnaireResponse/12``)."""
+    items = [{"reference": f"{measurement}/_history/{version}"}] if version else []
+    items.append({"reference": measurement})
     impression = {
         "resourceType": "ClinicalImpression",
         "meta": {"profile": [urls.PROFILE_CLINICAL_IMPRESSION]},

@@ -91,7 +91,7 @@ def _backfill(args: argparse.Namespace) -> int:
     from services.bridge.backfill import UnknownTarget, resolve_citizens, run_backfill
     from services.bridge.metrics import BridgeMetrics
     from services.bridge.settings import BridgeTargetRefused, load_bridge_settings
-    from services.bridge.transport import HttpTransport
+    from services.bridge.transport import HttpTransport, token_source
     from services.bridge.worker import BridgeWorker
 
     settings = settings_or_exit()
@@ -105,8 +105,8 @@ def _backfill(args: argparse.Namespace) -> int:
         print("pust: set PUST_BRIDGE_BASE_URL and PUST_BRIDGE_ALLOWED_HOSTS", file=sys.stderr)
         return 2
     engine = build_engine(settings.effective_database_url, pool_size=2)
-    transport = HttpTransport(bridge)
     clock = SystemClock()
+    transport = HttpTransport(bridge, token_source(bridge, clock))
     try:
         with Session(engine) as session:
             citizens, not_linked = resolve_citizens(

@@ -112,8 +112,11 @@ def run_backfill(
     while True:  # enqueue the whole history, chunk by chunk
         with session_scope(engine) as s:
             now = clock.now()
-            result = enqueue_readings(s, now=now, scope=scope, limit=chunk, bp_grace=timedelta(0))
-            result += enqueue_responses(s, now=now, scope=scope, limit=chunk)
+            window = timedelta(seconds=worker.settings.session_window_seconds)
+            result = enqueue_readings(
+                s, now=now, scope=scope, limit=chunk, bp_grace=timedelta(0), session_window=window
+            )
+            result += enqueue_responses(s, now=now, scope=scope, limit=chunk, session_window=window)
         summary.enqueued += result.enqueued
         summary.skipped += result.skipped
         if result.enqueued + result.skipped == 0:

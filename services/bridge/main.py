@@ -20,7 +20,7 @@ from pust.db.engine import build_engine
 from pust.domain.clock import Clock, SystemClock
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.settings import BridgeSettings, load_bridge_settings
-from services.bridge.transport import HttpTransport
+from services.bridge.transport import HttpTransport, token_source
 from services.bridge.worker import BridgeWorker
 
 log = logging.getLogger("pust.bridge")
@@ -45,13 +45,14 @@ def run(
     if bridge.metrics_port:
         start_http_server(bridge.metrics_port, addr=bridge.metrics_host, registry=registry)
     engine = build_engine(settings.effective_database_url, pool_size=bridge.concurrency + 1)
-    transport = HttpTransport(bridge)
+    clock = clock or SystemClock()
+    transport = HttpTransport(bridge, token_source(bridge, clock))
     worker = BridgeWorker(
         engine=engine,
         transport=transport,
         settings=bridge,
         metrics=metrics,
-        clock=clock or SystemClock(),
+        clock=clock,
     )
     log.info("bridge.started")
     full_scan = True  # the first poll looks back to each link: downtime is caught up

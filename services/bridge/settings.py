@@ -1,10 +1,11 @@
 """Settings of the push bridge (``PUST_BRIDGE_*``), beside the shared :class:`Settings`.
 
-The target is allow-listed: ``PUST_BRIDGE_BASE_URL`` must name a host listed in
-``PUST_BRIDGE_ALLOWED_HOSTS`` (comma-separated, exact host names), use https (plain http only
-with ``PUST_BRIDGE_ALLOW_HTTP=true``, for a local test server), and carry no credentials,
-query or fragment. Nothing else is ever contacted: the bridge builds every request URL from
-this base, and never follows redirects. That is the whole SSRF defence: no URL in the
+The target is allow-listed: ``PUST_BRIDGE_BASE_URL`` (and ``PUST_BRIDGE_TOKEN_URL``, FUT's
+token endpoint, when set) must name a host listed in ``PUST_BRIDGE_ALLOWED_HOSTS``
+(comma-separated, exact host names), use https (plain http only with
+``PUST_BRIDGE_ALLOW_HTTP=true``, for a local test server), and carry no credentials, query or
+fragment. Nothing else is ever contacted: the bridge builds every request URL from these two,
+and never follows redirects. That is the whole SSRF defence: no URL in the
 database or in a response can steer the bridge elsewhere.
 """
 
@@ -31,6 +32,19 @@ class BridgeSettings(BaseSettings):
     allowed_hosts: str = ""
     allow_http: bool = False
     bearer_token: SecretStr | None = None
+    # FUT's OAuth flow (services/bridge/tokens.py): set token_url to use it instead of the
+    # static bearer token; one token per patient and episode, cached until expiry
+    token_url: str = ""
+    token_grant: Literal["password", "client_credentials"] = "password"  # noqa: S105
+    client_id: str = ""
+    client_secret: SecretStr | None = None
+    token_username: str = ""
+    token_password: SecretStr | None = None
+    token_scope: str = "openid practitioner"  # noqa: S105 - a scope
+    # the context the tokens are scoped to besides patient and episode (full FHIR URLs)
+    organization_id: str = ""
+    care_team_id: str = ""
+    token_expiry_margin_seconds: float = Field(default=30.0, ge=0, le=3600)
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=300)
     batch_size: int = Field(default=50, ge=1, le=1000)
@@ -46,6 +60,16 @@ class BridgeSettings(BaseSettings):
     lookback_hours: float = Field(default=48.0, gt=0)
     # a lone systolic or diastolic waits this long for its partner before it goes alone
     bp_pair_grace_seconds: float = Field(default=30.0, ge=0)
+    # one device session: a tablet message's readings and the questionnaire the citizen
+    # answered on that tablet within this many seconds of them go in one submission (each
+    # side waits up to this long for the other; 0 = never joined)
+    session_window_seconds: float = Field(default=300.0, ge=0, le=3600)
+    # Device references: "literal" = learned from FUT's device service once per device
+    # (searched by identifier, created if missing, kept in regional_device); "identifier" =
+    # a logical reference (a target without a device service)
+    device_references: Literal["literal", "identifier"] = "literal"
+    # FUT's device service (its own base, e.g. https://device.<env>…/fhir); "" = base_url
+    device_base_url: str = ""
     # pust's NamingSystem URI for the identifiers of what it sends (never change after go-live)
     identifier_system: str = DEFAULT_IDENTIFIER_SYSTEM
     # ifNoneExist: "auto" = per resource type as the target's CapabilityStatement declares
@@ -68,6 +92,16 @@ class BridgeSettings(BaseSettings):
     def _allow_listed(self) -> Self:
         if self.base_url:
             check_target(self.base_url, self.allowed_host_set, allow_http=self.allow_http)
+        if self.device_base_url:
+            check_target(self.device_base_url, self.allowed_host_set, allow_http=self.allow_http)
+        if self.token_url:
+            check_target(self.token_url, self.allowed_host_set, allow_http=self.allow_http)
+            if not self.client_id:
+                raise BridgeTargetRefused("PUST_BRIDGE_TOKEN_URL needs PUST_BRIDGE_CLIENT_ID")
+            if self.token_grant == "password" and not self.token_username:  # noqa: S105
+                raise BridgeTargetRefused(
+                    "the password grant needs PUST_BRIDGE_TOKEN_USERNAME and _PASSWORD"
+                )
         return self
 
     @property
@@ -81,10 +115,10 @@ def check_target(url: str, allowed: frozenset[str], *, allow_http: bool) -> None
     if parts.scheme not in schemes:
         raise BridgeTargetRefused(f"scheme {parts.scheme!r} is not allowed for the FHIR target")
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise BridgeTargetRefused("the FHIR base URL carries no credentials, query or fragment")
+        raise BridgeTargetRefused("a bridge URL carries no credentials, query or fragment")
     host = (parts.hostname or "").lower()
     if not host or host not in allowed:
-        raise BridgeTargetRefused("the FHIR base URL's host is not in PUST_BRIDGE_ALLOWED_HOSTS")
+        raise BridgeTargetRefused("a bridge URL's host is not in PUST_BRIDGE_ALLOWED_HOSTS")
 
 
 def load_bridge_settings(**overrides: object) -> BridgeSettings:

@@ -6,8 +6,10 @@ reason (the exception class, never its text, which can echo the request).
 
 Tokens come from a :class:`TokenSource` per request, for the citizen's patient and episode
 of care (FUT's measurement server wants a token in that context; the reference clients get
-one per patient/episode). :class:`StaticToken` is the one-token source for a target that does
-not scope tokens; an OAuth flow plugs in behind the same protocol.
+one per patient/episode): :class:`services.bridge.tokens.OAuthContextTokens` when
+``PUST_BRIDGE_TOKEN_URL`` is set, else :class:`StaticToken` (``PUST_BRIDGE_BEARER_TOKEN``)
+for a target that does not scope tokens. A token that cannot be had is a ``retry``; a 401
+drops the cached token and the request is tried once more with a new one.
 """
 
 from __future__ import annotations
@@ -19,19 +21,19 @@ from urllib.parse import urlencode
 
 import httpx
 
+from pust.domain.clock import Clock, SystemClock
 from services.bridge.settings import BridgeSettings
+from services.bridge.tokens import OAuthContextTokens, TokenContext, TokenUnavailable
+
+__all__ = ["HttpTransport", "StaticToken", "TokenContext", "TokenSource", "token_source"]
 
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 
 
-@dataclass(frozen=True, slots=True)
-class TokenContext:
-    patient: str
-    episode_of_care: str
-
-
 class TokenSource(Protocol):
     def token(self, context: TokenContext | None) -> str | None: ...
+
+    def invalidate(self, context: TokenContext | None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,17 @@ class StaticToken:
 
     def token(self, context: TokenContext | None) -> str | None:
         return self.value
+
+    def invalidate(self, context: TokenContext | None) -> None:
+        pass
+
+
+def token_source(settings: BridgeSettings, clock: Clock | None = None) -> TokenSource:
+    """FUT's OAuth flow when ``PUST_BRIDGE_TOKEN_URL`` is set, else the static token."""
+    if settings.token_url:
+        return OAuthContextTokens(settings, clock or SystemClock())
+    secret = settings.bearer_token
+    return StaticToken(secret.get_secret_value() if secret is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +85,10 @@ class Transport(Protocol):
         self, resource_type: str, system: str, value: str, context: TokenContext | None = None
     ) -> Found: ...
 
+    def create_device(
+        self, body: dict[str, Any], if_none_exist: str, context: TokenContext | None = None
+    ) -> SendOutcome: ...
+
     def capability(self) -> dict[str, Any] | None: ...
 
     def close(self) -> None: ...
@@ -83,19 +100,67 @@ class HttpTransport:
             "Content-Type": "application/fhir+json; charset=UTF-8",
             "Accept": "application/fhir+json",
         }
-        if tokens is None:
-            secret = settings.bearer_token
-            tokens = StaticToken(secret.get_secret_value() if secret is not None else None)
-        self._tokens = tokens
+        self._tokens = tokens if tokens is not None else token_source(settings)
         self._base = settings.base_url.rstrip("/")
+        self._device_base = (settings.device_base_url or settings.base_url).rstrip("/")
         # never follow redirects: a Location header must not steer the bridge off the list
         self._client = httpx.Client(
             timeout=settings.timeout_seconds, headers=headers, follow_redirects=False
         )
 
     def _auth(self, context: TokenContext | None) -> dict[str, str]:
-        token = self._tokens.token(context)
+        token = self._tokens.token(context)  # may raise TokenUnavailable
         return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        context: TokenContext | None,
+        content: bytes | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request with the context's token; on 401 once more with a fresh token."""
+        headers = {**(extra or {}), **self._auth(context)}
+        response = self._client.request(method, url, content=content, headers=headers)
+        if response.status_code == 401:
+            self._tokens.invalidate(context)
+            headers = {**(extra or {}), **self._auth(context)}
+            response = self._client.request(method, url, content=content, headers=headers)
+        return response
+
+    def create_device(
+        self, body: dict[str, Any], if_none_exist: str, context: TokenContext | None = None
+    ) -> SendOutcome:
+        """``POST [device base]/Device`` as a conditional create (FUT's device service
+        declares it); the answer's Location or body names the Device."""
+        content = json.dumps(body, separators=(",", ":")).encode()
+        try:
+            response = self._request(
+                "POST",
+                f"{self._device_base}/Device",
+                context,
+                content,
+                {"If-None-Exist": if_none_exist},
+            )
+        except TokenUnavailable as exc:
+            return SendOutcome("retry", None, str(exc))
+        except httpx.HTTPError as exc:
+            return SendOutcome("retry", None, type(exc).__name__)
+        outcome = classify(response.status_code, response.content)
+        location = response.headers.get("Location") or response.headers.get("Content-Location")
+        if outcome.kind == "sent" and location:
+            reference = location.split("/_history/")[0]
+            if not reference.startswith("http"):
+                reference = f"{self._device_base}/{reference.lstrip('/')}"
+            return SendOutcome("sent", outcome.status, "ok", {"reference": reference})
+        document = outcome.document or {}
+        if outcome.kind == "sent" and document.get("resourceType") == "Device" and "id" in document:
+            reference = f"{self._device_base}/Device/{document['id']}"
+            return SendOutcome("sent", outcome.status, "ok", {"reference": reference})
+        if outcome.kind == "sent":
+            return SendOutcome("retry", outcome.status, "device created but not named")
+        return outcome
 
     def submit(
         self, parameters: dict[str, Any], context: TokenContext | None = None
@@ -107,9 +172,9 @@ class HttpTransport:
     ) -> SendOutcome:
         content = json.dumps(body, separators=(",", ":")).encode()
         try:
-            response = self._client.post(
-                f"{self._base}/{path}", content=content, headers=self._auth(context)
-            )
+            response = self._request("POST", f"{self._base}/{path}", context, content)
+        except TokenUnavailable as exc:
+            return SendOutcome("retry", None, str(exc))
         except httpx.HTTPError as exc:
             return SendOutcome("retry", None, type(exc).__name__)
         return classify(response.status_code, response.content)
@@ -118,21 +183,22 @@ class HttpTransport:
         self, resource_type: str, system: str, value: str, context: TokenContext | None = None
     ) -> Found:
         query = urlencode({"identifier": f"{system}|{value}"})
+        base = self._device_base if resource_type == "Device" else self._base
         try:
-            response = self._client.get(
-                f"{self._base}/{resource_type}?{query}", headers=self._auth(context)
-            )
+            response = self._request("GET", f"{base}/{resource_type}?{query}", context)
+        except TokenUnavailable as exc:
+            return Found("retry", reason=str(exc))
         except httpx.HTTPError as exc:
             return Found("retry", reason=type(exc).__name__)
         outcome = classify(response.status_code, response.content)
         if outcome.kind != "sent":
             return Found(outcome.kind, reason=outcome.reason)
-        return Found("ok", matches_of(outcome.document, self._base))
+        return Found("ok", matches_of(outcome.document, base))
 
     def capability(self) -> dict[str, Any] | None:
         try:
-            response = self._client.get(f"{self._base}/metadata", headers=self._auth(None))
-        except httpx.HTTPError:
+            response = self._request("GET", f"{self._base}/metadata", None)
+        except (TokenUnavailable, httpx.HTTPError):
             return None
         outcome = classify(response.status_code, response.content)
         document = outcome.document
@@ -142,6 +208,9 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
+        closer = getattr(self._tokens, "close", None)
+        if callable(closer):
+            closer()
 
 
 def matches_of(bundle: dict[str, Any] | None, base: str) -> list[tuple[str, str | None]]:

@@ -18,13 +18,18 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from pust.db.engine import session_scope
 from pust.db.outbox import DEAD, RetryPolicy, lease_due, mark_failed, mark_sent, mark_skipped
+from pust.db.tables import OutboxMessage
 from pust.domain.clock import Clock
 from pust.fhir.bridge_status import bridge_status
+from pust.fhir.devices import DeviceIdentity, DeviceUnknown, ehealth_device, remember
 from pust.fhir.fut_terminology import conditional_create_declared, conditional_create_of
 from pust.fhir.loader import (
     Invalidation,
@@ -38,6 +43,7 @@ from pust.fhir.outbox import (
     Scope,
     enqueue_invalidations,
     enqueue_readings,
+    enqueue_response_invalidations,
     enqueue_responses,
 )
 from pust.fhir.submission import EntryIdentity, SubmitOptions
@@ -95,7 +101,11 @@ def submit_options(transport: Transport, settings: BridgeSettings) -> SubmitOpti
     for resource_type in ("Observation", "QuestionnaireResponse"):
         mode = "conditional-create" if resource_type in chosen else "search-before-resend"
         log.info("bridge.create_mode type=%s mode=%s source=%s", resource_type, mode, source)
-    return SubmitOptions(identifier_system=settings.identifier_system, conditional_create=chosen)
+    return SubmitOptions(
+        identifier_system=settings.identifier_system,
+        conditional_create=chosen,
+        literal_devices=settings.device_references == "literal",
+    )
 
 
 class BridgeWorker:
@@ -123,11 +133,16 @@ class BridgeWorker:
     def options(self) -> SubmitOptions:
         return self._options
 
+    @property
+    def settings(self) -> BridgeSettings:
+        return self._settings
+
     def enqueue(self, *, full_scan: bool) -> tuple[int, bool]:
         now = self._clock.now()
         since = None if full_scan else now - timedelta(hours=self._settings.lookback_hours)
         scope = Scope(since=since)
         limit = self._settings.batch_size * 4
+        window = timedelta(seconds=self._settings.session_window_seconds)
         with session_scope(self._engine) as session:
             result = enqueue_readings(
                 session,
@@ -135,9 +150,13 @@ class BridgeWorker:
                 scope=scope,
                 limit=limit,
                 bp_grace=timedelta(seconds=self._settings.bp_pair_grace_seconds),
+                session_window=window,
             )
-            result += enqueue_responses(session, now=now, scope=scope, limit=limit)
+            result += enqueue_responses(
+                session, now=now, scope=scope, limit=limit, session_window=window
+            )
             result.enqueued += enqueue_invalidations(session, now=now, limit=limit)
+            result.enqueued += enqueue_response_invalidations(session, now=now, limit=limit)
         self._metrics.enqueued.labels("enqueued").inc(result.enqueued)
         self._metrics.enqueued.labels("skipped").inc(result.skipped)
         if result.enqueued or result.skipped:
@@ -188,26 +207,30 @@ class BridgeWorker:
                 return None
             message = claimed[0]
             assert message.id is not None
+            unknown: DeviceUnknown | None = None
+            work: Submission | Invalidation | str | None = None
             try:
-                work = build_submission(session, message, self._options)
-            except Withdrawn as exc:
-                mark_skipped(session, message_id=message.id, now=self._clock.now(), note=str(exc))
-                log.info("fhir.withdrawn outbox_id=%d", message.id)
-                return "skipped"
-            except NothingToSubmit as exc:
-                mark_failed(
-                    session,
-                    message_id=message.id,
-                    error=f"nothing to submit: {exc}",
-                    now=self._clock.now(),
-                    policy=self._policy,
-                    permanent=True,
-                )
-                self._metrics.attempts.labels("dead").inc()
-                log.warning("fhir.unsendable outbox_id=%d", message.id)
-                return "dead"
+                work = self._build(session, message)
+            except DeviceUnknown as exc:
+                unknown = exc
+        outcome: SendOutcome | None = None
+        if unknown is not None:  # once per device: learn its FUT id, then build again
+            outcome = self._learn_device(unknown.identity)
+            if outcome.kind == "sent":
+                outcome = None
+                with session_scope(self._engine) as session:
+                    fresh = session.get(OutboxMessage, message.id)
+                    assert fresh is not None
+                    try:
+                        work = self._build(session, fresh)
+                    except DeviceUnknown:  # a second device in one session: next attempt
+                        outcome = SendOutcome("retry", None, "another device to learn")
+        if isinstance(work, str):
+            return work
         with self._metrics.request_seconds.time():
-            if isinstance(work, Invalidation):
+            if outcome is not None or work is None:
+                outcome = outcome or SendOutcome("retry", None, "device unknown")
+            elif isinstance(work, Invalidation):
                 outcome = self._invalidate(work)
             else:
                 outcome = self._submit(work, resend=message.attempts > 1)
@@ -239,6 +262,53 @@ class BridgeWorker:
             outcome.status,
         )
         return counted
+
+    def _build(self, session: Session, message: OutboxMessage) -> Submission | Invalidation | str:
+        """The work of a claimed row, or the CycleResult field when there is none (the row
+        is then marked). Raises DeviceUnknown."""
+        assert message.id is not None
+        try:
+            return build_submission(session, message, self._options)
+        except Withdrawn as exc:
+            mark_skipped(session, message_id=message.id, now=self._clock.now(), note=str(exc))
+            log.info("fhir.withdrawn outbox_id=%d", message.id)
+            return "skipped"
+        except NothingToSubmit as exc:
+            mark_failed(
+                session,
+                message_id=message.id,
+                error=f"nothing to submit: {exc}",
+                now=self._clock.now(),
+                policy=self._policy,
+                permanent=True,
+            )
+            self._metrics.attempts.labels("dead").inc()
+            log.warning("fhir.unsendable outbox_id=%d", message.id)
+            return "dead"
+
+    def _learn_device(self, identity: DeviceIdentity) -> SendOutcome:
+        """Search FUT's device service by identifier; create the Device if it is not there
+        (conditional create); keep its literal reference in regional_device."""
+        found = self._transport.find("Device", identity.system, identity.value)
+        if found.kind != "ok":
+            return SendOutcome(found.kind, None, f"device search: {found.reason}")
+        if found.matches:
+            reference = found.matches[0][0].split("/_history/")[0]
+            source = "found"
+        else:
+            condition = urlencode({"identifier": f"{identity.system}|{identity.value}"})
+            created = self._transport.create_device(ehealth_device(identity), condition)
+            if created.kind != "sent" or created.document is None:
+                return SendOutcome(created.kind, created.status, f"device: {created.reason}")
+            reference = str(created.document["reference"])
+            source = "created"
+        try:
+            with session_scope(self._engine) as session:
+                remember(session, identity, reference, self._clock.now())
+        except IntegrityError:
+            pass  # another lane learned the same device at the same moment: its row stands
+        log.info("bridge.device_learned kind=%s source=%s", identity.kind, source)
+        return SendOutcome("sent", None, "ok")
 
     def _submit(self, work: Submission, *, resend: bool) -> SendOutcome:
         """Send; on a resend whose earlier outcome is unknown, search first and send only
@@ -274,7 +344,7 @@ class BridgeWorker:
             return SendOutcome("retry", None, "sent observation not found")
         reference, version = found.matches[0]
         body = set_measurement_validity_parameters(
-            observation=reference,
+            measurement=reference,
             version=version,
             patient_reference=work.patient_reference,
             episode_of_care_reference=work.episode_of_care_reference,

@@ -12,6 +12,7 @@ from pust.db.tables.devices import (
     DeviceAssignment,
     PairingCode,
     Peripheral,
+    RegionalDevice,
 )
 from pust.db.tables.login_throttle import LoginThrottle
 from pust.db.tables.messages import (
@@ -50,6 +51,7 @@ __all__ = [
     "QuarantinedMessage",
     "QuestionnaireResponse",
     "Reading",
+    "RegionalDevice",
     "RegionalLink",
     "StaffMembership",
     "StaffSession",

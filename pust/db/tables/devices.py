@@ -94,3 +94,16 @@ class BrokerReconcileRun(SQLModel, table=True):
     # drifted devices per kind (pust.messaging.broker_provisioning.Drift), repaired
     drift: dict[str, int] = json_doc()
     error: str | None = Field(default=None, max_length=500)
+
+
+class RegionalDevice(SQLModel, table=True):
+    """A device as the regional backend (FUT's device service) knows it: learned once per
+    device (looked up by identifier, created if missing), then referenced literally
+    (``https://device.…/fhir/Device/70544``) in every submission (pust/fhir/devices.py)."""
+
+    __tablename__ = "regional_device"
+
+    identifier_system: str = Field(primary_key=True, max_length=200)
+    identifier_value: str = Field(primary_key=True, max_length=200)
+    reference: str = Field(max_length=500)
+    learned_at: datetime = timestamp(default_now=True)

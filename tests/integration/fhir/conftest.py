@@ -1,6 +1,7 @@
-"""Fixtures of the FHIR read API tests: the app ``pust api`` serves (``create_app``, which
-mounts the FHIR routes itself) on a fresh database holding the FHIR test world, and bearer
-tokens per user."""
+"""Fixtures of the FHIR tests: the app ``pust api`` serves (``create_app``, which mounts the
+FHIR routes itself) on a fresh database holding the FHIR test world, bearer tokens per user;
+and the mock regional server (strict like FUT, with its token endpoint) the bridge tests
+send to (their helpers: ``bridge_world.py``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ from pust.config.settings import Settings
 from pust.domain.clock import FrozenClock
 from services.api.app import create_app
 from tests.integration.fhir.api_world import NOW, PASSWORD, FhirWorld, build
+from tests.integration.fhir.regional_server import RegionalServer
+
+
+@pytest.fixture
+def regional() -> Iterator[RegionalServer]:
+    server = RegionalServer(timeout_sleep=1.0).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

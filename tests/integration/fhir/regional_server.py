@@ -20,10 +20,19 @@ Strict like FUT (options, all on by default except where FUT itself is lenient):
   server: conditional create for QuestionnaireResponse, not for Observation);
 - ``strict_codes`` (default True): 422 for a code, component code or unit outside the IG's
   ValueSet and ConceptMap (copied under ``tests/data/fut``), and for ``entered-in-error``;
-- ``token_check``: a callable (token, patient, episode) -> bool; False -> 401, so a token
-  outside the submission's patient/episode context is refused;
+- ``oauth`` (a :class:`TokenService`, default on): FUT's Keycloak token endpoint as the
+  reference clients use it (``POST /auth/realms/ehealth/protocol/openid-connect/token``:
+  password login, then ``refresh_token`` grants carrying ``patient_id`` and
+  ``episode_of_care_id``); every FHIR request needs one of its unexpired tokens (401 otherwise),
+  and a measurement request needs one scoped to the submission's patient and episode;
+  ``oauth=None`` turns authentication off;
 - ``GET /fhir/{Observation,QuestionnaireResponse}?identifier=system|value`` searches;
-  ``POST /fhir/ClinicalImpression/$set-measurement-validity`` records in ``invalidated``.
+  ``POST /fhir/ClinicalImpression/$set-measurement-validity`` records the Observation or
+  QuestionnaireResponse it names in ``invalidated``;
+- FUT's device service at the same base: ``GET /fhir/Device?identifier=…``, ``POST
+  /fhir/Device`` with ``If-None-Exist`` (honoured: the device service declares it);
+  ``strict_devices`` (default True): 422 for an Observation whose ``device`` is not a literal
+  reference to a Device it holds.
 """
 
 from __future__ import annotations
@@ -42,11 +51,73 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from fhir.resources.R4B.clinicalimpression import ClinicalImpression
+from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 FUT_DATA = Path(__file__).resolve().parents[2] / "data" / "fut"
+TOKEN_PATH = "/auth/realms/ehealth/protocol/openid-connect/token"
+CLIENT_ID = "pust-bridge"
+CLIENT_SECRET = "bridge-client-secret"
+USERNAME = "pust-system-user"
+PASSWORD = "bridge-user-password"
+CONTEXT_PARAMETERS = ("organization_id", "care_team_id", "patient_id", "episode_of_care_id")
+
+
+@dataclass
+class TokenService:
+    """FUT's token endpoint, strict: a confidential client, the password grant (scope must
+    include ``openid``), refresh tokens that scope the next access token to the context given
+    as form parameters; tokens expire after ``lifetime`` seconds of ``now()``."""
+
+    now: Callable[[], float] = time.time
+    lifetime: int = 300
+    session_lifetime: int = 1800
+    # access token -> (context, expires at); refresh token -> expires at
+    access: dict[str, tuple[dict[str, str], float]] = field(default_factory=dict)
+    refresh: dict[str, float] = field(default_factory=dict)
+    grants: Counter[str] = field(default_factory=Counter)  # grant_type -> answered
+    contexts: list[tuple[str, str]] = field(default_factory=list)  # (patient, episode) issued
+    _serial: int = 0
+
+    def grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+            return 401, {"error": "invalid_client"}
+        now = self.now()
+        kind = form.get("grant_type")
+        if kind == "password":
+            if (form.get("username"), form.get("password")) != (USERNAME, PASSWORD):
+                return 401, {"error": "invalid_grant"}
+            if "openid" not in form.get("scope", "").split():
+                return 400, {"error": "invalid_scope"}
+            context: dict[str, str] = {}
+        elif kind == "refresh_token":
+            expires = self.refresh.pop(form.get("refresh_token", ""), None)
+            if expires is None or expires <= now:
+                return 400, {"error": "invalid_grant"}
+            context = {k: form[k] for k in CONTEXT_PARAMETERS if form.get(k)}
+            if "patient_id" in context and "episode_of_care_id" in context:
+                self.contexts.append((context["patient_id"], context["episode_of_care_id"]))
+        else:
+            return 400, {"error": "unsupported_grant_type"}
+        self._serial += 1
+        access, refresh = f"at-{self._serial}", f"rt-{self._serial}"  # rotated every time
+        self.access[access] = (context, now + self.lifetime)
+        self.refresh[refresh] = now + self.session_lifetime
+        self.grants[kind] += 1
+        return 200, {
+            "access_token": access,
+            "expires_in": self.lifetime,
+            "refresh_token": refresh,
+            "token_type": "Bearer",
+        }
+
+    def context_of(self, token: str) -> dict[str, str] | None:
+        held = self.access.get(token)
+        if held is None or held[1] <= self.now():
+            return None
+        return held[0]
 
 
 def fut_capability(conditional: dict[str, bool] | None = None) -> dict[str, Any]:
@@ -129,10 +200,15 @@ class RegionalServer:
     honour_if_none_exist: bool = True
     capability: dict[str, Any] = field(default_factory=fut_capability)
     strict_codes: bool = True
-    token_check: Callable[[str, str, str], bool] | None = None
+    oauth: TokenService | None = field(default_factory=TokenService)
     refused: list[str] = field(default_factory=list)  # reasons of 401/422 answers
     ids: dict[str, str] = field(default_factory=dict)  # identifier -> server id
     invalidated: list[str] = field(default_factory=list)  # Observation references
+    # FUT's device service: "system|value" -> Device id; every create it was asked to do
+    devices: dict[str, str] = field(default_factory=dict)
+    device_creates: Counter[str] = field(default_factory=Counter)
+    device_searches: int = 0
+    strict_devices: bool = True  # 422 for an Observation whose device is not a known Device
     searches: int = 0
     _allowed: set[tuple[str, str]] = field(default_factory=_allowed_codes)
     _server: ThreadingHTTPServer | None = None
@@ -141,6 +217,21 @@ class RegionalServer:
     def base_url(self) -> str:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}/fhir"
+
+    @property
+    def token_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}{TOKEN_PATH}"
+
+    def oauth_settings(self) -> dict[str, str]:
+        """The bridge's settings (``BridgeSettings`` field names) for this token endpoint."""
+        return {
+            "token_url": self.token_url,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "token_username": USERNAME,
+            "token_password": PASSWORD,
+        }
 
     def posts_per_identifier(self) -> Counter[str]:
         with self.lock:
@@ -159,10 +250,32 @@ class RegionalServer:
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                if not self._authenticated():
+                    return self._refuse(401, "no valid token")
                 if parts.path == "/fhir/metadata":
                     return self._answer(200, server.capability)
+                if parts.path == "/fhir/Device":
+                    (token,) = parse_qs(parts.query).get("identifier", [""])
+                    with server.lock:
+                        server.device_searches += 1
+                        device_id = server.devices.get(token)
+                    entries = (
+                        [
+                            {
+                                "fullUrl": f"{server.base_url}/Device/{device_id}",
+                                "resource": {"resourceType": "Device", "id": device_id},
+                            }
+                        ]
+                        if device_id
+                        else []
+                    )
+                    return self._answer(
+                        200, {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+                    )
                 if parts.path not in ("/fhir/Observation", "/fhir/QuestionnaireResponse"):
                     return self._answer(404, {"resourceType": "OperationOutcome", "issue": []})
+                if not self._authorised_for_some_episode():
+                    return self._refuse(401, "token outside the patient/episode context")
                 (token,) = parse_qs(parts.query).get("identifier", [""])
                 value = token.split("|", 1)[-1]
                 with server.lock:
@@ -205,11 +318,37 @@ class RegionalServer:
                     },
                 )
 
-            def _authorised(self, patient: str, episode: str) -> bool:
-                if server.token_check is None:
-                    return True
+            def _context(self) -> dict[str, str] | None:
+                assert server.oauth is not None
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                return server.token_check(token, patient, episode)
+                with server.lock:
+                    return server.oauth.context_of(token)
+
+            def _authenticated(self) -> bool:
+                return server.oauth is None or self._context() is not None
+
+            def _authorised(self, patient: str, episode: str) -> bool:
+                if server.oauth is None:
+                    return True
+                context = self._context()
+                return context is not None and (
+                    context.get("patient_id"),
+                    context.get("episode_of_care_id"),
+                ) == (patient, episode)
+
+            def _authorised_for_some_episode(self) -> bool:
+                if server.oauth is None:
+                    return True
+                context = self._context() or {}
+                return bool(context.get("patient_id") and context.get("episode_of_care_id"))
+
+            def _token(self, body: bytes) -> None:
+                form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+                if server.oauth is None:
+                    return self._answer(404, {"error": "not_found"})
+                with server.lock:
+                    status, answer = server.oauth.grant(form)
+                return self._answer(status, answer, "application/json")
 
             def do_POST(self) -> None:
                 expected = int(self.headers.get("Content-Length", "0"))
@@ -219,8 +358,14 @@ class RegionalServer:
                     # complete request, so nothing is stored and nothing is answered
                     self.close_connection = True
                     return None
+                if self.path == TOKEN_PATH:
+                    return self._token(body)
+                if not self._authenticated():
+                    return self._refuse(401, "no valid token")
                 if self.path == "/fhir/ClinicalImpression/$set-measurement-validity":
                     return self._validity(body)
+                if self.path == "/fhir/Device":
+                    return self._device(body)
                 if self.path != "/fhir/$submit-measurement":
                     return self._answer(
                         404,
@@ -262,6 +407,14 @@ class RegionalServer:
                         errors = _coding_errors(resource, server._allowed)
                         if errors:
                             return self._refuse(422, "; ".join(errors))
+                    if server.strict_devices and resource["resourceType"] == "Observation":
+                        reference = resource.get("device", {}).get("reference")
+                        with server.lock:
+                            known = {
+                                f"{server.base_url}/Device/{i}" for i in server.devices.values()
+                            }
+                        if reference not in known:
+                            return self._refuse(422, "device not a referenced ehealth-device")
                 if action in ("500", "503"):
                     return self._answer(
                         int(action),
@@ -306,6 +459,36 @@ class RegionalServer:
                     },
                 )
 
+            def _device(self, body: bytes) -> None:
+                device = json.loads(body)
+                Device.model_validate(device)
+                assert device["meta"]["profile"] == [
+                    "http://ehealth.sundhed.dk/fhir/StructureDefinition/ehealth-device"
+                ]
+                assert device["status"] and "patient" not in device
+                (identifier,) = device["identifier"]
+                token = f"{identifier['system']}|{identifier['value']}"
+                condition = unquote(self.headers.get("If-None-Exist", "")).removeprefix(
+                    "identifier="
+                )
+                assert condition == token, "conditional create must match the Device"
+                with server.lock:
+                    server.device_creates[token] += 1
+                    device_id = server.devices.get(token)
+                    status = 200
+                    if device_id is None:
+                        device_id = f"d{len(server.devices) + 1}"
+                        server.devices[token] = device_id
+                        status = 201
+                payload = json.dumps({**device, "id": device_id}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Location", f"{server.base_url}/Device/{device_id}/_history/1")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return None
+
             def _validity(self, body: bytes) -> None:
                 document = json.loads(body)
                 (parameter,) = document["parameter"]
@@ -318,17 +501,25 @@ class RegionalServer:
                     return self._refuse(401, "token outside the patient/episode context")
                 items = [i["reference"] for i in impression["investigation"][0]["item"]]
                 with server.lock:
-                    known = {f"{server.base_url}/Observation/{i}" for i in server.ids.values()}
+                    known = {
+                        f"{server.base_url}/{server.resources[k]['resourceType']}/{i}"
+                        for k, i in server.ids.items()
+                    }
                     target = [i for i in items if i in known]
                     if not target:
-                        return self._refuse(422, "no such Observation")
+                        return self._refuse(422, "no such measurement")
                     server.invalidated.append(target[0])
                 return self._answer(200, {**impression, "id": str(len(server.invalidated))})
 
-            def _answer(self, status: int, document: dict[str, Any]) -> None:
+            def _answer(
+                self,
+                status: int,
+                document: dict[str, Any],
+                content_type: str = "application/fhir+json",
+            ) -> None:
                 payload = json.dumps(document).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

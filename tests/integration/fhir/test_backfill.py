@@ -17,20 +17,13 @@ from pust_cli.main import main
 from services.bridge.backfill import resolve_citizens, run_backfill
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.settings import BridgeSettings
-from services.bridge.transport import HttpTransport
+from services.bridge.transport import HttpTransport, token_source
 from services.bridge.worker import BridgeWorker
 from tests.integration.fhir import world as w
 from tests.integration.fhir.regional_server import RegionalServer
 
 # depends on the real clock: also run under libfaketime by .ci/run
 pytestmark = pytest.mark.clock_sensitive
-
-
-@pytest.fixture
-def regional() -> Iterator[RegionalServer]:
-    server = RegionalServer(timeout_sleep=1.0).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -51,8 +44,9 @@ def _worker(engine: Engine, server: RegionalServer, made: list[HttpTransport]) -
         backoff_initial_seconds=0.05,
         backoff_max_seconds=0.2,
         metrics_port=0,
+        **server.oauth_settings(),
     )
-    transport = HttpTransport(settings)
+    transport = HttpTransport(settings, token_source(settings))
     made.append(transport)
     return BridgeWorker(
         engine=engine,
@@ -175,6 +169,7 @@ def test_cli_mode_and_backfill(
         "PUST_BRIDGE_ALLOW_HTTP": "true",
         "PUST_BRIDGE_METRICS_PORT": "0",
         "PUST_BRIDGE_BACKFILL_PER_SECOND": "1000",
+        **{f"PUST_BRIDGE_{k.upper()}": v for k, v in regional.oauth_settings().items()},
     }.items():
         monkeypatch.setenv(name, value)
     assert main(["fhir", "mode", "--team", "Kommune Nord", "both"]) == 0

@@ -3,14 +3,9 @@ created twice, failures visible to administrators and in metrics."""
 
 from __future__ import annotations
 
-import random
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
-import pytest
-from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -18,63 +13,9 @@ from pust.db.engine import session_scope
 from pust.db.tables import OutboxMessage
 from pust.domain.clock import FrozenClock
 from pust.fhir.bridge_status import bridge_status
-from services.bridge.metrics import BridgeMetrics
-from services.bridge.settings import BridgeSettings
-from services.bridge.transport import HttpTransport
-from services.bridge.worker import BridgeWorker
 from tests.integration.fhir import world as w
+from tests.integration.fhir.bridge_world import drain, make_worker, statuses
 from tests.integration.fhir.regional_server import RegionalServer
-
-
-@pytest.fixture
-def regional() -> Iterator[RegionalServer]:
-    server = RegionalServer(timeout_sleep=1.0).start()
-    yield server
-    server.stop()
-
-
-def _settings(server: RegionalServer, **overrides: Any) -> BridgeSettings:
-    values: dict[str, Any] = {
-        "base_url": server.base_url,
-        "allowed_hosts": "127.0.0.1",
-        "allow_http": True,
-        "timeout_seconds": 0.5,
-        "backoff_initial_seconds": 1.0,
-        "backoff_max_seconds": 60.0,
-        "max_attempts": 8,
-        "lease_seconds": 30.0,
-        "batch_size": 10,
-        "bp_pair_grace_seconds": 30,
-        "metrics_port": 0,
-    }
-    values.update(overrides)
-    return BridgeSettings(**values)
-
-
-def _worker(
-    engine: Engine, settings: BridgeSettings, clock: FrozenClock
-) -> tuple[BridgeWorker, CollectorRegistry]:
-    registry = CollectorRegistry()
-    worker = BridgeWorker(
-        engine=engine,
-        transport=HttpTransport(settings),
-        settings=settings,
-        metrics=BridgeMetrics(registry),
-        clock=clock,
-        rng=random.Random(1),
-    )
-    return worker, registry
-
-
-def _drain(worker: BridgeWorker, clock: FrozenClock, rounds: int = 60) -> None:
-    for _ in range(rounds):
-        worker.cycle(full_scan=True)
-        clock.advance(timedelta(seconds=61))
-
-
-def _statuses(engine: Engine) -> Counter[str]:
-    with Session(engine) as s:
-        return Counter(m.status for m in s.exec(select(OutboxMessage)).all())
 
 
 def test_every_reading_submitted_once_despite_failures(
@@ -104,8 +45,8 @@ def test_every_reading_submitted_once_despite_failures(
         ["500", "drop", "timeout", "commit-then-500", "503", "commit-then-drop", "500"]
     )
     clock = FrozenClock(w.T0 + timedelta(days=2))
-    worker, registry = _worker(engine, _settings(regional), clock)
-    _drain(worker, clock)
+    worker, registry = make_worker(engine, regional, clock)
+    drain(worker, clock)
 
     assert not regional.invalid
     # 12 SpO2 + one blood pressure (one Observation) + one questionnaire response
@@ -132,8 +73,8 @@ def test_every_reading_submitted_once_despite_failures(
     # found by the search before the resend, the five others are posted once more
     posts = regional.posts_per_identifier()
     assert sum(posts.values()) - len(posts) == 5
-    statuses = _statuses(engine)
-    assert statuses == Counter({"sent": 14, "merged": 1, "skipped": 1})
+    counted = statuses(engine)
+    assert counted == Counter({"sent": 14, "merged": 1, "skipped": 1})
     with Session(engine) as s:
         status = bridge_status(s)
         row = s.exec(
@@ -154,7 +95,7 @@ def test_refusal_is_dead_and_shown_to_administrators(
     w.add_reading(engine, citizen, device, peripheral, "pulse", 80, "/min", w.T0)
     regional.script.extend(["400"])
     clock = FrozenClock(w.T0 + timedelta(hours=1))
-    worker, registry = _worker(engine, _settings(regional), clock)
+    worker, registry = make_worker(engine, regional, clock)
     result = worker.cycle(full_scan=True)
     assert result.dead == 1
     with Session(engine) as s:
@@ -171,7 +112,7 @@ def test_backoff_grows_and_gives_up_after_max_attempts(
     w.add_reading(engine, citizen, device, peripheral, "spo2", 93, "%", w.T0)
     regional.script.extend(["500"] * 10)
     clock = FrozenClock(w.T0 + timedelta(hours=1))
-    worker, _ = _worker(engine, _settings(regional, max_attempts=3), clock)
+    worker, _ = make_worker(engine, regional, clock, max_attempts=3)
     delays = []
     for _ in range(3):
         worker.cycle(full_scan=True)
@@ -195,7 +136,7 @@ def test_a_lone_blood_pressure_half_waits_for_its_partner(
         engine, citizen, device, peripheral, "bp_systolic", 140, "mm[Hg]", at, received=at
     )
     clock = FrozenClock(at + timedelta(seconds=5))
-    worker, _ = _worker(engine, _settings(regional), clock)
+    worker, _ = make_worker(engine, regional, clock)
     worker.cycle(full_scan=True)
     assert regional.requests == []
     w.add_reading(
@@ -220,8 +161,8 @@ def test_enqueue_twice_inserts_once(engine: Engine, regional: RegionalServer) ->
     citizen, device, peripheral = w.add_citizen(engine, team)
     w.add_reading(engine, citizen, device, peripheral, "spo2", 93, "%", w.T0)
     clock = FrozenClock(w.T0 + timedelta(hours=1))
-    one, _ = _worker(engine, _settings(regional), clock)
-    two, _ = _worker(engine, _settings(regional), clock)
+    one, _ = make_worker(engine, regional, clock)
+    two, _ = make_worker(engine, regional, clock)
     assert one.enqueue(full_scan=True)[0] == 1
     assert two.enqueue(full_scan=True)[0] == 0
     with session_scope(engine) as s:

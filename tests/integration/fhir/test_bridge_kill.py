@@ -11,12 +11,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from pust.db.engine import session_scope
+from pust.db.tables import Reading
 from tests.child_logs import child_log
 from tests.integration.fhir import world as w
 from tests.integration.fhir.regional_server import RegionalServer
@@ -52,6 +54,8 @@ def _start(db_url: str, server: RegionalServer, log: Path) -> subprocess.Popen[b
         "PUST_BRIDGE_MAX_ATTEMPTS": "100",
         "PUST_BRIDGE_METRICS_PORT": "0",
         "PUST_BRIDGE_CONCURRENCY": str(CONCURRENCY),
+        # FUT's OAuth flow against the mock's token endpoint: one token per patient/episode
+        **{f"PUST_BRIDGE_{k.upper()}": v for k, v in server.oauth_settings().items()},
     }
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -78,17 +82,20 @@ def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(
 ) -> None:
     team = w.add_team(engine, "bridged", "bridged")
     citizens = [w.add_citizen(engine, team) for _ in range(3)]
+    readings = []
     for i in range(READINGS):
         citizen, device, peripheral = citizens[i % 3]
-        w.add_reading(
-            engine,
-            citizen,
-            device,
-            peripheral,
-            "spo2",
-            88 + i % 10,
-            "%",
-            w.T0 + timedelta(minutes=i),
+        readings.append(
+            w.add_reading(
+                engine,
+                citizen,
+                device,
+                peripheral,
+                "spo2",
+                88 + i % 10,
+                "%",
+                w.T0 + timedelta(minutes=i),
+            )
         )
     injected = ["500", "commit-then-drop", "503", "drop", "commit-then-500", "timeout"]
     for n, failure in enumerate(injected):
@@ -110,13 +117,23 @@ def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(
     process = _start(db_url, regional, log)
     try:
         assert _wait(lambda: len(regional.created) == READINGS, 60), log.read_text()[-3000:]
+        # a nurse invalidates a reading that is already at the region: it must follow
+        with session_scope(engine) as s:
+            reading = s.get(Reading, readings[0])
+            assert reading is not None
+            reading.valid = False
+            reading.invalid_reason = "måling fejlagtig"
+            reading.invalidated_at = datetime.now(UTC)
+        assert _wait(lambda: len(regional.invalidated) == 1, 30), log.read_text()[-3000:]
         time.sleep(0.5)  # anything still to come would show as a duplicate post
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
 
-    assert not regional.invalid
+    assert not regional.invalid and not regional.refused
     assert len(regional.resources) == READINGS
+    assert set(regional.created.values()) == {1}, regional.created  # none twice
+    assert len(regional.invalidated) == 1
     # asked to create a resource again (what a server ignoring ifNoneExist would store
     # twice) only where an answer was lost: injected, or to a request in flight at a kill
     assert set(regional.create_attempts) == set(regional.resources)

@@ -179,7 +179,7 @@ def test_futs_own_examples_pass_and_a_removed_code_fails() -> None:
 
 def test_set_measurement_validity_passes_the_ig() -> None:
     body = set_measurement_validity_parameters(
-        observation="https://measurement.example.test/fhir/Observation/67651",
+        measurement="https://measurement.example.test/fhir/Observation/67651",
         version="1",
         patient_reference="https://patient.example.test/fhir/Patient/71112",
         episode_of_care_reference="https://careplan.example.test/fhir/EpisodeOfCare/99992",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 16:51:35.927153
+Create Date: 2026-12-03 06:46:30.102527
 """
 
 from collections.abc import Sequence
@@ -147,6 +147,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_quarantined_message_device_id'), ['device_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_quarantined_message_received_at'), ['received_at'], unique=False)
 
+    op.create_table('regional_device',
+    sa.Column('identifier_system', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('identifier_value', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('learned_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('identifier_system', 'identifier_value')
+    )
     op.create_table('staff_user',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
@@ -601,6 +608,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_staff_user_oidc_subject'))
 
     op.drop_table('staff_user')
+    op.drop_table('regional_device')
     with op.batch_alter_table('quarantined_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quarantined_message_received_at'))
         batch_op.drop_index(batch_op.f('ix_quarantined_message_device_id'))
