@@ -107,9 +107,9 @@ def test_a_measurement_after_the_slot_but_before_the_sweep_means_nothing() -> No
 def test_recent_yellow_or_red_makes_the_first_miss_a_task() -> None:
     clock = FrozenClock(MONDAY_0800 + timedelta(hours=3))
     slots = [(MONDAY_0800, MISSED)]
-    yellow = RecentAlert(clock.now() - timedelta(hours=71), Severity.YELLOW)
+    yellow = RecentAlert(clock.now() - timedelta(hours=23), Severity.YELLOW)
     assert _decide(slots, clock=clock, alerts=(yellow,)) == (True, True, 1, 1, "recent_alert")
-    old_red = RecentAlert(clock.now() - timedelta(hours=73), Severity.RED)
+    old_red = RecentAlert(clock.now() - timedelta(hours=25), Severity.RED)
     assert _decide(slots, clock=clock, alerts=(old_red,)) == (True, False, 1, 1, None)
     green = RecentAlert(clock.now() - timedelta(hours=1), Severity.GREEN)
     assert _decide(slots, clock=clock, alerts=(green,))[1] is False
