@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 class NoticeKind(StrEnum):
@@ -60,6 +61,22 @@ def acknowledged_notice(*, event_key: str, text: str = ACKNOWLEDGED_TEXT_DA) -> 
 
 def out_of_hours_notice(*, text: str, event_key: str) -> TabletNotice:
     return TabletNotice(NoticeKind.OUT_OF_HOURS, text, event_key)
+
+
+def missed_slot_event_key(citizen_id: uuid.UUID, due_at: datetime) -> str:
+    """One missed slot is one event: one reminder, however often the sweep runs."""
+    return f"missed:{citizen_id}:{int(due_at.timestamp())}"
+
+
+def missed_slot_notice(
+    *, citizen_id: uuid.UUID, due_at: datetime, now: datetime, zone: ZoneInfo
+) -> TabletNotice:
+    """A reminder to measure after a missed slot (kind ``message``: the protocol has no
+    reminder kind; the tablet shows the text as it is)."""
+    due = due_at.astimezone(zone)
+    when = "i dag" if due.date() == now.astimezone(zone).date() else f"{due.day}.{due.month}."
+    text = f"Du mangler at måle {when} (kl. {due:%H:%M}). Mål venligst, når du kan."
+    return TabletNotice(NoticeKind.MESSAGE, text, missed_slot_event_key(citizen_id, due_at))
 
 
 def submission_event_key(prefix: str, *, device_id: str, message_id: str) -> str:

@@ -38,6 +38,16 @@ class RaisedAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class SentReminder:
+    """A reminder to measure sent to the citizen's tablet after a missed slot (not a nurse's
+    task)."""
+
+    device_id: str
+    at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class EvaluationInput:
     citizens: int
     days: int
@@ -45,6 +55,7 @@ class EvaluationInput:
     triaged: Sequence[TriagedItem]
     alerts: Sequence[RaisedAlert]
     rejected_messages: int = 0
+    reminders: Sequence[SentReminder] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +74,7 @@ class Evaluation:
     missed_measurement_alerts: int
     silent_tablet_alerts: int
     rejected_messages: int
+    reminders_sent: int = 0  # on the citizen's tablet, before (or beside) a blue task
 
     @property
     def citizen_weeks(self) -> float:
@@ -137,4 +149,5 @@ def evaluate(data: EvaluationInput) -> Evaluation:
         ),
         silent_tablet_alerts=sum(1 for a in data.alerts if a.kind is AlertKind.SILENT_DEVICE),
         rejected_messages=data.rejected_messages,
+        reminders_sent=len(data.reminders),
     )

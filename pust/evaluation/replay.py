@@ -6,7 +6,10 @@ marking) and then the real triage (:mod:`pust.domain.triage`) with the citizen's
 and run-in baselines (:mod:`pust.domain.baselines`). Alerts follow the lifecycle rule of
 one open alert per citizen and rule; late readings are triaged but never raise a fresh
 alarm. Missed measurements come from :mod:`pust.domain.missed_measurements` on the same
-plan the citizens follow; silent tablets from its ``is_silent``. Every alert goes through
+plan the citizens follow, and what a missed slot becomes (a reminder on the tablet, a blue
+task) from the same policy the alerts service's sweep calls
+(:func:`pust.domain.missed_measurement_policy.decide_missed_slot`); silent tablets from
+``is_silent``. Every alert goes through
 the alert aggregate the alerts service uses (:mod:`pust.domain.alert_aggregate`): a repeat
 of an open alert is not new work, a normal value auto-resolves where the rule says so, and a
 new breach within a day re-opens the auto-resolved alert (counted: it is back on the
@@ -35,13 +38,20 @@ from pust.domain.device_protocol import (
     validate_message,
 )
 from pust.domain.limits import RuleSet
+from pust.domain.missed_measurement_policy import (
+    DEFAULT_POLICY,
+    DecidedSlot,
+    MissedMeasurementPolicy,
+    RecentAlert,
+    decide_missed_slot,
+)
 from pust.domain.missed_measurements import MISSED_RULE, SILENT_RULE, SlotStatus, decide_slot
 from pust.domain.missed_measurements import is_silent as tablet_is_silent
 from pust.domain.plans import MeasurementPlan, due_times
 from pust.domain.routing import default_routing_policy
 from pust.domain.severity import AlertKind, Severity
 from pust.domain.triage import ReadingFacts, Triage, triage_reading, triage_response
-from pust.evaluation.metrics import EvaluationInput, RaisedAlert, TriagedItem
+from pust.evaluation.metrics import EvaluationInput, RaisedAlert, SentReminder, TriagedItem
 from pust.evaluation.recording import RecordedMessage, Recording
 
 REVIEW_TIMES = (time(9, 0), time(13, 0))
@@ -74,18 +84,25 @@ class _Citizen:
     baselines: dict[str, float] | None = None
     rules: RuleSet | None = None
     last_seen: datetime | None = None
+    # the missed-measurement policy's inputs: decided slots, yellow/red reading alerts
+    slots: list[DecidedSlot] = field(default_factory=list)
+    recent_alerts: list[RecentAlert] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class Replay:
     recording: Recording
     rules_for: RulesFor
+    missed_policy: MissedMeasurementPolicy = DEFAULT_POLICY
     triaged: list[TriagedItem] = field(default_factory=list)
     alerts: list[RaisedAlert] = field(default_factory=list)
+    reminders: list[SentReminder] = field(default_factory=list)
     rejected: int = 0
     rejections: list[tuple[RecordedMessage, Rejection]] = field(default_factory=list)
     # the latest alert per (device, rule): the open one, else the last resolved one
     _alerts: dict[tuple[str, str], AlertState] = field(default_factory=dict)
+    # each citizen's yellow/red reading alerts (the policy's "recent yellow/red")
+    _recent: dict[str, list[RecentAlert]] = field(default_factory=dict)
 
     def run(self) -> EvaluationInput:
         spec = self.recording
@@ -93,6 +110,7 @@ class Replay:
         tz = ZoneInfo(measurement_plan.timezone)
         end = spec.start + timedelta(days=spec.days)
         citizens = {d: _Citizen(d) for d in spec.device_ids}
+        self._recent = {device: citizen.recent_alerts for device, citizen in citizens.items()}
         events = list(self._events(measurement_plan, tz, end))
         heapq.heapify(events)
         for message in spec.messages:
@@ -110,6 +128,7 @@ class Replay:
             triaged=self.triaged,
             alerts=self.alerts,
             rejected_messages=self.rejected,
+            reminders=self.reminders,
         )
 
     # events ----------------------------------------------------------------------------
@@ -147,17 +166,7 @@ class Replay:
         elif kind == _EventKind.SLOT:
             due = datetime.fromisoformat(detail)
             for citizen in citizens.values():
-                status = decide_slot(
-                    due, grace=plan.grace, now=at, submissions=citizen.submissions, pauses=()
-                )
-                if status is SlotStatus.MISSED:
-                    self._raise(
-                        citizen.device_id,
-                        at,
-                        AlertKind.MISSED_MEASUREMENT,
-                        Severity.GREEN,
-                        MISSED_RULE,
-                    )
+                self._decide_slot(citizen, due, at, plan)
         else:
             since = self.recording.start
             for citizen in citizens.values():
@@ -168,10 +177,44 @@ class Replay:
                 else:
                     self._auto_resolve(citizen.device_id, at, SILENT_RULE)
 
+    def _decide_slot(
+        self, citizen: _Citizen, due: datetime, at: datetime, plan: MeasurementPlan
+    ) -> None:
+        """The sweep after the slot's grace: met, or missed and then what the policy says
+        (a reminder on the tablet; a blue task only after a run of misses or a recent
+        yellow/red), as the alerts service's sweep does it."""
+        status = decide_slot(
+            due, grace=plan.grace, now=at, submissions=citizen.submissions, pauses=()
+        )
+        slot = DecidedSlot(due, status)
+        citizen.slots.append(slot)
+        if status is not SlotStatus.MISSED:
+            return
+        horizon = at - timedelta(days=15)
+        citizen.slots = [s for s in citizen.slots if s.due_at >= horizon]
+        citizen.recent_alerts[:] = [a for a in citizen.recent_alerts if a.at >= horizon]
+        decision = decide_missed_slot(
+            slot,
+            history=citizen.slots,
+            last_submission_at=max((s for s in citizen.submissions if s <= at), default=None),
+            recent_alerts=citizen.recent_alerts,
+            policy=self.missed_policy,
+            zone=plan.zone,
+            now=at,
+        )
+        if decision.remind:
+            self.reminders.append(SentReminder(citizen.device_id, at, due))
+        if decision.task:
+            self._raise(
+                citizen.device_id, at, AlertKind.MISSED_MEASUREMENT, Severity.GREEN, MISSED_RULE
+            )
+
     def _raise(
         self, device_id: str, at: datetime, kind: AlertKind, severity: Severity, rule: str
     ) -> None:
         """One open alert per citizen and rule: a repeat while open is not new work."""
+        if kind is AlertKind.READING and device_id in self._recent:
+            self._recent[device_id].append(RecentAlert(at, severity))
         breach = Breach(
             citizen_id=uuid.uuid5(_NAMESPACE, device_id),
             care_team_id=_TEAM,

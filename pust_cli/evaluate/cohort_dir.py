@@ -98,7 +98,7 @@ def evaluate_cohort(loaded: LoadedCohort) -> CohortEvaluation:
     results = []
     rejected: list[CohortProblem] = []
     for index, configuration in enumerate(rule_configurations()):
-        replay = Replay(recording, configuration.rules_for)
+        replay = Replay(recording, configuration.rules_for, configuration.missed_policy)
         results.append((configuration, evaluate(replay.run())))
         if index == 0:  # the validator does not depend on the rules
             rejected = [

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from pust.domain.limits import AbsoluteLimit, RuleSet, default_rule_set
 from pust.domain.measurement_types import MeasurementType
+from pust.domain.missed_measurement_policy import DEFAULT_POLICY, MissedMeasurementPolicy
 from pust.evaluation.metrics import Evaluation, evaluate
 from pust.evaluation.replay import Replay, RulesFor
 from pust_cli.simulator.cohort import CohortSpec, build_cohort
@@ -27,6 +28,7 @@ class Configuration:
     description: str
     rules_for: RulesFor
     plan: SimPlan = DAILY
+    missed_policy: MissedMeasurementPolicy = DEFAULT_POLICY
 
 
 def starting_configuration() -> Configuration:
@@ -100,7 +102,7 @@ def run_evaluation(
         twice_weekly_configuration(),
     )
     results = tuple(
-        (c, evaluate(Replay(cohort_recording(cohort, c.plan), c.rules_for).run()))
+        (c, evaluate(Replay(cohort_recording(cohort, c.plan), c.rules_for, c.missed_policy).run()))
         for c in configurations
     )
     return EvaluationRun(citizens, weeks, seed, start, results)

@@ -45,6 +45,11 @@ def rows(evaluation: Evaluation) -> list[tuple[str, str]]:
             f"({_number(e.per_citizen_week(e.missed_measurement_alerts))} per citizen-week)",
         ),
         (
+            "  reminders on the citizen's tablet (no nurse)",
+            f"{e.reminders_sent} "
+            f"({_number(e.per_citizen_week(e.reminders_sent))} per citizen-week)",
+        ),
+        (
             "  silent-tablet alerts",
             f"{e.silent_tablet_alerts} ({_number(e.per_citizen_week(e.silent_tablet_alerts))}"
             " per citizen-week)",

@@ -23,6 +23,24 @@ from pust_cli.simulator.cohort import CitizenProfile, Cohort, citizen_random
 from pust_cli.simulator.messages import SimMessage, message_id, wire_time
 from pust_cli.simulator.readings import Slot, slot_messages
 
+# How often citizens miss a slot and what a reminder does (the missed-day model):
+#
+# - a citizen measures at a planned slot with probability ``CitizenProfile.adherence``,
+#   drawn per citizen from U(0.75, 0.98) (mean ≈ 0.87), independently per slot. Source:
+#   BACKGROUND.md gives no adherence figure; the range is of the order reported for COPD
+#   telehealth, e.g. Tabak et al., Int J Chron Obstruct Pulmon Dis 2014;9:935-944 (a COPD
+#   telehealth programme with a daily symptom diary was used on 86 % of treatment days).
+#   Independent draws are an assumption: real misses cluster (a weekend away, a bad
+#   week), which this model does not capture.
+# - after a missed slot, pust reminds the citizen on the tablet once the grace has passed;
+#   with probability ``SimPlan.reminder_response`` the citizen then measures the same day,
+#   10 min to 3 h after the reminder (never after midnight). REMINDER_RESPONSE = 0.5 is an
+#   ASSUMPTION, not a measured figure: we found no study of same-day responses to tablet
+#   reminders in COPD telemonitoring. The draws come from a stream of their own, so the
+#   rest of the cohort (readings, misses, silences) is the same with and without reminders.
+REMINDER_RESPONSE = 0.5
+REMINDER_DELAY_MINUTES = (10.0, 180.0)
+
 
 @dataclass(frozen=True, slots=True)
 class SimPlan:
@@ -42,6 +60,10 @@ class SimPlan:
     grace_minutes: int = 120
     status_interval: timedelta = timedelta(minutes=15)
     include_status: bool = True
+    # chance that a citizen who missed a slot measures later the same day after pust's
+    # reminder on the tablet (sent by the missed-measurement sweep once the grace is over);
+    # 0: no reminders. See REMINDER_RESPONSE.
+    reminder_response: float = REMINDER_RESPONSE
 
     def measurement_plan(self, starts_on: date) -> MeasurementPlan:
         run_in = (
@@ -73,6 +95,7 @@ class _Tablet:
     profile: CitizenProfile
     rng: random.Random
     silences: list[tuple[datetime, datetime]] = field(default_factory=list)
+    reminders: random.Random | None = None  # the reminder responses' own stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +129,11 @@ def citizen_messages(
     cohort: Cohort, plan: SimPlan, profile: CitizenProfile
 ) -> Iterator[SimMessage]:
     tz = ZoneInfo(plan.timezone)
-    tablet = _Tablet(profile, citizen_random(cohort.spec.seed, profile.index, "days"))
+    tablet = _Tablet(
+        profile,
+        citizen_random(cohort.spec.seed, profile.index, "days"),
+        reminders=citizen_random(cohort.spec.seed, profile.index, "reminders"),
+    )
     pending: list[tuple[datetime, int, SimMessage]] = []
     counter = itertools.count()
     for day in range(cohort.spec.days):
@@ -145,7 +172,13 @@ def _day_messages(
         due = [day_start + timedelta(hours=10)]  # feeling worse: measures without being asked
     for position, planned in enumerate(due):
         if rng.random() >= profile.adherence:
-            continue  # missed: the citizen did not measure
+            # missed: the citizen did not measure; perhaps later, after the reminder
+            messages.extend(
+                _after_reminder(
+                    tablet, plan, tz=tz, planned=planned, position=position, day_end=day_end
+                )
+            )
+            continue
         jitter = min(90.0, max(-30.0, rng.gauss(10.0, 20.0)))
         measured = planned + timedelta(minutes=jitter)
         if rng.random() < profile.late_upload_rate:
@@ -158,6 +191,32 @@ def _day_messages(
     if plan.include_status:
         messages.extend(_status_messages(tablet, plan, tz, day_start, day_end))
     return messages
+
+
+def _after_reminder(
+    tablet: _Tablet,
+    plan: SimPlan,
+    *,
+    tz: ZoneInfo,
+    planned: datetime,
+    position: int,
+    day_end: datetime,
+) -> list[SimMessage]:
+    """The citizen's late measurement after the reminder of a missed slot, if any."""
+    rng = tablet.reminders
+    if rng is None or plan.reminder_response <= 0.0:
+        return []
+    responds = rng.random() < plan.reminder_response
+    delay = rng.uniform(*REMINDER_DELAY_MINUTES)
+    reminded = planned + timedelta(minutes=plan.grace_minutes + 1)
+    measured = reminded + timedelta(minutes=delay)
+    if not responds or measured >= day_end:
+        return []
+    slot = Slot(measured, is_morning=position == 0, upload_delay=timedelta(seconds=5))
+    return [
+        _after_silences(tablet, message, tz)
+        for message in slot_messages(tablet.profile, rng, slot, tz)
+    ]
 
 
 def _after_silences(tablet: _Tablet, message: SimMessage, tz: ZoneInfo) -> SimMessage:

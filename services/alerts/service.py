@@ -191,6 +191,7 @@ class AlertsService:
                     engine=self._engine,
                     clock=self._clock,
                     lookback=timedelta(hours=self._alerts.missed_lookback_hours),
+                    topics=self.topics,
                 ),
             ),
             (

@@ -22,7 +22,8 @@ from sqlmodel import Session, col, select
 from pust.db.alert_repository import Breach, auto_resolve, raise_or_repeat, routing_policy
 from pust.db.alert_state_rows import save, state_of
 from pust.db.engine import session_scope
-from pust.db.outbox import enqueue
+from pust.db.missed_policy_repository import missed_policy
+from pust.db.outbox import enqueue, enqueue_notice
 from pust.db.tables.alerting import ExpectedMeasurement
 from pust.db.tables.alerts import Alert
 from pust.db.tables.citizens import Citizen, PausePeriod
@@ -32,6 +33,14 @@ from pust.db.tables.readings import QuestionnaireResponse, Reading
 from pust.domain.alert_aggregate import escalate
 from pust.domain.alert_lifecycle import open_key
 from pust.domain.clock import Clock
+from pust.domain.missed_measurement_policy import (
+    DecidedSlot,
+    MissedMeasurementPolicy,
+    MissedSlotDecision,
+    RecentAlert,
+    decide_missed_slot,
+    reminded_text_da,
+)
 from pust.domain.missed_measurements import (
     MISSED_RULE,
     SILENT_RULE,
@@ -45,8 +54,10 @@ from pust.domain.missed_measurements import (
     slots_between,
     submission_window,
 )
+from pust.domain.notices import missed_slot_notice
 from pust.domain.plans import InvalidPlanError, MeasurementPlan, parse_plan
 from pust.domain.severity import AlertKind, AlertStatus, Severity
+from pust.messaging.topics import DeviceChannel, Topics
 from services.alerts.notifications import alert_notification
 
 log = logging.getLogger(__name__)
@@ -196,11 +207,17 @@ def _create_slots(
             continue  # created meanwhile by another sweep
 
 
-def sweep_missed_measurements(*, engine: Engine, clock: Clock, lookback: timedelta) -> int:
+def sweep_missed_measurements(
+    *, engine: Engine, clock: Clock, lookback: timedelta, topics: Topics
+) -> int:
     """Create due slots from each plan and decide those whose grace has passed; returns how
-    many slots were found missed."""
+    many slots were found missed. A missed slot becomes what the care team's policy says
+    (:func:`pust.domain.missed_measurement_policy.decide_missed_slot`): a reminder on the
+    citizen's tablet (once per slot: the notice's key is the slot), and a blue task for the
+    nurse only after enough missed slots or days in a row, or after a recent yellow/red."""
     now = clock.now()
     missed = 0
+    policies: dict[uuid.UUID, MissedMeasurementPolicy] = {}
     with session_scope(engine) as session:
         if not _try_sweep_lock(session, "missed"):
             return 0
@@ -212,12 +229,67 @@ def sweep_missed_measurements(*, engine: Engine, clock: Clock, lookback: timedel
                 session, citizen_id=citizen_id, row=row, plan=plan, now=now, lookback=lookback
             )
             session.flush()
-            missed += _decide_slots(session, citizen_id, plan, now)
+            missed += _decide_slots(
+                session, citizen_id, plan, now=now, topics=topics, policies=policies
+            )
     return missed
 
 
+# how far back the policy looks: the longest run it can be asked to count
+_HISTORY = timedelta(days=15)
+
+
+def _decided_history(session: Session, citizen_id: uuid.UUID, now: datetime) -> list[DecidedSlot]:
+    rows = session.exec(
+        select(ExpectedMeasurement.due_at, ExpectedMeasurement.status)
+        .where(ExpectedMeasurement.citizen_id == citizen_id)
+        .where(ExpectedMeasurement.status != SlotStatus.PENDING.value)
+        .where(col(ExpectedMeasurement.due_at) >= now - _HISTORY)
+    ).all()
+    return [DecidedSlot(due_at, SlotStatus(status)) for due_at, status in rows]
+
+
+def _last_submission(session: Session, citizen_id: uuid.UUID, now: datetime) -> datetime | None:
+    found = _submissions(session, citizen_id, now - _HISTORY, now)
+    return max(found, default=None)
+
+
+def _recent_alerts(session: Session, citizen_id: uuid.UUID, since: datetime) -> list[RecentAlert]:
+    rows = session.exec(
+        select(Alert.last_seen_at, Alert.severity)
+        .where(Alert.citizen_id == citizen_id)
+        .where(Alert.kind == AlertKind.READING.value)
+        .where(col(Alert.last_seen_at) >= since)
+    ).all()
+    return [RecentAlert(at, Severity(severity)) for at, severity in rows]
+
+
+def _reminders_in_run(session: Session, citizen_id: uuid.UUID, run_start: datetime) -> int:
+    rows = session.exec(
+        select(ExpectedMeasurement.id)
+        .where(ExpectedMeasurement.citizen_id == citizen_id)
+        .where(col(ExpectedMeasurement.due_at) >= run_start)
+        .where(col(ExpectedMeasurement.reminded_at).is_not(None))
+    ).all()
+    return len(rows)
+
+
+def _current_device(session: Session, citizen_id: uuid.UUID) -> str | None:
+    return session.exec(
+        select(DeviceAssignment.device_id).where(
+            DeviceAssignment.citizen_id == citizen_id, col(DeviceAssignment.valid_to).is_(None)
+        )
+    ).first()
+
+
 def _decide_slots(
-    session: Session, citizen_id: uuid.UUID, plan: MeasurementPlan, now: datetime
+    session: Session,
+    citizen_id: uuid.UUID,
+    plan: MeasurementPlan,
+    *,
+    now: datetime,
+    topics: Topics,
+    policies: dict[uuid.UUID, MissedMeasurementPolicy],
 ) -> int:
     pending = session.exec(
         select(ExpectedMeasurement)
@@ -231,7 +303,14 @@ def _decide_slots(
     citizen = session.get(Citizen, citizen_id)
     if citizen is None:
         return 0
+    team = citizen.care_team_id
+    if team not in policies:
+        policies[team] = missed_policy(session, team).policy
+    policy = policies[team]
     pauses = _pauses(session, citizen_id)
+    history = _decided_history(session, citizen_id, now)
+    last_submission = _last_submission(session, citizen_id, now)
+    recent = _recent_alerts(session, citizen_id, now - timedelta(hours=policy.recent_alert_hours))
     missed = 0
     for slot in pending:
         start, end = submission_window(slot.due_at, plan.grace)
@@ -245,23 +324,89 @@ def _decide_slots(
         if status is SlotStatus.PENDING:
             continue
         slot.status, slot.decided_at = status.value, now
-        if status is SlotStatus.MISSED:
-            change = raise_or_repeat(
-                session,
-                now=now,
-                breach=Breach(
-                    citizen_id=citizen_id,
-                    care_team_id=citizen.care_team_id,
-                    kind=AlertKind.MISSED_MEASUREMENT,
-                    rule_key=MISSED_RULE,
-                    severity=Severity.YELLOW,
-                    observed_at=slot.due_at,
-                    reasons=[missed_reason(slot.due_at, plan)],
-                ),
-            )
-            slot.alert_id = change.alert.id
-            missed += 1
+        decided = DecidedSlot(slot.due_at, status)
+        history.append(decided)
+        if status is not SlotStatus.MISSED:
+            continue
+        missed += 1
+        decision = decide_missed_slot(
+            decided,
+            history=history,
+            last_submission_at=last_submission,
+            recent_alerts=recent,
+            policy=policy,
+            zone=plan.zone,
+            now=now,
+        )
+        _act_on_missed(session, citizen, slot, plan, decision, now=now, topics=topics)
     return missed
+
+
+def _act_on_missed(
+    session: Session,
+    citizen: Citizen,
+    slot: ExpectedMeasurement,
+    plan: MeasurementPlan,
+    decision: MissedSlotDecision,
+    *,
+    now: datetime,
+    topics: Topics,
+) -> None:
+    if decision.remind:
+        device_id = _current_device(session, citizen.id)
+        if device_id is not None:
+            notice = missed_slot_notice(
+                citizen_id=citizen.id, due_at=slot.due_at, now=now, zone=plan.zone
+            )
+            enqueue_notice(
+                session,
+                destination=topics.device(device_id, DeviceChannel.NOTICES),
+                notice=notice,
+                now=now,
+            )
+            slot.reminded_at = now
+            session.flush()
+            log.info("missed.reminded citizen_id=%s slot_id=%s", citizen.id, slot.id)
+    if not decision.task:
+        return
+    run_start = _run_start(session, citizen.id, slot.due_at, decision.missed_slots)
+    reason = missed_reason(slot.due_at, plan)
+    reminded = reminded_text_da(_reminders_in_run(session, citizen.id, run_start))
+    if reminded:
+        reason = {**reason, "text_da": f"{reason['text_da']} · {reminded}"}
+    reason = {
+        **reason,
+        "missed_slots": decision.missed_slots,
+        "missed_days": decision.missed_days,
+        "task_because": decision.task_because,
+    }
+    change = raise_or_repeat(
+        session,
+        now=now,
+        breach=Breach(
+            citizen_id=citizen.id,
+            care_team_id=citizen.care_team_id,
+            kind=AlertKind.MISSED_MEASUREMENT,
+            rule_key=MISSED_RULE,
+            severity=Severity.YELLOW,
+            observed_at=slot.due_at,
+            reasons=[reason],
+        ),
+    )
+    slot.alert_id = change.alert.id
+
+
+def _run_start(session: Session, citizen_id: uuid.UUID, due_at: datetime, slots: int) -> datetime:
+    """The due time of the first slot of the run of ``slots`` missed slots ending at
+    ``due_at``."""
+    rows = session.exec(
+        select(ExpectedMeasurement.due_at)
+        .where(ExpectedMeasurement.citizen_id == citizen_id)
+        .where(col(ExpectedMeasurement.due_at) <= due_at)
+        .order_by(col(ExpectedMeasurement.due_at).desc())
+        .limit(slots)
+    ).all()
+    return min(rows, default=due_at)
 
 
 # silent tablets --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """All tables. Importing this module registers every table on ``SQLModel.metadata``."""
 
-from pust.db.tables.alerting import ExpectedMeasurement
+from pust.db.tables.alerting import ExpectedMeasurement, MissedMeasurementPolicyVersion
 from pust.db.tables.alerts import Alert, AlertEvent
 from pust.db.tables.audit import AuditEvent
 from pust.db.tables.care import CareTeam, CareTeamRouting, StaffMembership, StaffUser
@@ -43,6 +43,7 @@ __all__ = [
     "InboxMessage",
     "LimitSet",
     "LoginThrottle",
+    "MissedMeasurementPolicyVersion",
     "OutboxMessage",
     "PairingCode",
     "PausePeriod",

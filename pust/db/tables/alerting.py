@@ -1,14 +1,16 @@
-"""Tables of the alerts service: the measurement slots a plan promised, decided once each."""
+"""Tables of the alerts service: the measurement slots a plan promised, decided once each,
+and each care team's missed-measurement policy (versioned like limits)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from pust.db.tables._base import big_pk, timestamp
+from pust.db.tables._base import big_pk, json_doc, timestamp, uuid_pk
 
 
 class ExpectedMeasurement(SQLModel, table=True):
@@ -33,3 +35,25 @@ class ExpectedMeasurement(SQLModel, table=True):
     status: str = Field(default="pending", max_length=8)  # pending | met | missed | paused
     decided_at: datetime | None = timestamp(nullable=True)
     alert_id: uuid.UUID | None = Field(default=None, foreign_key="alert.id")
+    # when the citizen's tablet was reminded of this missed slot (the notice is in the outbox)
+    reminded_at: datetime | None = timestamp(nullable=True)
+
+
+class MissedMeasurementPolicyVersion(SQLModel, table=True):
+    """A version of a care team's missed-measurement policy
+    (:class:`pust.domain.missed_measurement_policy.MissedMeasurementPolicy` as JSON). Never
+    updated: an edit writes the next version with who, when and why; the newest is in
+    force, the older ones stay. No row: the default policy."""
+
+    __tablename__ = "missed_measurement_policy"
+    __table_args__ = (
+        UniqueConstraint("care_team_id", "version", name="uq_missed_measurement_policy_version"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    care_team_id: uuid.UUID = Field(foreign_key="care_team.id", index=True)
+    version: int
+    policy: dict[str, Any] = json_doc()
+    reason: str = Field(max_length=1000)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = timestamp(default_now=True)

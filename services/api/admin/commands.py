@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from pust.db.missed_policy_repository import save_missed_policy
 from pust.db.tables import CareTeam, StaffUser
+from pust.domain.missed_measurement_policy import MissedMeasurementPolicy
 from services.api.admin.models import CareTeamCreate, CareTeamUpdate, StaffCreate, StaffUpdate
 from services.api.auth.passwords import hash_password
 from services.api.auth.principal import Principal
 from services.api.problems import ConflictError, NotFoundError
 from services.api.scoping import require_administrator
-from services.api.unit_of_work import UnitOfWork
+from services.api.unit_of_work import SqlUnitOfWork, UnitOfWork
 
 
 def create_team(
@@ -63,6 +65,39 @@ def update_team(
         care_team_id=team.id,
     )
     return team
+
+
+def set_missed_policy(
+    uow: SqlUnitOfWork,
+    *,
+    actor: Principal,
+    team_id: uuid.UUID,
+    policy: MissedMeasurementPolicy,
+    reason: str,
+    now: datetime,
+) -> int:
+    """The care team's next missed-measurement policy version (the previous one is kept);
+    returns its number."""
+    require_administrator(actor)
+    if uow.teams.get(team_id) is None:
+        raise NotFoundError("No such care team.")
+    version = save_missed_policy(
+        uow.session,
+        care_team_id=team_id,
+        policy=policy,
+        reason=reason,
+        actor_id=actor.staff_id,
+        now=now,
+    )
+    uow.audit.record(
+        actor=actor,
+        now=now,
+        action="care_team.missed_policy",
+        resource_type="care_team",
+        resource_id=str(team_id),
+        care_team_id=team_id,
+    )
+    return version
 
 
 def _known_teams(uow: UnitOfWork, team_ids: list[uuid.UUID]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pust.domain.cpr import Cpr, InvalidCpr
+from pust.domain.missed_measurement_policy import policy_errors
 from services.api.admin.models import CareTeamCreate, StaffCreate, StaffUpdate
 from services.api.citizens.models import CitizenCreate
 from services.api.web.citizen_form_checks import Checked, one
@@ -93,3 +94,20 @@ def check_staff_update(form: Form, fmt: Formatter, t: Translate) -> Checked:
     if not typed["care_team_ids"]:
         errors["care_team_ids"] = t("err_need_team")
     return Checked(document=data, typed=typed, errors=errors)
+
+
+MISSED_POLICY_FIELDS = ("task_after_slots", "task_after_days", "recent_alert_hours")
+
+
+def check_missed_policy(form: Form, t: Translate) -> Checked:
+    """The care team's missed-measurement policy: whole numbers within bounds, at least one
+    way to a task, and why it changes (the versions keep it)."""
+    typed: dict[str, Any] = {k: one(form, k).strip() for k in (*MISSED_POLICY_FIELDS, "reason")}
+    document: dict[str, Any] = {}
+    for key in MISSED_POLICY_FIELDS:
+        text = typed[key]
+        document[key] = int(text) if text.isdigit() else text
+    errors: dict[str, str] = dict(policy_errors(document))
+    if not typed["reason"]:
+        errors["reason"] = t("err_policy_reason")
+    return Checked(document=document, typed=typed, errors=errors)

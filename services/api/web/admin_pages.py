@@ -14,8 +14,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import col, select
 
+from pust.db.missed_policy_repository import missed_policy
 from pust.db.tables import CareTeam, Citizen, QuarantinedMessage
 from pust.domain.clock import Clock
+from pust.domain.missed_measurement_policy import parse_policy
 from services.api.admin import commands as admin_commands
 from services.api.admin import devices
 from services.api.admin.models import (
@@ -40,6 +42,7 @@ from services.api.web import device_pages
 from services.api.web.actions import form_action, form_fields
 from services.api.web.admin_form_checks import (
     check_citizen,
+    check_missed_policy,
     check_new_staff,
     check_staff_update,
     check_team,
@@ -81,6 +84,7 @@ def _admin_page(uow: SqlUnitOfWork, principal: Principal, clock: Clock) -> dict[
     }
     return {
         "teams": team_rows,
+        "missed_policies": {t.id: missed_policy(session, t.id) for t in team_rows},
         "team_names": {t.id: t.name for t in team_rows},
         "devices": device_page.items,
         "quarantine": [(q, redacted(payloads.get(q.id))) for q in quarantine.items],
@@ -229,6 +233,39 @@ async def edit_team_form(
             actor=principal,
             team_id=team_id,
             command=CareTeamUpdate.model_validate(checked.document),
+            now=clock.now(),
+        ),
+        anchor="#teams-h",
+    )
+
+
+@router.post("/ui/care-teams/{team_id}/missed-policy", response_model=None)
+async def missed_policy_form(
+    *,
+    request: Request,
+    team_id: uuid.UUID,
+    uow: UnitOfWorkDep,
+    principal: PagePrincipal,
+    clock: ClockDep,
+) -> RedirectResponse | HTMLResponse:
+    """A care team's missed-measurement policy: the next version, the previous one kept."""
+    require_administrator(principal)
+    form = await form_fields(request)
+    checked = check_missed_policy(form, translator(language_of(request)))
+    checked.typed["id"] = str(team_id)
+    return await _checked_action(
+        request,
+        uow=uow,
+        principal=principal,
+        clock=clock,
+        form_key="missed_policy",
+        checked=checked,
+        action=lambda: admin_commands.set_missed_policy(
+            uow,
+            actor=principal,
+            team_id=team_id,
+            policy=parse_policy(checked.document),
+            reason=str(checked.typed["reason"]),
             now=clock.now(),
         ),
         anchor="#teams-h",

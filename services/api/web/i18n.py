@@ -515,6 +515,34 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit_reading_read": ("Så en måling", "Read a reading"),
     "audit_worklist_acknowledge_green": ("Kvitterede alle grønne", "Acknowledged all green"),
     # administration
+    "missed_policy": ("Manglende målinger", "Missed measurements"),
+    "missed_policy_intro": (
+        "En udeblevet måling bliver først en påmindelse på borgerens tablet. "
+        "Sygeplejersken får en opgave, når:",
+        "A missed measurement first becomes a reminder on the citizen's tablet. "
+        "The nurse gets a task when:",
+    ),
+    "task_after_slots": (
+        "Antal udeblevne målinger i træk (0 = fra)",
+        "Missed measurements in a row (0 = off)",
+    ),
+    "task_after_days": (
+        "Antal dage i træk uden måling (0 = fra)",
+        "Days in a row without a measurement (0 = off)",
+    ),
+    "recent_alert_hours": (
+        "Med det samme, hvis borgeren har haft gul/rød inden for (timer, 0 = fra)",
+        "At once after a yellow/red within (hours, 0 = off)",
+    ),
+    "policy_reason": ("Begrundelse", "Reason"),
+    "save_missed_policy": ("Gem regel for manglende målinger", "Save missed-measurement rule"),
+    "err_policy_reason": ("Skriv hvorfor reglen ændres", "Say why the rule changes"),
+    "missed_policy_summary": (
+        "Opgave efter {slots} målinger eller {days} dage i træk; straks efter gul/rød inden for "
+        "{hours} t (version {version})",
+        "Task after {slots} measurements or {days} days in a row; at once after yellow/red "
+        "within {hours} h (version {version})",
+    ),
     "team_name": ("Teamets navn", "Team name"),
     "timezone": ("Tidszone", "Time zone"),
     "create_team": ("Opret team", "Create team"),

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from pust.db.baseline_repository import current_baselines, set_clinician_baseline
 from pust.db.engine import session_scope
@@ -140,7 +140,9 @@ def test_two_replicas_sweeping_missed_measurements_at_once(engine: Engine) -> No
     def sweep() -> None:
         barrier.wait()
         results.append(
-            sweep_missed_measurements(engine=engine, clock=clock, lookback=timedelta(days=5))
+            sweep_missed_measurements(
+                engine=engine, clock=clock, lookback=timedelta(days=5), topics=Topics("t")
+            )
         )
 
     threads = [threading.Thread(target=sweep) for _ in range(2)]
@@ -149,12 +151,19 @@ def test_two_replicas_sweeping_missed_measurements_at_once(engine: Engine) -> No
     for thread in threads:
         thread.join()
     results.append(
-        sweep_missed_measurements(engine=engine, clock=clock, lookback=timedelta(days=5))
+        sweep_missed_measurements(
+            engine=engine, clock=clock, lookback=timedelta(days=5), topics=Topics("t")
+        )
     )
     with session_scope(engine) as session:
         slots = session.exec(select(ExpectedMeasurement)).all()
         assert len(slots) == 7  # 20th-22nd twice a day + the 23rd 08:00
         assert {s.status for s in slots} == {"missed"}
         [alert] = session.exec(select(Alert)).all()
-        assert alert.count == 7
+        # reminders first; the default policy makes the 3rd missed slot in a row a task
+        assert alert.count == 5
+        reminders = session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.destination).endswith("/notices"))
+        ).all()
+        assert len(reminders) == 7
     assert sum(results) == 7

@@ -159,3 +159,48 @@ def test_quarantine_shows_the_message_without_health_values(
     assert "spo2" in shown.group(1) and "pust.readings/1" in shown.group(1)
     assert "83.5" not in page.text and "83,5" not in page.text
     assert "•••" in shown.group(1)
+
+
+def test_missed_measurement_policy_is_shown_edited_and_versioned(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    from pust.db.tables import MissedMeasurementPolicyVersion
+
+    csrf = login(client, "admin")
+    team = world.a.team_id
+    page = client.get("/admin")
+    assert "Opgave efter 3 målinger eller 2 dage i træk" in page.text  # the default
+    form = {
+        "csrf_token": csrf,
+        "task_after_slots": "tre",
+        "task_after_days": "15",
+        "recent_alert_hours": "48",
+        "reason": "",
+    }
+    bad = client.post(f"/ui/care-teams/{team}/missed-policy", data=form)
+    assert bad.status_code == 422
+    assert _error_beside(bad.text, f"mp-slots-{team}") == (
+        "Antal udeblevne målinger: skriv et helt tal"
+    )
+    assert _error_beside(bad.text, f"mp-days-{team}") == (
+        "Antal dage uden måling: skal være mellem 0 og 14"
+    )
+    assert _error_beside(bad.text, f"mp-reason-{team}") == "Skriv hvorfor reglen ændres"
+    assert _value_of(bad.text, f"mp-hours-{team}") == "48"  # what was typed is kept
+    for slots in ("4", "2"):
+        saved = client.post(
+            f"/ui/care-teams/{team}/missed-policy",
+            data={**form, "task_after_slots": slots, "task_after_days": "0", "reason": "test"},
+            follow_redirects=False,
+        )
+        assert saved.status_code == 303, saved.text
+    page = client.get("/admin")
+    assert "Opgave efter 2 målinger eller 0 dage i træk" in page.text
+    assert "(version 2)" in page.text
+    with Session(engine) as s:
+        versions = s.exec(
+            select(MissedMeasurementPolicyVersion).where(
+                MissedMeasurementPolicyVersion.care_team_id == team
+            )
+        ).all()
+    assert sorted((v.version, v.policy["task_after_slots"]) for v in versions) == [(1, 4), (2, 2)]

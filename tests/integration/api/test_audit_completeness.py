@@ -492,6 +492,19 @@ def steps(world: World) -> list[Step]:
             form=lambda e: {"name": "Sygeplejeklinikken Nord", "timezone": "Europe/Copenhagen"},
         ),
         Step(
+            "POST",
+            "/ui/care-teams/{team_id}/missed-policy",
+            "admin",
+            {"team_id": str(a.team_id)},
+            citizen=False,
+            form=lambda e: {
+                "task_after_slots": "3",
+                "task_after_days": "2",
+                "recent_alert_hours": "72",
+                "reason": "standard",
+            },
+        ),
+        Step(
             "PATCH",
             "/api/v1/staff/{staff_id}",
             "admin",

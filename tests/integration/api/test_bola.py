@@ -95,6 +95,12 @@ FORMS: dict[str, dict[str, str]] = {
     "/ui/devices/{device_id}/revoke": {"confirm": "1"},
     "/ui/devices/{device_id}/rotate": {},
     "/ui/care-teams/{team_id}": {"name": "Nyt navn", "timezone": "Europe/Copenhagen"},
+    "/ui/care-teams/{team_id}/missed-policy": {
+        "task_after_slots": "3",
+        "task_after_days": "2",
+        "recent_alert_hours": "72",
+        "reason": "ændret",
+    },
     "/ui/staff/{staff_id}": {"display_name": "X", "role": "nurse", "care_team_ids": "{team_id}"},
     "/ui/staff/{staff_id}/status": {"change": "unlock"},
 }

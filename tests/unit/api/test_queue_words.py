@@ -79,3 +79,26 @@ def test_the_age_counts_from_when_the_alert_reached_its_colour() -> None:
     assert severity_reached(events, "red", start) == (start + timedelta(hours=46), 5)
     assert severity_reached(events, "yellow", start) == (start + timedelta(hours=30), 3)
     assert severity_reached([], "red", start) == (start, None)
+
+
+def test_the_blue_row_says_the_citizen_was_reminded_on_the_tablet() -> None:
+    from dataclasses import replace
+
+    from pust.domain.missed_measurement_policy import reminded_text_da
+
+    reason = {
+        "rule": "plan.missed",
+        "severity": "blue",
+        "due_at": "2026-11-21T07:00:00+00:00",
+        "text_da": f"Planlagt måling 21.11. kl. 08:00 er ikke modtaget · {reminded_text_da(2)}",
+    }
+    blue = replace(
+        _alert(None),
+        kind="missed_measurement",
+        rule_key="plan.missed",
+        severity="yellow",
+        band="blue",
+        reasons=[reason],
+        last_value=None,
+    )
+    assert queue_reason_text("da", blue).endswith("Påmindet 2 gange på tabletten")

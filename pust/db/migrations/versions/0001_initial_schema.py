@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 06:46:30.102527
+Create Date: 2026-12-03 07:20:22.022877
 """
 
 from collections.abc import Sequence
@@ -198,6 +198,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('citizen', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_citizen_care_team_id'), ['care_team_id'], unique=False)
+
+    op.create_table('missed_measurement_policy',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('care_team_id', sa.Uuid(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('policy', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=True),
+    sa.Column('created_at', pust.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['care_team_id'], ['care_team.id'], ),
+    sa.ForeignKeyConstraint(['created_by'], ['staff_user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('care_team_id', 'version', name='uq_missed_measurement_policy_version')
+    )
+    with op.batch_alter_table('missed_measurement_policy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_missed_measurement_policy_care_team_id'), ['care_team_id'], unique=False)
 
     op.create_table('peripheral',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -514,6 +530,7 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('decided_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('alert_id', sa.Uuid(), nullable=True),
+    sa.Column('reminded_at', pust.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['alert_id'], ['alert.id'], ),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -599,6 +616,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_peripheral_device_id'))
 
     op.drop_table('peripheral')
+    with op.batch_alter_table('missed_measurement_policy', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_missed_measurement_policy_care_team_id'))
+
+    op.drop_table('missed_measurement_policy')
     with op.batch_alter_table('citizen', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citizen_care_team_id'))
 
