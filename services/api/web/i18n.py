@@ -614,6 +614,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Udfald: vælg hvad der blev gjort (intet er gemt)",
         "Outcome: choose what was done (nothing saved)",
     ),
+    "note_required_red_ack": (
+        "Note: en rød alarm kvitteres kun med en note (intet er gemt)",
+        "Note: a red alert is acknowledged only with a note (nothing saved)",
+    ),
     "note_required_red": (
         "Note: en rød alarm afsluttes kun med en note (intet er gemt)",
         "Note: a red alert is resolved only with a note (nothing saved)",
