@@ -578,6 +578,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "settle_all": ("Kvittér/afslut alle for borgeren", "Acknowledge/resolve all for the citizen"),
     "resolve_all": ("Afslut alle", "Resolve all"),
     "acknowledge_all": ("Kvittér alle", "Acknowledge all"),
+    "required_for_red": (
+        "skal udfyldes for at kvittere eller afslutte en rød",
+        "required to acknowledge or resolve a red",
+    ),
     "required_to_resolve_red": (
         "skal udfyldes for at afslutte en rød",
         "required to resolve a red",
