@@ -71,6 +71,17 @@ def test_one_reading_that_breaks_two_rules_is_one_alert_with_one_out_of_hours_no
     assert notice.payload["kind"] == "out_of_hours"
     assert notice.payload["text"] == DEFAULT_OUT_OF_HOURS_NOTICE_DA
 
+    # later, 89 breaks only the absolute rule (< 90: yellow; 3 below 92 is green): either
+    # rule's breach repeats that alert (red: the worst while open), and a repeat sends no notice
+    later = NIGHT + timedelta(hours=1)
+    add_reading(engine, world, type_="spo2", value=89, unit="%", measured_at=later)
+    TriageWorker(engine=engine, clock=FrozenClock(later), topics=Topics("t")).drain()
+    with session_scope(engine) as session:
+        [again] = session.exec(select(Alert)).all()
+    assert (again.id, again.count, again.severity) == (alert.id, 2, "red")
+    assert [r["rule"] for r in again.reasons] == ["spo2.absolute"]
+    assert len(_notices(engine)) == 1
+
 
 def test_one_submission_one_notice_a_later_submission_its_own(engine: Engine) -> None:
     world = seed(engine, routing=RoutingPolicy(opening_hours={"mon": HOURS}))
