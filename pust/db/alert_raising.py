@@ -1,8 +1,9 @@
-"""Raising alerts: open one for a breach, or repeat/re-open the one for the same citizen
-and rule. The decision is :func:`pust.domain.alert_aggregate.raise_or_repeat`'s; this module
-finds the alert it is about and writes the result. The caller owns the transaction.
+"""Raising alerts: open one for a breach, or repeat/re-open/merge into the one for the same
+citizen and concern (the rules that agree on a reading share one alert). The decision is
+:func:`pust.domain.alert_aggregate.raise_or_repeat`'s; this module finds the alert it is
+about and writes the result. The caller owns the transaction.
 
-One open alert per citizen and rule is a database fact (``Alert.open_key`` is unique); a race
+One open alert per citizen and concern is a database fact (``Alert.open_key`` is unique); a race
 between two triage workers inserting the same alert is resolved by retrying as a repeat."""
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ class AlertChange:
     event: EventKind | None  # None: nothing changed (the same reading seen again)
 
 
-def _last_resolved(session: Session, citizen_id: uuid.UUID, rule_key: str) -> Alert | None:
+def _last_resolved(session: Session, citizen_id: uuid.UUID, concern: str) -> Alert | None:
     statement = (
         select(Alert)
-        .where(Alert.citizen_id == citizen_id, Alert.rule_key == rule_key)
+        .where(Alert.citizen_id == citizen_id, Alert.concern == concern)
         .where(Alert.status == AlertStatus.RESOLVED.value)
         .order_by(col(Alert.resolved_at).desc())
         .limit(1)
@@ -44,13 +45,14 @@ def _last_resolved(session: Session, citizen_id: uuid.UUID, rule_key: str) -> Al
 
 
 def raise_or_repeat(session: Session, *, breach: Breach, now: datetime) -> AlertChange:
-    """Open an alert for the breach, or update the open one for the same citizen and rule.
+    """Open an alert for the breach, or update the open one for the same citizen and
+    concern.
 
     Idempotent per reading/response: the same breach seen twice changes nothing."""
     for _ in range(3):
-        row = find_open(session, breach.citizen_id, breach.rule_key)
+        row = find_open(session, breach.citizen_id, breach.concern)
         if row is None:
-            row = _last_resolved(session, breach.citizen_id, breach.rule_key)
+            row = _last_resolved(session, breach.citizen_id, breach.concern)
         policy = routing_policy(session, row.care_team_id if row else breach.care_team_id)
         transition = alert_aggregate.raise_or_repeat(
             state_of(row) if row is not None else None, breach, now=now, policy=policy
@@ -68,7 +70,7 @@ def raise_or_repeat(session: Session, *, breach: Breach, now: datetime) -> Alert
             # another worker opened it first: this breach is a repeat of that alert
             if alert in session:
                 session.expunge(alert)
-            forget_open(session, breach.citizen_id, breach.rule_key)
+            forget_open(session, breach.citizen_id, breach.concern)
             continue
         remember_open(session, alert)
         for event in transition.events:

@@ -138,9 +138,9 @@ def reopen_alert(
     expected_version: int | None = None,
 ) -> Alert:
     """A nurse re-opens a resolved alert (refused while another one for the same citizen and
-    rule is open)."""
+    concern is open)."""
     alert = _load(session, alert_id, expected_version)
-    other = find_open(session, alert.citizen_id, alert.rule_key)
+    other = find_open(session, alert.citizen_id, alert.concern)
     transition = alert_aggregate.reopen(
         state_of(alert),
         actor_id=actor_id,
@@ -164,7 +164,8 @@ def auto_resolve(
     detail: dict[str, Any] | None = None,
 ) -> Alert | None:
     """The system closes the not-resolved alert for this citizen and rule (readings back to
-    normal, tablet heard from again); None when there is none or nothing changed. With
+    normal, tablet heard from again); ``rule_key`` is the alert's concern when its rule
+    shares the alert with others. None when there is none or nothing changed. With
     ``observed_at``, a normal value older than the alert's last breach resolves nothing."""
     alert = find_open(session, citizen_id, rule_key)
     if alert is None:

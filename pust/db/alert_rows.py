@@ -76,13 +76,14 @@ def _open_cache(session: Session) -> dict[str, object]:
     return cache
 
 
-def find_open(session: Session, citizen_id: uuid.UUID, rule_key: str) -> Alert | None:
-    """The not-resolved alert for the citizen and rule, locked for this transaction.
+def find_open(session: Session, citizen_id: uuid.UUID, concern: str) -> Alert | None:
+    """The not-resolved alert for the citizen and concern (a rule's key unless the rule
+    shares its alert with others), locked for this transaction.
 
     Within one transaction the answer is remembered (the row stays locked, so it cannot
     change under us); an alert closed meanwhile in this transaction is noticed by its
     ``open_key``, and a remembered absence is forgotten when an insert collides."""
-    key = open_key(citizen_id, rule_key)
+    key = open_key(citizen_id, concern)
     cached = _open_cache(session).get(key)
     if cached is _ABSENT:
         return None
@@ -102,9 +103,9 @@ def find_open(session: Session, citizen_id: uuid.UUID, rule_key: str) -> Alert |
 
 
 def preload_open(session: Session, keys: list[tuple[uuid.UUID, str]]) -> None:
-    """Lock and remember the open alerts of many (citizen, rule) pairs in one query, in
+    """Lock and remember the open alerts of many (citizen, concern) pairs in one query, in
     ``open_key`` order (two workers lock in the same order: no deadlock between them)."""
-    wanted = sorted({open_key(citizen_id, rule) for citizen_id, rule in keys})
+    wanted = sorted({open_key(citizen_id, concern) for citizen_id, concern in keys})
     if not wanted:
         return
     session.flush()
@@ -128,5 +129,5 @@ def remember_open(session: Session, alert: Alert) -> None:
         _open_cache(session)[alert.open_key] = alert
 
 
-def forget_open(session: Session, citizen_id: uuid.UUID, rule_key: str) -> None:
-    _open_cache(session).pop(open_key(citizen_id, rule_key), None)
+def forget_open(session: Session, citizen_id: uuid.UUID, concern: str) -> None:
+    _open_cache(session).pop(open_key(citizen_id, concern), None)

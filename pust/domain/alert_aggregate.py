@@ -16,12 +16,19 @@ States and the re-open policy are described in :mod:`pust.domain.alert_lifecycle
 ways back to ``open`` from ``resolved`` (a nurse re-opens by hand; the system re-opens an
 auto-resolved alert on a new breach) go through :func:`_back_to_open`, which clears the
 resolution *and* the acknowledgement: a re-opened alert is news to the nurse.
+
+One alert per citizen and *concern*: rules that agree on one reading (by default the
+clinical rules on one measurement type) share an alert. Triage already hands over one
+breach per concern and reading, with every broken rule's reason; should a second breach of
+the same concern for the same reading arrive anyway, :func:`raise_or_repeat` *merges* it
+(its rules' reasons join, the worst severity is kept, the count is not raised) instead of
+dropping it as a reading seen twice.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -141,6 +148,7 @@ def open_alert(
         device_id=breach.device_id,
         kind=breach.kind,
         rule_key=breach.rule_key,
+        concern=breach.concern,
         severity=breach.severity,
         status=AlertStatus.OPEN,
         first_seen_at=breach.observed_at,
@@ -174,12 +182,12 @@ def raise_or_repeat(
     policy: RoutingPolicy,
     new_id: uuid.UUID | None = None,
 ) -> Transition:
-    """A breach for a citizen and rule. ``latest``: the not-resolved alert for them, else
-    the most recently resolved one, else None.
+    """A breach for a citizen and concern. ``latest``: the not-resolved alert for them,
+    else the most recently resolved one, else None.
 
     Repeats the open alert, re-opens a recently auto-resolved one, or opens a new alert (a
     state whose id is not ``latest``'s). The same reading or response seen twice changes
-    nothing."""
+    nothing; the same reading breaking another rule of the concern is merged."""
     if latest is None or (latest.is_resolved and not reopens_after_resolution(latest, now=now)):
         return open_alert(breach, now=now, policy=policy, alert_id=new_id)
     if latest.is_resolved:
@@ -199,7 +207,7 @@ def _repeat(
     state: AlertState, breach: Breach, *, now: datetime, policy: RoutingPolicy
 ) -> Transition:
     if _already_counted(state, breach):
-        return _unchanged(state)
+        return _merge(state, breach, now=now, policy=policy)
     worst = Severity.worst(state.severity, breach.severity)
     # ``state.severity`` is the worst seen so far, so while acknowledged it is at least what
     # the nurse saw: anything above it is news to her.
@@ -213,6 +221,48 @@ def _repeat(
         # a worse severity may have a faster ladder (red after yellow)
         new = _scheduled(new, policy, start=new.first_seen_at)
     detail = _breach_detail(breach) | {"count": new.count}
+    return Transition(_touched(new, now), (LifecycleEvent(kind, now, None, detail),))
+
+
+def _rules_of(reasons: Sequence[Mapping[str, Any]], default: str) -> list[str]:
+    return list(dict.fromkeys(str(r.get("rule") or default) for r in reasons)) or [default]
+
+
+def _worst_first(reasons: Sequence[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    known = {severity.value: severity.rank for severity in Severity}
+
+    def rank(reason: Mapping[str, Any]) -> int:
+        # a reason without a colour (a rule that failed) is possibly serious: first
+        return -known.get(str(reason.get("severity")), len(known))
+
+    return tuple(sorted(reasons, key=rank))  # stable: equal severities keep their order
+
+
+def _merge(
+    state: AlertState, breach: Breach, *, now: datetime, policy: RoutingPolicy
+) -> Transition:
+    """The reading the alert last counted broke another rule of its concern: that rule's
+    reasons join the alert's (worst first) and the worst severity is kept; it is not a new
+    breach (the count stays). The same rules seen again change nothing. Worse than what a
+    nurse acknowledged re-opens it, as a repeat would."""
+    known = set(state.rules)
+    added = [rule for rule in _rules_of(breach.reasons, breach.rule_key) if rule not in known]
+    if not added:
+        return _unchanged(state)
+    new_reasons = [
+        dict(r) for r in breach.reasons if str(r.get("rule") or breach.rule_key) in added
+    ]
+    if not new_reasons:  # a breach without reasons still names its rule
+        new_reasons = [{"rule": breach.rule_key, "severity": breach.severity.value}]
+    worst = Severity.worst(state.severity, breach.severity)
+    new = replace(state, severity=worst, reasons=_worst_first([*state.reasons, *new_reasons]))
+    detail = _breach_detail(breach) | {"merged": added}
+    kind = EventKind.MERGED
+    if state.status is AlertStatus.ACKNOWLEDGED and breach.severity.rank > state.severity.rank:
+        new = _back_to_open(new, policy, now=now)
+        kind = EventKind.REOPENED
+    elif _got_worse(state, worst) and new.escalation_level == 0:
+        new = _scheduled(new, policy, start=new.first_seen_at)
     return Transition(_touched(new, now), (LifecycleEvent(kind, now, None, detail),))
 
 
@@ -331,12 +381,12 @@ def reopen(
     another_is_open: bool,
 ) -> Transition:
     """A nurse re-opens a resolved alert by hand, unless another alert for the same citizen
-    and rule is open meanwhile (``another_is_open``: the caller looked)."""
+    and concern is open meanwhile (``another_is_open``: the caller looked)."""
     if not state.is_resolved:
         raise InvalidTransitionError("reopen", state.status)
     if another_is_open:
         raise AlreadyOpenError(
-            f"another alert for rule {state.rule_key} is open for this citizen; use that one"
+            f"another alert for {state.concern} is open for this citizen; use that one"
         )
     new = _touched(_back_to_open(state, policy, now=now), now)
     event = LifecycleEvent(EventKind.REOPENED, now, actor_id, {"reason": reason})

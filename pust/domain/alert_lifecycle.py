@@ -7,6 +7,11 @@ acknowledges it implicitly.
 
 Re-open policy (explicit):
 
+* Rules that agree on one reading (the same citizen and *concern*: by default the clinical
+  rules on one measurement type, see :meth:`pust.domain.limits.RuleSet.concern_of`) share
+  one alert: a second rule broken by the same reading is *merged* into it (its reasons
+  added, the worst severity kept; not a new breach), and a later breach of any of them
+  repeats it. Below, "rule" means concern.
 * A repeat (same citizen and rule) while the alert is open or acknowledged updates it:
   count, last value, last time, highest severity. If an *acknowledged* alert repeats with a
   severity worse than the one the nurse acknowledged, it goes back to ``open`` (the nurse
@@ -37,6 +42,7 @@ AUTO_RESOLVE_REOPEN_WINDOW = timedelta(hours=24)
 class EventKind(StrEnum):
     OPENED = "opened"
     REPEATED = "repeated"
+    MERGED = "merged"  # another rule of the same concern, broken by the same reading
     CLAIMED = "claimed"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
@@ -100,6 +106,7 @@ class AlreadyOpenError(AlertError):
     """Re-opening would make a second open alert for the same citizen and rule."""
 
 
-def open_key(citizen_id: uuid.UUID, rule_key: str) -> str:
-    """The value that the database keeps unique among not-resolved alerts."""
-    return f"{citizen_id}:{rule_key}"
+def open_key(citizen_id: uuid.UUID, concern: str) -> str:
+    """The value that the database keeps unique among not-resolved alerts: one open alert
+    per citizen and concern (a rule's key, or the key of the merge group it belongs to)."""
+    return f"{citizen_id}:{concern}"

@@ -18,7 +18,12 @@ from pust.domain.severity import AlertKind, AlertStatus, Severity, band_for
 
 @dataclass(frozen=True, slots=True)
 class Breach:
-    """A reason to raise (or repeat) an alert for one citizen and rule."""
+    """A reason to raise (or repeat) an alert for one citizen and concern.
+
+    ``rule_key``: the (worst) rule broken; ``concern``: what the alert is about — the merge
+    group of the rules that agree on this reading (triage's
+    :class:`~pust.domain.triage.Concern`), by default the rule alone. ``reasons`` carry
+    each broken rule's key."""
 
     citizen_id: uuid.UUID
     care_team_id: uuid.UUID
@@ -32,6 +37,11 @@ class Breach:
     response_id: int | None = None
     limit_set_id: uuid.UUID | None = None
     device_id: str | None = None
+    concern: str = ""  # "": the rule alone (``rule_key``)
+
+    def __post_init__(self) -> None:
+        if not self.concern:
+            object.__setattr__(self, "concern", self.rule_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +50,7 @@ class AlertState:
     citizen_id: uuid.UUID
     care_team_id: uuid.UUID
     kind: AlertKind
-    rule_key: str
+    rule_key: str  # the rule that opened it (``reasons`` name every rule of the last breach)
     severity: Severity  # the highest severity seen while not resolved
     status: AlertStatus
     first_seen_at: datetime
@@ -65,6 +75,11 @@ class AlertState:
     escalation_level: int = 0
     next_escalation_at: datetime | None = None
     lock_version: int = 1  # optimistic concurrency for nurses' actions
+    concern: str = ""  # what the alert is about (see Breach); "": the rule alone
+
+    def __post_init__(self) -> None:
+        if not self.concern:
+            object.__setattr__(self, "concern", self.rule_key)
 
     @property
     def is_resolved(self) -> bool:
@@ -72,8 +87,14 @@ class AlertState:
 
     @property
     def open_key(self) -> str | None:
-        """Unique among not-resolved alerts: one open alert per citizen and rule."""
-        return None if self.is_resolved else open_key(self.citizen_id, self.rule_key)
+        """Unique among not-resolved alerts: one open alert per citizen and concern."""
+        return None if self.is_resolved else open_key(self.citizen_id, self.concern)
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The rules whose reasons the alert carries (its last breach), worst first."""
+        found = [str(r["rule"]) for r in self.reasons if r.get("rule")]
+        return tuple(dict.fromkeys(found)) or (self.rule_key,)
 
     @property
     def band_order(self) -> int:

@@ -13,8 +13,14 @@ with clear errors.
 A new rule kind: a class with a ``collection`` and a ``kind`` literal, added to
 :data:`AnyRule`. Nothing else lists the kinds.
 
-Rule keys (``rule`` in triage reasons, ``Alert.rule_key``) are stable: one open alert per
-citizen and rule key.
+Rule keys (``rule`` in triage reasons, ``Alert.rule_key``) are stable. Rules that agree on
+one reading share one alert: one open alert per citizen and *concern*
+(:meth:`RuleSet.concern_of`). The rule set's ``alert_groups`` option says which rules agree:
+``"by_type"`` (the default: the clinical rules on one measurement type, so one SpO2 84 that
+breaks the absolute and the baseline rule is one alert with both reasons), ``"by_rule"``
+(every rule its own alert), or named groups of rule keys (``{"spo2": ["spo2.absolute",
+"spo2.baseline"]}``; a rule in no group is its own). Data-quality checks and questionnaire
+rules are their own concern unless a named group says otherwise.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from pust.domain.questionnaire_rules import (
     QuestionnaireScoreRule,
 )
 from pust.domain.rule_kind import HistoryNeed, ReadingRule, Rule, Subject
-from pust.domain.severity import Severity
+from pust.domain.severity import AlertKind, Severity
 
 __all__ = [
     "RULE_KINDS",
@@ -72,6 +78,9 @@ RULE_KINDS: tuple[type[Rule], ...] = typing.get_args(_Kinds)
 
 R = TypeVar("R", bound=Rule)
 
+# which rules share one alert (see the module's docstring)
+AlertGroups = Literal["by_type", "by_rule"] | dict[str, tuple[str, ...]]
+
 
 class InvalidRuleSetError(ValueError):
     """A rule set that contradicts itself or names unknown things. ``problems`` lists each
@@ -87,6 +96,7 @@ _Document: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "RuleSetDocument",
     __config__=ConfigDict(extra="forbid", frozen=True),
     schema_version=(Literal[1], SCHEMA_VERSION),
+    alert_groups=(AlertGroups, "by_type"),
     **{kind.collection: (tuple[kind, ...], ()) for kind in RULE_KINDS},  # type: ignore[valid-type]
 )
 
@@ -101,6 +111,7 @@ class RuleSet(BaseModel):
 
     schema_version: Literal[1] = SCHEMA_VERSION
     rules: tuple[AnyRule, ...] = ()
+    alert_groups: AlertGroups = "by_type"
 
     @model_validator(mode="wrap")
     @classmethod
@@ -109,7 +120,10 @@ class RuleSet(BaseModel):
             document = _Document.model_validate(data)
             rules = [rule for kind in RULE_KINDS for rule in getattr(document, kind.collection)]
             version = getattr(document, "schema_version")  # noqa: B009 (a generated model)
-            return handler({"schema_version": version, "rules": tuple(rules)})
+            groups = getattr(document, "alert_groups")  # noqa: B009
+            return handler(
+                {"schema_version": version, "rules": tuple(rules), "alert_groups": groups}
+            )
         return handler(data)
 
     @model_validator(mode="after")
@@ -120,6 +134,35 @@ class RuleSet(BaseModel):
                 raise ValueError(f"{rule.identity} is given twice")
             seen.add(rule.identity)
         return self
+
+    @model_validator(mode="after")
+    def _groups_name_rules_once(self) -> Self:
+        if isinstance(self.alert_groups, str):
+            return self
+        seen: set[str] = set()
+        for name, keys in self.alert_groups.items():
+            if not name or len(name) > 64:
+                raise ValueError(f"alert group {name!r}: a name of 1 to 64 characters")
+            for key in keys:
+                if key in seen:
+                    raise ValueError(f"alert groups: {key} is in more than one group")
+                seen.add(key)
+        return self
+
+    def concern_of(self, rule_key: str) -> str:
+        """What an alert of this rule is about: the key that rules agreeing on one reading
+        share (one open alert per citizen and concern), the rule's own key by default."""
+        groups = self.alert_groups
+        if isinstance(groups, dict):
+            return next((f"group.{n}" for n, keys in groups.items() if rule_key in keys), rule_key)
+        if groups == "by_rule":
+            return rule_key
+        for rule in self.rules:
+            if rule.key == rule_key and isinstance(rule, ReadingRule):
+                if rule.alert_kind is AlertKind.READING:
+                    return f"{rule.measured.value}.*"
+                break
+        return rule_key
 
     def of_kind(self, kind: type[R]) -> tuple[R, ...]:
         return tuple(rule for rule in self.rules if isinstance(rule, kind))
@@ -150,6 +193,11 @@ class RuleSet(BaseModel):
     def to_json(self) -> dict[str, Any]:
         """The document stored in ``LimitSet.rules``: one list per collection."""
         document: dict[str, Any] = {"schema_version": self.schema_version}
+        if self.alert_groups != "by_type":
+            groups = self.alert_groups
+            document["alert_groups"] = (
+                groups if isinstance(groups, str) else {n: list(k) for n, k in groups.items()}
+            )
         for kind in RULE_KINDS:
             document[kind.collection] = [
                 rule.model_dump(mode="json") for rule in self.rules if isinstance(rule, kind)

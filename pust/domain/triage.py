@@ -7,12 +7,17 @@ triaged") — never silence. Outcomes of rules that share a key (the yes/no item
 questionnaire) are merged into one. Reasons are machine-readable dictionaries with a Danish
 text, e.g. ``{"rule": "spo2.absolute", "severity": "red", "value": 86, "limit": 88,
 "text_da": "SpO2 86 % < rød grænse 88 %"}``.
+
+Rules that agree on the subject — the same *concern* (:meth:`RuleSet.concern_of`: by default
+the clinical rules on one measurement type) — make one alert: :attr:`Triage.concerns` merges
+their outcomes (worst severity, every reason worst first), so one SpO2 84 that breaks the
+absolute and the baseline rule is one breach with both reasons.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pust.domain.baselines import TimedValue
@@ -29,6 +34,7 @@ from pust.domain.rule_kind import (
 from pust.domain.severity import AlertKind, Severity
 
 __all__ = [
+    "Concern",
     "Evidence",
     "ReadingFacts",
     "ResponseFacts",
@@ -57,10 +63,36 @@ class RuleFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class Concern:
+    """What one alert is about, judged on one subject: the outcomes of the rules of one
+    concern, merged. ``rules``: the rule keys, worst first (the first names the alert's
+    rule); ``auto_resolve`` only when every one of them auto-resolves."""
+
+    key: str
+    severity: Severity
+    rules: tuple[str, ...]
+    reasons: tuple[dict[str, Any], ...]
+    auto_resolve: bool
+    value: float | None
+    alert_kind: AlertKind
+
+
+@dataclass(frozen=True, slots=True)
 class Triage:
     outcomes: tuple[RuleOutcome, ...] = ()
     failures: tuple[RuleFailure, ...] = ()
     skipped: tuple[str, ...] = field(default=())  # rules without a baseline or history yet
+    # rule key → concern key (see RuleSet.concern_of); a rule not named is its own concern
+    concern_of: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def concerns(self) -> tuple[Concern, ...]:
+        """One per concern the outcomes touch, in the order of their first outcome."""
+        grouped: dict[tuple[str, AlertKind], list[RuleOutcome]] = {}
+        for outcome in self.outcomes:
+            key = self.concern_of.get(outcome.rule, outcome.rule)
+            grouped.setdefault((key, outcome.alert_kind), []).append(outcome)
+        return tuple(_concern(key, kind, found) for (key, kind), found in grouped.items())
 
     @property
     def severity(self) -> Severity:
@@ -77,7 +109,28 @@ class Triage:
         return tuple(o for o in self.outcomes if o.severity is not Severity.GREEN)
 
 
+def _concern(key: str, kind: AlertKind, outcomes: list[RuleOutcome]) -> Concern:
+    ranked = sorted(outcomes, key=lambda o: -o.severity.rank)  # stable: rule-set order
+    values = [o.value for o in ranked if o.value is not None]
+    return Concern(
+        key,
+        ranked[0].severity,
+        tuple(o.rule for o in ranked),
+        tuple(reason for o in ranked for reason in o.reasons),
+        all(o.auto_resolve for o in outcomes),
+        values[0] if values else None,
+        kind,
+    )
+
+
 def triage(subject: Subject, rules: RuleSet, evidence: Evidence) -> Triage:
+    """Every rule's verdict on ``subject``, with the concern each rule's alert belongs to."""
+    found = _triage(subject, rules, evidence)
+    concern_of = {o.rule: rules.concern_of(o.rule) for o in found.outcomes}
+    return replace(found, concern_of=concern_of)
+
+
+def _triage(subject: Subject, rules: RuleSet, evidence: Evidence) -> Triage:
     """Apply every rule of ``rules`` that concerns ``subject``: first the data-quality rules
     (a reading one of them flags cannot be physiological and is not judged clinically), then
     the clinical rules, on the history the data-quality rules left."""

@@ -212,7 +212,8 @@ class Replay:
     def _raise(
         self, device_id: str, at: datetime, kind: AlertKind, severity: Severity, rule: str
     ) -> None:
-        """One open alert per citizen and rule: a repeat while open is not new work."""
+        """One open alert per citizen and concern (``rule``): a repeat while open is not new
+        work."""
         if kind is AlertKind.READING and device_id in self._recent:
             self._recent[device_id].append(RecentAlert(at, severity))
         breach = Breach(
@@ -336,10 +337,10 @@ class Replay:
         )
         if late:
             return  # shown to the nurse as late, never raises or resolves an alarm
-        for outcome in verdict.outcomes:
-            if outcome.severity is not Severity.GREEN:
+        for concern in verdict.concerns:  # rules that agree on the reading: one alert
+            if concern.severity is not Severity.GREEN:
                 self._raise(
-                    citizen.device_id, received, outcome.alert_kind, outcome.severity, outcome.rule
+                    citizen.device_id, received, concern.alert_kind, concern.severity, concern.key
                 )
-            elif outcome.auto_resolve:
-                self._auto_resolve(citizen.device_id, received, outcome.rule)
+            elif concern.auto_resolve:
+                self._auto_resolve(citizen.device_id, received, concern.key)

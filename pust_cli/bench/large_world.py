@@ -141,6 +141,7 @@ def _alerts(
             "care_team_id": team_ids[n % len(team_ids)],
             "kind": "reading",
             "rule_key": "spo2.absolute",
+            "concern": "spo2.absolute",
             "severity": "red" if red else "yellow",
             "band_order": 0 if red else 1,
             "status": "open",

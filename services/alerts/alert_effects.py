@@ -64,8 +64,8 @@ def technical_breach(source: Source, rule: str, reasons: list[dict[str, Any]]) -
 
 
 def alert_rules(triage: Triage) -> list[str]:
-    """The rule keys whose alert a (not late) verdict may touch."""
-    keys = [o.rule for o in triage.outcomes if o.severity is not Severity.GREEN or o.auto_resolve]
+    """The concerns whose alert a (not late) verdict may touch."""
+    keys = [c.key for c in triage.concerns if c.severity is not Severity.GREEN or c.auto_resolve]
     return keys + [f"technical.{failure.rule}" for failure in triage.failures]
 
 
@@ -77,13 +77,13 @@ def apply_triage(
     changes: list[AlertChange] = []
     if source.late:
         return changes
-    for outcome in triage.outcomes:
-        if outcome.severity is Severity.GREEN:
-            if outcome.auto_resolve:
+    for concern in triage.concerns:  # the rules that agree on this reading: one alert
+        if concern.severity is Severity.GREEN:
+            if concern.auto_resolve:
                 auto_resolve(
                     session,
                     citizen_id=source.citizen_id,
-                    rule_key=outcome.rule,
+                    rule_key=concern.key,
                     now=now,
                     observed_at=source.observed_at,
                     detail=_ids(source),
@@ -92,12 +92,13 @@ def apply_triage(
         breach = Breach(
             citizen_id=source.citizen_id,
             care_team_id=source.care_team_id,
-            kind=outcome.alert_kind,
-            rule_key=outcome.rule,
-            severity=outcome.severity,
+            kind=concern.alert_kind,
+            rule_key=concern.rules[0],
+            concern=concern.key,
+            severity=concern.severity,
             observed_at=source.observed_at,
-            reasons=list(outcome.reasons),
-            value=outcome.value,
+            reasons=list(concern.reasons),
+            value=concern.value,
             reading_id=source.reading_id,
             response_id=source.response_id,
             limit_set_id=source.limit_set_id,

@@ -87,13 +87,21 @@ class InvalidInputError(ApiError):
 
 
 class DocumentationMissingError(InvalidInputError):
-    """A nurse's documentation lacks a field the action needs (a note to resolve a red, an
-    outcome). ``field`` names the form field; ``message_key`` the web's words for it."""
+    """A nurse's documentation lacks a field the action needs (a note to acknowledge or
+    resolve a red, an outcome). ``field`` names the form field; ``message_key`` the web's
+    words for it; ``message_da`` the field error in the JSON problem's ``errors``."""
 
-    def __init__(self, detail: str, *, field: str, message_key: str) -> None:
+    def __init__(
+        self, detail: str, *, field: str, message_key: str, message_da: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.field = field
         self.message_key = message_key
+        self.message_da = message_da
+
+    def field_errors(self) -> list[dict[str, Any]]:
+        message = self.message_da or self.detail
+        return [{"loc": ["body", self.field], "msg": message, "type": self.message_key}]
 
 
 class TooManyAttemptsError(ApiError):
@@ -191,6 +199,7 @@ def api_error_response(exc: ApiError) -> JSONResponse:
         detail=exc.detail,
         title=exc.title,
         slug=exc.type_slug,
+        errors=exc.field_errors() if isinstance(exc, DocumentationMissingError) else None,
         headers=exc.headers,
     )
 

@@ -278,6 +278,7 @@ def test_all_of_a_citizens_alerts_from_her_page_with_undo(
         page.goto(f"{ui_base_url}/citizens/{anna}")
         settle = page.locator("details.settle-all")
         settle.locator("summary").click()
+        settle.get_by_label(re.compile("^Note")).fill("Set, ringer i eftermiddag")  # a red
         settle.get_by_role("button", name="Kvittér alle").click()
         pending = settle.locator(".pending")
         expect(pending).to_contain_text("Kvitterer for Anna Andersen om")

@@ -1,4 +1,4 @@
-"""Alerts (one open per citizen and rule) and their event history."""
+"""Alerts (one open per citizen and concern) and their event history."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from pust.db.tables._base import big_pk, json_doc, timestamp, uuid_pk
+
+
+def _rule_key_of_row(context: Any) -> Any:
+    return context.get_current_parameters()["rule_key"]
 
 
 class Alert(SQLModel, table=True):
@@ -25,11 +29,14 @@ class Alert(SQLModel, table=True):
     device_id: str | None = Field(default=None, foreign_key="device.id", max_length=64)
     kind: str = Field(max_length=32)  # reading | missed_measurement | silent_device | technical
     rule_key: str = Field(max_length=120)  # e.g. "spo2.absolute", "questionnaire.anthonisen"
+    # what it is about: the rules that agree on a reading share one alert (e.g. "spo2.*" for
+    # the SpO2 absolute and baseline rules); not given: the rule's own key
+    concern: str = Field(max_length=120, sa_column_kwargs={"default": _rule_key_of_row})
     severity: str = Field(max_length=8)  # highest severity seen while open
     band_order: int  # worklist order: 0 red, 1 yellow, 2 blue, 3 silent, 4 green
     status: str = Field(default="open", max_length=16)  # open | acknowledged | resolved
-    # "<citizen_id>:<rule_key>" while not resolved, NULL once resolved: the unique constraint
-    # makes "one open alert per citizen and rule" a database fact on every backend
+    # "<citizen_id>:<concern>" while not resolved, NULL once resolved: the unique constraint
+    # makes "one open alert per citizen and concern" a database fact on every backend
     open_key: str | None = Field(default=None, max_length=200, unique=True)
     count: int = Field(default=1)
     first_seen_at: datetime = timestamp()

@@ -73,7 +73,8 @@ def acknowledge(
     command: AlertAcknowledgeCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
+    found = alert_to_change(uow, actor=actor, alert_id=alert_id)
+    require_acknowledge_documentation(found, command.note)
     alert = uow.alerts.acknowledge(
         alert_id=alert_id,
         actor_id=actor.staff_id,
@@ -89,6 +90,18 @@ def acknowledge(
     return alert
 
 
+def require_acknowledge_documentation(alert: Alert, note: str | None) -> None:
+    """A red alert is acknowledged only with a note saying what the nurse saw or did: an
+    empty acknowledgement of a red documents nothing. Never a default filled in."""
+    if alert.severity == Severity.RED.value and not (note or "").strip():
+        raise DocumentationMissingError(
+            "A note is required to acknowledge a red alert.",
+            field="note",
+            message_key="note_required_red_ack",
+            message_da="En rød alarm kvitteres kun med en note",
+        )
+
+
 def require_resolve_documentation(alert: Alert, note: str | None) -> None:
     """A red alert is closed only with a note saying what was done (the outcome alone is a
     category, not documentation). Never a default filled in."""
@@ -97,6 +110,7 @@ def require_resolve_documentation(alert: Alert, note: str | None) -> None:
             "A note is required to resolve a red alert.",
             field="note",
             message_key="note_required_red",
+            message_da="En rød alarm afsluttes kun med en note",
         )
 
 

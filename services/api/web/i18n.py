@@ -606,6 +606,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "settle_all": ("Kvittér/afslut alle for borgeren", "Acknowledge/resolve all for the citizen"),
     "resolve_all": ("Afslut alle", "Resolve all"),
     "acknowledge_all": ("Kvittér alle", "Acknowledge all"),
+    "required_for_red": (
+        "skal udfyldes for at kvittere eller afslutte en rød",
+        "required to acknowledge or resolve a red",
+    ),
     "required_to_resolve_red": (
         "skal udfyldes for at afslutte en rød",
         "required to resolve a red",
@@ -641,6 +645,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "outcome_required": (
         "Udfald: vælg hvad der blev gjort (intet er gemt)",
         "Outcome: choose what was done (nothing saved)",
+    ),
+    "note_required_red_ack": (
+        "Note: en rød alarm kvitteres kun med en note (intet er gemt)",
+        "Note: a red alert is acknowledged only with a note (nothing saved)",
     ),
     "note_required_red": (
         "Note: en rød alarm afsluttes kun med en note (intet er gemt)",

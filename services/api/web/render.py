@@ -77,17 +77,26 @@ def reason_text(
     severity: str | None = None,
 ) -> str:
     """Why, in clinical words: the value and the limit (the rule's key stays in the API).
-    Every reason of the alert's severity speaks (a questionnaire's several answers), once."""
+    Every reason of the alert's severity speaks (a questionnaire's several answers, the rules
+    that agreed on one reading), once; when the latest breach was milder, its worst ones."""
     if not reasons:
         label = type_name(language, rule_key.split(".", maxsplit=1)[0])
         return label if last_value is None else f"{label} {plain_number(language, last_value)}"
     matching = [r for r in reasons if severity is None or r.get("severity") == severity]
+    if not matching:
+        order = ("red", "yellow", "green")
+        ranks = [order.index(c) if c in order else len(order) for c in _colours(reasons)]
+        matching = [r for r, rank in zip(reasons, ranks, strict=True) if rank == min(ranks)]
     texts: list[str] = []
-    for reason in matching or reasons[-1:]:
+    for reason in matching:
         text = one_reason_text(language, reason, rule_key, last_value)
         if text not in texts:
             texts.append(text)
     return "; ".join(texts)
+
+
+def _colours(reasons: list[dict[str, Any]]) -> list[str]:
+    return [str(reason.get("severity")) for reason in reasons]
 
 
 def one_reason_text(

@@ -31,7 +31,7 @@ from services.api.unit_of_work import SqlUnitOfWork
 from services.api.worklist.queries import BAND_NAMES, BAND_ORDER, teams_in_view, worklist_page
 
 # the events that carry the severity of a breach (detail["severity"])
-_BREACH_EVENTS = ("opened", "repeated", "reopened")
+_BREACH_EVENTS = ("opened", "repeated", "merged", "reopened")
 _CLOSING_EVENTS = ("resolved", "auto_resolved")
 
 

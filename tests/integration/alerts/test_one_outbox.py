@@ -19,7 +19,7 @@ from pust.db.outbox import (
     lease_due,
     mark_failed,
 )
-from pust.db.tables import Alert, OutboxMessage, Reading
+from pust.db.tables import Alert, AlertEvent, OutboxMessage, Reading
 from pust.domain.clock import FrozenClock
 from pust.domain.routing import DEFAULT_OUT_OF_HOURS_NOTICE_DA, OpeningInterval, RoutingPolicy
 from pust.messaging.topics import DeviceChannel, Topics
@@ -40,9 +40,11 @@ def _notices(engine: Engine) -> list[OutboxMessage]:
         ]
 
 
-def test_one_reading_that_breaks_two_rules_sends_one_out_of_hours_notice(
+def test_one_reading_that_breaks_two_rules_is_one_alert_with_one_out_of_hours_notice(
     engine: Engine,
 ) -> None:
+    """SpO2 84 breaks the absolute (< 88) and the baseline rule (8 below 92): the rules agree
+    on the reading, so one red alert carries both reasons, and the tablet gets one notice."""
     world = seed(engine, routing=RoutingPolicy(opening_hours={"mon": HOURS}))
     with session_scope(engine) as session:
         set_clinician_baseline(
@@ -57,12 +59,28 @@ def test_one_reading_that_breaks_two_rules_sends_one_out_of_hours_notice(
     add_reading(engine, world, type_="spo2", value=84, unit="%", measured_at=NIGHT)
     TriageWorker(engine=engine, clock=FrozenClock(NIGHT), topics=Topics("t")).drain()
     with session_scope(engine) as session:
-        alerts = sorted((a.rule_key, a.severity) for a in session.exec(select(Alert)).all())
-    assert alerts == [("spo2.absolute", "red"), ("spo2.baseline", "red")]
+        [alert] = session.exec(select(Alert)).all()
+        events = session.exec(select(AlertEvent).where(AlertEvent.alert_id == alert.id)).all()
+    assert (alert.severity, alert.status, alert.count) == ("red", "open", 1)
+    assert alert.concern == "spo2.*" and alert.open_key == f"{world.citizen_ids[0]}:spo2.*"
+    assert sorted(r["rule"] for r in alert.reasons) == ["spo2.absolute", "spo2.baseline"]
+    assert all(r["severity"] == "red" and r["text_da"] for r in alert.reasons)
+    assert sorted(e.kind for e in events) == ["opened", "routed_out_of_hours"]
     [notice] = _notices(engine)
     assert notice.destination == Topics("t").device(world.device_ids[0], DeviceChannel.NOTICES)
     assert notice.payload["kind"] == "out_of_hours"
     assert notice.payload["text"] == DEFAULT_OUT_OF_HOURS_NOTICE_DA
+
+    # later, 89 breaks only the absolute rule (< 90: yellow; 3 below 92 is green): either
+    # rule's breach repeats that alert (red: the worst while open), and a repeat sends no notice
+    later = NIGHT + timedelta(hours=1)
+    add_reading(engine, world, type_="spo2", value=89, unit="%", measured_at=later)
+    TriageWorker(engine=engine, clock=FrozenClock(later), topics=Topics("t")).drain()
+    with session_scope(engine) as session:
+        [again] = session.exec(select(Alert)).all()
+    assert (again.id, again.count, again.severity) == (alert.id, 2, "red")
+    assert [r["rule"] for r in again.reasons] == ["spo2.absolute"]
+    assert len(_notices(engine)) == 1
 
 
 def test_one_submission_one_notice_a_later_submission_its_own(engine: Engine) -> None:

@@ -101,7 +101,7 @@ def test_acknowledge_from_the_worklist(client: TestClient, engine: Engine, world
         assert alert is not None and alert.status == "acknowledged"
     again = client.post(
         f"/ui/alerts/{world.a.alert_ids[0]}/acknowledge",
-        data={"expected_version": "1", "csrf_token": csrf},
+        data={"expected_version": "1", "note": "Ringet igen", "csrf_token": csrf},
         follow_redirects=False,
     )
     assert "error=conflict" in again.headers["location"]
@@ -201,7 +201,12 @@ def test_one_decision_for_all_of_a_citizens_alerts(
     shown = client.get("/?error=note_required_red")
     assert "en rød alarm afsluttes kun med en note" in shown.text
 
-    assert "done=acknowledged_all" in settle(decision="acknowledge")
+    # a red is acknowledged only with a note: refused, nothing written (the yellow neither)
+    assert "error=note_required_red_ack" in settle(decision="acknowledge", note="  ")
+    assert statuses() == ["open", "open"]
+    refused = client.get("/?error=note_required_red_ack")
+    assert "en rød alarm kvitteres kun med en note" in refused.text
+    assert "done=acknowledged_all" in settle(decision="acknowledge", note="Set, ringer i morgen")
     assert statuses() == ["acknowledged", "acknowledged"]
     in_progress = client.get("/")
     assert "I gang (kvitteret, ikke afsluttet) (1)" in in_progress.text

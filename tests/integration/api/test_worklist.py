@@ -90,6 +90,31 @@ def test_acknowledge_with_note_and_notice_then_stale_is_409(
     assert notices[0].channel == "mqtt"
 
 
+def test_a_red_acknowledged_with_an_empty_note_is_refused_with_a_danish_field_error(
+    client: TestClient, headers: Headers, engine: Engine, world: World
+) -> None:
+    red = world.a.alert_ids[0]
+    for note in ({}, {"note": ""}, {"note": "   "}):
+        response = client.post(
+            f"/api/v1/alerts/{red}/acknowledge",
+            json={"expected_version": 1, "notify_citizen": True, **note},
+            headers=headers("nurse-a"),
+        )
+        body = problem(response)
+        assert body["status"] == 422
+        assert body["errors"] == [
+            {
+                "loc": ["body", "note"],
+                "msg": "En rød alarm kvitteres kun med en note",
+                "type": "note_required_red_ack",
+            }
+        ]
+    with Session(engine) as s:
+        alert = s.get(Alert, red)
+        assert alert is not None and (alert.status, alert.lock_version) == ("open", 1)
+        assert s.exec(select(OutboxMessage)).all() == []  # no "seen" notice either
+
+
 def test_claim_then_resolve(client: TestClient, headers: Headers, world: World) -> None:
     alert_id = world.a.alert_ids[1]
     claimed = client.post(

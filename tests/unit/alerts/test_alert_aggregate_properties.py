@@ -2,7 +2,8 @@
 claiming, acknowledging, resolving and re-opening, escalation sweeps, time passing — driven
 through the alert aggregate as the alerts service and the API drive it. After every step:
 
-* at most one not-resolved alert per citizen and rule;
+* at most one not-resolved alert per citizen and concern (two SpO2 rules share one: a
+  reading that breaks both is one alert carrying both rules' reasons);
 * a not-resolved alert carries an acknowledgement only if a nurse acknowledged it since it
   (re-)opened;
 * every transition is an event: each alert's status, claim, acknowledgement, resolution,
@@ -29,7 +30,15 @@ from pust.domain.severity import AlertKind, AlertStatus, Severity
 START = datetime(2026, 11, 23, 7, tzinfo=UTC)
 CITIZEN, TEAM = uuid.UUID(int=10), uuid.UUID(int=20)
 NURSES = [uuid.UUID(int=1), uuid.UUID(int=2)]
-RULES = ["spo2.absolute", "pulse.absolute"]
+RULES = ["spo2.absolute", "spo2.baseline", "pulse.absolute"]
+
+
+def concern(rule_key: str) -> str:
+    """As the default rule set groups them: by measurement type."""
+    return f"{rule_key.split('.', maxsplit=1)[0]}.*"
+
+
+CONCERNS = sorted({concern(rule_key) for rule_key in RULES})
 LEAD = Recipient(channel="email", address="lead@example.org")
 POLICY = RoutingPolicy(
     opening_hours={},
@@ -60,9 +69,9 @@ class AlertsOfOneCitizen(RuleBasedStateMachine):
     # helpers -----------------------------------------------------------------------------
 
     def _latest(self, rule_key: str) -> AlertState | None:
-        """What the repository hands the aggregate: the not-resolved alert, else the most
-        recently resolved one."""
-        mine = [a for a in self.alerts.values() if a.rule_key == rule_key]
+        """What the repository hands the aggregate: the not-resolved alert of the rule's
+        concern, else the most recently resolved one."""
+        mine = [a for a in self.alerts.values() if a.concern == concern(rule_key)]
         current = [a for a in mine if not a.is_resolved]
         if current:
             return current[0]
@@ -98,7 +107,7 @@ class AlertsOfOneCitizen(RuleBasedStateMachine):
                     reason="r",
                     policy=POLICY,
                     another_is_open=any(
-                        not a.is_resolved and a.rule_key == before.rule_key and a.id != before.id
+                        not a.is_resolved and a.concern == before.concern and a.id != before.id
                         for a in self.alerts.values()
                     ),
                 )
@@ -114,7 +123,9 @@ class AlertsOfOneCitizen(RuleBasedStateMachine):
 
     @rule(rule_key=rules, severity=severities, again=st.booleans())
     def breach(self, rule_key: str, severity: Severity, again: bool) -> None:
-        if not again:  # a new reading; else the last one delivered a second time
+        # a new reading; else the last one again: delivered a second time, or breaking
+        # another rule of the same concern (merged into its alert)
+        if not again:
             self.reading += 1
         latest = self._latest(rule_key)
         transition = agg.raise_or_repeat(
@@ -124,8 +135,10 @@ class AlertsOfOneCitizen(RuleBasedStateMachine):
                 care_team_id=TEAM,
                 kind=AlertKind.READING,
                 rule_key=rule_key,
+                concern=concern(rule_key),
                 severity=severity,
                 observed_at=self.now,
+                reasons=[{"rule": rule_key, "severity": severity.value}],
                 reading_id=self.reading,
             ),
             now=self.now,
@@ -171,10 +184,17 @@ class AlertsOfOneCitizen(RuleBasedStateMachine):
     # invariants --------------------------------------------------------------------------
 
     @invariant()
-    def one_open_alert_per_citizen_and_rule(self) -> None:
-        for rule_key in RULES:
-            current = [a for a in self.alerts.values() if a.rule_key == rule_key]
+    def one_open_alert_per_citizen_and_concern(self) -> None:
+        for key in CONCERNS:
+            current = [a for a in self.alerts.values() if a.concern == key]
             assert sum(not a.is_resolved for a in current) <= 1
+            assert all(concern(rule) == key for a in current for rule in a.rules)
+
+    @invariant()
+    def the_severity_is_at_least_every_reason_of_the_last_breach(self) -> None:
+        for alert in self.alerts.values():
+            colours = [Severity(r["severity"]) for r in alert.reasons]
+            assert alert.severity.rank >= Severity.worst(*colours).rank
 
     @invariant()
     def acknowledged_only_if_acknowledged_since_it_opened(self) -> None:
@@ -200,7 +220,11 @@ class AlertsOfOneCitizen(RuleBasedStateMachine):
             assert alert.status is _status_from(events)
             breaches = (EventKind.OPENED, EventKind.REPEATED)
             system_reopens = [
-                e for e in events if e.kind is EventKind.REOPENED and "severity" in e.detail
+                e
+                for e in events
+                if e.kind is EventKind.REOPENED
+                and "severity" in e.detail
+                and "merged" not in e.detail  # the same reading: not a new breach
             ]
             assert alert.count == sum(e.kind in breaches for e in events) + len(system_reopens)
             claims = [e for e in events if e.kind is EventKind.CLAIMED]

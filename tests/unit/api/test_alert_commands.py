@@ -14,7 +14,7 @@ from services.api.alerts.models import (
     AlertResolveCreate,
 )
 from services.api.auth.principal import Role
-from services.api.problems import ForbiddenError, NotFoundError
+from services.api.problems import DocumentationMissingError, ForbiddenError, NotFoundError
 from tests.unit.api.fakes import FakeUnitOfWork
 from tests.unit.api.world import NOW, TEAM_B, alert, citizen, staff
 
@@ -75,11 +75,44 @@ def test_a_stale_version_changes_nothing() -> None:
             uow,
             actor=staff(),
             alert_id=red.id,
-            command=AlertAcknowledgeCreate(expected_version=7),
+            command=AlertAcknowledgeCreate(expected_version=7, note="set"),
             now=NOW,
         )
     assert red.status == "open"
     assert uow.audit.entries == []
+
+
+@pytest.mark.parametrize("note", [None, "", "   "])
+def test_a_red_acknowledged_without_a_note_is_refused_and_nothing_is_written(
+    note: str | None,
+) -> None:
+    uow = FakeUnitOfWork()
+    red = alert(uow, citizen(uow))
+    with pytest.raises(DocumentationMissingError) as refused:
+        commands.acknowledge(
+            uow,
+            actor=staff(),
+            alert_id=red.id,
+            command=AlertAcknowledgeCreate(expected_version=1, note=note, notify_citizen=True),
+            now=NOW,
+        )
+    assert (refused.value.field, refused.value.message_key) == ("note", "note_required_red_ack")
+    assert refused.value.field_errors()[0]["msg"] == "En rød alarm kvitteres kun med en note"
+    assert red.status == "open" and red.acknowledged_at is None
+    assert uow.audit.entries == [] and uow.tablets.notices == []
+
+
+def test_a_yellow_may_be_acknowledged_without_a_note() -> None:
+    uow = FakeUnitOfWork()
+    yellow = alert(uow, citizen(uow), severity="yellow", band=1)
+    commands.acknowledge(
+        uow,
+        actor=staff(),
+        alert_id=yellow.id,
+        command=AlertAcknowledgeCreate(expected_version=1),
+        now=NOW,
+    )
+    assert yellow.status == "acknowledged" and yellow.acknowledge_note is None
 
 
 def test_resolve_then_reopen_is_audited_twice() -> None:

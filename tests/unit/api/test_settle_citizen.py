@@ -108,7 +108,7 @@ def test_an_alert_she_did_not_see_is_left_alone_and_a_changed_one_is_refused() -
         uow,
         actor=staff(),
         citizen_id=anna.id,
-        command=CitizenSettleCreate(alert_versions={red.id: 1}),
+        command=CitizenSettleCreate(alert_versions={red.id: 1}, note="Set"),
         now=NOW,
     )
     assert newer.status == "open"

@@ -106,6 +106,14 @@ def test_reason_prefers_the_latest_with_the_alerts_severity_and_danish_text() ->
             "value": True,
         },
     ]
+    # the rules that agreed on a milder latest reading (the alert is red from an earlier one)
+    milder = [
+        {"rule": "spo2.absolute", "severity": "yellow", "text_da": "SpO2 89 % < gul grænse 90 %"},
+        {"rule": "spo2.baseline", "severity": "yellow", "text_da": "SpO2 89 % er 4 under"},
+    ]
+    assert reason_text("da", milder, "spo2.absolute", 89, "red") == (
+        "SpO2 89 % < gul grænse 90 %; SpO2 89 % er 4 under"
+    )
     # every "yes" of the answer, not only the last one
     assert reason_text("en", answer, "questionnaire.symptoms", 1.0, "yellow") == (
         "Are you coughing more than usual? yes; Are you more breathless than usual? yes"

@@ -371,3 +371,22 @@ def test_answers_need_the_regional_questionnaire() -> None:
     assert regional.has("kol-symptoms-v1") and not regional.has_questionnaire("kol-symptoms-v1")
     with pytest.raises(NotLinked):
         response_entry(f.response(), regional=regional)
+
+
+def test_a_merged_alert_is_one_task_focused_on_the_result_that_names_both_rules() -> None:
+    """One SpO2 84 that broke the absolute and the baseline rule is one alert (issue 14): one
+    Task, asap, whose ClinicalImpression's summary names both rules."""
+    both = [
+        {"rule": "spo2.absolute", "severity": "red"},
+        {"rule": "spo2.baseline", "severity": "red"},
+    ]
+    result = f.triage(severity="red")
+    result.reasons = both
+    ci = build_clinical_impression(result)
+    ClinicalImpression.model_validate(ci)
+    assert ci["summary"] == "spo2.absolute; spo2.baseline"
+    merged = f.alert(severity="red")
+    merged.reasons, merged.concern = both, "spo2.*"
+    task = build_task(merged, triage_result_id=result.id)
+    Task.model_validate(task)
+    assert (task["priority"], task["focus"]) == ("asap", {"reference": "ClinicalImpression/3"})

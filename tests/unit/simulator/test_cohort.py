@@ -6,6 +6,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from statistics import median
 
+import pytest
+
 from pust.messaging.topics import DeviceChannel
 from pust_cli.simulator.cohort import CohortSpec, build_cohort
 from pust_cli.simulator.timeline import SimPlan, cohort_messages, cohort_silences
@@ -201,3 +203,42 @@ def test_the_live_demo_continues_each_citizens_history() -> None:
         if o["type"] == "spo2"
     ][:4]
     assert first_spo2 and min(first_spo2) < 90
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 12, 3, 6, 0, tzinfo=UTC),  # Thursday, before the morning slot
+        datetime(2026, 12, 2, 14, 0, tzinfo=UTC),  # Wednesday afternoon
+        datetime(2026, 12, 6, 9, 10, tzinfo=UTC),  # Sunday, just after the slot's grace
+        datetime(2026, 11, 30, 20, 0, tzinfo=UTC),  # Monday evening
+    ],
+)
+def test_the_demo_history_leaves_only_the_scripted_citizens_blue(now: datetime) -> None:
+    """What the missed-measurement sweep finds at the demo's start, within its look-back:
+    only the citizen who stopped measuring (05) and the silent tablet (06) missed a slot
+    (issue 14: late uploads still outstanding at the history's end, a missed slot or a
+    silence left 4-6 of the 12 blue)."""
+    from pust.domain.missed_measurements import SlotStatus, decide_slot, slots_between
+    from pust_cli.demo_seed import HISTORY_DAYS, demo_plan
+    from pust_cli.simulator.demo import NOT_MEASURING, SILENT, history_for_demo
+    from services.alerts.settings import AlertsSettings
+
+    lookback = timedelta(hours=AlertsSettings.model_fields["missed_lookback_hours"].default)
+    since = now - timedelta(days=HISTORY_DAYS)
+    plan = demo_plan(since, "Europe/Copenhagen")
+    submissions: dict[str, list[datetime]] = {}
+    for message in history_for_demo(2026, HISTORY_DAYS, now):
+        stamps = [o["measured_at"] for o in message.payload.get("observations", [])]
+        stamps += [message.payload["answered_at"]] if "answered_at" in message.payload else []
+        submissions.setdefault(message.device_id, []).extend(
+            datetime.fromisoformat(s) for s in stamps
+        )
+    blue = {
+        device
+        for device, times in submissions.items()
+        for due in slots_between(plan, now - lookback, now, not_before=since)
+        if decide_slot(due, grace=plan.grace, now=now, submissions=times, pauses=())
+        is SlotStatus.MISSED
+    }
+    assert blue == {NOT_MEASURING, SILENT}

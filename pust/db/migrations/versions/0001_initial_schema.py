@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 07:20:22.022877
+Create Date: 2026-12-03 07:23:41.954937
 """
 
 from collections.abc import Sequence
@@ -443,6 +443,7 @@ def upgrade() -> None:
     sa.Column('device_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('rule_key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('concern', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('severity', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('band_order', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),

@@ -140,6 +140,13 @@
         event.preventDefault();
         var submitter = event.submitter;
         var decision = submitter ? submitter.value : "acknowledge";
+        // "Kvittér" skips the outcome (formnovalidate), but a red's note is still required
+        var note = form.querySelector("[name=note][required]");
+        if (decision !== "resolve" && note && !note.value.trim()) {
+          note.value = "";
+          note.reportValidity();
+          return;
+        }
         var name = form.getAttribute("data-citizen-name") || "";
         var template = queue.getAttribute(decision === "resolve" ? "data-pending-resolve" : "data-pending-ack") || "";
         var box = document.createElement("p");
