@@ -70,9 +70,15 @@ def _page(
     if run is not None:
         for outcome in run.result.changed:
             citizen = run.history.citizen(outcome.key)
-            keys = sorted({a.rule_key for a in (*outcome.appeared, *outcome.disappeared)})
+            # an alert's key is its concern (``spo2.*``) or a rule key: the page names the
+            # measurement in Danish, never the key
             language = language_of(request)
-            rules = [f"{type_name(language, key.split('.')[0])} ({key})" for key in keys]
+            rules = sorted(
+                {
+                    type_name(language, a.rule_key.split(".")[0])
+                    for a in (*outcome.appeared, *outcome.disappeared)
+                }
+            )
             changed.append(
                 ChangedRow(
                     citizen.name,
