@@ -393,7 +393,8 @@ class FakeEnrolmentRepository:
     """Devices, assignments (one open one per device and per citizen) and pairing codes;
     ``broker_syncs`` lists the devices the broker channel was told about, in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, tablets: FakeTabletOutbox) -> None:
+        self.tablets = tablets  # an assignment is the citizen's tablet (``device_of``) too
         self.devices: dict[str, Device] = {}
         self.holders: dict[str, uuid.UUID] = {}
         self.codes: dict[str, PairingCode] = {}
@@ -411,14 +412,12 @@ class FakeEnrolmentRepository:
     def holder(self, device_id: str) -> uuid.UUID | None:
         return self.holders.get(device_id)
 
-    def tablet_of(self, citizen_id: uuid.UUID) -> str | None:
-        return next((d for d, c in self.holders.items() if c == citizen_id), None)
-
     def assign(
         self, *, device_id: str, citizen_id: uuid.UUID, now: datetime, by: uuid.UUID | None
     ) -> None:
-        assert device_id not in self.holders and self.tablet_of(citizen_id) is None
+        assert device_id not in self.holders and citizen_id not in self.holders.values()
         self.holders[device_id] = citizen_id
+        self.tablets.devices[citizen_id] = device_id
 
     def add_code(self, code: PairingCode) -> None:
         assert code.code_hash not in self.codes
@@ -439,15 +438,7 @@ class FakeEnrolmentRepository:
         self.passwords.pop(device.id, None)
         self.broker_syncs.append(device.id)
 
-    def device_event(
-        self,
-        *,
-        device_id: str,
-        now: datetime,
-        action: str,
-        citizen_id: uuid.UUID,
-        care_team_id: uuid.UUID,
-    ) -> None:
+    def device_event(self, *, device_id: str, citizen: Citizen, now: datetime, action: str) -> None:
         self.device_events.append((action, device_id))
 
 
@@ -457,7 +448,7 @@ class FakeUnitOfWork:
     alerts: FakeAlertRepository = field(default_factory=FakeAlertRepository)
     citizens: FakeCitizenRepository = field(default_factory=FakeCitizenRepository)
     tablets: FakeTabletOutbox = field(default_factory=FakeTabletOutbox)
-    enrolment: FakeEnrolmentRepository = field(default_factory=FakeEnrolmentRepository)
+    enrolment: FakeEnrolmentRepository = field(init=False)
     teams: FakeTeamRepository = field(default_factory=FakeTeamRepository)
     staff: FakeStaffRepository = field(default_factory=FakeStaffRepository)
     records: FakeCitizenRecords = field(init=False)
@@ -465,6 +456,7 @@ class FakeUnitOfWork:
 
     def __post_init__(self) -> None:
         self.records = FakeCitizenRecords(self.citizens)
+        self.enrolment = FakeEnrolmentRepository(self.tablets)
 
     def flush(self) -> None:
         pass
