@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from fastapi import Request
@@ -102,6 +103,28 @@ def regional_contexts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.U
         select(RegionalLink).where(col(RegionalLink.citizen_id).in_(list(set(ids))))
     ).all()
     return {link.citizen_id: RegionalContext.from_link(link) for link in links}
+
+
+def answer_rows(
+    ask: Ask,
+    statement: Any,
+    order_column: Any,
+    *,
+    resource_type: str,
+    resources: Callable[[list[Any]], list[dict[str, Any]]],
+    citizen_of: Callable[[Any], uuid.UUID] = attrgetter("citizen_id"),
+) -> FhirResponse:
+    """A search over table rows: one page of them as resources, audited and answered."""
+    rows, total, count, offset = page(ask, statement, order_column)
+    return answer_search(
+        ask,
+        resource_type=resource_type,
+        resources=resources(rows),
+        citizen_ids=[citizen_of(row) for row in rows],
+        total=total,
+        count=count,
+        offset=offset,
+    )
 
 
 def answer_search(
