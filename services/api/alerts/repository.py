@@ -1,32 +1,58 @@
 """Alerts as the nurses' use cases see them: load one, the open ones of a citizen or a team,
-and the lifecycle transitions (decided by :mod:`pust.domain.alert_aggregate`, stored by
-:mod:`pust.db.alert_repository`; one seam here, with a fake beside it in the unit tests that
-drives the same aggregate)."""
+and the lifecycle transitions. The transitions are written once, here: each is the aggregate's
+decision (:mod:`pust.domain.alert_aggregate`) applied through :meth:`AlertRepository.change`;
+a repository supplies only storage (the SQL one below, through
+:mod:`pust.db.alert_repository`; the fake beside the unit tests)."""
 
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from sqlmodel import Session, col, select
 
 from pust.db import alert_repository
+from pust.db.alert_rows import find_open, remember_open
+from pust.db.alert_rows import routing_policy as stored_routing_policy
 from pust.db.tables import Alert
+from pust.domain import alert_aggregate
+from pust.domain.alert_aggregate import AlertState, Transition
 from pust.domain.alert_lifecycle import Outcome
+from pust.domain.routing import RoutingPolicy
 from pust.domain.severity import AlertStatus
 
 NOT_RESOLVED = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
 
+Action = Callable[[AlertState], Transition]  # the aggregate's decision on a loaded alert
 
-class AlertRepository(Protocol):
+
+class AlertRepository(ABC):
+    """Storage (abstract) and the nurses' transitions (written once, on top of it)."""
+
+    @abstractmethod
     def get(self, alert_id: uuid.UUID) -> Alert | None: ...
 
+    @abstractmethod
     def not_resolved_of(self, citizen_id: uuid.UUID) -> list[Alert]:
         """The citizen's open and acknowledged alerts, worst band first, then oldest."""
 
+    @abstractmethod
     def open_in_band(self, care_team_id: uuid.UUID, band_order: int) -> list[Alert]:
         """A team's open alerts of one band, oldest first."""
+
+    @abstractmethod
+    def change(self, alert_id: uuid.UUID, expected_version: int | None, action: Action) -> Alert:
+        """Load the alert locked (:class:`StaleAlertError` when ``expected_version`` is not
+        its version), store the state and events the action decides."""
+
+    @abstractmethod
+    def another_is_open(self, state: AlertState) -> bool:
+        """Another alert for the same citizen and rule is open (a reopen is refused)."""
+
+    @abstractmethod
+    def routing_policy(self, care_team_id: uuid.UUID) -> RoutingPolicy: ...
 
     def claim(
         self,
@@ -36,7 +62,12 @@ class AlertRepository(Protocol):
         now: datetime,
         expected_version: int | None,
         take_over: bool,
-    ) -> Alert: ...
+    ) -> Alert:
+        return self.change(
+            alert_id,
+            expected_version,
+            lambda s: alert_aggregate.claim(s, actor_id=actor_id, now=now, take_over=take_over),
+        )
 
     def acknowledge(
         self,
@@ -46,7 +77,12 @@ class AlertRepository(Protocol):
         now: datetime,
         expected_version: int | None,
         note: str | None,
-    ) -> Alert: ...
+    ) -> Alert:
+        return self.change(
+            alert_id,
+            expected_version,
+            lambda s: alert_aggregate.acknowledge(s, actor_id=actor_id, now=now, note=note),
+        )
 
     def resolve(
         self,
@@ -57,7 +93,14 @@ class AlertRepository(Protocol):
         outcome: Outcome,
         expected_version: int | None,
         note: str | None,
-    ) -> Alert: ...
+    ) -> Alert:
+        return self.change(
+            alert_id,
+            expected_version,
+            lambda s: alert_aggregate.resolve(
+                s, actor_id=actor_id, now=now, outcome=outcome, note=note
+            ),
+        )
 
     def reopen(
         self,
@@ -67,10 +110,22 @@ class AlertRepository(Protocol):
         now: datetime,
         reason: str,
         expected_version: int | None,
-    ) -> Alert: ...
+    ) -> Alert:
+        return self.change(
+            alert_id,
+            expected_version,
+            lambda s: alert_aggregate.reopen(
+                s,
+                actor_id=actor_id,
+                now=now,
+                reason=reason,
+                policy=self.routing_policy(s.care_team_id),
+                another_is_open=self.another_is_open(s),
+            ),
+        )
 
 
-class SqlAlertRepository:
+class SqlAlertRepository(AlertRepository):
     def __init__(self, session: Session) -> None:
         self._session = session
 
@@ -99,76 +154,14 @@ class SqlAlertRepository:
             ).all()
         )
 
-    def claim(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        take_over: bool,
-    ) -> Alert:
-        return alert_repository.claim_alert(
-            self._session,
-            alert_id=alert_id,
-            actor_id=actor_id,
-            now=now,
-            expected_version=expected_version,
-            take_over=take_over,
-        )
+    def change(self, alert_id: uuid.UUID, expected_version: int | None, action: Action) -> Alert:
+        alert = alert_repository.change_alert(self._session, alert_id, expected_version, action)
+        remember_open(self._session, alert)
+        return alert
 
-    def acknowledge(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return alert_repository.acknowledge_alert(
-            self._session,
-            alert_id=alert_id,
-            actor_id=actor_id,
-            now=now,
-            expected_version=expected_version,
-            note=note,
-        )
+    def another_is_open(self, state: AlertState) -> bool:
+        other = find_open(self._session, state.citizen_id, state.rule_key)
+        return other is not None and other.id != state.id
 
-    def resolve(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        outcome: Outcome,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return alert_repository.resolve_alert(
-            self._session,
-            alert_id=alert_id,
-            actor_id=actor_id,
-            now=now,
-            outcome=outcome,
-            expected_version=expected_version,
-            note=note,
-        )
-
-    def reopen(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        reason: str,
-        expected_version: int | None,
-    ) -> Alert:
-        return alert_repository.reopen_alert(
-            self._session,
-            alert_id=alert_id,
-            actor_id=actor_id,
-            now=now,
-            reason=reason,
-            expected_version=expected_version,
-        )
+    def routing_policy(self, care_team_id: uuid.UUID) -> RoutingPolicy:
+        return stored_routing_policy(self._session, care_team_id)

@@ -5,7 +5,7 @@ alert aggregate itself, one current tablet per citizen). No database."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,14 +25,14 @@ from pust.db.tables import (
     StaffUser,
     TriageResult,
 )
-from pust.domain import alert_aggregate
-from pust.domain.alert_aggregate import AlertState, LifecycleEvent, Transition
-from pust.domain.alert_lifecycle import AlertNotFoundError, Outcome, StaleAlertError, open_key
+from pust.domain.alert_aggregate import AlertState, LifecycleEvent
+from pust.domain.alert_lifecycle import AlertNotFoundError, StaleAlertError, open_key
 from pust.domain.cpr import Cpr
 from pust.domain.limits import default_rule_set
 from pust.domain.plans import MeasurementPlan
-from pust.domain.routing import default_routing_policy
+from pust.domain.routing import RoutingPolicy, default_routing_policy
 from pust.domain.severity import AlertStatus
+from services.api.alerts.repository import Action, AlertRepository
 from services.api.auth.principal import Principal
 
 
@@ -108,7 +108,7 @@ class FakeAuditTrail:
         return [e.action for e in self.entries]
 
 
-class FakeAlertRepository:
+class FakeAlertRepository(AlertRepository):
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, Alert] = {}
         self.events: list[tuple[uuid.UUID, LifecycleEvent]] = []
@@ -139,12 +139,7 @@ class FakeAlertRepository:
         ]
         return sorted(found, key=lambda a: (a.first_seen_at, str(a.id)))
 
-    def _change(
-        self,
-        alert_id: uuid.UUID,
-        expected_version: int | None,
-        action: Callable[[AlertState], Transition],
-    ) -> Alert:
+    def change(self, alert_id: uuid.UUID, expected_version: int | None, action: Action) -> Alert:
         alert = self.rows.get(alert_id)
         if alert is None:
             raise AlertNotFoundError(alert_id)
@@ -155,81 +150,14 @@ class FakeAlertRepository:
         self.events.extend((alert_id, event) for event in transition.events)
         return alert
 
-    def claim(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        take_over: bool,
-    ) -> Alert:
-        return self._change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.claim(s, actor_id=actor_id, now=now, take_over=take_over),
+    def another_is_open(self, state: AlertState) -> bool:
+        return any(
+            a.id != state.id and a.open_key == open_key(state.citizen_id, state.rule_key)
+            for a in self.rows.values()
         )
 
-    def acknowledge(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return self._change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.acknowledge(s, actor_id=actor_id, now=now, note=note),
-        )
-
-    def resolve(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        outcome: Outcome,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return self._change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.resolve(
-                s, actor_id=actor_id, now=now, outcome=outcome, note=note
-            ),
-        )
-
-    def reopen(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        reason: str,
-        expected_version: int | None,
-    ) -> Alert:
-        def another_is_open(state: AlertState) -> bool:
-            return any(
-                a.id != state.id and a.open_key == open_key(state.citizen_id, state.rule_key)
-                for a in self.rows.values()
-            )
-
-        return self._change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.reopen(
-                s,
-                actor_id=actor_id,
-                now=now,
-                reason=reason,
-                policy=default_routing_policy(),
-                another_is_open=another_is_open(s),
-            ),
-        )
+    def routing_policy(self, care_team_id: uuid.UUID) -> RoutingPolicy:
+        return default_routing_policy()
 
 
 @dataclass
