@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from pust.db.tables import StaffUser
 from services.api.audit.recorder import record, record_anonymous
 from services.api.auth.current import CurrentStaff, client_address, load_principal
-from services.api.auth.login import authenticate
+from services.api.auth.login import attempt_login
 from services.api.auth.login_throttle import policy_from
 from services.api.auth.models import MePublic, TokenPublic
 from services.api.auth.oidc import OidcClient, OidcError
@@ -58,23 +58,17 @@ def token(
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
 ) -> TokenPublic:
     now = clock.now()
-    outcome = authenticate(
+    outcome = attempt_login(
         session=session,
         username=username,
         password=password,
         client_address=client_address(request),
         now=now,
         policy=policy_from(api_settings),
+        via="bearer",
+        action="auth.token",
     )
     if outcome.user is None:
-        record_anonymous(
-            session=session,
-            now=now,
-            username=username,
-            action="auth.login",
-            outcome="throttled" if outcome.throttled else "denied",
-        )
-        session.commit()
         if outcome.retry_after is not None:
             raise TooManyAttemptsError(
                 f"Too many failed logins: try again in {outcome.retry_after} seconds.",
@@ -89,17 +83,6 @@ def token(
         now=now,
         lifetime=lifetime,
     )
-    principal = load_principal(
-        session=session, staff_id=outcome.user.id, via="bearer", session_id=None, language="da"
-    )
-    if principal is not None:
-        record(
-            session=session,
-            principal=principal,
-            now=now,
-            action="auth.token",
-            resource_type="session",
-        )
     session.commit()
     return TokenPublic(access_token=access, expires_in=int(lifetime.total_seconds()))
 
