@@ -28,11 +28,12 @@ from services.api.audit.recorder import record, record_citizen_reads
 from services.api.auth.current import CurrentStaff
 from services.api.auth.principal import Principal
 from services.api.citizens.service import active_assignment, current_plan, queue_plan
-from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.deps import ClockDep, SettingsDep
 from services.api.ids import BigIdPath
 from services.api.pagination import Page, PageDep
 from services.api.problems import ConflictError, NotFoundError, problem_responses
 from services.api.scoping import citizen_for, current_holder, device_for, require_administrator
+from services.api.unit_of_work import WorkSessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
@@ -63,7 +64,7 @@ def device_public(session: Session, principal: Principal, device: Device) -> Dev
     responses=problem_responses(401, 422),
 )
 def list_devices(
-    *, session: SessionDep, principal: CurrentStaff, page: PageDep, clock: ClockDep
+    *, session: WorkSessionDep, principal: CurrentStaff, page: PageDep, clock: ClockDep
 ) -> Page[DevicePublic]:
     statement = select(Device)
     counted = select(func.count()).select_from(Device)
@@ -91,7 +92,6 @@ def list_devices(
         action="device.list",
         citizens=[(h.id, h.care_team_id) for h in holders if h],
     )
-    session.commit()
     return Page[DevicePublic](
         items=items,
         total=int(total),
@@ -110,7 +110,7 @@ def list_devices(
 def enrol_device(
     *,
     body: DeviceCreate,
-    session: SessionDep,
+    session: WorkSessionDep,
     principal: CurrentStaff,
     clock: ClockDep,
     settings: SettingsDep,
@@ -138,7 +138,6 @@ def enrol_device(
         resource_type="device",
         resource_id=device.id,
     )
-    session.commit()
     return device_public(session, principal, device)
 
 
@@ -149,7 +148,7 @@ def enrol_device(
     responses=_READ,
 )
 def read_device(
-    *, device_id: str, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, device_id: str, session: WorkSessionDep, principal: CurrentStaff, clock: ClockDep
 ) -> DevicePublic:
     public = device_public(session, principal, device_for(session, principal, device_id))
     holder = current_holder(session, device_id) if public.citizen_id else None
@@ -163,7 +162,6 @@ def read_device(
         citizen_id=holder.id if holder else None,
         care_team_id=holder.care_team_id if holder else None,
     )
-    session.commit()
     return public
 
 
@@ -177,7 +175,7 @@ def assign_device(
     *,
     device_id: str,
     body: DeviceAssign,
-    session: SessionDep,
+    session: WorkSessionDep,
     principal: CurrentStaff,
     clock: ClockDep,
     settings: SettingsDep,
@@ -225,7 +223,6 @@ def assign_device(
         citizen_id=citizen.id,
         care_team_id=citizen.care_team_id,
     )
-    session.commit()
     return device_public(session, principal, device)
 
 
@@ -236,7 +233,7 @@ def assign_device(
     responses=_ACT,
 )
 def unassign_device(
-    *, device_id: str, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, device_id: str, session: WorkSessionDep, principal: CurrentStaff, clock: ClockDep
 ) -> DevicePublic:
     require_administrator(principal)
     device = device_for(session, principal, device_id)
@@ -257,7 +254,6 @@ def unassign_device(
         citizen_id=citizen.id,
         care_team_id=citizen.care_team_id,
     )
-    session.commit()
     return device_public(session, principal, device)
 
 
@@ -279,7 +275,7 @@ def quarantine_public(row: QuarantinedMessage, *, with_payload: bool) -> Quarant
 )
 def list_quarantine(
     *,
-    session: SessionDep,
+    session: WorkSessionDep,
     principal: CurrentStaff,
     page: PageDep,
     clock: ClockDep,
@@ -306,7 +302,6 @@ def list_quarantine(
         action="quarantine.list",
         resource_type="quarantine",
     )
-    session.commit()
     return Page[QuarantinedMessagePublic](
         items=[quarantine_public(r, with_payload=False) for r in rows],
         total=int(total),
@@ -322,7 +317,7 @@ def list_quarantine(
     responses=problem_responses(401, 403, 404, 422),
 )
 def read_quarantined(
-    *, message_id: BigIdPath, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, message_id: BigIdPath, session: WorkSessionDep, principal: CurrentStaff, clock: ClockDep
 ) -> QuarantinedMessagePublic:
     require_administrator(principal)
     row = session.get(QuarantinedMessage, message_id)
@@ -336,5 +331,4 @@ def read_quarantined(
         resource_type="quarantine",
         resource_id=str(row.id),
     )
-    session.commit()
     return quarantine_public(row, with_payload=True)
