@@ -1,6 +1,7 @@
 """The nurses' actions on one alert: claim, acknowledge, resolve, reopen. Each checks that the
-caller may act and may see the alert, applies the lifecycle transition (its errors pass
-through to :func:`services.api.problems.as_api_error`) and audits, in the caller's unit of
+caller may act and may see the alert, applies the aggregate's transition
+(:mod:`pust.domain.alert_aggregate`, through ``uow.alerts.change``; its errors pass through to
+:func:`services.api.problems.as_api_error`) and audits, in the caller's unit of
 work. The JSON routes and the web forms both call these."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import uuid
 from datetime import datetime
 
 from pust.db.tables import Alert
+from pust.domain import alert_aggregate
 from pust.domain.notices import ACKNOWLEDGED_TEXT_DA
 from pust.domain.severity import Severity
 from services.api.alerts.models import (
@@ -54,12 +56,12 @@ def claim(
     now: datetime,
 ) -> Alert:
     alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.claim(
-        alert_id=alert_id,
-        actor_id=actor.staff_id,
-        now=now,
-        expected_version=command.expected_version,
-        take_over=command.take_over,
+    alert = uow.alerts.change(
+        alert_id,
+        command.expected_version,
+        lambda s: alert_aggregate.claim(
+            s, actor_id=actor.staff_id, now=now, take_over=command.take_over
+        ),
     )
     audit_alert(uow, actor=actor, alert=alert, action="alert.claim", now=now)
     return alert
@@ -74,12 +76,12 @@ def acknowledge(
     now: datetime,
 ) -> Alert:
     alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.acknowledge(
-        alert_id=alert_id,
-        actor_id=actor.staff_id,
-        now=now,
-        expected_version=command.expected_version,
-        note=command.note or None,
+    alert = uow.alerts.change(
+        alert_id,
+        command.expected_version,
+        lambda s: alert_aggregate.acknowledge(
+            s, actor_id=actor.staff_id, now=now, note=command.note or None
+        ),
     )
     audit_alert(uow, actor=actor, alert=alert, action="alert.acknowledge", now=now)
     if command.notify_citizen:
@@ -110,13 +112,12 @@ def resolve(
 ) -> Alert:
     found = alert_to_change(uow, actor=actor, alert_id=alert_id)
     require_resolve_documentation(found, command.note)
-    alert = uow.alerts.resolve(
-        alert_id=alert_id,
-        actor_id=actor.staff_id,
-        now=now,
-        outcome=command.outcome,
-        expected_version=command.expected_version,
-        note=command.note or None,
+    alert = uow.alerts.change(
+        alert_id,
+        command.expected_version,
+        lambda s: alert_aggregate.resolve(
+            s, actor_id=actor.staff_id, now=now, outcome=command.outcome, note=command.note or None
+        ),
     )
     audit_alert(uow, actor=actor, alert=alert, action="alert.resolve", now=now)
     return alert
@@ -131,12 +132,17 @@ def reopen(
     now: datetime,
 ) -> Alert:
     alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.reopen(
-        alert_id=alert_id,
-        actor_id=actor.staff_id,
-        now=now,
-        reason=command.reason,
-        expected_version=command.expected_version,
+    alert = uow.alerts.change(
+        alert_id,
+        command.expected_version,
+        lambda s: alert_aggregate.reopen(
+            s,
+            actor_id=actor.staff_id,
+            now=now,
+            reason=command.reason,
+            policy=uow.alerts.routing_policy(s.care_team_id),
+            another_is_open=uow.alerts.another_is_open(s),
+        ),
     )
     audit_alert(uow, actor=actor, alert=alert, action="alert.reopen", now=now)
     return alert

@@ -1,15 +1,14 @@
 """Alerts as the nurses' use cases see them: load one, the open ones of a citizen or a team,
-and the lifecycle transitions. The transitions are written once, here: each is the aggregate's
-decision (:mod:`pust.domain.alert_aggregate`) applied through :meth:`AlertRepository.change`;
-a repository supplies only storage (the SQL one below, through
-:mod:`pust.db.alert_repository`; the fake beside the unit tests)."""
+and one changed by a lifecycle transition. The use cases (``commands.py``) let
+:mod:`pust.domain.alert_aggregate` decide and hand the decision to :meth:`AlertRepository.change`,
+so a repository only stores (the SQL one below, through :mod:`pust.db.alert_repository`; the
+fake beside the unit tests), and no transition is written twice."""
 
 from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -17,9 +16,7 @@ from pust.db import alert_repository
 from pust.db.alert_rows import find_open, remember_open
 from pust.db.alert_rows import routing_policy as stored_routing_policy
 from pust.db.tables import Alert
-from pust.domain import alert_aggregate
 from pust.domain.alert_aggregate import AlertState, Transition
-from pust.domain.alert_lifecycle import Outcome
 from pust.domain.routing import RoutingPolicy
 from pust.domain.severity import AlertStatus
 
@@ -29,7 +26,7 @@ Action = Callable[[AlertState], Transition]  # the aggregate's decision on a loa
 
 
 class AlertRepository(ABC):
-    """Storage (abstract) and the nurses' transitions (written once, on top of it)."""
+    """What the use cases need of stored alerts; the decisions are the aggregate's."""
 
     @abstractmethod
     def get(self, alert_id: uuid.UUID) -> Alert | None: ...
@@ -53,76 +50,6 @@ class AlertRepository(ABC):
 
     @abstractmethod
     def routing_policy(self, care_team_id: uuid.UUID) -> RoutingPolicy: ...
-
-    def claim(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        take_over: bool,
-    ) -> Alert:
-        return self.change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.claim(s, actor_id=actor_id, now=now, take_over=take_over),
-        )
-
-    def acknowledge(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return self.change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.acknowledge(s, actor_id=actor_id, now=now, note=note),
-        )
-
-    def resolve(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        outcome: Outcome,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return self.change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.resolve(
-                s, actor_id=actor_id, now=now, outcome=outcome, note=note
-            ),
-        )
-
-    def reopen(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        reason: str,
-        expected_version: int | None,
-    ) -> Alert:
-        return self.change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.reopen(
-                s,
-                actor_id=actor_id,
-                now=now,
-                reason=reason,
-                policy=self.routing_policy(s.care_team_id),
-                another_is_open=self.another_is_open(s),
-            ),
-        )
 
 
 class SqlAlertRepository(AlertRepository):
