@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from pust.domain.limits import RuleSet
 from services.api.citizens import commands, models
 from services.api.citizens.queries import reading_public
 from services.api.deps import SettingsDep
@@ -28,7 +29,7 @@ from services.api.web.citizen_form_checks import (
     one,
 )
 from services.api.web.citizen_pages import citizen_page_context, load_citizen_page, parse_days
-from services.api.web.limits_editor import limits_editor, limits_from_form, validate_limits
+from services.api.web.limits_editor import limits_from_form, stored_rule_set, validate_limits
 from services.api.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -163,9 +164,8 @@ async def limits_form(
 ) -> RedirectResponse | HTMLResponse:
     form, fmt, t = posted.fields, posted.fmt, posted.t
 
-    def current_rules() -> dict[str, Any]:
-        current = posted.uow.citizens.current_limits(_current(posted, citizen_id))
-        return dict(current.rules) if current else {}
+    def current_rules() -> RuleSet:
+        return stored_rule_set(posted.uow.citizens.current_limits(_current(posted, citizen_id)))
 
     submitted = limits_from_form(await run_in_threadpool(current_rules), form, t)
     validate_limits(submitted, fmt, t)
@@ -187,7 +187,7 @@ async def limits_form(
             command=models.LimitSetUpdate.model_validate(
                 {
                     "expected_version": one(form, "expected_version"),
-                    "rules": submitted.document,
+                    "rules": submitted.to_save(),
                     "reason": one(form, "reason"),
                 }
             ),
@@ -196,7 +196,7 @@ async def limits_form(
         section="limits",
         form_key="limits",
         done="saved_limits",
-        extra=lambda: {"editor": limits_editor(submitted.document, fmt, submitted.typed)},
+        extra=lambda: {"editor": submitted.editor(fmt)},
     )
 
 
