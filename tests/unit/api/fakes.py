@@ -5,7 +5,7 @@ alert aggregate itself, one current tablet per citizen). No database."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,7 @@ from pust.domain.plans import MeasurementPlan
 from pust.domain.routing import RoutingPolicy, default_routing_policy
 from pust.domain.severity import AlertStatus
 from services.api.alerts.repository import Action, AlertRepository
-from services.api.auth.principal import Principal
+from services.api.audit.trail import AuditTrail
 
 
 @dataclass
@@ -46,63 +46,22 @@ class AuditEntry:
     care_team_id: uuid.UUID | None
 
 
-class FakeAuditTrail:
+class FakeAuditTrail(AuditTrail):
     def __init__(self) -> None:
         self.entries: list[AuditEntry] = []
 
-    def record(
-        self,
-        *,
-        actor: Principal,
-        now: datetime,
-        action: str,
-        resource_type: str,
-        resource_id: str | None = None,
-        citizen_id: uuid.UUID | None = None,
-        care_team_id: uuid.UUID | None = None,
-    ) -> None:
-        self.entries.append(
-            AuditEntry(action, actor.username, resource_type, resource_id, citizen_id, care_team_id)
-        )
-
-    def about_citizen(
-        self,
-        *,
-        actor: Principal,
-        citizen: Citizen,
-        now: datetime,
-        action: str,
-        resource_type: str = "citizen",
-        resource_id: str | None = None,
-    ) -> None:
-        self.record(
-            actor=actor,
-            now=now,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id or str(citizen.id),
-            citizen_id=citizen.id,
-            care_team_id=citizen.care_team_id,
-        )
-
-    def citizens_shown(
-        self,
-        *,
-        actor: Principal,
-        now: datetime,
-        action: str,
-        citizens: Iterable[tuple[uuid.UUID, uuid.UUID]],
-    ) -> None:
-        for citizen_id, team_id in dict(citizens).items():
-            self.record(
-                actor=actor,
-                now=now,
-                action=action,
-                resource_type="citizen",
-                resource_id=str(citizen_id),
-                citizen_id=citizen_id,
-                care_team_id=team_id,
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self.entries.extend(
+            AuditEntry(
+                r["action"],
+                r["actor_username"],
+                r["resource_type"],
+                r["resource_id"],
+                r["citizen_id"],
+                r["care_team_id"],
             )
+            for r in rows
+        )
 
     def actions(self) -> list[str]:
         return [e.action for e in self.entries]
