@@ -7,6 +7,7 @@ work. The JSON routes and the web forms both call these."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from pust.db.tables import Alert
@@ -19,6 +20,7 @@ from services.api.alerts.models import (
     AlertReopenCreate,
     AlertResolveCreate,
 )
+from services.api.alerts.repository import Action
 from services.api.auth.principal import Principal
 from services.api.problems import DocumentationMissingError
 from services.api.scoping import ensure_visible, require_action
@@ -47,6 +49,27 @@ def audit_alert(
     )
 
 
+def _transition(
+    uow: UnitOfWork,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    expected_version: int | None,
+    decide: Action,
+    audited_as: str,
+    now: datetime,
+    check: Callable[[Alert], None] | None = None,
+) -> Alert:
+    """May the actor act on the alert (and ``check`` it), then the aggregate's decision,
+    stored, and audited."""
+    found = alert_to_change(uow, actor=actor, alert_id=alert_id)
+    if check is not None:
+        check(found)
+    alert = uow.alerts.change(alert_id, expected_version, decide)
+    audit_alert(uow, actor=actor, alert=alert, action=audited_as, now=now)
+    return alert
+
+
 def claim(
     uow: UnitOfWork,
     *,
@@ -55,16 +78,17 @@ def claim(
     command: AlertClaimCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.change(
-        alert_id,
-        command.expected_version,
-        lambda s: alert_aggregate.claim(
+    return _transition(
+        uow,
+        actor=actor,
+        alert_id=alert_id,
+        expected_version=command.expected_version,
+        decide=lambda s: alert_aggregate.claim(
             s, actor_id=actor.staff_id, now=now, take_over=command.take_over
         ),
+        audited_as="alert.claim",
+        now=now,
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.claim", now=now)
-    return alert
 
 
 def acknowledge(
@@ -75,15 +99,17 @@ def acknowledge(
     command: AlertAcknowledgeCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.change(
-        alert_id,
-        command.expected_version,
-        lambda s: alert_aggregate.acknowledge(
+    alert = _transition(
+        uow,
+        actor=actor,
+        alert_id=alert_id,
+        expected_version=command.expected_version,
+        decide=lambda s: alert_aggregate.acknowledge(
             s, actor_id=actor.staff_id, now=now, note=command.note or None
         ),
+        audited_as="alert.acknowledge",
+        now=now,
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.acknowledge", now=now)
     if command.notify_citizen:
         uow.tablets.notify(
             citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT_DA, now=now
@@ -110,17 +136,19 @@ def resolve(
     command: AlertResolveCreate,
     now: datetime,
 ) -> Alert:
-    found = alert_to_change(uow, actor=actor, alert_id=alert_id)
-    require_resolve_documentation(found, command.note)
-    alert = uow.alerts.change(
-        alert_id,
-        command.expected_version,
-        lambda s: alert_aggregate.resolve(
-            s, actor_id=actor.staff_id, now=now, outcome=command.outcome, note=command.note or None
+    note = command.note or None
+    return _transition(
+        uow,
+        actor=actor,
+        alert_id=alert_id,
+        expected_version=command.expected_version,
+        decide=lambda s: alert_aggregate.resolve(
+            s, actor_id=actor.staff_id, now=now, outcome=command.outcome, note=note
         ),
+        audited_as="alert.resolve",
+        now=now,
+        check=lambda found: require_resolve_documentation(found, command.note),
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.resolve", now=now)
-    return alert
 
 
 def reopen(
@@ -131,11 +159,12 @@ def reopen(
     command: AlertReopenCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.change(
-        alert_id,
-        command.expected_version,
-        lambda s: alert_aggregate.reopen(
+    return _transition(
+        uow,
+        actor=actor,
+        alert_id=alert_id,
+        expected_version=command.expected_version,
+        decide=lambda s: alert_aggregate.reopen(
             s,
             actor_id=actor.staff_id,
             now=now,
@@ -143,6 +172,6 @@ def reopen(
             policy=uow.alerts.routing_policy(s.care_team_id),
             another_is_open=uow.alerts.another_is_open(s),
         ),
+        audited_as="alert.reopen",
+        now=now,
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.reopen", now=now)
-    return alert
