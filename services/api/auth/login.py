@@ -29,21 +29,18 @@ class LoginOutcome:
         return self.retry_after is not None
 
 
-def authenticate(
-    *,
+def _check(
     session: Session,
-    username: str,
+    attempt: login_throttle.Attempt,
     password: str,
-    client_address: str,
     now: datetime,
     policy: ThrottlePolicy,
 ) -> LoginOutcome:
     """Check a username and password. The caller commits (the counters are state)."""
-    attempt = login_throttle.Attempt(username=username, address=address_key(client_address))
     until = policy.wait_until(login_throttle.counters(session, attempt), now)
     if until is not None:
         return LoginOutcome(user=None, retry_after=retry_after_seconds(until, now))
-    user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
+    user = session.exec(select(StaffUser).where(StaffUser.username == attempt.username)).first()
     if user is None or not user.active:
         verify_password(password_hash=None, password=password)
         login_throttle.record_failure(session, attempt, policy=policy, now=now)
@@ -70,14 +67,8 @@ def attempt_login(
     committed at once (the caller answers with an error, which rolls back the rest); an
     accepted one is audited as ``action`` and left for the caller to commit with what it
     issues (a token, a session)."""
-    outcome = authenticate(
-        session=session,
-        username=username,
-        password=password,
-        client_address=client_address,
-        now=now,
-        policy=policy,
-    )
+    attempt = login_throttle.Attempt(username=username, address=address_key(client_address))
+    outcome = _check(session, attempt, password, now, policy)
     if outcome.user is None:
         record_anonymous(
             session=session,
