@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from pust.db.device_credentials import PasswordSeal, hash_device_password
@@ -30,7 +31,7 @@ from services.api.auth.principal import Principal
 from services.api.citizens.service import active_assignment, current_plan, queue_plan
 from services.api.deps import ClockDep, SettingsDep
 from services.api.ids import BigIdPath
-from services.api.pagination import Page, PageDep
+from services.api.pagination import Page, PageDep, paged
 from services.api.problems import ConflictError, NotFoundError, problem_responses
 from services.api.scoping import citizen_for, current_holder, device_for, require_administrator
 from services.api.unit_of_work import WorkSessionDep
@@ -57,6 +58,29 @@ def device_public(session: Session, principal: Principal, device: Device) -> Dev
     return public
 
 
+def _changed(
+    session: Session,
+    principal: Principal,
+    device: Device,
+    *,
+    action: str,
+    now: datetime,
+    citizen: Citizen | None = None,
+) -> DevicePublic:
+    """Audit a change to the tablet (naming the citizen it concerns) and answer with it."""
+    record(
+        session=session,
+        principal=principal,
+        now=now,
+        action=action,
+        resource_type="device",
+        resource_id=device.id,
+        citizen_id=citizen.id if citizen else None,
+        care_team_id=citizen.care_team_id if citizen else None,
+    )
+    return device_public(session, principal, device)
+
+
 @router.get(
     "/devices",
     response_model=Page[DevicePublic],
@@ -67,7 +91,6 @@ def list_devices(
     *, session: WorkSessionDep, principal: CurrentStaff, page: PageDep, clock: ClockDep
 ) -> Page[DevicePublic]:
     statement = select(Device)
-    counted = select(func.count()).select_from(Device)
     if not principal.is_administrator:
         visible = (
             select(DeviceAssignment.device_id)
@@ -78,13 +101,13 @@ def list_devices(
             )
         )
         statement = statement.where(col(Device.id).in_(visible))
-        counted = counted.where(col(Device.id).in_(visible))
-    total = session.exec(counted).one()
-    devices = session.exec(
-        statement.order_by(col(Device.id)).limit(page.limit).offset(page.offset)
-    ).all()
-    items = [device_public(session, principal, d) for d in devices]
-    holders = [current_holder(session, i.id) for i in items if i.citizen_id]
+    shown = paged(
+        session,
+        statement.order_by(col(Device.id)),
+        page,
+        lambda device: device_public(session, principal, device),
+    )
+    holders = [current_holder(session, i.id) for i in shown.items if i.citizen_id]
     record_citizen_reads(
         session=session,
         principal=principal,
@@ -92,12 +115,7 @@ def list_devices(
         action="device.list",
         citizens=[(h.id, h.care_team_id) for h in holders if h],
     )
-    return Page[DevicePublic](
-        items=items,
-        total=int(total),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return shown
 
 
 @router.post(
@@ -130,15 +148,7 @@ def enrol_device(
     session.add(device)
     session.flush()
     enqueue_broker_sync(session, device_id=device.id, now=now)
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="device.enrol",
-        resource_type="device",
-        resource_id=device.id,
-    )
-    return device_public(session, principal, device)
+    return _changed(session, principal, device, action="device.enrol", now=now)
 
 
 @router.get(
@@ -213,17 +223,7 @@ def assign_device(
             version=plan.version,
             now=now,
         )
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="device.assign",
-        resource_type="device",
-        resource_id=device.id,
-        citizen_id=citizen.id,
-        care_team_id=citizen.care_team_id,
-    )
-    return device_public(session, principal, device)
+    return _changed(session, principal, device, action="device.assign", now=now, citizen=citizen)
 
 
 @router.post(
@@ -244,17 +244,7 @@ def unassign_device(
     now = clock.now()
     assignment.valid_to = max(now, assignment.valid_from)
     session.add(assignment)
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="device.unassign",
-        resource_type="device",
-        resource_id=device.id,
-        citizen_id=citizen.id,
-        care_team_id=citizen.care_team_id,
-    )
-    return device_public(session, principal, device)
+    return _changed(session, principal, device, action="device.unassign", now=now, citizen=citizen)
 
 
 def quarantine_public(row: QuarantinedMessage, *, with_payload: bool) -> QuarantinedMessagePublic:
@@ -283,18 +273,14 @@ def list_quarantine(
 ) -> Page[QuarantinedMessagePublic]:
     require_administrator(principal)
     statement = select(QuarantinedMessage)
-    counted = select(func.count()).select_from(QuarantinedMessage)
     if device_id:
         statement = statement.where(QuarantinedMessage.device_id == device_id)
-        counted = counted.where(QuarantinedMessage.device_id == device_id)
-    total = session.exec(counted).one()
-    rows = session.exec(
-        statement.order_by(
-            col(QuarantinedMessage.received_at).desc(), col(QuarantinedMessage.id).desc()
-        )
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
+    newest_first = statement.order_by(
+        col(QuarantinedMessage.received_at).desc(), col(QuarantinedMessage.id).desc()
+    )
+    shown = paged(
+        session, newest_first, page, lambda row: quarantine_public(row, with_payload=False)
+    )
     record(
         session=session,
         principal=principal,
@@ -302,12 +288,7 @@ def list_quarantine(
         action="quarantine.list",
         resource_type="quarantine",
     )
-    return Page[QuarantinedMessagePublic](
-        items=[quarantine_public(r, with_payload=False) for r in rows],
-        total=int(total),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return shown
 
 
 @router.get(
