@@ -50,12 +50,12 @@ def audit_alert(
 
 
 def _transition(
+    decide: Action,
     uow: UnitOfWork,
     *,
     actor: Principal,
     alert_id: uuid.UUID,
     expected_version: int | None,
-    decide: Action,
     audited_as: str,
     now: datetime,
     check: Callable[[Alert], None] | None = None,
@@ -79,13 +79,13 @@ def claim(
     now: datetime,
 ) -> Alert:
     return _transition(
+        lambda s: alert_aggregate.claim(
+            s, actor_id=actor.staff_id, now=now, take_over=command.take_over
+        ),
         uow,
         actor=actor,
         alert_id=alert_id,
         expected_version=command.expected_version,
-        decide=lambda s: alert_aggregate.claim(
-            s, actor_id=actor.staff_id, now=now, take_over=command.take_over
-        ),
         audited_as="alert.claim",
         now=now,
     )
@@ -100,13 +100,13 @@ def acknowledge(
     now: datetime,
 ) -> Alert:
     alert = _transition(
+        lambda s: alert_aggregate.acknowledge(
+            s, actor_id=actor.staff_id, now=now, note=command.note or None
+        ),
         uow,
         actor=actor,
         alert_id=alert_id,
         expected_version=command.expected_version,
-        decide=lambda s: alert_aggregate.acknowledge(
-            s, actor_id=actor.staff_id, now=now, note=command.note or None
-        ),
         audited_as="alert.acknowledge",
         now=now,
     )
@@ -138,13 +138,13 @@ def resolve(
 ) -> Alert:
     note = command.note or None
     return _transition(
+        lambda s: alert_aggregate.resolve(
+            s, actor_id=actor.staff_id, now=now, outcome=command.outcome, note=note
+        ),
         uow,
         actor=actor,
         alert_id=alert_id,
         expected_version=command.expected_version,
-        decide=lambda s: alert_aggregate.resolve(
-            s, actor_id=actor.staff_id, now=now, outcome=command.outcome, note=note
-        ),
         audited_as="alert.resolve",
         now=now,
         check=lambda found: require_resolve_documentation(found, command.note),
@@ -160,11 +160,7 @@ def reopen(
     now: datetime,
 ) -> Alert:
     return _transition(
-        uow,
-        actor=actor,
-        alert_id=alert_id,
-        expected_version=command.expected_version,
-        decide=lambda s: alert_aggregate.reopen(
+        lambda s: alert_aggregate.reopen(
             s,
             actor_id=actor.staff_id,
             now=now,
@@ -172,6 +168,10 @@ def reopen(
             policy=uow.alerts.routing_policy(s.care_team_id),
             another_is_open=uow.alerts.another_is_open(s),
         ),
+        uow,
+        actor=actor,
+        alert_id=alert_id,
+        expected_version=command.expected_version,
         audited_as="alert.reopen",
         now=now,
     )
