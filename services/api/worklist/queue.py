@@ -225,13 +225,13 @@ def read_queue(
     citizen shown."""
     teams = teams_in_view(actor, care_team_id)
     page, total = worklist_page(
-        uow.session, team_ids=teams, bands=bands, limit=limit, offset=offset
+        uow.session, team_ids=teams, bands=bands, limit=limit, offset=offset, now=now
     )
     rows = [
         QueueRow(
             citizen_id=r.citizen_id,
             care_team_id=r.care_team_id,
-            name=f"{r.given_name} {r.family_name}",
+            name=r.citizen_name,
             cpr=r.cpr,
             band=r.band,
         )
