@@ -137,7 +137,8 @@ def answer_search(
     count: int,
     offset: int,
 ) -> FhirResponse:
-    """Audit every citizen shown, commit (audit and read together), answer the bundle."""
+    """Audit every citizen shown and answer the bundle (the unit of work commits the audit
+    with the read)."""
     now = ask.clock.now()
     shown = citizens(ask.session, list(citizen_ids))
     record(
@@ -155,7 +156,6 @@ def answer_search(
         action=f"fhir.search.{resource_type}",
         citizens=[(c.id, c.care_team_id) for c in shown.values()],
     )
-    ask.session.commit()
     ignored = ask.ignored(resource_type)
     params = [
         (k, v)
@@ -197,7 +197,6 @@ def answer_read(ask: Ask, resource: dict[str, Any], *, citizen: Citizen | None) 
         citizen_id=citizen.id if citizen else None,
         care_team_id=citizen.care_team_id if citizen else ask.principal.team_for_audit(),
     )
-    ask.session.commit()
     return FhirResponse(resource)
 
 
