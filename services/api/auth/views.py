@@ -24,7 +24,7 @@ from services.api.auth.tokens import (
     issue_token,
     read_signed,
 )
-from services.api.deps import ApiSettingsDep, ClockDep, SessionDep, SettingsDep
+from services.api.deps import ApiSettingsDep, ClockDep, SettingsDep
 from services.api.problems import (
     ForbiddenError,
     NotFoundError,
@@ -33,6 +33,7 @@ from services.api.problems import (
     UnavailableError,
     problem_responses,
 )
+from services.api.unit_of_work import WorkSessionDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 oidc_router = APIRouter(prefix="/auth/oidc", tags=["auth"])
@@ -49,7 +50,7 @@ OIDC_STATE_COOKIE = "pust_oidc"
 def token(
     *,
     request: Request,
-    session: SessionDep,
+    session: WorkSessionDep,
     clock: ClockDep,
     settings: SettingsDep,
     api_settings: ApiSettingsDep,
@@ -83,7 +84,6 @@ def token(
         now=now,
         lifetime=lifetime,
     )
-    session.commit()
     return TokenPublic(access_token=access, expires_in=int(lifetime.total_seconds()))
 
 
@@ -169,7 +169,7 @@ def _login_oidc_user(session: Session, *, issuer: str, subject: str) -> StaffUse
 def oidc_callback(
     *,
     request: Request,
-    session: SessionDep,
+    session: WorkSessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     code: str,
@@ -219,6 +219,5 @@ def oidc_callback(
         )
     response = RedirectResponse("/", status_code=303)
     start_session(request=request, response=response, session=session, staff_id=user.id)
-    session.commit()
     response.delete_cookie(OIDC_STATE_COOKIE, path="/auth/oidc")
     return response

@@ -13,7 +13,8 @@ from services.api.auth.current import SESSION_COOKIE, client_address, language_o
 from services.api.auth.login import attempt_login
 from services.api.auth.login_throttle import policy_from
 from services.api.auth.sessions import cookie_secure, end_session, start_session
-from services.api.deps import ApiSettingsDep, ClockDep, SessionDep
+from services.api.deps import ApiSettingsDep, ClockDep
+from services.api.unit_of_work import WorkSessionDep
 from services.api.web.i18n import translator
 from services.api.web.render import PagePrincipal, render
 
@@ -62,7 +63,7 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 def login(
     *,
     request: Request,
-    session: SessionDep,
+    session: WorkSessionDep,
     clock: ClockDep,
     api_settings: ApiSettingsDep,
     username: Annotated[str, Form(max_length=120)] = "",
@@ -97,13 +98,14 @@ def login(
         return _login_page(request, next_url=next, status=401, error=t("login_failed"))
     response = RedirectResponse(_safe_next(next), status_code=303)
     start_session(request=request, response=response, session=session, staff_id=outcome.user.id)
-    session.commit()
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(*, request: Request, session: SessionDep, principal: PagePrincipal) -> RedirectResponse:
+def logout(
+    *, request: Request, session: WorkSessionDep, principal: PagePrincipal
+) -> RedirectResponse:
     """Ends the server-side session: the old cookie is refused from now on."""
     response = RedirectResponse("/login", status_code=303)
     end_session(request=request, response=response, session=session, principal=principal)
@@ -114,7 +116,6 @@ def logout(*, request: Request, session: SessionDep, principal: PagePrincipal) -
         action="auth.logout",
         resource_type="session",
     )
-    session.commit()
     return response
 
 
