@@ -28,13 +28,13 @@ from services.api.admin.models import (
 from services.api.audit.recorder import record, record_citizen_reads
 from services.api.auth.current import CurrentStaff
 from services.api.auth.principal import Principal
-from services.api.citizens.service import active_assignment, current_plan, queue_plan
+from services.api.citizens.service import active_assignment
 from services.api.deps import ClockDep, SettingsDep
 from services.api.ids import BigIdPath
 from services.api.pagination import Page, PageDep, paged
 from services.api.problems import ConflictError, NotFoundError, problem_responses
 from services.api.scoping import citizen_for, current_holder, device_for, require_administrator
-from services.api.unit_of_work import WorkSessionDep
+from services.api.unit_of_work import UnitOfWorkDep, WorkSessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
@@ -185,24 +185,19 @@ def assign_device(
     *,
     device_id: str,
     body: DeviceAssign,
-    session: WorkSessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> DevicePublic:
     require_administrator(principal)
+    session = uow.session
     device = device_for(session, principal, device_id)
     citizen = citizen_for(session, principal, body.citizen_id)
     if device.status != "active":
         raise ConflictError("This device is retired.")
     if active_assignment(session, device.id) is not None:
         raise ConflictError("The tablet is assigned to a citizen already; unassign it first.")
-    held = session.exec(
-        select(DeviceAssignment).where(
-            DeviceAssignment.citizen_id == citizen.id, col(DeviceAssignment.valid_to).is_(None)
-        )
-    ).first()
-    if held is not None:
+    if uow.tablets.device_of(citizen.id) is not None:
         raise ConflictError("The citizen has a tablet already; unassign that one first.")
     now = clock.now()
     session.add(
@@ -213,15 +208,10 @@ def assign_device(
             assigned_by=principal.staff_id,
         )
     )
-    plan = current_plan(session, citizen.id)
-    if plan is not None:
-        queue_plan(
-            session=session,
-            topic_root=settings.topic_root,
-            device_id=device.id,
-            plan=parse_plan(plan.schedule),
-            version=plan.version,
-            now=now,
+    plan = uow.citizens.current_plan(citizen.id)
+    if plan is not None:  # the tablet gets the plan through the one tablet outbox
+        uow.tablets.send_plan(
+            device_id=device.id, plan=parse_plan(plan.schedule), version=plan.version, now=now
         )
     return _changed(session, principal, device, action="device.assign", now=now, citizen=citizen)
 

@@ -314,17 +314,14 @@ async def enrol_device_form(*, posted: PostedFormDep, settings: SettingsDep) -> 
 
 
 @router.post("/ui/devices/{device_id}/assign")
-async def assign_form(
-    *, device_id: str, posted: PostedFormDep, settings: SettingsDep
-) -> RedirectResponse:
+async def assign_form(*, device_id: str, posted: PostedFormDep) -> RedirectResponse:
     return await posted.act(
         lambda: devices.assign_device(
             device_id=device_id,
             body=DeviceAssign.model_validate({"citizen_id": posted.one("citizen_id")}),
-            session=posted.uow.session,
+            uow=posted.uow,
             principal=posted.principal,
             clock=posted.clock,
-            settings=settings,
         ),
         next_url="/admin",
     )
