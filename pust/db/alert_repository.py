@@ -34,6 +34,7 @@ __all__ = [
     "Breach",
     "acknowledge_alert",
     "auto_resolve",
+    "change_alert",
     "claim_alert",
     "raise_or_repeat",
     "record_event",
@@ -58,12 +59,13 @@ def _load(session: Session, alert_id: uuid.UUID, expected_version: int | None) -
     return alert
 
 
-def _change(
+def change_alert(
     session: Session,
     alert_id: uuid.UUID,
     expected_version: int | None,
     action: Callable[[AlertState], Transition],
 ) -> Alert:
+    """Load the alert locked, refuse a stale version, store what the aggregate decides."""
     alert = _load(session, alert_id, expected_version)
     save(session, alert, action(state_of(alert)))
     return alert
@@ -79,7 +81,7 @@ def claim_alert(
     take_over: bool = False,
 ) -> Alert:
     """A nurse takes an open alert ("I am on it"); see :func:`alert_aggregate.claim`."""
-    return _change(
+    return change_alert(
         session,
         alert_id,
         expected_version,
@@ -99,7 +101,7 @@ def acknowledge_alert(
     """The nurse has reviewed the alert ("kvitteret"); escalation stops. A receipt to the
     citizen's tablet is the API's business (``services.api`` notices), in the same unit of
     work."""
-    return _change(
+    return change_alert(
         session,
         alert_id,
         expected_version,
@@ -118,7 +120,7 @@ def resolve_alert(
     note: str | None = None,
 ) -> Alert:
     """Close the alert with an outcome (an open alert is acknowledged by the same act)."""
-    return _change(
+    return change_alert(
         session,
         alert_id,
         expected_version,

@@ -4,6 +4,7 @@ care team the caller is not in is answered exactly like one that does not exist 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
@@ -109,6 +110,20 @@ def require_action(principal: Principal) -> None:
 def require_administrator(principal: Principal) -> None:
     if not principal.is_administrator:
         raise ForbiddenError("Only an administrator may do this.")
+
+
+def current_devices(session: Session, citizen_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Device]:
+    """The tablet assigned now to each of these citizens that has one (a list's column)."""
+    return dict(
+        session.exec(
+            select(DeviceAssignment.citizen_id, Device)
+            .join(Device, col(Device.id) == col(DeviceAssignment.device_id))
+            .where(
+                col(DeviceAssignment.citizen_id).in_(citizen_ids),
+                col(DeviceAssignment.valid_to).is_(None),
+            )
+        ).all()
+    )
 
 
 def current_device_id(session: Session, citizen_id: uuid.UUID) -> str | None:

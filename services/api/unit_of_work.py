@@ -92,3 +92,13 @@ def get_unit_of_work(session: SessionDep, settings: SettingsDep) -> Iterator[Sql
 
 
 UnitOfWorkDep = Annotated[SqlUnitOfWork, Depends(get_unit_of_work, scope="function")]
+
+
+def get_unit_of_work_session(uow: UnitOfWorkDep) -> Session:
+    """The unit of work's session, for the routes not (yet) written as use cases over
+    repositories: committed when the route returns, rolled back when it raises, like every
+    use case, so that such a route writes no ``commit()`` of its own."""
+    return uow.session
+
+
+WorkSessionDep = Annotated[Session, Depends(get_unit_of_work_session)]

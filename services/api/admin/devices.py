@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from pust.db.device_credentials import PasswordSeal, hash_device_password
@@ -27,12 +28,13 @@ from services.api.admin.models import (
 from services.api.audit.recorder import record, record_citizen_reads
 from services.api.auth.current import CurrentStaff
 from services.api.auth.principal import Principal
-from services.api.citizens.service import active_assignment, current_plan, queue_plan
-from services.api.deps import ClockDep, SessionDep, SettingsDep
+from services.api.citizens.service import active_assignment
+from services.api.deps import ClockDep, SettingsDep
 from services.api.ids import BigIdPath
-from services.api.pagination import Page, PageDep
+from services.api.pagination import Page, PageDep, paged
 from services.api.problems import ConflictError, NotFoundError, problem_responses
 from services.api.scoping import citizen_for, current_holder, device_for, require_administrator
+from services.api.unit_of_work import UnitOfWorkDep, WorkSessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
@@ -56,6 +58,29 @@ def device_public(session: Session, principal: Principal, device: Device) -> Dev
     return public
 
 
+def _changed(
+    session: Session,
+    principal: Principal,
+    device: Device,
+    *,
+    action: str,
+    now: datetime,
+    citizen: Citizen | None = None,
+) -> DevicePublic:
+    """Audit a change to the tablet (naming the citizen it concerns) and answer with it."""
+    record(
+        session=session,
+        principal=principal,
+        now=now,
+        action=action,
+        resource_type="device",
+        resource_id=device.id,
+        citizen_id=citizen.id if citizen else None,
+        care_team_id=citizen.care_team_id if citizen else None,
+    )
+    return device_public(session, principal, device)
+
+
 @router.get(
     "/devices",
     response_model=Page[DevicePublic],
@@ -63,10 +88,9 @@ def device_public(session: Session, principal: Principal, device: Device) -> Dev
     responses=problem_responses(401, 422),
 )
 def list_devices(
-    *, session: SessionDep, principal: CurrentStaff, page: PageDep, clock: ClockDep
+    *, session: WorkSessionDep, principal: CurrentStaff, page: PageDep, clock: ClockDep
 ) -> Page[DevicePublic]:
     statement = select(Device)
-    counted = select(func.count()).select_from(Device)
     if not principal.is_administrator:
         visible = (
             select(DeviceAssignment.device_id)
@@ -77,13 +101,13 @@ def list_devices(
             )
         )
         statement = statement.where(col(Device.id).in_(visible))
-        counted = counted.where(col(Device.id).in_(visible))
-    total = session.exec(counted).one()
-    devices = session.exec(
-        statement.order_by(col(Device.id)).limit(page.limit).offset(page.offset)
-    ).all()
-    items = [device_public(session, principal, d) for d in devices]
-    holders = [current_holder(session, i.id) for i in items if i.citizen_id]
+    shown = paged(
+        session,
+        statement.order_by(col(Device.id)),
+        page,
+        lambda device: device_public(session, principal, device),
+    )
+    holders = [current_holder(session, i.id) for i in shown.items if i.citizen_id]
     record_citizen_reads(
         session=session,
         principal=principal,
@@ -91,13 +115,7 @@ def list_devices(
         action="device.list",
         citizens=[(h.id, h.care_team_id) for h in holders if h],
     )
-    session.commit()
-    return Page[DevicePublic](
-        items=items,
-        total=int(total),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return shown
 
 
 @router.post(
@@ -110,7 +128,7 @@ def list_devices(
 def enrol_device(
     *,
     body: DeviceCreate,
-    session: SessionDep,
+    session: WorkSessionDep,
     principal: CurrentStaff,
     clock: ClockDep,
     settings: SettingsDep,
@@ -130,16 +148,7 @@ def enrol_device(
     session.add(device)
     session.flush()
     enqueue_broker_sync(session, device_id=device.id, now=now)
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="device.enrol",
-        resource_type="device",
-        resource_id=device.id,
-    )
-    session.commit()
-    return device_public(session, principal, device)
+    return _changed(session, principal, device, action="device.enrol", now=now)
 
 
 @router.get(
@@ -149,7 +158,7 @@ def enrol_device(
     responses=_READ,
 )
 def read_device(
-    *, device_id: str, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, device_id: str, session: WorkSessionDep, principal: CurrentStaff, clock: ClockDep
 ) -> DevicePublic:
     public = device_public(session, principal, device_for(session, principal, device_id))
     holder = current_holder(session, device_id) if public.citizen_id else None
@@ -163,7 +172,6 @@ def read_device(
         citizen_id=holder.id if holder else None,
         care_team_id=holder.care_team_id if holder else None,
     )
-    session.commit()
     return public
 
 
@@ -177,24 +185,19 @@ def assign_device(
     *,
     device_id: str,
     body: DeviceAssign,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: CurrentStaff,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> DevicePublic:
     require_administrator(principal)
+    session = uow.session
     device = device_for(session, principal, device_id)
     citizen = citizen_for(session, principal, body.citizen_id)
     if device.status != "active":
         raise ConflictError("This device is retired.")
     if active_assignment(session, device.id) is not None:
         raise ConflictError("The tablet is assigned to a citizen already; unassign it first.")
-    held = session.exec(
-        select(DeviceAssignment).where(
-            DeviceAssignment.citizen_id == citizen.id, col(DeviceAssignment.valid_to).is_(None)
-        )
-    ).first()
-    if held is not None:
+    if uow.tablets.device_of(citizen.id) is not None:
         raise ConflictError("The citizen has a tablet already; unassign that one first.")
     now = clock.now()
     session.add(
@@ -205,28 +208,12 @@ def assign_device(
             assigned_by=principal.staff_id,
         )
     )
-    plan = current_plan(session, citizen.id)
-    if plan is not None:
-        queue_plan(
-            session=session,
-            topic_root=settings.topic_root,
-            device_id=device.id,
-            plan=parse_plan(plan.schedule),
-            version=plan.version,
-            now=now,
+    plan = uow.citizens.current_plan(citizen.id)
+    if plan is not None:  # the tablet gets the plan through the one tablet outbox
+        uow.tablets.send_plan(
+            device_id=device.id, plan=parse_plan(plan.schedule), version=plan.version, now=now
         )
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="device.assign",
-        resource_type="device",
-        resource_id=device.id,
-        citizen_id=citizen.id,
-        care_team_id=citizen.care_team_id,
-    )
-    session.commit()
-    return device_public(session, principal, device)
+    return _changed(session, principal, device, action="device.assign", now=now, citizen=citizen)
 
 
 @router.post(
@@ -236,7 +223,7 @@ def assign_device(
     responses=_ACT,
 )
 def unassign_device(
-    *, device_id: str, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, device_id: str, session: WorkSessionDep, principal: CurrentStaff, clock: ClockDep
 ) -> DevicePublic:
     require_administrator(principal)
     device = device_for(session, principal, device_id)
@@ -247,18 +234,7 @@ def unassign_device(
     now = clock.now()
     assignment.valid_to = max(now, assignment.valid_from)
     session.add(assignment)
-    record(
-        session=session,
-        principal=principal,
-        now=now,
-        action="device.unassign",
-        resource_type="device",
-        resource_id=device.id,
-        citizen_id=citizen.id,
-        care_team_id=citizen.care_team_id,
-    )
-    session.commit()
-    return device_public(session, principal, device)
+    return _changed(session, principal, device, action="device.unassign", now=now, citizen=citizen)
 
 
 def quarantine_public(row: QuarantinedMessage, *, with_payload: bool) -> QuarantinedMessagePublic:
@@ -279,7 +255,7 @@ def quarantine_public(row: QuarantinedMessage, *, with_payload: bool) -> Quarant
 )
 def list_quarantine(
     *,
-    session: SessionDep,
+    session: WorkSessionDep,
     principal: CurrentStaff,
     page: PageDep,
     clock: ClockDep,
@@ -287,18 +263,14 @@ def list_quarantine(
 ) -> Page[QuarantinedMessagePublic]:
     require_administrator(principal)
     statement = select(QuarantinedMessage)
-    counted = select(func.count()).select_from(QuarantinedMessage)
     if device_id:
         statement = statement.where(QuarantinedMessage.device_id == device_id)
-        counted = counted.where(QuarantinedMessage.device_id == device_id)
-    total = session.exec(counted).one()
-    rows = session.exec(
-        statement.order_by(
-            col(QuarantinedMessage.received_at).desc(), col(QuarantinedMessage.id).desc()
-        )
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
+    newest_first = statement.order_by(
+        col(QuarantinedMessage.received_at).desc(), col(QuarantinedMessage.id).desc()
+    )
+    shown = paged(
+        session, newest_first, page, lambda row: quarantine_public(row, with_payload=False)
+    )
     record(
         session=session,
         principal=principal,
@@ -306,13 +278,7 @@ def list_quarantine(
         action="quarantine.list",
         resource_type="quarantine",
     )
-    session.commit()
-    return Page[QuarantinedMessagePublic](
-        items=[quarantine_public(r, with_payload=False) for r in rows],
-        total=int(total),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return shown
 
 
 @router.get(
@@ -322,7 +288,7 @@ def list_quarantine(
     responses=problem_responses(401, 403, 404, 422),
 )
 def read_quarantined(
-    *, message_id: BigIdPath, session: SessionDep, principal: CurrentStaff, clock: ClockDep
+    *, message_id: BigIdPath, session: WorkSessionDep, principal: CurrentStaff, clock: ClockDep
 ) -> QuarantinedMessagePublic:
     require_administrator(principal)
     row = session.get(QuarantinedMessage, message_id)
@@ -336,5 +302,4 @@ def read_quarantined(
         resource_type="quarantine",
         resource_id=str(row.id),
     )
-    session.commit()
     return quarantine_public(row, with_payload=True)

@@ -1,14 +1,17 @@
 """The nurses' actions on one alert: claim, acknowledge, resolve, reopen. Each checks that the
-caller may act and may see the alert, applies the lifecycle transition (its errors pass
-through to :func:`services.api.problems.as_api_error`) and audits, in the caller's unit of
+caller may act and may see the alert, applies the aggregate's transition
+(:mod:`pust.domain.alert_aggregate`, through ``uow.alerts.change``; its errors pass through to
+:func:`services.api.problems.as_api_error`) and audits, in the caller's unit of
 work. The JSON routes and the web forms both call these."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from pust.db.tables import Alert
+from pust.domain import alert_aggregate
 from pust.domain.notices import ACKNOWLEDGED_TEXT_DA
 from pust.domain.severity import Severity
 from services.api.alerts.models import (
@@ -17,6 +20,7 @@ from services.api.alerts.models import (
     AlertReopenCreate,
     AlertResolveCreate,
 )
+from services.api.alerts.repository import Action
 from services.api.auth.principal import Principal
 from services.api.problems import DocumentationMissingError
 from services.api.scoping import ensure_visible, require_action
@@ -45,6 +49,27 @@ def audit_alert(
     )
 
 
+def _transition(
+    decide: Action,
+    uow: UnitOfWork,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    expected_version: int | None,
+    audited_as: str,
+    now: datetime,
+    check: Callable[[Alert], None] | None = None,
+) -> Alert:
+    """May the actor act on the alert (and ``check`` it), then the aggregate's decision,
+    stored, and audited."""
+    found = alert_to_change(uow, actor=actor, alert_id=alert_id)
+    if check is not None:
+        check(found)
+    alert = uow.alerts.change(alert_id, expected_version, decide)
+    audit_alert(uow, actor=actor, alert=alert, action=audited_as, now=now)
+    return alert
+
+
 def claim(
     uow: UnitOfWork,
     *,
@@ -53,16 +78,17 @@ def claim(
     command: AlertClaimCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.claim(
+    return _transition(
+        lambda s: alert_aggregate.claim(
+            s, actor_id=actor.staff_id, now=now, take_over=command.take_over
+        ),
+        uow,
+        actor=actor,
         alert_id=alert_id,
-        actor_id=actor.staff_id,
-        now=now,
         expected_version=command.expected_version,
-        take_over=command.take_over,
+        audited_as="alert.claim",
+        now=now,
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.claim", now=now)
-    return alert
 
 
 def acknowledge(
@@ -73,16 +99,18 @@ def acknowledge(
     command: AlertAcknowledgeCreate,
     now: datetime,
 ) -> Alert:
-    found = alert_to_change(uow, actor=actor, alert_id=alert_id)
-    require_acknowledge_documentation(found, command.note)
-    alert = uow.alerts.acknowledge(
+    alert = _transition(
+        lambda s: alert_aggregate.acknowledge(
+            s, actor_id=actor.staff_id, now=now, note=command.note or None
+        ),
+        uow,
+        actor=actor,
         alert_id=alert_id,
-        actor_id=actor.staff_id,
-        now=now,
         expected_version=command.expected_version,
-        note=command.note or None,
+        audited_as="alert.acknowledge",
+        now=now,
+        check=lambda found: require_acknowledge_documentation(found, command.note),
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.acknowledge", now=now)
     if command.notify_citizen:
         uow.tablets.notify(
             citizen_id=alert.citizen_id, kind="acknowledged", text=ACKNOWLEDGED_TEXT_DA, now=now
@@ -122,18 +150,19 @@ def resolve(
     command: AlertResolveCreate,
     now: datetime,
 ) -> Alert:
-    found = alert_to_change(uow, actor=actor, alert_id=alert_id)
-    require_resolve_documentation(found, command.note)
-    alert = uow.alerts.resolve(
+    note = command.note or None
+    return _transition(
+        lambda s: alert_aggregate.resolve(
+            s, actor_id=actor.staff_id, now=now, outcome=command.outcome, note=note
+        ),
+        uow,
+        actor=actor,
         alert_id=alert_id,
-        actor_id=actor.staff_id,
-        now=now,
-        outcome=command.outcome,
         expected_version=command.expected_version,
-        note=command.note or None,
+        audited_as="alert.resolve",
+        now=now,
+        check=lambda found: require_resolve_documentation(found, command.note),
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.resolve", now=now)
-    return alert
 
 
 def reopen(
@@ -144,13 +173,19 @@ def reopen(
     command: AlertReopenCreate,
     now: datetime,
 ) -> Alert:
-    alert_to_change(uow, actor=actor, alert_id=alert_id)
-    alert = uow.alerts.reopen(
+    return _transition(
+        lambda s: alert_aggregate.reopen(
+            s,
+            actor_id=actor.staff_id,
+            now=now,
+            reason=command.reason,
+            policy=uow.alerts.routing_policy(s.care_team_id),
+            another_is_open=uow.alerts.another_is_open(s),
+        ),
+        uow,
+        actor=actor,
         alert_id=alert_id,
-        actor_id=actor.staff_id,
-        now=now,
-        reason=command.reason,
         expected_version=command.expected_version,
+        audited_as="alert.reopen",
+        now=now,
     )
-    audit_alert(uow, actor=actor, alert=alert, action="alert.reopen", now=now)
-    return alert

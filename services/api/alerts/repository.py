@@ -1,76 +1,58 @@
 """Alerts as the nurses' use cases see them: load one, the open ones of a citizen or a team,
-and the lifecycle transitions (decided by :mod:`pust.domain.alert_aggregate`, stored by
-:mod:`pust.db.alert_repository`; one seam here, with a fake beside it in the unit tests that
-drives the same aggregate)."""
+and one changed by a lifecycle transition. The use cases (``commands.py``) let
+:mod:`pust.domain.alert_aggregate` decide and hand the decision to :meth:`AlertRepository.change`,
+so a repository only stores (the SQL one below, through :mod:`pust.db.alert_repository`; the
+fake beside the unit tests), and no transition is written twice."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Protocol
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from sqlmodel import Session, col, select
 
 from pust.db import alert_repository
+from pust.db.alert_rows import find_open, remember_open
+from pust.db.alert_rows import routing_policy as stored_routing_policy
 from pust.db.tables import Alert
-from pust.domain.alert_lifecycle import Outcome
+from pust.domain.alert_aggregate import AlertState, Transition
+from pust.domain.routing import RoutingPolicy
 from pust.domain.severity import AlertStatus
 
 NOT_RESOLVED = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
 
+Action = Callable[[AlertState], Transition]  # the aggregate's decision on a loaded alert
 
-class AlertRepository(Protocol):
+
+class AlertRepository(ABC):
+    """What the use cases need of stored alerts; the decisions are the aggregate's."""
+
+    @abstractmethod
     def get(self, alert_id: uuid.UUID) -> Alert | None: ...
 
+    @abstractmethod
     def not_resolved_of(self, citizen_id: uuid.UUID) -> list[Alert]:
         """The citizen's open and acknowledged alerts, worst band first, then oldest."""
 
+    @abstractmethod
     def open_in_band(self, care_team_id: uuid.UUID, band_order: int) -> list[Alert]:
         """A team's open alerts of one band, oldest first."""
 
-    def claim(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        take_over: bool,
-    ) -> Alert: ...
+    @abstractmethod
+    def change(self, alert_id: uuid.UUID, expected_version: int | None, action: Action) -> Alert:
+        """Load the alert locked (:class:`StaleAlertError` when ``expected_version`` is not
+        its version), store the state and events the action decides."""
 
-    def acknowledge(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert: ...
+    @abstractmethod
+    def another_is_open(self, state: AlertState) -> bool:
+        """Another alert for the same citizen and rule is open (a reopen is refused)."""
 
-    def resolve(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        outcome: Outcome,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert: ...
-
-    def reopen(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        reason: str,
-        expected_version: int | None,
-    ) -> Alert: ...
+    @abstractmethod
+    def routing_policy(self, care_team_id: uuid.UUID) -> RoutingPolicy: ...
 
 
-class SqlAlertRepository:
+class SqlAlertRepository(AlertRepository):
     def __init__(self, session: Session) -> None:
         self._session = session
 
@@ -99,76 +81,14 @@ class SqlAlertRepository:
             ).all()
         )
 
-    def claim(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        take_over: bool,
-    ) -> Alert:
-        return alert_repository.claim_alert(
-            self._session,
-            alert_id=alert_id,
-            actor_id=actor_id,
-            now=now,
-            expected_version=expected_version,
-            take_over=take_over,
-        )
+    def change(self, alert_id: uuid.UUID, expected_version: int | None, action: Action) -> Alert:
+        alert = alert_repository.change_alert(self._session, alert_id, expected_version, action)
+        remember_open(self._session, alert)
+        return alert
 
-    def acknowledge(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return alert_repository.acknowledge_alert(
-            self._session,
-            alert_id=alert_id,
-            actor_id=actor_id,
-            now=now,
-            expected_version=expected_version,
-            note=note,
-        )
+    def another_is_open(self, state: AlertState) -> bool:
+        other = find_open(self._session, state.citizen_id, state.rule_key)
+        return other is not None and other.id != state.id
 
-    def resolve(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        outcome: Outcome,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return alert_repository.resolve_alert(
-            self._session,
-            alert_id=alert_id,
-            actor_id=actor_id,
-            now=now,
-            outcome=outcome,
-            expected_version=expected_version,
-            note=note,
-        )
-
-    def reopen(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        reason: str,
-        expected_version: int | None,
-    ) -> Alert:
-        return alert_repository.reopen_alert(
-            self._session,
-            alert_id=alert_id,
-            actor_id=actor_id,
-            now=now,
-            reason=reason,
-            expected_version=expected_version,
-        )
+    def routing_policy(self, care_team_id: uuid.UUID) -> RoutingPolicy:
+        return stored_routing_policy(self._session, care_team_id)

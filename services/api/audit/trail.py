@@ -1,20 +1,26 @@
-"""The audit trail as use cases see it: one seam with a fake beside it (tests/unit/api)."""
+"""The audit trail as use cases see it: one seam with a fake beside it (tests/unit/api). The
+events are built once, here and in :mod:`services.api.audit.recorder`; a trail only stores
+them."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
+from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Unpack
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
-from pust.db.tables import Citizen
-from services.api.audit.recorder import record, record_citizen_reads
+from pust.db.tables import AuditEvent, Citizen
+from services.api.audit.recorder import AuditTarget, Shown, audit_row, citizen_read_rows
 from services.api.auth.principal import Principal
 
 
-class AuditTrail(Protocol):
+class AuditTrail(ABC):
+    @abstractmethod
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        """Store events built by :func:`~services.api.audit.recorder.audit_row`."""
+
     def record(
         self,
         *,
@@ -22,10 +28,15 @@ class AuditTrail(Protocol):
         now: datetime,
         action: str,
         resource_type: str,
-        resource_id: str | None = None,
-        citizen_id: uuid.UUID | None = None,
-        care_team_id: uuid.UUID | None = None,
-    ) -> None: ...
+        **target: Unpack[AuditTarget],
+    ) -> None:
+        self.add(
+            [
+                audit_row(
+                    principal=actor, now=now, action=action, resource_type=resource_type, **target
+                )
+            ]
+        )
 
     def about_citizen(
         self,
@@ -38,54 +49,6 @@ class AuditTrail(Protocol):
         resource_id: str | None = None,
     ) -> None:
         """An event naming the citizen and team (a read of, or change to, their data)."""
-
-    def citizens_shown(
-        self,
-        *,
-        actor: Principal,
-        now: datetime,
-        action: str,
-        citizens: Iterable[tuple[uuid.UUID, uuid.UUID]],
-    ) -> None:
-        """One event per citizen in a list: (citizen_id, care_team_id) pairs."""
-
-
-class SqlAuditTrail:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
-    def record(
-        self,
-        *,
-        actor: Principal,
-        now: datetime,
-        action: str,
-        resource_type: str,
-        resource_id: str | None = None,
-        citizen_id: uuid.UUID | None = None,
-        care_team_id: uuid.UUID | None = None,
-    ) -> None:
-        record(
-            session=self._session,
-            principal=actor,
-            now=now,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            citizen_id=citizen_id,
-            care_team_id=care_team_id,
-        )
-
-    def about_citizen(
-        self,
-        *,
-        actor: Principal,
-        citizen: Citizen,
-        now: datetime,
-        action: str,
-        resource_type: str = "citizen",
-        resource_id: str | None = None,
-    ) -> None:
         self.record(
             actor=actor,
             now=now,
@@ -97,13 +60,18 @@ class SqlAuditTrail:
         )
 
     def citizens_shown(
-        self,
-        *,
-        actor: Principal,
-        now: datetime,
-        action: str,
-        citizens: Iterable[tuple[uuid.UUID, uuid.UUID]],
+        self, *, actor: Principal, now: datetime, action: str, citizens: Shown
     ) -> None:
-        record_citizen_reads(
-            session=self._session, principal=actor, now=now, action=action, citizens=citizens
-        )
+        """One event per citizen in a list: (citizen_id, care_team_id) pairs."""
+        self.add(citizen_read_rows(principal=actor, now=now, action=action, citizens=citizens))
+
+
+class SqlAuditTrail(AuditTrail):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        if len(rows) == 1:
+            self._session.add(AuditEvent(**rows[0]))  # with the unit of work's other rows
+        elif rows:
+            self._session.execute(insert(AuditEvent), rows)  # a list: one round trip

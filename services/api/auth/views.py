@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from pust.db.tables import StaffUser
 from services.api.audit.recorder import record, record_anonymous
 from services.api.auth.current import CurrentStaff, client_address, load_principal
-from services.api.auth.login import authenticate
+from services.api.auth.login import attempt_login
 from services.api.auth.login_throttle import policy_from
 from services.api.auth.models import MePublic, TokenPublic
 from services.api.auth.oidc import OidcClient, OidcError
@@ -24,7 +24,7 @@ from services.api.auth.tokens import (
     issue_token,
     read_signed,
 )
-from services.api.deps import ApiSettingsDep, ClockDep, SessionDep, SettingsDep
+from services.api.deps import ApiSettingsDep, ClockDep, SettingsDep
 from services.api.problems import (
     ForbiddenError,
     NotFoundError,
@@ -33,6 +33,7 @@ from services.api.problems import (
     UnavailableError,
     problem_responses,
 )
+from services.api.unit_of_work import WorkSessionDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 oidc_router = APIRouter(prefix="/auth/oidc", tags=["auth"])
@@ -49,7 +50,7 @@ OIDC_STATE_COOKIE = "pust_oidc"
 def token(
     *,
     request: Request,
-    session: SessionDep,
+    session: WorkSessionDep,
     clock: ClockDep,
     settings: SettingsDep,
     api_settings: ApiSettingsDep,
@@ -58,23 +59,17 @@ def token(
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
 ) -> TokenPublic:
     now = clock.now()
-    outcome = authenticate(
+    outcome = attempt_login(
         session=session,
         username=username,
         password=password,
         client_address=client_address(request),
         now=now,
         policy=policy_from(api_settings),
+        via="bearer",
+        action="auth.token",
     )
     if outcome.user is None:
-        record_anonymous(
-            session=session,
-            now=now,
-            username=username,
-            action="auth.login",
-            outcome="throttled" if outcome.throttled else "denied",
-        )
-        session.commit()
         if outcome.retry_after is not None:
             raise TooManyAttemptsError(
                 f"Too many failed logins: try again in {outcome.retry_after} seconds.",
@@ -89,18 +84,6 @@ def token(
         now=now,
         lifetime=lifetime,
     )
-    principal = load_principal(
-        session=session, staff_id=outcome.user.id, via="bearer", session_id=None, language="da"
-    )
-    if principal is not None:
-        record(
-            session=session,
-            principal=principal,
-            now=now,
-            action="auth.token",
-            resource_type="session",
-        )
-    session.commit()
     return TokenPublic(access_token=access, expires_in=int(lifetime.total_seconds()))
 
 
@@ -186,7 +169,7 @@ def _login_oidc_user(session: Session, *, issuer: str, subject: str) -> StaffUse
 def oidc_callback(
     *,
     request: Request,
-    session: SessionDep,
+    session: WorkSessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     code: str,
@@ -236,6 +219,5 @@ def oidc_callback(
         )
     response = RedirectResponse("/", status_code=303)
     start_session(request=request, response=response, session=session, staff_id=user.id)
-    session.commit()
     response.delete_cookie(OIDC_STATE_COOKIE, path="/auth/oidc")
     return response

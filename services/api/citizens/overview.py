@@ -18,8 +18,6 @@ from sqlmodel import col, select
 from pust.db.tables import (
     Alert,
     Citizen,
-    Device,
-    DeviceAssignment,
     PausePeriod,
     Plan,
     QuestionnaireResponse,
@@ -33,6 +31,7 @@ from pust.domain.severity import AlertStatus
 from services.api.auth.principal import Principal
 from services.api.pagination import Page, PageParams, paged
 from services.api.problems import NotFoundError
+from services.api.scoping import current_devices
 from services.api.unit_of_work import SqlUnitOfWork
 
 ADHERENCE_DAYS = 7
@@ -210,16 +209,7 @@ def read_overview(
             select(PausePeriod).where(col(PausePeriod.citizen_id).in_(ids))
         ):
             pauses.setdefault(pause.citizen_id, []).append(Pause(pause.starts_at, pause.ends_at))
-        devices = dict(
-            uow.session.exec(
-                select(DeviceAssignment.citizen_id, Device)
-                .join(Device, col(Device.id) == col(DeviceAssignment.device_id))
-                .where(
-                    col(DeviceAssignment.citizen_id).in_(ids),
-                    col(DeviceAssignment.valid_to).is_(None),
-                )
-            ).all()
-        )
+        devices = current_devices(uow.session, ids)
         latest = _latest(uow, ids)
         for row in rows:
             band, count = worst.get(row.citizen_id, (None, 0))

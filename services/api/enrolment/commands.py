@@ -117,7 +117,7 @@ def pair(
         log.warning("enrolment.pair_refused device_id=%s reason=other_citizen", device_id)
         raise ConflictError("This tablet belongs to another citizen; unassign it first.")
     if holder is None:
-        other = uow.enrolment.tablet_of(citizen.id)
+        other = uow.tablets.device_of(citizen.id)
         if other is not None:
             raise ConflictError("The citizen has another tablet; unassign that one first.")
         uow.enrolment.assign(device_id=device_id, citizen_id=citizen.id, now=now, by=None)
@@ -130,21 +130,9 @@ def pair(
     password = uow.enrolment.issue_password(device, now=now)
     row.used_at = now
     row.device_id = device_id
-    uow.enrolment.device_event(
-        device_id=device_id,
-        now=now,
-        action="device.pair",
-        citizen_id=citizen.id,
-        care_team_id=citizen.care_team_id,
-    )
+    uow.enrolment.device_event(device_id=device_id, citizen=citizen, now=now, action="device.pair")
     log.info("enrolment.paired device_id=%s", device_id)
-    return MqttCredentials(
-        device_id=device_id,
-        mqtt_username=device_id,
-        mqtt_password=password,
-        mqtt_client_id=device_id,
-        topic_root=topic_root,
-    )
+    return MqttCredentials.for_device(device_id, password=password, topic_root=topic_root)
 
 
 def _device(uow: UnitOfWork, actor: Principal, device_id: str) -> Device:
@@ -175,10 +163,4 @@ def rotate_device(
     uow.audit.record(
         actor=actor, now=now, action="device.rotate", resource_type="device", resource_id=device_id
     )
-    return MqttCredentials(
-        device_id=device_id,
-        mqtt_username=device_id,
-        mqtt_password=password,
-        mqtt_client_id=device_id,
-        topic_root=topic_root,
-    )
+    return MqttCredentials.for_device(device_id, password=password, topic_root=topic_root)

@@ -35,3 +35,14 @@ class MqttCredentials(BaseModel):
     mqtt_password: str
     mqtt_client_id: str
     topic_root: str
+
+    @classmethod
+    def for_device(cls, device_id: str, *, password: str, topic_root: str) -> MqttCredentials:
+        """The device id is the tablet's MQTT username and client id too."""
+        return cls(
+            device_id=device_id,
+            mqtt_username=device_id,
+            mqtt_password=password,
+            mqtt_client_id=device_id,
+            topic_root=topic_root,
+        )

@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from pust.db import device_enrolment
 from pust.db.device_credentials import PasswordSeal
 from pust.db.outbox import enqueue_broker_sync
-from pust.db.tables import AuditEvent, Device, DeviceAssignment, PairingCode
+from pust.db.tables import AuditEvent, Citizen, Device, DeviceAssignment, PairingCode
+from services.api.citizens.service import active_assignment
 
 
 class EnrolmentRepository(Protocol):
@@ -21,9 +22,7 @@ class EnrolmentRepository(Protocol):
         """Stored at once; the broker is told (a client that cannot log in yet)."""
 
     def holder(self, device_id: str) -> uuid.UUID | None:
-        """The citizen the tablet is assigned to now."""
-
-    def tablet_of(self, citizen_id: uuid.UUID) -> str | None: ...
+        """The citizen the tablet is assigned to now (the citizen's tablet: ``uow.tablets``)."""
 
     def assign(
         self, *, device_id: str, citizen_id: uuid.UUID, now: datetime, by: uuid.UUID | None
@@ -38,15 +37,7 @@ class EnrolmentRepository(Protocol):
 
     def revoke(self, device: Device, *, now: datetime) -> None: ...
 
-    def device_event(
-        self,
-        *,
-        device_id: str,
-        now: datetime,
-        action: str,
-        citizen_id: uuid.UUID,
-        care_team_id: uuid.UUID,
-    ) -> None:
+    def device_event(self, *, device_id: str, citizen: Citizen, now: datetime, action: str) -> None:
         """An audit event whose actor is the tablet itself (pairing has no staff member)."""
 
 
@@ -64,19 +55,8 @@ class SqlEnrolmentRepository:
         enqueue_broker_sync(self._session, device_id=device.id, now=now)
 
     def holder(self, device_id: str) -> uuid.UUID | None:
-        return self._session.exec(
-            select(DeviceAssignment.citizen_id).where(
-                DeviceAssignment.device_id == device_id, col(DeviceAssignment.valid_to).is_(None)
-            )
-        ).first()
-
-    def tablet_of(self, citizen_id: uuid.UUID) -> str | None:
-        return self._session.exec(
-            select(DeviceAssignment.device_id).where(
-                DeviceAssignment.citizen_id == citizen_id,
-                col(DeviceAssignment.valid_to).is_(None),
-            )
-        ).first()
+        assignment = active_assignment(self._session, device_id)
+        return assignment.citizen_id if assignment is not None else None
 
     def assign(
         self, *, device_id: str, citizen_id: uuid.UUID, now: datetime, by: uuid.UUID | None
@@ -102,23 +82,15 @@ class SqlEnrolmentRepository:
     def revoke(self, device: Device, *, now: datetime) -> None:
         device_enrolment.revoke(self._session, device, now=now)
 
-    def device_event(
-        self,
-        *,
-        device_id: str,
-        now: datetime,
-        action: str,
-        citizen_id: uuid.UUID,
-        care_team_id: uuid.UUID,
-    ) -> None:
+    def device_event(self, *, device_id: str, citizen: Citizen, now: datetime, action: str) -> None:
         self._session.add(
             AuditEvent(
                 at=now,
                 actor_id=None,
                 actor_username=f"device:{device_id}"[:120],
                 actor_role="device",
-                care_team_id=care_team_id,
-                citizen_id=citizen_id,
+                care_team_id=citizen.care_team_id,
+                citizen_id=citizen.id,
                 action=action,
                 resource_type="device",
                 resource_id=device_id,

@@ -77,5 +77,4 @@ def read_bridge_status(ask: AskDep) -> FhirResponse:
         resource_type="bridge",
         care_team_id=ask.principal.team_for_audit(),
     )
-    ask.session.commit()
     return FhirResponse({"resourceType": "Parameters", "parameter": parameters})

@@ -7,11 +7,16 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from services.api.auth.current import CurrentStaff
-from services.api.deps import ClockDep, SessionDep
+from services.api.deps import ClockDep
 from services.api.fhir.search import Ask
+from services.api.unit_of_work import WorkSessionDep
 
 
-def get_ask(request: Request, session: SessionDep, principal: CurrentStaff, clock: ClockDep) -> Ask:
+def get_ask(
+    request: Request, session: WorkSessionDep, principal: CurrentStaff, clock: ClockDep
+) -> Ask:
+    """The request's FHIR context; its session is the unit of work's (committed with the
+    audit events when the endpoint returns, so no endpoint commits by hand)."""
     return Ask(request=request, session=session, principal=principal, clock=clock)
 
 

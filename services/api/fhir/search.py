@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from fastapi import Request
@@ -104,6 +105,28 @@ def regional_contexts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.U
     return {link.citizen_id: RegionalContext.from_link(link) for link in links}
 
 
+def answer_rows(
+    ask: Ask,
+    statement: Any,
+    order_column: Any,
+    *,
+    resource_type: str,
+    resources: Callable[[list[Any]], list[dict[str, Any]]],
+    citizen_of: Callable[[Any], uuid.UUID] = attrgetter("citizen_id"),
+) -> FhirResponse:
+    """A search over table rows: one page of them as resources, audited and answered."""
+    rows, total, count, offset = page(ask, statement, order_column)
+    return answer_search(
+        ask,
+        resource_type=resource_type,
+        resources=resources(rows),
+        citizen_ids=[citizen_of(row) for row in rows],
+        total=total,
+        count=count,
+        offset=offset,
+    )
+
+
 def answer_search(
     ask: Ask,
     *,
@@ -114,7 +137,8 @@ def answer_search(
     count: int,
     offset: int,
 ) -> FhirResponse:
-    """Audit every citizen shown, commit (audit and read together), answer the bundle."""
+    """Audit every citizen shown and answer the bundle (the unit of work commits the audit
+    with the read)."""
     now = ask.clock.now()
     shown = citizens(ask.session, list(citizen_ids))
     record(
@@ -132,7 +156,6 @@ def answer_search(
         action=f"fhir.search.{resource_type}",
         citizens=[(c.id, c.care_team_id) for c in shown.values()],
     )
-    ask.session.commit()
     ignored = ask.ignored(resource_type)
     params = [
         (k, v)
@@ -174,7 +197,6 @@ def answer_read(ask: Ask, resource: dict[str, Any], *, citizen: Citizen | None) 
         citizen_id=citizen.id if citizen else None,
         care_team_id=citizen.care_team_id if citizen else ask.principal.team_for_audit(),
     )
-    ask.session.commit()
     return FhirResponse(resource)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from fastapi import APIRouter
@@ -51,10 +52,10 @@ from services.api.fhir.responses import FhirResponse
 from services.api.fhir.search import (
     Ask,
     answer_read,
+    answer_rows,
     answer_search,
     id_filter,
     not_found,
-    page,
     row_id,
     visible_citizen,
 )
@@ -108,15 +109,13 @@ def search_patients(
             col(Citizen.created_at), parse_dates(ask.values("_lastUpdated"), "_lastUpdated")
         )
     )
-    rows, total, count, offset = page(ask, statement, col(Citizen.id))
-    return answer_search(
+    return answer_rows(
         ask,
+        statement,
+        col(Citizen.id),
         resource_type="Patient",
-        resources=[build_patient(c) for c in rows],
-        citizen_ids=[c.id for c in rows],
-        total=total,
-        count=count,
-        offset=offset,
+        resources=lambda rows: [build_patient(c) for c in rows],
+        citizen_of=attrgetter("id"),
     )
 
 
@@ -256,15 +255,12 @@ def search_observations(
             observation_last_updated(), parse_dates(ask.values("_lastUpdated"), "_lastUpdated")
         ),
     )
-    rows, total, count, offset = page(ask, statement, col(Reading.id))
-    return answer_search(
+    return answer_rows(
         ask,
+        statement,
+        col(Reading.id),
         resource_type="Observation",
-        resources=_observations(ask, rows),
-        citizen_ids=[r.citizen_id for r in rows],
-        total=total,
-        count=count,
-        offset=offset,
+        resources=lambda rows: _observations(ask, rows),
     )
 
 

@@ -28,10 +28,9 @@ from services.api.fhir.responses import FhirResponse
 from services.api.fhir.search import (
     Ask,
     answer_read,
-    answer_search,
+    answer_rows,
     id_filter,
     not_found,
-    page,
     regional_contexts,
     row_id,
     visible_citizen,
@@ -90,15 +89,12 @@ def search_responses(
             col(model.received_at), parse_dates(ask.values("_lastUpdated"), "_lastUpdated")
         ),
     )
-    rows, total, count, offset = page(ask, statement, col(model.id))
-    return answer_search(
+    return answer_rows(
         ask,
+        statement,
+        col(model.id),
         resource_type="QuestionnaireResponse",
-        resources=[_response(r) for r in rows],
-        citizen_ids=[r.citizen_id for r in rows],
-        total=total,
-        count=count,
-        offset=offset,
+        resources=lambda rows: [_response(r) for r in rows],
     )
 
 
@@ -146,15 +142,12 @@ def search_impressions(
     bounds = parse_dates(ask.values("date"), "date")
     bounds += parse_dates(ask.values("_lastUpdated"), "_lastUpdated")
     statement = statement.where(*date_filter(col(TriageResult.evaluated_at), bounds))
-    rows, total, count, offset = page(ask, statement, col(TriageResult.id))
-    return answer_search(
+    return answer_rows(
         ask,
+        statement,
+        col(TriageResult.id),
         resource_type="ClinicalImpression",
-        resources=_impressions(ask, rows),
-        citizen_ids=[r.citizen_id for r in rows],
-        total=total,
-        count=count,
-        offset=offset,
+        resources=lambda rows: _impressions(ask, rows),
     )
 
 
@@ -231,15 +224,12 @@ def search_tasks(
             col(Alert.updated_at), parse_dates(ask.values("_lastUpdated"), "_lastUpdated")
         ),
     )
-    rows, total, count, offset = page(ask, statement, col(Alert.id))
-    return answer_search(
+    return answer_rows(
         ask,
+        statement,
+        col(Alert.id),
         resource_type="Task",
-        resources=_tasks(ask, rows),
-        citizen_ids=[a.citizen_id for a in rows],
-        total=total,
-        count=count,
-        offset=offset,
+        resources=lambda rows: _tasks(ask, rows),
     )
 
 

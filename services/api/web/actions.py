@@ -6,13 +6,20 @@ a route that returns normally leaves behind."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
+from pust.domain.clock import Clock
+from services.api.auth.current import language_of
+from services.api.auth.principal import Principal
+from services.api.deps import ClockDep
 from services.api.problems import (
     HANDLED_ERRORS,
     DocumentationMissingError,
@@ -20,8 +27,10 @@ from services.api.problems import (
     NotFoundError,
     as_api_error,
 )
-from services.api.unit_of_work import SqlUnitOfWork
-from services.api.web.render import back_to
+from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
+from services.api.web.formatting import Formatter
+from services.api.web.i18n import translator
+from services.api.web.render import PagePrincipal, back_to
 
 T = TypeVar("T")
 
@@ -86,3 +95,51 @@ async def form_action(
         detail = error.detail if key == "invalid_input" else ""
         return back_to(next_url, error=key, detail=detail)
     return back_to(next_url, done=done)
+
+
+@dataclass(frozen=True)
+class PostedForm:
+    """A form post as every form action sees it: the request's unit of work and clock, who
+    posted, the posted fields, and a formatter and translator in the poster's language."""
+
+    request: Request
+    uow: SqlUnitOfWork
+    principal: Principal
+    clock: Clock
+    fields: dict[str, list[str]]
+    fmt: Formatter
+
+    @property
+    def t(self) -> Callable[[str], str]:
+        return translator(self.fmt.language)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def one(self, key: str) -> str | None:
+        return one(self.fields, key)
+
+    async def act(
+        self, action: Callable[[], T], *, next_url: str | None = None, done: str = "saved"
+    ) -> RedirectResponse:
+        """:func:`form_action` in this request's unit of work; back to the form's ``next``
+        field (or the worklist) unless told where."""
+        back = next_url if next_url is not None else self.one("next") or "/"
+        return await form_action(self.uow, back, action, done=done)
+
+
+async def posted_form(
+    request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
+) -> PostedForm:
+    timezone = ZoneInfo(request.app.state.settings.clinic_timezone)
+    return PostedForm(
+        request=request,
+        uow=uow,
+        principal=principal,
+        clock=clock,
+        fields=await form_fields(request),
+        fmt=Formatter(language_of(request), timezone),
+    )
+
+
+PostedFormDep = Annotated[PostedForm, Depends(posted_form)]

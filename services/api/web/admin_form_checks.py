@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import BaseModel
+
 from pust.domain.cpr import Cpr, InvalidCpr
 from pust.domain.missed_measurement_policy import policy_errors
 from services.api.admin.models import CareTeamCreate, StaffCreate, StaffUpdate
@@ -64,36 +66,35 @@ def check_team(form: Form, fmt: Formatter, t: Translate) -> Checked:
     return Checked(document=data, typed=typed, errors=errors)
 
 
+def _staff_fields(
+    form: Form, names: tuple[str, ...], model: type[BaseModel], fmt: Formatter, t: Translate
+) -> Checked:
+    """An account's fields as typed (the password never shown back), the document without
+    empty fields, and the model's errors; a staff member without a team is refused."""
+    typed: dict[str, Any] = {k: one(form, k) for k in names}
+    typed["care_team_ids"] = form.get("care_team_ids", [])
+    password = one(form, "password")
+    data: dict[str, Any] = {k: v for k, v in typed.items() if v}
+    data["care_team_ids"] = typed["care_team_ids"]
+    if password:
+        data["password"] = password
+    errors = _validate(model, data, fmt, t)
+    if not typed["care_team_ids"]:
+        errors["care_team_ids"] = t("err_need_team")
+    return Checked(document=data, typed=typed, errors=errors)
+
+
 def check_new_staff(form: Form, fmt: Formatter, t: Translate) -> Checked:
     """A new account needs a password and at least one team (issue 15: no account without
     either)."""
-    typed: dict[str, Any] = {k: one(form, k) for k in ("username", "display_name", "role")}
-    typed["care_team_ids"] = form.get("care_team_ids", [])
-    password = one(form, "password")
-    data: dict[str, Any] = {k: v for k, v in typed.items() if v}
-    data["care_team_ids"] = typed["care_team_ids"]
-    if password:
-        data["password"] = password
-    errors = _validate(StaffCreate, data, fmt, t)
-    if len(password) < 10:
-        errors["password"] = t("err_need_password")
-    if not typed["care_team_ids"]:
-        errors["care_team_ids"] = t("err_need_team")
-    return Checked(document=data, typed=typed, errors=errors)
+    checked = _staff_fields(form, ("username", "display_name", "role"), StaffCreate, fmt, t)
+    if len(one(form, "password")) < 10:
+        checked.errors["password"] = t("err_need_password")
+    return checked
 
 
 def check_staff_update(form: Form, fmt: Formatter, t: Translate) -> Checked:
-    typed: dict[str, Any] = {k: one(form, k) for k in ("display_name", "role")}
-    typed["care_team_ids"] = form.get("care_team_ids", [])
-    password = one(form, "password")
-    data: dict[str, Any] = {k: v for k, v in typed.items() if v}
-    data["care_team_ids"] = typed["care_team_ids"]
-    if password:
-        data["password"] = password
-    errors = _validate(StaffUpdate, data, fmt, t)
-    if not typed["care_team_ids"]:
-        errors["care_team_ids"] = t("err_need_team")
-    return Checked(document=data, typed=typed, errors=errors)
+    return _staff_fields(form, ("display_name", "role"), StaffUpdate, fmt, t)
 
 
 MISSED_POLICY_FIELDS = ("task_after_slots", "task_after_days", "recent_alert_hours")

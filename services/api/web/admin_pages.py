@@ -6,8 +6,8 @@ redacted. Forms check first (:mod:`admin_form_checks`) and show errors beside th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,7 +29,6 @@ from services.api.admin.models import (
     StaffUpdate,
 )
 from services.api.admin.queries import staff_page
-from services.api.auth.current import language_of
 from services.api.auth.principal import Principal, Role
 from services.api.citizens import commands as citizen_commands
 from services.api.citizens.models import CitizenCreate
@@ -39,7 +38,7 @@ from services.api.problems import ConflictError
 from services.api.scoping import require_administrator
 from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
 from services.api.web import device_pages
-from services.api.web.actions import form_action, form_fields
+from services.api.web.actions import PostedForm, PostedFormDep
 from services.api.web.admin_form_checks import (
     check_citizen,
     check_missed_policy,
@@ -48,8 +47,6 @@ from services.api.web.admin_form_checks import (
     check_team,
 )
 from services.api.web.citizen_form_checks import Checked
-from services.api.web.formatting import Formatter
-from services.api.web.i18n import translator
 from services.api.web.quarantine_view import redacted
 from services.api.web.render import PagePrincipal, render
 
@@ -133,31 +130,19 @@ async def admin_page(
     return await _render_admin(request, uow=uow, principal=principal, clock=clock)
 
 
-def _one(form: dict[str, list[str]], key: str) -> str | None:
-    values = form.get(key)
-    return values[0] if values and values[0] != "" else None
-
-
-def _formatter(request: Request) -> Formatter:
-    return Formatter(language_of(request), ZoneInfo(request.app.state.settings.clinic_timezone))
-
-
 async def _checked_action(
-    request: Request,
+    posted: PostedForm,
     *,
-    uow: SqlUnitOfWork,
-    principal: Principal,
-    clock: Clock,
     form_key: str,
     checked: Checked,
-    action: Any,
+    action: Callable[[], object],
     conflict: tuple[str, str] = ("", ""),
     done: str = "saved",
     anchor: str = "",
 ) -> RedirectResponse | HTMLResponse:
     """Errors → the page again (422); a name already taken → beside its field; else the
     API's code runs and the page comes back with what was done."""
-    t = translator(language_of(request))
+    uow, principal, clock = posted.uow, posted.principal, posted.clock
     if not checked.errors:
         try:
             await run_in_threadpool(action)
@@ -166,11 +151,11 @@ async def _checked_action(
             if not field:
                 raise
             await run_in_threadpool(uow.rollback)
-            checked.errors[field] = t(key)
+            checked.errors[field] = posted.t(key)
         else:
             return RedirectResponse(f"/admin?done={done}{anchor}", status_code=303)
     return await _render_admin(
-        request,
+        posted.request,
         uow=uow,
         principal=principal,
         clock=clock,
@@ -181,26 +166,19 @@ async def _checked_action(
 
 
 @router.post("/ui/care-teams", response_model=None)
-async def create_team_form(
-    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
-) -> RedirectResponse | HTMLResponse:
-    require_administrator(principal)
-    form = await form_fields(request)
-    fmt = _formatter(request)
-    checked = check_team(form, fmt, translator(fmt.language))
+async def create_team_form(*, posted: PostedFormDep) -> RedirectResponse | HTMLResponse:
+    require_administrator(posted.principal)
+    checked = check_team(posted.fields, posted.fmt, posted.t)
     return await _checked_action(
-        request,
-        uow=uow,
-        principal=principal,
-        clock=clock,
+        posted,
         form_key="team",
         checked=checked,
         conflict=("name", "err_team_name_taken"),
         action=lambda: admin_commands.create_team(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             command=CareTeamCreate.model_validate(checked.document),
-            now=clock.now(),
+            now=posted.now(),
         ),
         anchor="#teams-h",
     )
@@ -208,32 +186,22 @@ async def create_team_form(
 
 @router.post("/ui/care-teams/{team_id}", response_model=None)
 async def edit_team_form(
-    *,
-    request: Request,
-    team_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
+    *, team_id: uuid.UUID, posted: PostedFormDep
 ) -> RedirectResponse | HTMLResponse:
-    require_administrator(principal)
-    form = await form_fields(request)
-    fmt = _formatter(request)
-    checked = check_team(form, fmt, translator(fmt.language))
+    require_administrator(posted.principal)
+    checked = check_team(posted.fields, posted.fmt, posted.t)
     checked.typed["id"] = str(team_id)
     return await _checked_action(
-        request,
-        uow=uow,
-        principal=principal,
-        clock=clock,
+        posted,
         form_key="team_edit",
         checked=checked,
         conflict=("name", "err_team_name_taken"),
         action=lambda: admin_commands.update_team(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             team_id=team_id,
             command=CareTeamUpdate.model_validate(checked.document),
-            now=clock.now(),
+            now=posted.now(),
         ),
         anchor="#teams-h",
     )
@@ -241,58 +209,42 @@ async def edit_team_form(
 
 @router.post("/ui/care-teams/{team_id}/missed-policy", response_model=None)
 async def missed_policy_form(
-    *,
-    request: Request,
-    team_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
+    *, team_id: uuid.UUID, posted: PostedFormDep
 ) -> RedirectResponse | HTMLResponse:
     """A care team's missed-measurement policy: the next version, the previous one kept."""
-    require_administrator(principal)
-    form = await form_fields(request)
-    checked = check_missed_policy(form, translator(language_of(request)))
+    require_administrator(posted.principal)
+    checked = check_missed_policy(posted.fields, posted.t)
     checked.typed["id"] = str(team_id)
     return await _checked_action(
-        request,
-        uow=uow,
-        principal=principal,
-        clock=clock,
+        posted,
         form_key="missed_policy",
         checked=checked,
         action=lambda: admin_commands.set_missed_policy(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             team_id=team_id,
             policy=parse_policy(checked.document),
             reason=str(checked.typed["reason"]),
-            now=clock.now(),
+            now=posted.now(),
         ),
         anchor="#teams-h",
     )
 
 
 @router.post("/ui/staff", response_model=None)
-async def create_staff_form(
-    *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
-) -> RedirectResponse | HTMLResponse:
-    require_administrator(principal)
-    form = await form_fields(request)
-    fmt = _formatter(request)
-    checked = check_new_staff(form, fmt, translator(fmt.language))
+async def create_staff_form(*, posted: PostedFormDep) -> RedirectResponse | HTMLResponse:
+    require_administrator(posted.principal)
+    checked = check_new_staff(posted.fields, posted.fmt, posted.t)
     return await _checked_action(
-        request,
-        uow=uow,
-        principal=principal,
-        clock=clock,
+        posted,
         form_key="staff",
         checked=checked,
         conflict=("username", "err_username_taken"),
         action=lambda: admin_commands.create_staff(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             command=StaffCreate.model_validate(checked.document),
-            now=clock.now(),
+            now=posted.now(),
         ),
         anchor="#staff-h",
     )
@@ -300,51 +252,33 @@ async def create_staff_form(
 
 @router.post("/ui/staff/{staff_id}", response_model=None)
 async def edit_staff_form(
-    *,
-    request: Request,
-    staff_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
+    *, staff_id: uuid.UUID, posted: PostedFormDep
 ) -> RedirectResponse | HTMLResponse:
-    require_administrator(principal)
-    form = await form_fields(request)
-    fmt = _formatter(request)
-    checked = check_staff_update(form, fmt, translator(fmt.language))
+    require_administrator(posted.principal)
+    checked = check_staff_update(posted.fields, posted.fmt, posted.t)
     checked.typed["id"] = str(staff_id)
     return await _checked_action(
-        request,
-        uow=uow,
-        principal=principal,
-        clock=clock,
+        posted,
         form_key="staff_edit",
         checked=checked,
         action=lambda: admin_commands.update_staff(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             staff_id=staff_id,
             command=StaffUpdate.model_validate(checked.document),
-            now=clock.now(),
+            now=posted.now(),
         ),
         anchor="#staff-h",
     )
 
 
 @router.post("/ui/staff/{staff_id}/status")
-async def staff_status_form(
-    *,
-    request: Request,
-    staff_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-) -> RedirectResponse:
+async def staff_status_form(*, staff_id: uuid.UUID, posted: PostedFormDep) -> RedirectResponse:
     """Deactivate (only with ``confirm=1``, sent by the confirmation box), re-activate or
     unlock an account."""
-    require_administrator(principal)
-    form = await form_fields(request)
-    change = _one(form, "change") or ""
-    if change == "deactivate" and _one(form, "confirm") != "1":
+    require_administrator(posted.principal)
+    change = posted.one("change") or ""
+    if change == "deactivate" and posted.one("confirm") != "1":
         return RedirectResponse(f"/admin?confirm_deactivate={staff_id}#staff-h", status_code=303)
     body = {
         "deactivate": {"active": False},
@@ -353,45 +287,34 @@ async def staff_status_form(
     }.get(change)
     if body is None:
         return RedirectResponse("/admin?error=invalid_input", status_code=303)
-    return await form_action(
-        uow,
-        "/admin",
+    return await posted.act(
         lambda: admin_commands.update_staff(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             staff_id=staff_id,
             command=StaffUpdate.model_validate(body),
-            now=clock.now(),
+            now=posted.now(),
         ),
+        next_url="/admin",
         done=f"staff_{change}d" if change != "unlock" else "staff_unlocked",
     )
 
 
 @router.post("/ui/citizens", response_model=None)
 async def enrol_citizen_form(
-    *,
-    request: Request,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-    settings: SettingsDep,
+    *, posted: PostedFormDep, settings: SettingsDep
 ) -> RedirectResponse | HTMLResponse:
-    form = await form_fields(request)
-    fmt = _formatter(request)
-    checked = check_citizen(form, fmt, translator(fmt.language))
+    checked = check_citizen(posted.fields, posted.fmt, posted.t)
     return await _checked_action(
-        request,
-        uow=uow,
-        principal=principal,
-        clock=clock,
+        posted,
         form_key="citizen",
         checked=checked,
         conflict=("cpr", "err_cpr_taken"),
         action=lambda: citizen_commands.enrol(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             command=CitizenCreate.model_validate(checked.document),
-            now=clock.now(),
+            now=posted.now(),
             timezone=settings.clinic_timezone,
         ),
         done="citizen_enrolled",
@@ -403,63 +326,43 @@ async def enrol_citizen_form(
 
 
 @router.post("/ui/devices")
-async def enrol_device_form(
-    *,
-    request: Request,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-    settings: SettingsDep,
-) -> RedirectResponse:
-    form = await form_fields(request)
-    return await form_action(
-        uow,
-        "/admin",
+async def enrol_device_form(*, posted: PostedFormDep, settings: SettingsDep) -> RedirectResponse:
+    return await posted.act(
         lambda: devices.enrol_device(
             body=DeviceCreate.model_validate(
-                {"device_id": _one(form, "device_id"), "mqtt_password": _one(form, "mqtt_password")}
+                {"device_id": posted.one("device_id"), "mqtt_password": posted.one("mqtt_password")}
             ),
-            session=uow.session,
-            principal=principal,
-            clock=clock,
+            session=posted.uow.session,
+            principal=posted.principal,
+            clock=posted.clock,
             settings=settings,
         ),
+        next_url="/admin",
     )
 
 
 @router.post("/ui/devices/{device_id}/assign")
-async def assign_form(
-    *,
-    request: Request,
-    device_id: str,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-    settings: SettingsDep,
-) -> RedirectResponse:
-    form = await form_fields(request)
-    return await form_action(
-        uow,
-        "/admin",
+async def assign_form(*, device_id: str, posted: PostedFormDep) -> RedirectResponse:
+    return await posted.act(
         lambda: devices.assign_device(
             device_id=device_id,
-            body=DeviceAssign.model_validate({"citizen_id": _one(form, "citizen_id")}),
-            session=uow.session,
-            principal=principal,
-            clock=clock,
-            settings=settings,
+            body=DeviceAssign.model_validate({"citizen_id": posted.one("citizen_id")}),
+            uow=posted.uow,
+            principal=posted.principal,
+            clock=posted.clock,
         ),
+        next_url="/admin",
     )
 
 
 @router.post("/ui/devices/{device_id}/unassign")
-async def unassign_form(
-    *, device_id: str, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
-) -> RedirectResponse:
-    return await form_action(
-        uow,
-        "/admin",
+async def unassign_form(*, device_id: str, posted: PostedFormDep) -> RedirectResponse:
+    return await posted.act(
         lambda: devices.unassign_device(
-            device_id=device_id, session=uow.session, principal=principal, clock=clock
+            device_id=device_id,
+            session=posted.uow.session,
+            principal=posted.principal,
+            clock=posted.clock,
         ),
+        next_url="/admin",
     )

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.api.audit.recorder import record, record_anonymous
-from services.api.auth.current import SESSION_COOKIE, client_address, language_of, load_principal
-from services.api.auth.login import authenticate
+from services.api.audit.recorder import record
+from services.api.auth.current import SESSION_COOKIE, client_address, language_of
+from services.api.auth.login import attempt_login
 from services.api.auth.login_throttle import policy_from
 from services.api.auth.sessions import cookie_secure, end_session, start_session
-from services.api.deps import ApiSettingsDep, ClockDep, SessionDep
+from services.api.deps import ApiSettingsDep, ClockDep
+from services.api.unit_of_work import WorkSessionDep
 from services.api.web.i18n import translator
 from services.api.web.render import PagePrincipal, render
 
@@ -62,7 +63,7 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 def login(
     *,
     request: Request,
-    session: SessionDep,
+    session: WorkSessionDep,
     clock: ClockDep,
     api_settings: ApiSettingsDep,
     username: Annotated[str, Form(max_length=120)] = "",
@@ -74,24 +75,17 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _login_page(request, next_url=next, status=400, error=t("csrf"))
-    now = clock.now()
-    outcome = authenticate(
+    outcome = attempt_login(
         session=session,
         username=username,
         password=password,
         client_address=client_address(request),
-        now=now,
+        now=clock.now(),
         policy=policy_from(api_settings),
+        via="session",
+        action="auth.login",
     )
     if outcome.user is None:
-        record_anonymous(
-            session=session,
-            now=now,
-            username=username,
-            action="auth.login",
-            outcome="throttled" if outcome.throttled else "denied",
-        )
-        session.commit()
         if outcome.retry_after is not None:
             page = _login_page(
                 request,
@@ -102,26 +96,16 @@ def login(
             page.headers["Retry-After"] = str(outcome.retry_after)
             return page
         return _login_page(request, next_url=next, status=401, error=t("login_failed"))
-    principal = load_principal(
-        session=session, staff_id=outcome.user.id, via="session", session_id=None, language="da"
-    )
-    if principal is not None:
-        record(
-            session=session,
-            principal=principal,
-            now=now,
-            action="auth.login",
-            resource_type="session",
-        )
     response = RedirectResponse(_safe_next(next), status_code=303)
     start_session(request=request, response=response, session=session, staff_id=outcome.user.id)
-    session.commit()
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(*, request: Request, session: SessionDep, principal: PagePrincipal) -> RedirectResponse:
+def logout(
+    *, request: Request, session: WorkSessionDep, principal: PagePrincipal
+) -> RedirectResponse:
     """Ends the server-side session: the old cookie is refused from now on."""
     response = RedirectResponse("/login", status_code=303)
     end_session(request=request, response=response, session=session, principal=principal)
@@ -132,7 +116,6 @@ def logout(*, request: Request, session: SessionDep, principal: PagePrincipal) -
         action="auth.logout",
         resource_type="session",
     )
-    session.commit()
     return response
 
 

@@ -6,30 +6,20 @@ runs the same code as the API and goes back to the page with what was done."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from pust.domain.clock import Clock
-from services.api.auth.current import language_of
-from services.api.auth.principal import Principal
-from services.api.citizens import commands
-from services.api.citizens.models import (
-    LimitSetUpdate,
-    MessageCreate,
-    NoteCreate,
-    PauseCreate,
-    PlanUpdate,
-    ReadingInvalidate,
-)
+from pust.domain.limits import RuleSet
+from services.api.citizens import commands, models
 from services.api.citizens.queries import reading_public
-from services.api.deps import ClockDep, SettingsDep
+from services.api.deps import SettingsDep
 from services.api.ids import BigIdPath
-from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
-from services.api.web.actions import form_action, form_fields
+from services.api.web.actions import PostedForm, PostedFormDep
 from services.api.web.citizen_form_checks import (
     Checked,
     check_pause,
@@ -39,25 +29,16 @@ from services.api.web.citizen_form_checks import (
     one,
 )
 from services.api.web.citizen_pages import citizen_page_context, load_citizen_page, parse_days
-from services.api.web.formatting import Formatter
-from services.api.web.i18n import translator
-from services.api.web.limits_editor import limits_editor, limits_from_form, validate_limits
-from services.api.web.render import PagePrincipal, render
+from services.api.web.limits_editor import limits_from_form, stored_rule_set, validate_limits
+from services.api.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _formatter(request: Request) -> Formatter:
-    return Formatter(language_of(request), ZoneInfo(request.app.state.settings.clinic_timezone))
-
-
 async def _show_errors(
-    *,
-    request: Request,
+    posted: PostedForm,
     citizen_id: uuid.UUID,
-    uow: SqlUnitOfWork,
-    principal: Principal,
-    clock: Clock,
+    *,
     section: str,
     form_key: str,
     checked: Checked,
@@ -65,11 +46,12 @@ async def _show_errors(
 ) -> HTMLResponse:
     """The page again, with the section open, the errors beside their fields and the
     typed values kept; 422 like the API."""
-    now, days = clock.now(), parse_days(request)
+    request, principal = posted.request, posted.principal
+    now, days = posted.now(), parse_days(request)
     page = await load_citizen_page(
         request=request,
         citizen=citizen_id,
-        uow=uow,
+        uow=posted.uow,
         principal=principal,
         now=now,
         days=days,
@@ -90,104 +72,100 @@ def _back(citizen_id: uuid.UUID, section: str) -> str:
     return f"/citizens/{citizen_id}?open={section}"
 
 
-@router.post("/ui/citizens/{citizen_id}/notes", response_model=None)
-async def note_form(
-    *,
-    request: Request,
+async def _checked_action(
+    posted: PostedForm,
     citizen_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
+    checked: Checked,
+    action: Callable[[], object],
+    *,
+    section: str,
+    form_key: str,
+    done: str,
+    extra: Callable[[], dict[str, Any]] | None = None,
 ) -> RedirectResponse | HTMLResponse:
-    form = await form_fields(request)
-    fmt = _formatter(request)
-    checked = check_simple(NoteCreate, form, ("text",), fmt, translator(fmt.language))
+    """Errors → the page again with the section open; else the use case runs and the page
+    comes back at that section with what was done."""
     if checked.errors:
         return await _show_errors(
-            request=request,
-            citizen_id=citizen_id,
-            uow=uow,
-            principal=principal,
-            clock=clock,
-            section="notes",
-            form_key="note",
+            posted,
+            citizen_id,
+            section=section,
+            form_key=form_key,
             checked=checked,
+            extra=extra() if extra else None,
         )
-    return await form_action(
-        uow,
-        _back(citizen_id, "notes"),
+    return await posted.act(action, next_url=_back(citizen_id, section), done=done)
+
+
+def _current(posted: PostedForm, citizen_id: uuid.UUID) -> uuid.UUID:
+    """The citizen the form changes (in the poster's scope, else 404)."""
+    return commands.citizen_to_change(posted.uow, actor=posted.principal, citizen_id=citizen_id).id
+
+
+@router.post("/ui/citizens/{citizen_id}/notes", response_model=None)
+async def note_form(
+    *, citizen_id: uuid.UUID, posted: PostedFormDep
+) -> RedirectResponse | HTMLResponse:
+    checked = check_simple(models.NoteCreate, posted.fields, ("text",), posted.fmt, posted.t)
+    return await _checked_action(
+        posted,
+        citizen_id,
+        checked,
         lambda: commands.write_note(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             citizen_id=citizen_id,
-            command=NoteCreate.model_validate(checked.document),
-            now=clock.now(),
+            command=models.NoteCreate.model_validate(checked.document),
+            now=posted.now(),
         ),
+        section="notes",
+        form_key="note",
         done="saved_note",
     )
 
 
 @router.post("/ui/readings/{reading_id}/invalidate", response_model=None)
 async def invalidate_form(
-    *,
-    request: Request,
-    reading_id: BigIdPath,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
+    *, reading_id: BigIdPath, posted: PostedFormDep
 ) -> RedirectResponse | HTMLResponse:
-    form = await form_fields(request)
-    found = await run_in_threadpool(uow.records.reading, reading_id)
+    form, principal = posted.fields, posted.principal
+    found = await run_in_threadpool(posted.uow.records.reading, reading_id)
     next_url = "/"
     if found is not None and found[1].care_team_id in principal.team_ids:
         reading, citizen = found
         next_url = _back(citizen.id, "readings")
-        fmt = _formatter(request)
-        checked = check_simple(ReadingInvalidate, form, ("reason",), fmt, translator(fmt.language))
+        checked = check_simple(models.ReadingInvalidate, form, ("reason",), posted.fmt, posted.t)
         if checked.errors:
             public = reading_public(reading, None)
             return await _show_errors(
-                request=request,
-                citizen_id=citizen.id,
-                uow=uow,
-                principal=principal,
-                clock=clock,
+                posted,
+                citizen.id,
                 section="readings",
                 form_key="invalidate",
                 checked=checked,
                 extra={"invalidate_target": public},
             )
-    return await form_action(
-        uow,
-        next_url,
+    return await posted.act(
         lambda: commands.invalidate_reading(
-            uow,
+            posted.uow,
             actor=principal,
             reading_id=reading_id,
-            command=ReadingInvalidate.model_validate({"reason": one(form, "reason")}),
-            now=clock.now(),
+            command=models.ReadingInvalidate.model_validate({"reason": one(form, "reason")}),
+            now=posted.now(),
         ),
+        next_url=next_url,
         done="saved_invalid",
     )
 
 
 @router.post("/ui/citizens/{citizen_id}/limits", response_model=None)
 async def limits_form(
-    *,
-    request: Request,
-    citizen_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
+    *, citizen_id: uuid.UUID, posted: PostedFormDep
 ) -> RedirectResponse | HTMLResponse:
-    form = await form_fields(request)
-    fmt = _formatter(request)
-    t = translator(fmt.language)
+    form, fmt, t = posted.fields, posted.fmt, posted.t
 
-    def current_rules() -> dict[str, Any]:
-        citizen = commands.citizen_to_change(uow, actor=principal, citizen_id=citizen_id)
-        current = uow.citizens.current_limits(citizen.id)
-        return dict(current.rules) if current else {}
+    def current_rules() -> RuleSet:
+        return stored_rule_set(posted.uow.citizens.current_limits(_current(posted, citizen_id)))
 
     submitted = limits_from_form(await run_in_threadpool(current_rules), form, t)
     validate_limits(submitted, fmt, t)
@@ -196,186 +174,125 @@ async def limits_form(
     for key, values in form.items():
         if key.endswith("._remove"):
             submitted.typed[key] = values[0]
-    if submitted.errors:
-        checked = Checked(document=submitted.document, typed=submitted.typed)
-        checked.errors = submitted.errors
-        return await _show_errors(
-            request=request,
-            citizen_id=citizen_id,
-            uow=uow,
-            principal=principal,
-            clock=clock,
-            section="limits",
-            form_key="limits",
-            checked=checked,
-            extra={"editor": limits_editor(submitted.document, fmt, submitted.typed)},
-        )
-    return await form_action(
-        uow,
-        _back(citizen_id, "limits"),
+    checked = Checked(document=submitted.document, typed=submitted.typed)
+    checked.errors = submitted.errors
+    return await _checked_action(
+        posted,
+        citizen_id,
+        checked,
         lambda: commands.change_limits(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             citizen_id=citizen_id,
-            command=LimitSetUpdate.model_validate(
+            command=models.LimitSetUpdate.model_validate(
                 {
                     "expected_version": one(form, "expected_version"),
-                    "rules": submitted.document,
+                    "rules": submitted.to_save(),
                     "reason": one(form, "reason"),
                 }
             ),
-            now=clock.now(),
+            now=posted.now(),
         ),
+        section="limits",
+        form_key="limits",
         done="saved_limits",
+        extra=lambda: {"editor": submitted.editor(fmt)},
     )
 
 
 @router.post("/ui/citizens/{citizen_id}/plan", response_model=None)
 async def plan_form(
-    *,
-    request: Request,
-    citizen_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-    settings: SettingsDep,
+    *, citizen_id: uuid.UUID, posted: PostedFormDep
 ) -> RedirectResponse | HTMLResponse:
-    form = await form_fields(request)
-    fmt = _formatter(request)
+    form, fmt = posted.fields, posted.fmt
 
     def current() -> dict[str, Any]:
-        citizen = commands.citizen_to_change(uow, actor=principal, citizen_id=citizen_id)
-        plan = uow.citizens.current_plan(citizen.id)
+        plan = posted.uow.citizens.current_plan(_current(posted, citizen_id))
         return dict(plan.schedule) if plan else {}
 
-    checked = check_plan(
-        await run_in_threadpool(current),
-        form,
-        fmt.local(clock.now()).date(),
-        fmt,
-        translator(fmt.language),
-    )
-    if checked.errors:
-        return await _show_errors(
-            request=request,
-            citizen_id=citizen_id,
-            uow=uow,
-            principal=principal,
-            clock=clock,
-            section="plan",
-            form_key="plan",
-            checked=checked,
-        )
-    return await form_action(
-        uow,
-        _back(citizen_id, "plan"),
+    today = fmt.local(posted.now()).date()
+    checked = check_plan(await run_in_threadpool(current), form, today, fmt, posted.t)
+    return await _checked_action(
+        posted,
+        citizen_id,
+        checked,
         lambda: commands.change_plan(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             citizen_id=citizen_id,
-            command=PlanUpdate.model_validate(
+            command=models.PlanUpdate.model_validate(
                 {
                     "expected_version": one(form, "expected_version"),
                     "plan": checked.document,
                     "reason": one(form, "reason"),
                 }
             ),
-            now=clock.now(),
+            now=posted.now(),
         ),
+        section="plan",
+        form_key="plan",
         done="saved_plan",
     )
 
 
 @router.post("/ui/citizens/{citizen_id}/pauses", response_model=None)
 async def pause_form(
-    *,
-    request: Request,
-    citizen_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-    settings: SettingsDep,
+    *, citizen_id: uuid.UUID, posted: PostedFormDep, settings: SettingsDep
 ) -> RedirectResponse | HTMLResponse:
-    form = await form_fields(request)
-    fmt = _formatter(request)
-    checked = check_pause(form, ZoneInfo(settings.clinic_timezone), fmt, translator(fmt.language))
-    if checked.errors:
-        return await _show_errors(
-            request=request,
-            citizen_id=citizen_id,
-            uow=uow,
-            principal=principal,
-            clock=clock,
-            section="plan",
-            form_key="pause",
-            checked=checked,
-        )
-    return await form_action(
-        uow,
-        _back(citizen_id, "plan"),
+    zone = ZoneInfo(settings.clinic_timezone)
+    checked = check_pause(posted.fields, zone, posted.fmt, posted.t)
+    return await _checked_action(
+        posted,
+        citizen_id,
+        checked,
         lambda: commands.pause(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             citizen_id=citizen_id,
-            command=PauseCreate.model_validate(checked.document),
-            now=clock.now(),
+            command=models.PauseCreate.model_validate(checked.document),
+            now=posted.now(),
         ),
+        section="plan",
+        form_key="pause",
         done="saved_pause",
     )
 
 
 @router.post("/ui/citizens/{citizen_id}/pauses/{pause_id}/end")
 async def end_pause_form(
-    *,
-    citizen_id: uuid.UUID,
-    pause_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
+    *, citizen_id: uuid.UUID, pause_id: uuid.UUID, posted: PostedFormDep
 ) -> RedirectResponse:
-    return await form_action(
-        uow,
-        _back(citizen_id, "plan"),
+    return await posted.act(
         lambda: commands.end_pause(
-            uow, actor=principal, citizen_id=citizen_id, pause_id=pause_id, now=clock.now()
+            posted.uow,
+            actor=posted.principal,
+            citizen_id=citizen_id,
+            pause_id=pause_id,
+            now=posted.now(),
         ),
+        next_url=_back(citizen_id, "plan"),
         done="ended_pause",
     )
 
 
 @router.post("/ui/citizens/{citizen_id}/messages", response_model=None)
 async def message_form(
-    *,
-    request: Request,
-    citizen_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-    settings: SettingsDep,
+    *, citizen_id: uuid.UUID, posted: PostedFormDep
 ) -> RedirectResponse | HTMLResponse:
-    form = await form_fields(request)
-    fmt = _formatter(request)
-    checked = check_simple(MessageCreate, form, ("text", "kind"), fmt, translator(fmt.language))
-    if checked.errors:
-        return await _show_errors(
-            request=request,
-            citizen_id=citizen_id,
-            uow=uow,
-            principal=principal,
-            clock=clock,
-            section="notes",
-            form_key="message",
-            checked=checked,
-        )
-    return await form_action(
-        uow,
-        _back(citizen_id, "notes"),
+    fields = ("text", "kind")
+    checked = check_simple(models.MessageCreate, posted.fields, fields, posted.fmt, posted.t)
+    return await _checked_action(
+        posted,
+        citizen_id,
+        checked,
         lambda: commands.send_message(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             citizen_id=citizen_id,
-            command=MessageCreate.model_validate(checked.document),
-            now=clock.now(),
+            command=models.MessageCreate.model_validate(checked.document),
+            now=posted.now(),
         ),
+        section="notes",
+        form_key="message",
         done="sent_message",
     )

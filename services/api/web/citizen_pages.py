@@ -45,7 +45,7 @@ from services.api.web.citizen_messages import sent_messages
 from services.api.web.citizen_overview import day_table, device_state, latest_values, plan_text
 from services.api.web.formatting import Formatter
 from services.api.web.i18n import translator
-from services.api.web.limits_editor import limit_history, limits_editor
+from services.api.web.limits_editor import limit_history, limits_editor, stored_rule_set
 from services.api.web.render import (
     BAND_NAMES,
     PagePrincipal,
@@ -184,7 +184,7 @@ def _page(
             readings=readings, responses=responses, types=types, start=start, now=now, fmt=fmt
         ),
         "limits_version": current.version if current else 0,
-        "editor": limits_editor(current.rules if current else {}, fmt),
+        "editor": limits_editor(stored_rule_set(current), fmt),
         "limit_history": limit_history(versions, authors, fmt, t),
         "plan_version": plan.version if plan else 0,
         "plan_lines": plan_text(plan_doc, fmt, t) if plan_doc else [],

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, func, select
 from starlette.concurrency import run_in_threadpool
@@ -17,12 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from pust.db.broker_registry import last_reconcile_run
 from pust.db.outbox import BROKER, PENDING
 from pust.db.tables import Citizen, OutboxMessage
-from services.api.deps import ApiSettingsDep, ClockDep, SettingsDep
+from services.api.deps import ApiSettingsDep, SettingsDep
 from services.api.enrolment import commands
 from services.api.problems import HANDLED_ERRORS, ForbiddenError, NotFoundError, as_api_error
-from services.api.unit_of_work import UnitOfWorkDep
-from services.api.web.actions import form_action, form_fields
-from services.api.web.render import PagePrincipal, back_to, render
+from services.api.web.actions import PostedFormDep
+from services.api.web.render import back_to, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,23 +40,13 @@ def broker_panel(session: Session) -> dict[str, Any]:
     }
 
 
-def _one(form: dict[str, list[str]], key: str) -> str | None:
-    values = form.get(key)
-    return values[0] if values and values[0] != "" else None
-
-
 @router.post("/ui/pairing-codes", response_model=None)
 async def pairing_code_form(
-    *,
-    request: Request,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-    api_settings: ApiSettingsDep,
+    *, posted: PostedFormDep, api_settings: ApiSettingsDep
 ) -> HTMLResponse | RedirectResponse:
-    form = await form_fields(request)
+    uow, principal = posted.uow, posted.principal
     try:
-        citizen_id = uuid.UUID(_one(form, "citizen_id") or "")
+        citizen_id = uuid.UUID(posted.one("citizen_id") or "")
     except ValueError:
         return back_to("/admin#devices-h", error="invalid_input")
     try:
@@ -66,7 +55,7 @@ async def pairing_code_form(
                 uow,
                 actor=principal,
                 citizen_id=citizen_id,
-                now=clock.now(),
+                now=posted.now(),
                 valid_for=timedelta(minutes=api_settings.pairing_code_minutes),
                 nurses_may_pair=api_settings.nurses_may_pair,
             )
@@ -79,7 +68,7 @@ async def pairing_code_form(
         return back_to("/admin#devices-h", error="error_title")
     citizen = uow.session.get(Citizen, issued.row.citizen_id)
     return render(
-        request,
+        posted.request,
         "pairing_code.html",
         principal=principal,
         nav="admin",
@@ -90,46 +79,33 @@ async def pairing_code_form(
 
 
 @router.post("/ui/devices/{device_id}/revoke")
-async def revoke_form(
-    *,
-    request: Request,
-    device_id: str,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-) -> RedirectResponse:
+async def revoke_form(*, device_id: str, posted: PostedFormDep) -> RedirectResponse:
     """Revoke only with ``confirm=1`` (sent by the confirmation box)."""
-    form = await form_fields(request)
-    if _one(form, "confirm") != "1":
+    if posted.one("confirm") != "1":
         return RedirectResponse(
             f"/admin?confirm_device={device_id}&device_action=revoke#devices-h", status_code=303
         )
-    return await form_action(
-        uow,
-        "/admin",
-        lambda: commands.revoke_device(uow, actor=principal, device_id=device_id, now=clock.now()),
+    return await posted.act(
+        lambda: commands.revoke_device(
+            posted.uow, actor=posted.principal, device_id=device_id, now=posted.now()
+        ),
+        next_url="/admin",
         done="device_revoked",
     )
 
 
 @router.post("/ui/devices/{device_id}/rotate")
 async def rotate_form(
-    *,
-    device_id: str,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-    settings: SettingsDep,
+    *, device_id: str, posted: PostedFormDep, settings: SettingsDep
 ) -> RedirectResponse:
-    return await form_action(
-        uow,
-        "/admin",
+    return await posted.act(
         lambda: commands.rotate_device(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             device_id=device_id,
-            now=clock.now(),
+            now=posted.now(),
             topic_root=settings.topic_root,
         ),
+        next_url="/admin",
         done="device_rotated",
     )

@@ -1,8 +1,19 @@
-"""The device lifecycle's words in Danish and English (merged into the UI catalogue)."""
+"""The tablets' words in Danish and English (enrolment, assignment, pairing, the broker's
+state): a part of the UI catalogue, :data:`services.api.web.i18n.CATALOGUE`."""
 
 from __future__ import annotations
 
 DEVICE_WORDS: dict[str, tuple[str, str]] = {
+    # (Danish, English)
+    "devices": ("Tablets", "Tablets"),
+    "enrol_device": ("Registrér tablet", "Enrol tablet"),
+    "device_id": ("Tablet-id", "Tablet id"),
+    "mqtt_password": ("MQTT-adgangskode (mindst 12 tegn)", "MQTT password (at least 12 chars)"),
+    "assign": ("Tildel", "Assign"),
+    "unassign": ("Fjern fra borger", "Unassign"),
+    "assigned_to": ("Tildelt", "Assigned to"),
+    "device_status_active": ("i brug", "in use"),
+    "device_status_retired": ("udfaset", "retired"),
     "device_status_revoked": ("spærret", "revoked"),
     "broker_state": ("Broker", "Broker"),
     "broker_state_enabled": ("kan logge på", "may log in"),

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from services.api.web.device_words import DEVICE_WORDS
+from services.api.what_if.words import WHAT_IF_WORDS
+
 LANGUAGES = ("da", "en")
 
-CATALOGUE: dict[str, tuple[str, str]] = {
+_WORDS: dict[str, tuple[str, str]] = {
     # (Danish, English)
     "app_name": ("pust · hjemmemonitorering", "pust · home monitoring"),
     "skip": ("Spring til indhold", "Skip to content"),
@@ -133,14 +136,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "care_teams": ("Teams", "Care teams"),
     "staff": ("Personale", "Staff"),
-    "devices": ("Tablets", "Tablets"),
     "quarantine": ("Karantæne (afviste beskeder)", "Quarantine (rejected messages)"),
-    "enrol_device": ("Registrér tablet", "Enrol tablet"),
-    "device_id": ("Tablet-id", "Tablet id"),
-    "mqtt_password": ("MQTT-adgangskode (mindst 12 tegn)", "MQTT password (at least 12 chars)"),
-    "assign": ("Tildel", "Assign"),
-    "unassign": ("Fjern fra borger", "Unassign"),
-    "assigned_to": ("Tildelt", "Assigned to"),
     "enrol_citizen": ("Opret borger", "Enrol citizen"),
     "given_name": ("Fornavn", "Given name"),
     "family_name": ("Efternavn", "Family name"),
@@ -585,8 +581,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "quarantine_payload": ("Den afviste besked", "The rejected message"),
     "topic": ("Emne", "Topic"),
     "truncated": ("afkortet", "truncated"),
-    "device_status_active": ("i brug", "in use"),
-    "device_status_retired": ("udfaset", "retired"),
     "qerr_invalid_json": ("Ikke gyldig JSON", "Not valid JSON"),
     "qerr_schema_violation": ("Følger ikke protokollen", "Does not follow the protocol"),
     "qerr_unknown_type": ("Ukendt målingstype", "Unknown measurement type"),
@@ -680,6 +674,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "status_resolved": ("afsluttet", "resolved"),
 }
 
+# one catalogue: the tablet lifecycle's words are kept beside it, in their own module
+CATALOGUE: dict[str, tuple[str, str]] = {**_WORDS, **DEVICE_WORDS, **WHAT_IF_WORDS}
+
 
 def translator(language: str) -> Callable[[str], str]:
     index = 1 if language == "en" else 0
@@ -689,15 +686,3 @@ def translator(language: str) -> Callable[[str], str]:
         return key if entry is None else entry[index]
 
     return gettext
-
-
-def _merge_device_words() -> None:
-    from services.api.web.device_words import DEVICE_WORDS
-
-    CATALOGUE.update(DEVICE_WORDS)
-    from services.api.what_if.words import WHAT_IF_WORDS
-
-    CATALOGUE.update(WHAT_IF_WORDS)
-
-
-_merge_device_words()

@@ -1,4 +1,6 @@
-"""The limits editor, built over the parsed :class:`~pust.domain.limits.RuleSet`: every rule
+"""The limits editor, built over the parsed :class:`~pust.domain.limits.RuleSet` (shown from
+its serialisation, ``RuleSet.to_json()``; what is saved is the submitted rule set parsed again
+and serialised — never the stored document edited by hand): every rule
 collection the triage has (absolute, baseline-relative, change over days, questionnaire
 items, scores, combinations — and whatever kind the rule set grows) becomes a group of rows
 whose editable fields come from the rule's own model. Nothing here knows a rule kind by
@@ -10,7 +12,6 @@ removes it, ``n.<collection>.<field>`` adds one (ignored while all its fields ar
 
 from __future__ import annotations
 
-import copy
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -200,14 +201,21 @@ def _identity_choices(
     return tuple(found)
 
 
-def limits_editor(
-    document: Mapping[str, Any],
-    fmt: Formatter,
-    typed: Mapping[str, str] | None = None,
+def stored_rule_set(current: LimitSet | None) -> RuleSet:
+    """The citizen's current rule set, parsed (none stored, or an unreadable version: empty)."""
+    return (_parsed(current.rules) if current is not None else None) or RuleSet()
+
+
+def limits_editor(rules: RuleSet, fmt: Formatter) -> list[EditorGroup]:
+    """The editor's groups for a parsed rule set."""
+    return _groups(rules.to_json(), fmt, {})
+
+
+def _groups(
+    document: Mapping[str, Any], fmt: Formatter, typed: Mapping[str, str]
 ) -> list[EditorGroup]:
-    """The editor's groups for a stored (or just submitted) rule-set document; ``typed``
+    """The groups for a rule-set document (one serialised, or one just submitted); ``typed``
     is what the nurse typed, shown again after an error."""
-    typed = typed or {}
     groups = []
     for collection, model in collections().items():
         rows = []
@@ -260,6 +268,18 @@ class SubmittedLimits:
     errors: FieldErrors = field(default_factory=dict)
     # collection -> index in the document of the rule added from the "n." row
     added: dict[str, int] = field(default_factory=dict)
+    # the submitted document parsed (set by validate_limits when it is valid)
+    rules: RuleSet | None = None
+
+    def editor(self, fmt: Formatter) -> list[EditorGroup]:
+        """The editor again, with what was submitted and typed (after an error)."""
+        return _groups(self.document, fmt, self.typed)
+
+    def to_save(self) -> dict[str, Any]:
+        """What is saved: the parsed rule set's own serialisation."""
+        if self.rules is None:
+            raise ValueError("the submitted limits were not validated")
+        return self.rules.to_json()
 
 
 def _number(text: str) -> float:
@@ -332,9 +352,10 @@ def _apply(
 
 
 def limits_from_form(
-    current: Mapping[str, Any], form: Mapping[str, list[str]], t: Callable[[str], str]
+    current: RuleSet, form: Mapping[str, list[str]], t: Callable[[str], str]
 ) -> SubmittedLimits:
-    document = copy.deepcopy(dict(current))
+    """The current rule set (serialised) with the posted edits, removals and new rule."""
+    document = current.to_json()
     submitted = SubmittedLimits(document=document, typed={})
     for collection, model in collections().items():
         rules = [dict(r) for r in document.get(collection, []) or []]
@@ -391,7 +412,7 @@ def validate_limits(submitted: SubmittedLimits, fmt: Formatter, t: Callable[[str
     if submitted.errors:
         return
     try:
-        RuleSet.model_validate(submitted.document)
+        submitted.rules = RuleSet.model_validate(submitted.document)
     except ValidationError as exc:
         submitted.errors.update(rule_set_errors(exc, added=submitted.added, fmt=fmt, t=t))
 

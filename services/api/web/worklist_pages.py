@@ -27,7 +27,7 @@ from services.api.auth.principal import Principal
 from services.api.deps import ClockDep
 from services.api.problems import NotFoundError
 from services.api.unit_of_work import SqlUnitOfWork, UnitOfWorkDep
-from services.api.web.actions import chosen_outcome, form_action, form_fields, one
+from services.api.web.actions import PostedFormDep, chosen_outcome, one
 from services.api.web.formatting import Formatter
 from services.api.web.i18n import translator
 from services.api.web.queue_words import NOTIFIABLE_KINDS, OUTCOMES, queue_reason_text
@@ -201,71 +201,44 @@ def settle_command(form: dict[str, list[str]]) -> CitizenSettleCreate:
 
 
 @router.post("/ui/worklist/citizens/{citizen_id}/settle")
-async def settle_form(
-    *,
-    request: Request,
-    citizen_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-) -> RedirectResponse:
-    form = await form_fields(request)
+async def settle_form(*, citizen_id: uuid.UUID, posted: PostedFormDep) -> RedirectResponse:
+    form = posted.fields
     done = "resolved_all" if one(form, "decision") == "resolve" else "acknowledged_all"
-    return await form_action(
-        uow,
-        one(form, "next") or "/",
+    return await posted.act(
         lambda: worklist_commands.settle_citizen(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             citizen_id=citizen_id,
             command=settle_command(form),
-            now=clock.now(),
+            now=posted.now(),
         ),
         done=done,
     )
 
 
 @router.post("/ui/alerts/{alert_id}/claim")
-async def claim_form(
-    *,
-    request: Request,
-    alert_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-) -> RedirectResponse:
-    form = await form_fields(request)
-    return await form_action(
-        uow,
-        one(form, "next") or "/",
+async def claim_form(*, alert_id: uuid.UUID, posted: PostedFormDep) -> RedirectResponse:
+    form = posted.fields
+    return await posted.act(
         lambda: alert_commands.claim(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             alert_id=alert_id,
             command=AlertClaimCreate.model_validate(
                 {"expected_version": one(form, "expected_version")}
             ),
-            now=clock.now(),
+            now=posted.now(),
         ),
     )
 
 
 @router.post("/ui/alerts/{alert_id}/acknowledge")
-async def acknowledge_form(
-    *,
-    request: Request,
-    alert_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-) -> RedirectResponse:
-    form = await form_fields(request)
-    return await form_action(
-        uow,
-        one(form, "next") or "/",
+async def acknowledge_form(*, alert_id: uuid.UUID, posted: PostedFormDep) -> RedirectResponse:
+    form = posted.fields
+    return await posted.act(
         lambda: alert_commands.acknowledge(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             alert_id=alert_id,
             command=AlertAcknowledgeCreate.model_validate(
                 {
@@ -274,27 +247,18 @@ async def acknowledge_form(
                     "notify_citizen": one(form, "notify_citizen") == "1",
                 }
             ),
-            now=clock.now(),
+            now=posted.now(),
         ),
     )
 
 
 @router.post("/ui/alerts/{alert_id}/resolve")
-async def resolve_form(
-    *,
-    request: Request,
-    alert_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-) -> RedirectResponse:
-    form = await form_fields(request)
-    return await form_action(
-        uow,
-        one(form, "next") or "/",
+async def resolve_form(*, alert_id: uuid.UUID, posted: PostedFormDep) -> RedirectResponse:
+    form = posted.fields
+    return await posted.act(
         lambda: alert_commands.resolve(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             alert_id=alert_id,
             command=AlertResolveCreate.model_validate(
                 {
@@ -303,32 +267,23 @@ async def resolve_form(
                     "note": one(form, "note"),
                 }
             ),
-            now=clock.now(),
+            now=posted.now(),
         ),
     )
 
 
 @router.post("/ui/alerts/{alert_id}/reopen")
-async def reopen_form(
-    *,
-    request: Request,
-    alert_id: uuid.UUID,
-    uow: UnitOfWorkDep,
-    principal: PagePrincipal,
-    clock: ClockDep,
-) -> RedirectResponse:
-    form = await form_fields(request)
-    return await form_action(
-        uow,
-        one(form, "next") or "/",
+async def reopen_form(*, alert_id: uuid.UUID, posted: PostedFormDep) -> RedirectResponse:
+    form = posted.fields
+    return await posted.act(
         lambda: alert_commands.reopen(
-            uow,
-            actor=principal,
+            posted.uow,
+            actor=posted.principal,
             alert_id=alert_id,
             command=AlertReopenCreate.model_validate(
                 {"expected_version": one(form, "expected_version"), "reason": one(form, "reason")}
             ),
-            now=clock.now(),
+            now=posted.now(),
         ),
         done="reopened",
     )

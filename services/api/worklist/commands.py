@@ -31,23 +31,14 @@ def acknowledge_green(
     done: list[uuid.UUID] = []
     notified: set[uuid.UUID] = set()
     for green in uow.alerts.open_in_band(command.care_team_id, BAND_ORDER["green"]):
-        alert = uow.alerts.acknowledge(
+        alert = alert_commands.acknowledge(
+            uow,
+            actor=actor,
             alert_id=green.id,
-            actor_id=actor.staff_id,
+            command=AlertAcknowledgeCreate(expected_version=green.lock_version, note=command.note),
             now=now,
-            expected_version=green.lock_version,
-            note=command.note or None,
         )
         done.append(alert.id)
-        uow.audit.record(
-            actor=actor,
-            now=now,
-            action="alert.acknowledge",
-            resource_type="alert",
-            resource_id=str(alert.id),
-            citizen_id=alert.citizen_id,
-            care_team_id=alert.care_team_id,
-        )
         if command.notify_citizen and alert.citizen_id not in notified:
             notified.add(alert.citizen_id)
             uow.tablets.notify(

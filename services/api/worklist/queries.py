@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -24,28 +22,6 @@ BAND_ORDER = {"red": 0, "yellow": 1, "blue": 2, "silent": 3, "green": 4}
 BAND_NAMES = {order: name for name, order in BAND_ORDER.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class WorklistRow:
-    citizen_id: uuid.UUID
-    care_team_id: uuid.UUID
-    given_name: str
-    family_name: str
-    cpr: str
-    band: str
-    alert_id: uuid.UUID
-    kind: str
-    rule_key: str
-    severity: str
-    reasons: list[dict[str, Any]]
-    last_value: float | None
-    first_seen_at: datetime
-    last_seen_at: datetime
-    late: bool
-    lock_version: int
-    claimed_by: str | None
-    open_alerts: int
-
-
 def worklist_page(
     session: Session,
     *,
@@ -53,8 +29,10 @@ def worklist_page(
     bands: Collection[str] = (),
     limit: int,
     offset: int,
-) -> tuple[list[WorklistRow], int]:
-    """A page of rows and the number of rows in the whole (caller-visible) worklist."""
+    now: datetime,
+) -> tuple[list[WorklistRowPublic], int]:
+    """A page of rows and the number of rows in the whole (caller-visible) worklist; an
+    alert's age is counted to ``now``."""
     if not team_ids:
         return [], 0
     conditions = [
@@ -108,21 +86,21 @@ def worklist_page(
     )
     result = session.execute(statement).mappings().all()
     rows = [
-        WorklistRow(
+        WorklistRowPublic(
             citizen_id=r["citizen_id"],
             care_team_id=r["care_team_id"],
-            given_name=r["given_name"],
-            family_name=r["family_name"],
+            citizen_name=f"{r['given_name']} {r['family_name']}",
             cpr=r["cpr"].formatted,
             band=BAND_NAMES.get(r["band_order"], "red"),
             alert_id=r["alert_id"],
-            kind=r["kind"],
+            alert_kind=r["kind"],
             rule_key=r["rule_key"],
             severity=r["severity"],
             reasons=list(r["reasons"] or []),
             last_value=r["last_value"],
             first_seen_at=r["first_seen_at"],
             last_seen_at=r["last_seen_at"],
+            age_seconds=max(0, int(now.timestamp() - r["first_seen_at"].timestamp())),
             late=r["late"],
             lock_version=r["lock_version"],
             claimed_by=r["username"],
@@ -169,29 +147,6 @@ def teams_in_view(principal: Principal, care_team_id: uuid.UUID | None) -> froze
     return frozenset({care_team_id})
 
 
-def row_public(row: WorklistRow, *, now_seconds: float) -> WorklistRowPublic:
-    return WorklistRowPublic(
-        citizen_id=row.citizen_id,
-        care_team_id=row.care_team_id,
-        citizen_name=f"{row.given_name} {row.family_name}",
-        cpr=row.cpr,
-        band=row.band,
-        alert_id=row.alert_id,
-        alert_kind=row.kind,
-        rule_key=row.rule_key,
-        severity=row.severity,
-        reasons=row.reasons,
-        last_value=row.last_value,
-        first_seen_at=row.first_seen_at,
-        last_seen_at=row.last_seen_at,
-        age_seconds=max(0, int(now_seconds - row.first_seen_at.timestamp())),
-        late=row.late,
-        lock_version=row.lock_version,
-        claimed_by=row.claimed_by,
-        open_alerts=row.open_alerts,
-    )
-
-
 def read_worklist(
     uow: SqlUnitOfWork,
     *,
@@ -207,7 +162,7 @@ def read_worklist(
     shown (the JSON list and the web page alike)."""
     teams = teams_in_view(actor, care_team_id)
     rows, total = worklist_page(
-        uow.session, team_ids=teams, bands=bands, limit=limit, offset=offset
+        uow.session, team_ids=teams, bands=bands, limit=limit, offset=offset, now=now
     )
     uow.audit.citizens_shown(
         actor=actor,
@@ -215,4 +170,4 @@ def read_worklist(
         action=action,
         citizens=[(row.citizen_id, row.care_team_id) for row in rows],
     )
-    return [row_public(r, now_seconds=now.timestamp()) for r in rows], total
+    return rows, total

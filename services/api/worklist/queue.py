@@ -19,14 +19,13 @@ from pust.db.tables import (
     Alert,
     AlertEvent,
     Citizen,
-    Device,
-    DeviceAssignment,
     PausePeriod,
     Reading,
     StaffUser,
 )
 from pust.domain.severity import AlertStatus
 from services.api.auth.principal import Principal
+from services.api.scoping import current_devices
 from services.api.unit_of_work import SqlUnitOfWork
 from services.api.worklist.queries import BAND_NAMES, BAND_ORDER, teams_in_view, worklist_page
 
@@ -188,17 +187,7 @@ def _context(session: Session, rows: list[QueueRow], now: datetime) -> None:
             )
         ).all()
     )
-    devices = {
-        citizen_id: device
-        for citizen_id, device in session.exec(
-            select(DeviceAssignment.citizen_id, Device)
-            .join(Device, col(Device.id) == col(DeviceAssignment.device_id))
-            .where(
-                col(DeviceAssignment.citizen_id).in_(ids),
-                col(DeviceAssignment.valid_to).is_(None),
-            )
-        ).all()
-    }
+    devices = current_devices(session, ids)
     for row in rows:
         row.paused = row.citizen_id in paused
         device = devices.get(row.citizen_id)
@@ -206,6 +195,19 @@ def _context(session: Session, rows: list[QueueRow], now: datetime) -> None:
             row.device_id = device.id
             row.device_last_seen_at = device.last_seen_at
             row.device_online = device.online
+
+
+def _shown(
+    uow: SqlUnitOfWork, rows: list[QueueRow], *, actor: Principal, now: datetime, action: str
+) -> None:
+    """The rows' context (pause, tablet), and each citizen shown audited."""
+    _context(uow.session, rows, now)
+    uow.audit.citizens_shown(
+        actor=actor,
+        now=now,
+        action=action,
+        citizens=[(row.citizen_id, row.care_team_id) for row in rows],
+    )
 
 
 def read_queue(
@@ -223,13 +225,13 @@ def read_queue(
     citizen shown."""
     teams = teams_in_view(actor, care_team_id)
     page, total = worklist_page(
-        uow.session, team_ids=teams, bands=bands, limit=limit, offset=offset
+        uow.session, team_ids=teams, bands=bands, limit=limit, offset=offset, now=now
     )
     rows = [
         QueueRow(
             citizen_id=r.citizen_id,
             care_team_id=r.care_team_id,
-            name=f"{r.given_name} {r.family_name}",
+            name=r.citizen_name,
             cpr=r.cpr,
             band=r.band,
         )
@@ -241,13 +243,7 @@ def read_queue(
     )
     for row in rows:
         row.alerts = alerts.get(row.citizen_id, [])
-    _context(uow.session, rows, now)
-    uow.audit.citizens_shown(
-        actor=actor,
-        now=now,
-        action=action,
-        citizens=[(row.citizen_id, row.care_team_id) for row in rows],
-    )
+    _shown(uow, rows, actor=actor, now=now, action=action)
     return rows, total
 
 
@@ -306,11 +302,5 @@ def read_in_progress(
                 alerts=found,
             )
         )
-    _context(uow.session, rows, now)
-    uow.audit.citizens_shown(
-        actor=actor,
-        now=now,
-        action=action,
-        citizens=[(row.citizen_id, row.care_team_id) for row in rows],
-    )
+    _shown(uow, rows, actor=actor, now=now, action=action)
     return rows

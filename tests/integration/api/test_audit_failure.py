@@ -50,6 +50,7 @@ def test_reads_fail_when_the_audit_cannot_be_written(
         f"/api/v1/citizens/{world.a.citizen_ids[0]}",
         "/api/v1/worklist",
         f"/api/v1/citizens/{world.a.citizen_ids[0]}/readings",
+        f"/fhir/r4/Patient/{world.a.citizen_ids[0]}",  # FHIR commits with the unit of work too
     ):
         response = client.get(url, headers=auth)
         assert response.status_code == 500, url

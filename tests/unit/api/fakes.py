@@ -5,7 +5,7 @@ alert aggregate itself, one current tablet per citizen). No database."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,15 +25,15 @@ from pust.db.tables import (
     StaffUser,
     TriageResult,
 )
-from pust.domain import alert_aggregate
-from pust.domain.alert_aggregate import AlertState, LifecycleEvent, Transition
-from pust.domain.alert_lifecycle import AlertNotFoundError, Outcome, StaleAlertError, open_key
+from pust.domain.alert_aggregate import AlertState, LifecycleEvent
+from pust.domain.alert_lifecycle import AlertNotFoundError, StaleAlertError, open_key
 from pust.domain.cpr import Cpr
 from pust.domain.limits import default_rule_set
 from pust.domain.plans import MeasurementPlan
-from pust.domain.routing import default_routing_policy
+from pust.domain.routing import RoutingPolicy, default_routing_policy
 from pust.domain.severity import AlertStatus
-from services.api.auth.principal import Principal
+from services.api.alerts.repository import Action, AlertRepository
+from services.api.audit.trail import AuditTrail
 
 
 @dataclass
@@ -46,69 +46,28 @@ class AuditEntry:
     care_team_id: uuid.UUID | None
 
 
-class FakeAuditTrail:
+class FakeAuditTrail(AuditTrail):
     def __init__(self) -> None:
         self.entries: list[AuditEntry] = []
 
-    def record(
-        self,
-        *,
-        actor: Principal,
-        now: datetime,
-        action: str,
-        resource_type: str,
-        resource_id: str | None = None,
-        citizen_id: uuid.UUID | None = None,
-        care_team_id: uuid.UUID | None = None,
-    ) -> None:
-        self.entries.append(
-            AuditEntry(action, actor.username, resource_type, resource_id, citizen_id, care_team_id)
-        )
-
-    def about_citizen(
-        self,
-        *,
-        actor: Principal,
-        citizen: Citizen,
-        now: datetime,
-        action: str,
-        resource_type: str = "citizen",
-        resource_id: str | None = None,
-    ) -> None:
-        self.record(
-            actor=actor,
-            now=now,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id or str(citizen.id),
-            citizen_id=citizen.id,
-            care_team_id=citizen.care_team_id,
-        )
-
-    def citizens_shown(
-        self,
-        *,
-        actor: Principal,
-        now: datetime,
-        action: str,
-        citizens: Iterable[tuple[uuid.UUID, uuid.UUID]],
-    ) -> None:
-        for citizen_id, team_id in dict(citizens).items():
-            self.record(
-                actor=actor,
-                now=now,
-                action=action,
-                resource_type="citizen",
-                resource_id=str(citizen_id),
-                citizen_id=citizen_id,
-                care_team_id=team_id,
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self.entries.extend(
+            AuditEntry(
+                r["action"],
+                r["actor_username"],
+                r["resource_type"],
+                r["resource_id"],
+                r["citizen_id"],
+                r["care_team_id"],
             )
+            for r in rows
+        )
 
     def actions(self) -> list[str]:
         return [e.action for e in self.entries]
 
 
-class FakeAlertRepository:
+class FakeAlertRepository(AlertRepository):
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, Alert] = {}
         self.events: list[tuple[uuid.UUID, LifecycleEvent]] = []
@@ -139,12 +98,7 @@ class FakeAlertRepository:
         ]
         return sorted(found, key=lambda a: (a.first_seen_at, str(a.id)))
 
-    def _change(
-        self,
-        alert_id: uuid.UUID,
-        expected_version: int | None,
-        action: Callable[[AlertState], Transition],
-    ) -> Alert:
+    def change(self, alert_id: uuid.UUID, expected_version: int | None, action: Action) -> Alert:
         alert = self.rows.get(alert_id)
         if alert is None:
             raise AlertNotFoundError(alert_id)
@@ -155,81 +109,14 @@ class FakeAlertRepository:
         self.events.extend((alert_id, event) for event in transition.events)
         return alert
 
-    def claim(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        take_over: bool,
-    ) -> Alert:
-        return self._change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.claim(s, actor_id=actor_id, now=now, take_over=take_over),
+    def another_is_open(self, state: AlertState) -> bool:
+        return any(
+            a.id != state.id and a.open_key == open_key(state.citizen_id, state.rule_key)
+            for a in self.rows.values()
         )
 
-    def acknowledge(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return self._change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.acknowledge(s, actor_id=actor_id, now=now, note=note),
-        )
-
-    def resolve(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        outcome: Outcome,
-        expected_version: int | None,
-        note: str | None,
-    ) -> Alert:
-        return self._change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.resolve(
-                s, actor_id=actor_id, now=now, outcome=outcome, note=note
-            ),
-        )
-
-    def reopen(
-        self,
-        *,
-        alert_id: uuid.UUID,
-        actor_id: uuid.UUID,
-        now: datetime,
-        reason: str,
-        expected_version: int | None,
-    ) -> Alert:
-        def another_is_open(state: AlertState) -> bool:
-            return any(
-                a.id != state.id and a.open_key == open_key(state.citizen_id, state.rule_key)
-                for a in self.rows.values()
-            )
-
-        return self._change(
-            alert_id,
-            expected_version,
-            lambda s: alert_aggregate.reopen(
-                s,
-                actor_id=actor_id,
-                now=now,
-                reason=reason,
-                policy=default_routing_policy(),
-                another_is_open=another_is_open(s),
-            ),
-        )
+    def routing_policy(self, care_team_id: uuid.UUID) -> RoutingPolicy:
+        return default_routing_policy()
 
 
 @dataclass
@@ -393,7 +280,8 @@ class FakeEnrolmentRepository:
     """Devices, assignments (one open one per device and per citizen) and pairing codes;
     ``broker_syncs`` lists the devices the broker channel was told about, in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, tablets: FakeTabletOutbox) -> None:
+        self.tablets = tablets  # an assignment is the citizen's tablet (``device_of``) too
         self.devices: dict[str, Device] = {}
         self.holders: dict[str, uuid.UUID] = {}
         self.codes: dict[str, PairingCode] = {}
@@ -411,14 +299,12 @@ class FakeEnrolmentRepository:
     def holder(self, device_id: str) -> uuid.UUID | None:
         return self.holders.get(device_id)
 
-    def tablet_of(self, citizen_id: uuid.UUID) -> str | None:
-        return next((d for d, c in self.holders.items() if c == citizen_id), None)
-
     def assign(
         self, *, device_id: str, citizen_id: uuid.UUID, now: datetime, by: uuid.UUID | None
     ) -> None:
-        assert device_id not in self.holders and self.tablet_of(citizen_id) is None
+        assert device_id not in self.holders and citizen_id not in self.holders.values()
         self.holders[device_id] = citizen_id
+        self.tablets.devices[citizen_id] = device_id
 
     def add_code(self, code: PairingCode) -> None:
         assert code.code_hash not in self.codes
@@ -439,15 +325,7 @@ class FakeEnrolmentRepository:
         self.passwords.pop(device.id, None)
         self.broker_syncs.append(device.id)
 
-    def device_event(
-        self,
-        *,
-        device_id: str,
-        now: datetime,
-        action: str,
-        citizen_id: uuid.UUID,
-        care_team_id: uuid.UUID,
-    ) -> None:
+    def device_event(self, *, device_id: str, citizen: Citizen, now: datetime, action: str) -> None:
         self.device_events.append((action, device_id))
 
 
@@ -457,7 +335,7 @@ class FakeUnitOfWork:
     alerts: FakeAlertRepository = field(default_factory=FakeAlertRepository)
     citizens: FakeCitizenRepository = field(default_factory=FakeCitizenRepository)
     tablets: FakeTabletOutbox = field(default_factory=FakeTabletOutbox)
-    enrolment: FakeEnrolmentRepository = field(default_factory=FakeEnrolmentRepository)
+    enrolment: FakeEnrolmentRepository = field(init=False)
     teams: FakeTeamRepository = field(default_factory=FakeTeamRepository)
     staff: FakeStaffRepository = field(default_factory=FakeStaffRepository)
     records: FakeCitizenRecords = field(init=False)
@@ -465,6 +343,7 @@ class FakeUnitOfWork:
 
     def __post_init__(self) -> None:
         self.records = FakeCitizenRecords(self.citizens)
+        self.enrolment = FakeEnrolmentRepository(self.tablets)
 
     def flush(self) -> None:
         pass

@@ -16,6 +16,8 @@ from services.api.auth.tokens import (
     read_token,
 )
 from services.api.health.probes import _connect_packet
+from services.api.web import i18n
+from services.api.web.device_words import DEVICE_WORDS
 from services.api.web.i18n import CATALOGUE, translator
 from services.api.web.render import age_text, reason_text
 
@@ -55,6 +57,12 @@ def test_catalogue_has_both_languages_and_shows_missing_keys() -> None:
     assert translator("en")("worklist") == "Worklist"
     assert translator("xx")("worklist") == "Arbejdsliste"
     assert translator("da")("no-such-key") == "no-such-key"
+
+
+def test_the_tablet_words_are_part_of_the_one_catalogue_and_say_no_key_twice() -> None:
+    assert not set(DEVICE_WORDS) & set(i18n._WORDS)
+    assert translator("en")("device_status_revoked") == "revoked"
+    assert translator("da")("enrol_device") == "Registrér tablet"
 
 
 def test_reason_says_value_and_limit_never_the_rule_key() -> None:
