@@ -50,7 +50,7 @@ class ContextLoader:
         if not ids:
             return {}
         citizens = session.exec(select(Citizen).where(col(Citizen.id).in_(ids))).all()
-        limit_sets = _newest_limit_sets(session, citizens)
+        limit_sets = newest_limit_sets(session, citizens)
         baselines = current_baselines_of(session, ids)
         contexts: dict[uuid.UUID, CitizenContext] = {}
         for citizen in citizens:
@@ -68,6 +68,10 @@ class ContextLoader:
                 baselines=known,
             )
         return contexts
+
+    def rules_of(self, limit_set: LimitSet | None) -> RuleSet | None:
+        """The parsed rule set of a limit set (remembered: limit sets are never edited)."""
+        return self._parse(limit_set)
 
     def _parse(self, limit_set: LimitSet | None) -> RuleSet | None:
         if limit_set is None:
@@ -109,7 +113,7 @@ class ContextLoader:
         return set_now
 
 
-def _newest_limit_sets(session: Session, citizens: Iterable[Citizen]) -> dict[uuid.UUID, LimitSet]:
+def newest_limit_sets(session: Session, citizens: Iterable[Citizen]) -> dict[uuid.UUID, LimitSet]:
     """Each citizen's own newest limit set, else the care team's newest group default."""
     citizen_list = list(citizens)
     ids = [c.id for c in citizen_list]

@@ -5,6 +5,7 @@ the hot path at a thousand readings a second."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -91,25 +92,46 @@ def _response(row: Any) -> Pending:
     )
 
 
-def claim(session: Session, kind: Kind, *, limit: int, only_id: int | None = None) -> list[Pending]:
+def claim(
+    session: Session,
+    kind: Kind,
+    *,
+    limit: int,
+    only_id: int | None = None,
+    first_ids: Sequence[int] = (),
+) -> list[Pending]:
     """Lock up to ``limit`` untriaged rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: another
-    worker takes the next ones)."""
-    if kind is Kind.READING:
-        statement = select(*_READING_COLUMNS).where(col(Reading.triaged_at).is_(None))
-        if only_id is not None:
-            statement = statement.where(col(Reading.id) == only_id)
-        statement = statement.order_by(col(Reading.id))
-        convert = _reading
-    else:
-        statement = select(*_RESPONSE_COLUMNS).where(
-            col(QuestionnaireResponse.triaged_at).is_(None)
+    worker takes the next ones): those of ``first_ids`` that are still untriaged first, then
+    the oldest in id order."""
+    table: Any = Reading if kind is Kind.READING else QuestionnaireResponse
+    columns = _READING_COLUMNS if kind is Kind.READING else _RESPONSE_COLUMNS
+    convert = _reading if kind is Kind.READING else _response
+    base = select(*columns).where(col(table.triaged_at).is_(None))
+    if only_id is not None:
+        base = base.where(col(table.id) == only_id)
+    first: list[Any] = []
+    if first_ids and only_id is None:
+        first = list(
+            session.execute(
+                base.where(col(table.id).in_(sorted(first_ids)))
+                .order_by(col(table.id))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
         )
-        if only_id is not None:
-            statement = statement.where(col(QuestionnaireResponse.id) == only_id)
-        statement = statement.order_by(col(QuestionnaireResponse.id))
-        convert = _response
-    rows = session.execute(statement.limit(limit).with_for_update(skip_locked=True)).all()
-    return [convert(row) for row in rows]
+    rest: list[Any] = []
+    if len(first) < limit:
+        statement = base
+        if first:
+            statement = statement.where(col(table.id).not_in([row[0] for row in first]))
+        rest = list(
+            session.execute(
+                statement.order_by(col(table.id))
+                .limit(limit - len(first))
+                .with_for_update(skip_locked=True)
+            ).all()
+        )
+    return [convert(row) for row in first + rest]
 
 
 def write(session: Session, outcomes: list[Outcome], *, now: datetime) -> None:
