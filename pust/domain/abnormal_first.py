@@ -27,15 +27,33 @@ _NO_EVIDENCE = Evidence()
 _ANY_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # absolute limits do not depend on the time
 
 
+class AbnormalScreen:
+    """A rule set's absolute limits by measurement type, for pre-classifying many readings
+    (built once per rule set; the rules judge, this only finds the ones that apply)."""
+
+    __slots__ = ("_limits",)
+
+    def __init__(self, rules: RuleSet) -> None:
+        limits: dict[str, list[AbsoluteLimit]] = {}
+        for rule in rules.of_kind(AbsoluteLimit):
+            limits.setdefault(rule.type.value, []).append(rule)
+        self._limits = {type_: tuple(found) for type_, found in limits.items()}
+
+    def reading(self, type_: str, value: float) -> bool:
+        """Any absolute limit for ``type_`` breached (yellow or red)."""
+        limits = self._limits.get(type_)
+        if not limits:
+            return False
+        facts = ReadingFacts(type=type_, value=value, measured_at=_ANY_TIME)
+        return any(
+            rule.evaluate_reading(facts, _NO_EVIDENCE).severity is not Severity.GREEN
+            for rule in limits
+        )
+
+
 def reading_is_abnormal(rules: RuleSet, type_: str, value: float) -> bool:
     """Any absolute limit of ``rules`` for ``type_`` breached (yellow or red)."""
-    facts = ReadingFacts(type=type_, value=value, measured_at=_ANY_TIME)
-    for rule in rules.of_kind(AbsoluteLimit):
-        if rule.type.value != type_:
-            continue
-        if rule.evaluate_reading(facts, _NO_EVIDENCE).severity is not Severity.GREEN:
-            return True
-    return False
+    return AbnormalScreen(rules).reading(type_, value)
 
 
 def response_is_abnormal(answers: Iterable[tuple[str, Any]]) -> bool:

@@ -30,8 +30,7 @@ from sqlmodel import select as select_model
 
 from pust.db.tables.citizens import Citizen
 from pust.db.tables.readings import QuestionnaireResponse, Reading
-from pust.domain.abnormal_first import reading_is_abnormal, response_is_abnormal
-from pust.domain.limits import RuleSet
+from pust.domain.abnormal_first import AbnormalScreen, response_is_abnormal
 from services.alerts.citizen_context import ContextLoader, newest_limit_sets
 from services.alerts.pending import Kind
 
@@ -50,7 +49,8 @@ class AbnormalFirst:
         self._chunk = chunk
         self._watermark: dict[Kind, int] = {Kind.READING: 0, Kind.RESPONSE: 0}
         self._abnormal: dict[Kind, set[int]] = {Kind.READING: set(), Kind.RESPONSE: set()}
-        self._rules: dict[uuid.UUID, tuple[RuleSet | None, datetime]] = {}
+        self._rules: dict[uuid.UUID, tuple[AbnormalScreen | None, datetime]] = {}
+        self._screens: dict[int, AbnormalScreen] = {}  # by id() of a remembered rule set
 
     def candidates(self, session: Session, kind: Kind, *, limit: int, now: datetime) -> list[int]:
         """The oldest abnormal ids known, at most :func:`abnormal_share` of ``limit``; they
@@ -86,17 +86,18 @@ class AbnormalFirst:
                 if response_is_abnormal(_answers(row[2])):
                     self._abnormal[kind].add(row[0])
             return
-        rules = self._rules_of(session, {row[1] for row in rows}, now)
+        screens = self._screens_of(session, {row[1] for row in rows}, now)
         for row_id, citizen_id, type_, value in rows:
-            rule_set = rules.get(citizen_id)
-            if rule_set is not None and reading_is_abnormal(rule_set, type_, value):
+            screen = screens.get(citizen_id)
+            if screen is not None and screen.reading(type_, value):
                 self._abnormal[kind].add(row_id)
 
-    def _rules_of(
+    def _screens_of(
         self, session: Session, citizen_ids: set[uuid.UUID], now: datetime
-    ) -> dict[uuid.UUID, RuleSet | None]:
-        """Each citizen's rule set in force (remembered for :data:`RULES_TTL`: a stale one
-        only changes the order of the queue, never a verdict)."""
+    ) -> dict[uuid.UUID, AbnormalScreen | None]:
+        """The screen of each citizen's rule set in force (remembered for
+        :data:`RULES_TTL`: a stale one only changes the order of the queue, never a
+        verdict)."""
         fresh = {
             citizen_id: found[0]
             for citizen_id in citizen_ids
@@ -110,8 +111,13 @@ class AbnormalFirst:
             chosen = newest_limit_sets(session, citizens)
             for citizen in citizens:
                 rules = self._contexts.rules_of(chosen.get(citizen.id))
-                self._rules[citizen.id] = (rules, now)
-                fresh[citizen.id] = rules
+                screen = None
+                if rules is not None:  # parsed rule sets are remembered, so id() is stable
+                    screen = self._screens.get(id(rules))
+                    if screen is None:
+                        screen = self._screens[id(rules)] = AbnormalScreen(rules)
+                self._rules[citizen.id] = (screen, now)
+                fresh[citizen.id] = screen
         return fresh
 
 

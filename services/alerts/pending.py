@@ -11,7 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import insert, select, text, update
 from sqlmodel import Session, col
 
 from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
@@ -135,7 +136,15 @@ def claim(
 
 
 def write(session: Session, outcomes: list[Outcome], *, now: datetime) -> None:
-    """Triage results and ``triaged_at`` for a batch, in two statements per table."""
+    """Triage results and ``triaged_at`` for a batch: on PostgreSQL one statement per kind
+    (an ``UPDATE … FROM unnest`` inside the ``INSERT … SELECT FROM unnest`` of the
+    results), elsewhere an executemany per table."""
+    if outcomes and session.get_bind().dialect.name == "postgresql":
+        for kind in Kind:
+            mine = [o for o in outcomes if o.pending.kind is kind]
+            if mine:
+                _write_postgresql(session, kind, mine, now=now)
+        return
     results = [
         {
             "citizen_id": o.pending.citizen_id,
@@ -160,3 +169,45 @@ def write(session: Session, outcomes: list[Outcome], *, now: datetime) -> None:
         ]
         if marks:
             session.execute(update(table), marks)  # ORM bulk UPDATE by primary key
+
+
+_WRITE = """
+WITH marked AS (
+    UPDATE {table} AS t SET severity = m.severity, triaged_at = :now
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:severities AS text[])) AS m(id, severity)
+    WHERE t.id = m.id
+)
+INSERT INTO triage_result
+    (citizen_id, {column}, severity, reasons, limit_set_id, late, evaluated_at)
+SELECT r.citizen_id, r.id, r.severity, r.reasons, r.limit_set_id, r.late, :now
+FROM unnest(
+    CAST(:r_citizens AS uuid[]), CAST(:r_ids AS bigint[]), CAST(:r_severities AS text[]),
+    CAST(:r_reasons AS jsonb[]), CAST(:r_limit_sets AS uuid[]), CAST(:r_late AS boolean[])
+) AS r(citizen_id, id, severity, reasons, limit_set_id, late)
+"""
+_WRITES = {
+    Kind.READING: text(_WRITE.format(table="reading", column="reading_id")),
+    Kind.RESPONSE: text(
+        _WRITE.format(table="questionnaire_response", column="questionnaire_response_id")
+    ),
+}
+
+
+def _write_postgresql(
+    session: Session, kind: Kind, outcomes: list[Outcome], *, now: datetime
+) -> None:
+    results = [o for o in outcomes if o.severity is not None]
+    session.execute(
+        _WRITES[kind],
+        {
+            "now": now,
+            "ids": [o.pending.id for o in outcomes],
+            "severities": [o.severity for o in outcomes],
+            "r_citizens": [o.pending.citizen_id for o in results],
+            "r_ids": [o.pending.id for o in results],
+            "r_severities": [o.severity for o in results],
+            "r_reasons": [Jsonb(o.reasons) for o in results],
+            "r_limit_sets": [o.limit_set_id for o in results],
+            "r_late": [o.pending.late for o in results],
+        },
+    )
