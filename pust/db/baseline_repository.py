@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from pust.db.tables.clinical import Baseline
@@ -130,6 +132,102 @@ def fill_run_in_baselines(
     if set_now:
         session.flush()
     return set_now, too_few
+
+
+@dataclass(frozen=True, slots=True)
+class RunInWanted:
+    """One citizen's baselines to take from the run-in (``missing``: types or scored items)."""
+
+    citizen_id: uuid.UUID
+    monitoring_started_at: datetime
+    missing: frozenset[str]
+
+
+def fill_run_in_baselines_of(
+    session: Session, wanted: Iterable[RunInWanted], *, now: datetime
+) -> dict[uuid.UUID, tuple[dict[str, float], set[str]]]:
+    """:func:`fill_run_in_baselines` for many citizens at once: one query for the run-in
+    readings of all of them (citizens that started on the same day share one condition),
+    one for the run-in questionnaire answers when a scored item is missing, one flush.
+    Returns per citizen the baselines set and the types that had too few values."""
+    due = [w for w in wanted if w.missing and run_in_complete(w.monitoring_started_at, now)]
+    if not due:
+        return {}
+    measured = {t.value for t in MeasurementType}
+    values: dict[tuple[uuid.UUID, str], list[TimedValue]] = {}
+    by_start: dict[datetime, set[uuid.UUID]] = {}
+    for want in due:
+        by_start.setdefault(want.monitoring_started_at, set()).add(want.citizen_id)
+    reading_types = sorted({t for w in due for t in w.missing if t in measured})
+    if reading_types:
+        windows = []
+        for started_at, citizens in by_start.items():
+            start, end = run_in_window(started_at)
+            windows.append(
+                and_(
+                    col(Reading.citizen_id).in_(sorted(citizens)),
+                    col(Reading.measured_at) >= start,
+                    col(Reading.measured_at) < end,
+                )
+            )
+        for citizen_id, type_, at, value in session.exec(
+            select(Reading.citizen_id, Reading.type, Reading.measured_at, Reading.value).where(
+                col(Reading.type).in_(reading_types), col(Reading.valid).is_(True), or_(*windows)
+            )
+        ).all():
+            values.setdefault((citizen_id, type_), []).append(TimedValue(at, value))
+    if any(t not in measured for w in due for t in w.missing):
+        windows = []
+        for started_at, citizens in by_start.items():
+            start, end = run_in_window(started_at)
+            windows.append(
+                and_(
+                    col(QuestionnaireResponse.citizen_id).in_(sorted(citizens)),
+                    col(QuestionnaireResponse.answered_at) >= start,
+                    col(QuestionnaireResponse.answered_at) < end,
+                )
+            )
+        for citizen_id, answered_at, answers in session.exec(
+            select(
+                QuestionnaireResponse.citizen_id,
+                QuestionnaireResponse.answered_at,
+                QuestionnaireResponse.answers,
+            ).where(col(QuestionnaireResponse.valid).is_(True), or_(*windows))
+        ).all():
+            for answer in answers:
+                item, value = answer.get("item"), answer.get("value")
+                if isinstance(value, int | float):
+                    values.setdefault((citizen_id, str(item)), []).append(
+                        TimedValue(answered_at, float(value))
+                    )
+    found: dict[uuid.UUID, tuple[dict[str, float], set[str]]] = {}
+    added = False
+    for want in due:
+        set_now: dict[str, float] = {}
+        too_few: set[str] = set()
+        for type_ in sorted(want.missing):
+            median = run_in_median(
+                values.get((want.citizen_id, type_), []),
+                monitoring_started_at=want.monitoring_started_at,
+            )
+            if median is None:
+                too_few.add(type_)
+                continue
+            session.add(
+                Baseline(
+                    citizen_id=want.citizen_id,
+                    type=type_,
+                    value=median,
+                    method=BaselineMethod.RUN_IN_MEDIAN.value,
+                    set_at=now,
+                )
+            )
+            added = True
+            set_now[type_] = median
+        found[want.citizen_id] = (set_now, too_few)
+    if added:
+        session.flush()
+    return found
 
 
 def _supersede(session: Session, citizen_id: uuid.UUID, type_: str, now: datetime) -> None:

@@ -146,6 +146,8 @@ class BenchEnvironment:
             "pid_file",
             "per_listener_settings",
             "include_dir",
+            "plugin",  # dynamic security: the bench's clients are anonymous
+            "plugin_opt_config_file",
         )
         kept = [
             line

@@ -55,14 +55,21 @@ class BenchProcess:
         return self._process is not None and self._process.poll() is None
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time so far (None once the process has gone)."""
+        """User + system CPU time so far, its worker processes' included (uvicorn's
+        supervisor with ``PUST_API_WORKERS``); None once the process has gone."""
         if self._process is None:
             return None
         try:
-            times = psutil.Process(self._process.pid).cpu_times()
+            handle = psutil.Process(self._process.pid)
+            total = sum(handle.cpu_times()[:2])
+            for child in handle.children(recursive=True):
+                try:
+                    total += sum(child.cpu_times()[:2])
+                except psutil.Error:
+                    continue
         except psutil.Error:
             return None
-        return float(times.user + times.system)
+        return float(total)
 
     @property
     def peak_rss_mb(self) -> float:

@@ -207,7 +207,7 @@ def _services_parts(
             process = services.all().get(name)
             if process is not None:
                 process.stop()  # the worklist is measured on its own
-        result["latency"]["worklist API (10 nurses)"] = worklist_part(
+        result["latency"][f"worklist API ({options.nurses} nurses)"] = worklist_part(
             engine, services, options, prefix
         )
     finally:

@@ -17,7 +17,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from pust.db.baseline_repository import current_baselines_of, fill_run_in_baselines
+from pust.db.baseline_repository import (
+    RunInWanted,
+    current_baselines_of,
+    fill_run_in_baselines_of,
+)
 from pust.db.tables.citizens import Citizen
 from pust.db.tables.clinical import LimitSet
 from pust.domain.baselines import run_in_complete
@@ -42,6 +46,7 @@ class ContextLoader:
     def __init__(self) -> None:
         self._rules: dict[uuid.UUID, RuleSet | None] = {}
         self._too_few: dict[tuple[uuid.UUID, str, datetime], datetime] = {}
+        self._default: RuleSet | None = None
 
     def load(
         self, session: Session, citizen_ids: Iterable[uuid.UUID], *, now: datetime
@@ -50,28 +55,46 @@ class ContextLoader:
         if not ids:
             return {}
         citizens = session.exec(select(Citizen).where(col(Citizen.id).in_(ids))).all()
-        limit_sets = _newest_limit_sets(session, citizens)
+        limit_sets = newest_limit_sets(session, citizens)
         baselines = current_baselines_of(session, ids)
+        rules_of = {c.id: self._parse(limit_sets.get(c.id)) for c in citizens}
+        filled = fill_run_in_baselines_of(
+            session,
+            [
+                want
+                for c in citizens
+                if (rules := rules_of[c.id]) is not None
+                and (want := self._run_in_wanted(c, rules, baselines.get(c.id, {}), now))
+            ],
+            now=now,
+        )
+        started = {c.id: c.monitoring_started_at for c in citizens}
+        for citizen_id, (_set_now, too_few) in filled.items():
+            for type_ in too_few:
+                self._too_few[(citizen_id, type_, started[citizen_id])] = now
         contexts: dict[uuid.UUID, CitizenContext] = {}
         for citizen in citizens:
             limit_set = limit_sets.get(citizen.id)
-            rules = self._parse(limit_set)
-            known = baselines.get(citizen.id, {})
-            if rules is not None:
-                known = known | self._fill_baselines(session, citizen, rules, known, now)
+            known = baselines.get(citizen.id, {}) | filled.get(citizen.id, ({}, set()))[0]
             contexts[citizen.id] = CitizenContext(
                 citizen_id=citizen.id,
                 care_team_id=citizen.care_team_id,
                 monitoring_started_at=citizen.monitoring_started_at,
-                rules=rules,
+                rules=rules_of[citizen.id],
                 limit_set_id=limit_set.id if limit_set is not None else None,
                 baselines=known,
             )
         return contexts
 
+    def rules_of(self, limit_set: LimitSet | None) -> RuleSet | None:
+        """The parsed rule set of a limit set (remembered: limit sets are never edited)."""
+        return self._parse(limit_set)
+
     def _parse(self, limit_set: LimitSet | None) -> RuleSet | None:
-        if limit_set is None:
-            return default_rule_set()  # no limits stored at all: the starting configuration
+        if limit_set is None:  # no limits stored at all: the starting configuration
+            if self._default is None:
+                self._default = default_rule_set()
+            return self._default
         if limit_set.id not in self._rules:
             try:
                 self._rules[limit_set.id] = parse_rule_set(limit_set.rules)
@@ -80,36 +103,24 @@ class ContextLoader:
                 self._rules[limit_set.id] = None
         return self._rules[limit_set.id]
 
-    def _fill_baselines(
-        self,
-        session: Session,
-        citizen: Citizen,
-        rules: RuleSet,
-        known: dict[str, float],
-        now: datetime,
-    ) -> dict[str, float]:
+    def _run_in_wanted(
+        self, citizen: Citizen, rules: RuleSet, known: dict[str, float], now: datetime
+    ) -> RunInWanted | None:
+        """The run-in baselines still to take for this citizen (None: none, or all of them
+        checked within :data:`RUN_IN_RECHECK` and found short of values)."""
         if not run_in_complete(citizen.monitoring_started_at, now):
-            return {}
+            return None
         missing = set()
         for type_ in rules.baseline_types() - known.keys():
             checked = self._too_few.get((citizen.id, type_, citizen.monitoring_started_at))
             if checked is None or now - checked >= RUN_IN_RECHECK:
                 missing.add(type_)
         if not missing:
-            return {}
-        set_now, too_few = fill_run_in_baselines(
-            session,
-            citizen_id=citizen.id,
-            monitoring_started_at=citizen.monitoring_started_at,
-            missing=missing,
-            now=now,
-        )
-        for type_ in too_few:
-            self._too_few[(citizen.id, type_, citizen.monitoring_started_at)] = now
-        return set_now
+            return None
+        return RunInWanted(citizen.id, citizen.monitoring_started_at, frozenset(missing))
 
 
-def _newest_limit_sets(session: Session, citizens: Iterable[Citizen]) -> dict[uuid.UUID, LimitSet]:
+def newest_limit_sets(session: Session, citizens: Iterable[Citizen]) -> dict[uuid.UUID, LimitSet]:
     """Each citizen's own newest limit set, else the care team's newest group default."""
     citizen_list = list(citizens)
     ids = [c.id for c in citizen_list]

@@ -5,12 +5,14 @@ the hot path at a thousand readings a second."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import insert, select, text, update
 from sqlmodel import Session, col
 
 from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
@@ -91,29 +93,58 @@ def _response(row: Any) -> Pending:
     )
 
 
-def claim(session: Session, kind: Kind, *, limit: int, only_id: int | None = None) -> list[Pending]:
+def claim(
+    session: Session,
+    kind: Kind,
+    *,
+    limit: int,
+    only_id: int | None = None,
+    first_ids: Sequence[int] = (),
+) -> list[Pending]:
     """Lock up to ``limit`` untriaged rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: another
-    worker takes the next ones)."""
-    if kind is Kind.READING:
-        statement = select(*_READING_COLUMNS).where(col(Reading.triaged_at).is_(None))
-        if only_id is not None:
-            statement = statement.where(col(Reading.id) == only_id)
-        statement = statement.order_by(col(Reading.id))
-        convert = _reading
-    else:
-        statement = select(*_RESPONSE_COLUMNS).where(
-            col(QuestionnaireResponse.triaged_at).is_(None)
+    worker takes the next ones): those of ``first_ids`` that are still untriaged first, then
+    the oldest in id order."""
+    table: Any = Reading if kind is Kind.READING else QuestionnaireResponse
+    columns = _READING_COLUMNS if kind is Kind.READING else _RESPONSE_COLUMNS
+    convert = _reading if kind is Kind.READING else _response
+    base = select(*columns).where(col(table.triaged_at).is_(None))
+    if only_id is not None:
+        base = base.where(col(table.id) == only_id)
+    first: list[Any] = []
+    if first_ids and only_id is None:
+        first = list(
+            session.execute(
+                base.where(col(table.id).in_(sorted(first_ids)))
+                .order_by(col(table.id))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
         )
-        if only_id is not None:
-            statement = statement.where(col(QuestionnaireResponse.id) == only_id)
-        statement = statement.order_by(col(QuestionnaireResponse.id))
-        convert = _response
-    rows = session.execute(statement.limit(limit).with_for_update(skip_locked=True)).all()
-    return [convert(row) for row in rows]
+    rest: list[Any] = []
+    if len(first) < limit:
+        statement = base
+        if first:
+            statement = statement.where(col(table.id).not_in([row[0] for row in first]))
+        rest = list(
+            session.execute(
+                statement.order_by(col(table.id))
+                .limit(limit - len(first))
+                .with_for_update(skip_locked=True)
+            ).all()
+        )
+    return [convert(row) for row in first + rest]
 
 
 def write(session: Session, outcomes: list[Outcome], *, now: datetime) -> None:
-    """Triage results and ``triaged_at`` for a batch, in two statements per table."""
+    """Triage results and ``triaged_at`` for a batch: on PostgreSQL one statement per kind
+    (an ``UPDATE … FROM unnest`` inside the ``INSERT … SELECT FROM unnest`` of the
+    results), elsewhere an executemany per table."""
+    if outcomes and session.get_bind().dialect.name == "postgresql":
+        for kind in Kind:
+            mine = [o for o in outcomes if o.pending.kind is kind]
+            if mine:
+                _write_postgresql(session, kind, mine, now=now)
+        return
     results = [
         {
             "citizen_id": o.pending.citizen_id,
@@ -138,3 +169,45 @@ def write(session: Session, outcomes: list[Outcome], *, now: datetime) -> None:
         ]
         if marks:
             session.execute(update(table), marks)  # ORM bulk UPDATE by primary key
+
+
+_WRITE = """
+WITH marked AS (
+    UPDATE {table} AS t SET severity = m.severity, triaged_at = :now
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:severities AS text[])) AS m(id, severity)
+    WHERE t.id = m.id
+)
+INSERT INTO triage_result
+    (citizen_id, {column}, severity, reasons, limit_set_id, late, evaluated_at)
+SELECT r.citizen_id, r.id, r.severity, r.reasons, r.limit_set_id, r.late, :now
+FROM unnest(
+    CAST(:r_citizens AS uuid[]), CAST(:r_ids AS bigint[]), CAST(:r_severities AS text[]),
+    CAST(:r_reasons AS jsonb[]), CAST(:r_limit_sets AS uuid[]), CAST(:r_late AS boolean[])
+) AS r(citizen_id, id, severity, reasons, limit_set_id, late)
+"""
+_WRITES = {
+    Kind.READING: text(_WRITE.format(table="reading", column="reading_id")),
+    Kind.RESPONSE: text(
+        _WRITE.format(table="questionnaire_response", column="questionnaire_response_id")
+    ),
+}
+
+
+def _write_postgresql(
+    session: Session, kind: Kind, outcomes: list[Outcome], *, now: datetime
+) -> None:
+    results = [o for o in outcomes if o.severity is not None]
+    session.execute(
+        _WRITES[kind],
+        {
+            "now": now,
+            "ids": [o.pending.id for o in outcomes],
+            "severities": [o.severity for o in outcomes],
+            "r_citizens": [o.pending.citizen_id for o in results],
+            "r_ids": [o.pending.id for o in results],
+            "r_severities": [o.severity for o in results],
+            "r_reasons": [Jsonb(o.reasons) for o in results],
+            "r_limit_sets": [o.limit_set_id for o in results],
+            "r_late": [o.pending.late for o in results],
+        },
+    )

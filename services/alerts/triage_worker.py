@@ -29,6 +29,7 @@ from pust.db.tables.citizens import Citizen
 from pust.domain.clock import Clock
 from pust.domain.triage import ReadingFacts, RuleFailure, Triage, triage_reading, triage_response
 from pust.messaging.topics import Topics
+from services.alerts.abnormal_first import AbnormalFirst
 from services.alerts.alert_effects import Source, alert_rules, apply_triage, technical_breach
 from services.alerts.citizen_context import CitizenContext, ContextLoader
 from services.alerts.pending import Kind, Outcome, Pending, claim, write
@@ -46,6 +47,7 @@ class TriageWorker:
         self._topics = topics
         self._batch_size = batch_size
         self._contexts = ContextLoader()
+        self._abnormal_first = AbnormalFirst(self._contexts)
 
     def run_once(self) -> int:
         """Triage one batch of readings and one of responses; returns how many were done."""
@@ -65,7 +67,7 @@ class TriageWorker:
     def _run(self, kind: Kind) -> int:
         try:
             with session_scope(self._engine) as session:
-                done = self._triage_batch(session, claim(session, kind, limit=self._batch_size))
+                done = self._triage_batch(session, self._claim(session, kind))
             if done:
                 log.debug("triage.batch_committed kind=%s size=%d", kind.value, done)
             return done
@@ -74,6 +76,13 @@ class TriageWorker:
         except SQLAlchemyError:
             log.warning("triage.batch_failed kind=%s; retrying rows one by one", kind.value)
         return self._one_by_one(kind)
+
+    def _claim(self, session: Session, kind: Kind) -> list[Pending]:
+        """A batch: abnormal rows first (at most three quarters of it), then the oldest."""
+        first = self._abnormal_first.candidates(
+            session, kind, limit=self._batch_size, now=self._clock.now()
+        )
+        return claim(session, kind, limit=self._batch_size, first_ids=first)
 
     def _triage_batch(self, session: Session, rows: list[Pending]) -> int:
         if not rows:

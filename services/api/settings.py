@@ -21,6 +21,8 @@ def parse_networks(text: str) -> tuple[IpNetwork, ...]:
 class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PUST_API_", extra="ignore")
 
+    # uvicorn worker processes sharing the listening socket (1: one process, no supervisor)
+    workers: int = Field(default=1, ge=1, le=64)
     # OIDC login (production): empty issuer = local passwords only
     oidc_issuer: str = ""
     oidc_client_id: str = ""

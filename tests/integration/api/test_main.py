@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import free_port
@@ -43,3 +45,44 @@ def test_run_serves_and_stops_on_signal(db_url: str, stop: signal.Signals) -> No
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_several_worker_processes_serve_one_port_and_stop_on_sigterm(db_url: str) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT.format(url=db_url, port=port)],
+        env={**os.environ, "PUST_API_WORKERS": "2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        workers: set[int] = set()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the api did not start")
+        workers = {
+            child.pid
+            for child in psutil.Process(process.pid).children()
+            if "spawn_main" in " ".join(child.cmdline())  # not multiprocessing's tracker
+        }
+        assert len(workers) == 2  # the supervisor's two worker processes
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert not any(psutil.pid_exists(pid) and _alive(pid) for pid in workers)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

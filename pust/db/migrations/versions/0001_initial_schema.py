@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 07:23:41.954937
+Create Date: 2026-12-03 07:31:28.181614
 """
 
 from collections.abc import Sequence
@@ -486,6 +486,7 @@ def upgrade() -> None:
     with op.batch_alter_table('alert', schema=None) as batch_op:
         batch_op.create_index('ix_alert_citizen', ['citizen_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_alert_next_escalation_at'), ['next_escalation_at'], unique=False)
+        batch_op.create_index('ix_alert_open_lead', ['care_team_id', 'citizen_id', 'band_order', 'first_seen_at', 'id'], unique=False, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
         batch_op.create_index('ix_alert_worklist', ['care_team_id', 'status', 'band_order', 'first_seen_at'], unique=False)
 
     op.create_table('triage_result',
@@ -559,6 +560,7 @@ def downgrade() -> None:
     op.drop_table('triage_result')
     with op.batch_alter_table('alert', schema=None) as batch_op:
         batch_op.drop_index('ix_alert_worklist')
+        batch_op.drop_index('ix_alert_open_lead', postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
         batch_op.drop_index(batch_op.f('ix_alert_next_escalation_at'))
         batch_op.drop_index('ix_alert_citizen')
 

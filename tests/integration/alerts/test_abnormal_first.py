@@ -1,0 +1,135 @@
+"""Abnormal first: during a backlog the alerts worker triages the readings and answers that
+need a nurse before the green ones queued ahead of them, and still triages the green ones."""
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, insert
+from sqlmodel import col, select
+
+from pust.db.engine import session_scope
+from pust.db.tables import Alert, QuestionnaireResponse, Reading, TriageResult
+from pust.domain.clock import FrozenClock
+from pust.domain.questionnaires import QUESTIONNAIRES
+from pust.messaging.topics import Topics
+from services.alerts.triage_worker import TriageWorker
+
+from .world import NOW, AlertsWorld, add_reading, add_response, seed
+
+
+def _worker(engine: Engine, batch_size: int) -> TriageWorker:
+    return TriageWorker(
+        engine=engine,
+        clock=FrozenClock(NOW + timedelta(days=1)),
+        topics=Topics("t/pust/v1"),
+        batch_size=batch_size,
+    )
+
+
+def _queue_readings(engine: Engine, world: AlertsWorld, values: list[float], tag: str) -> None:
+    """Untriaged SpO2 readings, oldest first, as ingest commits them during a burst."""
+    rows: list[dict[str, Any]] = []
+    for i, value in enumerate(values):
+        at = NOW - timedelta(hours=20) + timedelta(seconds=i)
+        rows.append(
+            {
+                "citizen_id": world.citizen_ids[i % len(world.citizen_ids)],
+                "device_id": world.device_ids[i % len(world.device_ids)],
+                "message_id": f"{tag}-{i}",
+                "type": "spo2",
+                "value": value,
+                "unit": "%",
+                "original_value": value,
+                "original_unit": "%",
+                "measured_at": at,
+                "sent_at": at,
+                "received_at": at + timedelta(seconds=1),
+                "late": False,
+                "valid": True,
+            }
+        )
+    with session_scope(engine) as session:
+        session.execute(insert(Reading), rows)
+
+
+def _triaged(engine: Engine, reading_id: int) -> bool:
+    with session_scope(engine) as session:
+        reading = session.get(Reading, reading_id)
+        assert reading is not None
+        return reading.triaged_at is not None
+
+
+def _results(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        return int(session.exec(select(func.count()).select_from(TriageResult)).one())
+
+
+def test_a_red_reading_behind_2000_green_ones_is_triaged_in_the_first_batch(
+    engine: Engine,
+) -> None:
+    world = seed(engine, citizens=5)
+    _queue_readings(engine, world, [96.0] * 2000, "green")
+    red = add_reading(
+        engine, world, type_="spo2", value=80, unit="%", measured_at=NOW + timedelta(hours=1)
+    )
+    worker = _worker(engine, batch_size=200)
+
+    assert worker.run_once() == 200
+    assert _triaged(engine, red)
+    with session_scope(engine) as session:
+        alert = session.exec(select(Alert).where(Alert.last_reading_id == red)).one()
+        assert (alert.rule_key, alert.severity, alert.status) == ("spo2.absolute", "red", "open")
+        first_green = session.exec(select(func.min(col(Reading.id)))).one()
+    assert first_green is not None and _triaged(engine, first_green)  # the oldest advanced too
+
+    assert worker.drain() == 1801
+    assert _results(engine) == 2001  # every reading triaged once: none lost, none twice
+
+
+def test_a_flood_of_abnormal_readings_never_starves_the_green_ones(engine: Engine) -> None:
+    world = seed(engine, citizens=5)
+    _queue_readings(engine, world, [96.0] * 50, "green")
+    _queue_readings(engine, world, [89.0] * 400, "yellow")  # yellow SpO2, after the green
+    with session_scope(engine) as session:
+        oldest = session.exec(select(func.min(col(Reading.id)))).one()
+    assert oldest is not None
+    worker = _worker(engine, batch_size=40)
+
+    assert worker.run_once() == 40
+    assert _triaged(engine, oldest)  # a quarter of every batch goes to the oldest rows
+    with session_scope(engine) as session:
+        green_done = session.exec(
+            select(func.count())
+            .select_from(Reading)
+            .where(col(Reading.triaged_at).is_not(None), Reading.value == 96.0)
+        ).one()
+    assert green_done == 10
+
+    assert worker.drain() == 410
+    assert _results(engine) == 450
+
+
+def test_a_yes_answer_is_triaged_before_the_no_answers_ahead_of_it(engine: Engine) -> None:
+    world = seed(engine)
+    items = [item.id for item in QUESTIONNAIRES["kol-symptoms-v1"].items]
+    for minutes in range(60):
+        add_response(
+            engine,
+            world,
+            answers={item: False for item in items},
+            answered_at=NOW - timedelta(hours=3) + timedelta(minutes=minutes),
+        )
+    yes = add_response(
+        engine,
+        world,
+        answers={item: item == "more_breathless" for item in items},
+        answered_at=NOW - timedelta(hours=1),
+    )
+    worker = _worker(engine, batch_size=20)
+
+    assert worker.run_once() == 20
+    with session_scope(engine) as session:
+        response = session.get(QuestionnaireResponse, yes)
+        assert response is not None and response.triaged_at is not None
+        assert response.severity == "yellow"
+    assert worker.drain() == 41
