@@ -64,6 +64,15 @@ class BenchProcess:
             return None
         return float(times.user + times.system)
 
+    def rss_mb(self) -> float:
+        """Resident memory now (0 once the process has gone)."""
+        if self._process is None:
+            return 0.0
+        try:
+            return float(psutil.Process(self._process.pid).memory_info().rss) / (1024 * 1024)
+        except psutil.Error:
+            return 0.0
+
     @property
     def peak_rss_mb(self) -> float:
         return self._peak_rss / (1024 * 1024)
