@@ -149,7 +149,7 @@ def start_alerts_and_api(
             env, "api", driver, prefix, PUST_HTTP_PORT=str(port), PUST_HTTP_HOST="127.0.0.1"
         )
         services.api_url = f"http://127.0.0.1:{port}"
-        wait_healthy(services.api_url, 90)
+        wait_healthy(services.api_url, 240)  # minutes on a loaded machine
     return alerts_part
 
 
