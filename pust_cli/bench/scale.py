@@ -6,6 +6,7 @@ process over many messages."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -251,6 +252,8 @@ def soak_part(
             outcome = driver.closed_loop(chunk, window=window, timeout=300.0)
             done += outcome.done
             samples.append((done, process.rss_mb()))
+            # a long soak shows its progress (and survives being cut short in the log)
+            print(f"soak {done} messages, ingest RSS {samples[-1][1]:.1f} MB", file=sys.stderr)
             if outcome.done < len(chunk):
                 break
             if done % 100_000 == 0:
