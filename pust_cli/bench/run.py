@@ -226,10 +226,7 @@ def _services_parts(
             throughput[f"pust ingest × {options.ingest_processes} processes (shared sub.)"] = parts[
                 1
             ]
-        alerts_name = ALERTS
-        if options.alerts_replicas > 1:
-            alerts_name = f"pust alerts × {options.alerts_replicas} replicas (backlog)"
-        throughput[alerts_name] = start_alerts_and_api(
+        alerts_part = start_alerts_and_api(
             env,
             services,
             driver,
@@ -238,6 +235,9 @@ def _services_parts(
             catch_up_seconds=options.catch_up_seconds,
             replicas=options.alerts_replicas,
         )
+        replicas = alerts_part.get("processes", 1)
+        alerts_name = ALERTS if replicas == 1 else f"pust alerts × {replicas} replicas (backlog)"
+        throughput[alerts_name] = alerts_part
         result["latency"].update(
             latency_parts(
                 env,
