@@ -132,6 +132,11 @@ class BenchDriver:
     def published_at(self, message_id: str) -> float | None:
         return self._published.get(message_id)
 
+    def done_so_far(self) -> int:
+        """Messages completed in the current closed loop (receipts or sink progress)."""
+        with self._tally.lock:
+            return self._tally.done
+
     def receipted_at(self, message_id: str) -> float | None:
         with self._tally.lock:
             return self._tally.receipted.get(message_id)

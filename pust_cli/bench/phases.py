@@ -17,7 +17,7 @@ from pust_cli.bench.http_clients import token, wait_healthy, worklist_load
 from pust_cli.bench.large_world import seed_large_world
 from pust_cli.bench.processes import BenchProcess
 from pust_cli.bench.report import latency_summary
-from pust_cli.bench.scale import IngestFleet
+from pust_cli.bench.scale import IngestFleet, kill_part
 from pust_cli.bench.services import available, start_service
 from pust_cli.bench.workload import BenchMessage, bench_messages
 
@@ -87,6 +87,7 @@ def ingest_throughput(
     engine: Engine,
     processes: int = 1,
     more_messages: list[BenchMessage] | None = None,
+    kill_messages: list[BenchMessage] | None = None,
 ) -> list[dict[str, Any]]:
     """One ingest process, then (``processes`` > 1) that many on the shared subscription,
     each measured in a closed loop of its own messages; one part per measurement."""
@@ -102,6 +103,10 @@ def ingest_throughput(
     elif processes > 1 and more_messages:
         fleet.start(processes - 1)
         parts.append(_fleet_closed_loop(driver, fleet, more_messages))
+        if kill_messages:
+            part = kill_part(driver, fleet, kill_messages, window=1000)
+            fleet.wait_all_connected()
+            parts.append(part)
     return parts
 
 

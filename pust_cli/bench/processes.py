@@ -87,6 +87,12 @@ class BenchProcess:
         except psutil.Error:
             return  # the process has gone; the peak so far stands
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs (the scale-out part's kill -9)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(10)
+
     def stop(self, timeout: float = 15.0) -> None:
         if self._process is None:
             return

@@ -77,6 +77,8 @@ def render_table(result: dict[str, Any]) -> str:
             note += f", ×{part['ratio_to_naive']:.1f} naive"
         if "cpu_us_per_message" in part:
             note += f"; {part['cpu_us_per_message']} µs CPU/msg"
+        if part.get("survivors_per_second") is not None:
+            note += f"; survivors {part['survivors_per_second']:,.0f} msg/s while one was down"
         row(f"throughput: {name}", _fmt(part["per_second"], " msg/s"), note)
     for name, part in result["latency"].items():
         if part.get("status") != "measured":

@@ -202,9 +202,10 @@ def _services_parts(
     ceiling = throughput[CEILING].get("per_second")
     naive = throughput[NAIVE].get("per_second")
     try:
-        more = None
+        more = kill = None
         if options.ingest_processes > 1:
             more = bench_messages(count=len(messages), prefix=prefix, seed=3)
+            kill = bench_messages(count=len(messages), prefix=prefix, seed=5)
         parts = ingest_throughput(
             env,
             driver,
@@ -214,6 +215,7 @@ def _services_parts(
             engine=engine,
             processes=options.ingest_processes,
             more_messages=more,
+            kill_messages=kill,
         )
         for part in parts:
             if part.get("status") == "measured":
@@ -225,6 +227,10 @@ def _services_parts(
         if len(parts) > 1:
             throughput[f"pust ingest × {options.ingest_processes} processes (shared sub.)"] = parts[
                 1
+            ]
+        if len(parts) > 2:
+            throughput[f"pust ingest × {options.ingest_processes}, one killed -9 mid-loop"] = parts[
+                2
             ]
         alerts_part = start_alerts_and_api(
             env,

@@ -47,11 +47,23 @@ class IngestFleet:
             self.processes.append(self._spawn(instance))
         self._wait_connected(new)
 
+    def wait_all_connected(self) -> None:
+        self._wait_connected(self.instances, after=datetime.now(UTC) - timedelta(minutes=5))
+
     def restart_all(self, *, wait: bool = True) -> None:
         """Start every instance again under its old name (its queued session resumes)."""
         self.processes = [self._spawn(instance) for instance in self.instances]
         if wait:
             self._wait_connected(self.instances, after=datetime.now(UTC) - timedelta(seconds=1))
+
+    def kill_and_restart(self, index: int, *, after_seconds: float) -> BenchProcess:
+        """kill -9 one process, and start its instance again ``after_seconds`` later (what
+        systemd's ``Restart=always`` with ``RestartSec`` does); returns the killed one."""
+        killed = self.processes[index]
+        killed.kill()
+        time.sleep(after_seconds)
+        self.processes[index] = self._spawn(self.instances[index])
+        return killed
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -102,6 +114,51 @@ class IngestFleet:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def kill_part(
+    driver: BenchDriver, fleet: IngestFleet, messages: list[BenchMessage], *, window: int
+) -> dict[str, Any]:
+    """A closed loop over all the fleet's processes in which the last one is killed -9 once
+    a third of the messages are done and restarted 2 s later under its own name. Reported:
+    the whole loop's throughput, and the survivors' while the victim was away (not a
+    correctness check: tests/integration/scaleout checks that nothing is lost or doubled).
+    """
+    import threading
+
+    marks: dict[str, float | int] = {}
+
+    def strike() -> None:
+        deadline = time.monotonic() + 120
+        while driver.done_so_far() < len(messages) / 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        marks["killed_at"], marks["done_at_kill"] = time.monotonic(), driver.done_so_far()
+        fleet.kill_and_restart(len(fleet.processes) - 1, after_seconds=2.0)
+        marks["restarted_at"], marks["done_at_restart"] = time.monotonic(), driver.done_so_far()
+
+    striker = threading.Thread(target=strike, name="bench-kill", daemon=True)
+    striker.start()
+    outcome = driver.closed_loop(messages, window=window, timeout=180.0)
+    striker.join(130)
+    part: dict[str, Any] = {
+        "status": "measured",
+        "offered": len(messages),
+        "done": outcome.done,
+        "seconds": round(outcome.elapsed_seconds, 2),
+        "per_second": round(outcome.per_second, 1),
+        "receipts": outcome.outcomes,
+        "processes": len(fleet.processes),
+        "note": "",
+    }
+    if "restarted_at" in marks:
+        away = float(marks["restarted_at"]) - float(marks["killed_at"])
+        survivors = int(marks["done_at_restart"]) - int(marks["done_at_kill"])
+        part["survivors_per_second"] = round(survivors / away, 1) if away > 0 else None
+        part["note"] = (
+            f"one of {len(fleet.processes)} killed -9 at {marks['done_at_kill']} done, back "
+            f"2 s later; survivors {part['survivors_per_second']} msg/s while it was away"
+        )
+    return part
 
 
 # the backlog ------------------------------------------------------------------------------
