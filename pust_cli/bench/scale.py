@@ -136,6 +136,7 @@ def kill_part(
         fleet.kill_and_restart(len(fleet.processes) - 1, after_seconds=2.0)
         marks["restarted_at"], marks["done_at_restart"] = time.monotonic(), driver.done_so_far()
 
+    driver.reset()  # the striker must count this loop's messages, not the last loop's
     striker = threading.Thread(target=strike, name="bench-kill", daemon=True)
     striker.start()
     outcome = driver.closed_loop(messages, window=window, timeout=180.0)
