@@ -132,6 +132,41 @@ class BenchDriver:
     def published_at(self, message_id: str) -> float | None:
         return self._published.get(message_id)
 
+    def done_so_far(self) -> int:
+        """Messages completed in the current closed loop (receipts or sink progress)."""
+        with self._tally.lock:
+            return self._tally.done
+
+    def receipted_at(self, message_id: str) -> float | None:
+        with self._tally.lock:
+            return self._tally.receipted.get(message_id)
+
+    def publish_all(self, messages: Sequence[BenchMessage], timeout: float = 300.0) -> None:
+        """Publish everything as fast as the broker takes it (nobody need be consuming: a
+        persistent session queues it) and wait until the broker has acknowledged all."""
+        infos = []
+        for message in messages:
+            self._published[message.message_id] = time.monotonic()
+            infos.append(
+                self._connection.publish(message.topic(self._topics), message.payload, qos=1)
+            )
+        deadline = time.monotonic() + timeout
+        for info in infos:
+            while not info.is_published() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    def wait_receipts(self, count: int, *, timeout: float) -> tuple[float, float, int]:
+        """Wait for ``count`` receipts (since the last reset); (first, last, how many)."""
+        tally = self._tally
+        deadline = time.monotonic() + timeout
+        with tally.lock:
+            while len(tally.receipted) < count and time.monotonic() < deadline:
+                tally.changed.wait(max(0.0, min(1.0, deadline - time.monotonic())))
+            times = list(tally.receipted.values())
+        if not times:
+            return 0.0, 0.0, 0
+        return min(times), max(times), len(times)
+
     def paced(
         self,
         messages: Sequence[BenchMessage],

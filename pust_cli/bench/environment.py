@@ -152,7 +152,11 @@ class BenchEnvironment:
         kept = [
             line
             for line in config.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.lstrip().startswith("#") and line.split()[0] not in dropped
+            if line.strip()
+            and not line.lstrip().startswith("#")
+            and line.split()[0] not in dropped
+            # the deploy's authentication (dynamic security) is not the tuning we want
+            and not line.split()[0].startswith(("plugin", "auth_plugin", "auth_opt_"))
         ]
         port = free_port()
         if self._temp_dir is None:

@@ -31,7 +31,7 @@ def idle_alert_parts(
 ) -> dict[str, Any]:
     from pust.db.device_credentials import hash_device_password
 
-    if services.ingest is None or services.alerts is None:
+    if not services.has_ingest or services.alerts is None:
         missing = {"status": "not measured: needs the ingest and alerts services"}
         return {COMMITTED: missing, VISIBLE: missing}
     deadline = time.monotonic() + options.catch_up_seconds

@@ -4,7 +4,7 @@ and the worklist API under ten nurses on a large database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from pust_cli.bench.http_clients import token, wait_healthy, worklist_load
 from pust_cli.bench.large_world import seed_large_world
 from pust_cli.bench.processes import BenchProcess
 from pust_cli.bench.report import latency_summary
+from pust_cli.bench.scale import IngestFleet, kill_part
 from pust_cli.bench.services import available, start_service
 from pust_cli.bench.workload import BenchMessage, bench_messages
 
@@ -29,10 +30,28 @@ class RunningServices:
     alerts: BenchProcess | None = None
     api: BenchProcess | None = None
     api_url: str | None = None
+    ingest_fleet: IngestFleet | None = None
+    alerts_replicas: list[BenchProcess] = field(default_factory=list)
 
     def all(self) -> dict[str, BenchProcess]:
-        found = {"ingest": self.ingest, "alerts": self.alerts, "api": self.api}
+        found: dict[str, BenchProcess | None] = {"ingest": self.ingest}
+        if self.ingest_fleet is not None:
+            for number, process in enumerate(self.ingest_fleet.processes, start=1):
+                found["ingest" if number == 1 else f"ingest-{number}"] = process
+        found["alerts"] = self.alerts
+        for number, process in enumerate(self.alerts_replicas, start=2):
+            found[f"alerts-{number}"] = process
+        found["api"] = self.api
         return {name: process for name, process in found.items() if process is not None}
+
+    @property
+    def has_ingest(self) -> bool:
+        return self.ingest is not None or bool(self.ingest_fleet and self.ingest_fleet.processes)
+
+    def stop_alerts(self) -> None:
+        for process in [self.alerts, *self.alerts_replicas]:
+            if process is not None:
+                process.stop()
 
 
 def cpu_note(process: BenchProcess, before: float | None, done: int) -> dict[str, Any]:
@@ -64,14 +83,44 @@ def ingest_throughput(
     services: RunningServices,
     messages: list[BenchMessage],
     prefix: str,
-) -> dict[str, Any]:
+    *,
+    engine: Engine,
+    processes: int = 1,
+    more_messages: list[BenchMessage] | None = None,
+    kill_messages: list[BenchMessage] | None = None,
+) -> list[dict[str, Any]]:
+    """One ingest process, then (``processes`` > 1) that many on the shared subscription,
+    each measured in a closed loop of its own messages; one part per measurement."""
     if not available("ingest"):
-        return {"status": "not measured: services/ingest is not in this checkout"}
-    services.ingest = start_service(env, "ingest", driver, prefix)
-    before = services.ingest.cpu_seconds()
+        return [{"status": "not measured: services/ingest is not in this checkout"}]
+    fleet = IngestFleet(env, engine)
+    services.ingest_fleet = fleet
+    fleet.start(1)
+    parts = [_fleet_closed_loop(driver, fleet, messages)]
+    if processes > 1 and "protocol=3.1.1" in env.mqtt_url:
+        # without shared subscriptions every process would get every message
+        parts.append({"status": "not measured: the broker speaks MQTT 3.1.1 only"})
+    elif processes > 1 and more_messages:
+        fleet.start(processes - 1)
+        parts.append(_fleet_closed_loop(driver, fleet, more_messages))
+        if kill_messages:
+            part = kill_part(driver, fleet, kill_messages, window=1000)
+            fleet.wait_all_connected()
+            parts.append(part)
+    return parts
+
+
+def _fleet_closed_loop(
+    driver: BenchDriver, fleet: IngestFleet, messages: list[BenchMessage]
+) -> dict[str, Any]:
+    before = fleet.cpu_seconds()
     outcome = driver.closed_loop(messages, window=1000, timeout=180.0)
+    after = fleet.cpu_seconds()
     part = throughput_part(outcome, len(messages))
-    part.update(cpu_note(services.ingest, before, outcome.done))
+    part["processes"] = len(fleet.processes)
+    if before is not None and after is not None and outcome.done:
+        part["cpu_seconds"] = round(after - before, 2)
+        part["cpu_us_per_message"] = round((after - before) / outcome.done * 1e6)
     return part
 
 
@@ -83,6 +132,7 @@ def start_alerts_and_api(
     *,
     engine: Engine,
     catch_up_seconds: float,
+    replicas: int = 1,
 ) -> dict[str, Any]:
     """Start alerts (timing how fast it triages the ingest burst's backlog), then the api.
     Returns the alerts throughput part."""
@@ -97,6 +147,7 @@ def start_alerts_and_api(
             driver=driver,
             prefix=prefix,
             timeout=catch_up_seconds,
+            replicas=replicas,
         )
     if available("api"):
         from pust_cli.bench.environment import free_port
@@ -106,7 +157,7 @@ def start_alerts_and_api(
             env, "api", driver, prefix, PUST_HTTP_PORT=str(port), PUST_HTTP_HOST="127.0.0.1"
         )
         services.api_url = f"http://127.0.0.1:{port}"
-        wait_healthy(services.api_url, 90)
+        wait_healthy(services.api_url, 240)  # minutes on a loaded machine
     return alerts_part
 
 
@@ -130,14 +181,27 @@ def alerts_catch_up(
     driver: BenchDriver,
     prefix: str,
     timeout: float,
+    replicas: int = 1,
 ) -> dict[str, Any]:
     """The alerts service starts behind the ingest burst: how fast does it triage the
-    backlog? Timed from the process start (so it includes a second or two of start-up)."""
+    backlog? Timed from the process start (so it includes a second or two of start-up).
+    With ``replicas`` > 1, that many processes claim batches with SKIP LOCKED."""
     import time
+    import uuid
 
+    if not env.is_postgresql:
+        replicas = 1  # SQLite: a second replica waits instead of sharing (README)
     backlog = untriaged_count(engine)
     started = time.monotonic()
-    services.alerts = start_service(env, "alerts", driver, prefix)
+    services.alerts = start_service(
+        env, "alerts", driver, prefix, PUST_ALERTS_INSTANCE=f"bench-{uuid.uuid4().hex[:8]}"
+    )
+    for _ in range(replicas - 1):
+        services.alerts_replicas.append(
+            start_service(
+                env, "alerts", driver, prefix, PUST_ALERTS_INSTANCE=f"bench-{uuid.uuid4().hex[:8]}"
+            )
+        )
     remaining = backlog
     while remaining > 0 and time.monotonic() - started < timeout:
         time.sleep(0.1)
@@ -150,10 +214,16 @@ def alerts_catch_up(
         "done": done,
         "seconds": round(elapsed, 2),
         "per_second": round(done / elapsed, 1) if elapsed > 0 else 0.0,
+        "processes": replicas,
         "note": "readings + answers of the ingest burst, timed from process start"
+        + (f", {replicas} replicas" if replicas > 1 else "")
         + (f"; {remaining} still untriaged after {timeout:.0f} s" if remaining else ""),
     }
-    part.update(cpu_note(services.alerts, 0.0, done))
+    cpu = [p.cpu_seconds() for p in [services.alerts, *services.alerts_replicas]]
+    if done and all(value is not None for value in cpu):
+        total = sum(value for value in cpu if value is not None)
+        part["cpu_seconds"] = round(total, 2)
+        part["cpu_us_per_message"] = round(total / done * 1e6)
     return part
 
 
@@ -169,7 +239,7 @@ def latency_parts(
     from pust.db.device_credentials import hash_device_password
 
     parts: dict[str, Any] = {}
-    if services.ingest is None:
+    if not services.has_ingest:
         parts["publish → receipt"] = {"status": "not measured: no ingest service"}
         return parts
     load = bench_messages(count=int(options.rate * options.latency_seconds), prefix=prefix, seed=2)

@@ -71,6 +71,15 @@ class BenchProcess:
             return None
         return float(total)
 
+    def rss_mb(self) -> float:
+        """Resident memory now (0 once the process has gone)."""
+        if self._process is None:
+            return 0.0
+        try:
+            return float(psutil.Process(self._process.pid).memory_info().rss) / (1024 * 1024)
+        except psutil.Error:
+            return 0.0
+
     @property
     def peak_rss_mb(self) -> float:
         return self._peak_rss / (1024 * 1024)
@@ -84,6 +93,12 @@ class BenchProcess:
                 self._peak_rss = max(self._peak_rss, handle.memory_info().rss)
         except psutil.Error:
             return  # the process has gone; the peak so far stands
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs (the scale-out part's kill -9)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(10)
 
     def stop(self, timeout: float = 15.0) -> None:
         if self._process is None:

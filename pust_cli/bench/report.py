@@ -77,6 +77,8 @@ def render_table(result: dict[str, Any]) -> str:
             note += f", ×{part['ratio_to_naive']:.1f} naive"
         if "cpu_us_per_message" in part:
             note += f"; {part['cpu_us_per_message']} µs CPU/msg"
+        if part.get("survivors_per_second") is not None:
+            note += f"; survivors {part['survivors_per_second']:,.0f} msg/s while one was down"
         row(f"throughput: {name}", _fmt(part["per_second"], " msg/s"), note)
     for name, part in result["latency"].items():
         if part.get("status") != "measured":
@@ -85,6 +87,40 @@ def render_table(result: dict[str, Any]) -> str:
         row(f"latency: {name} p50", _fmt(part["p50_ms"], " ms"), part.get("note", ""))
         row(f"latency: {name} p95", _fmt(part["p95_ms"], " ms"))
         row(f"latency: {name} p99", _fmt(part["p99_ms"], " ms"), f"{part['count']} samples")
+    for name, part in result.get("backlog", {}).items():
+        if part.get("status") != "measured":
+            row(f"backlog: {name}", "—", part.get("status", ""))
+            continue
+        row(f"backlog: {name}, drain rate", _fmt(part["drain_per_second"], " msg/s"), part["note"])
+        for label, key in (
+            ("red → worklist, from ingest restart", "red_visible_from_restart"),
+            ("red → worklist, from its receipt", "red_visible_from_receipt"),
+        ):
+            summary = part[key]
+            row(f"backlog: {label} p50", _fmt(summary["p50_ms"], " ms"))
+            row(
+                f"backlog: {label} p99",
+                _fmt(summary["p99_ms"], " ms"),
+                f"{summary['count']} samples",
+            )
+    for name, part in result.get("soak", {}).items():
+        row(
+            f"soak: {name}, messages",
+            _fmt(part["messages"]),
+            f"{part['per_second']} msg/s, {part['cpu_us_per_message']} µs CPU/msg",
+        )
+        row("soak: ingest RSS peak", _fmt(part["rss_mb_peak"], " MB"))
+        row("soak: ingest RSS max, first half", _fmt(part["rss_mb_first_half_max"], " MB"))
+        row(
+            "soak: ingest RSS min … max, second half",
+            f"{part['rss_mb_second_half_min']}…{part['rss_mb_second_half_max']} MB",
+        )
+        row(
+            "soak: ingest RSS growth over the second half",
+            _fmt(part["rss_mb_second_half_growth"], " MB"),
+            "samples every 10,000 messages: "
+            + ", ".join(f"{n // 1000}k {mb:.0f}" for n, mb in part["rss_mb_samples"][::5]),
+        )
     for name, mb in result["peak_rss_mb"].items():
         row(
             f"peak RSS: {name}",

@@ -15,8 +15,10 @@ from pust.db.engine import build_engine
 from pust.messaging.topics import Topics
 from pust_cli.bench.driver import BenchDriver
 from pust_cli.bench.environment import BenchEnvironment
+from pust_cli.bench.http_clients import token
 from pust_cli.bench.idle_probes import idle_alert_parts
 from pust_cli.bench.phases import (
+    NURSE_PASSWORD,
     RunningServices,
     cpu_note,
     ingest_throughput,
@@ -27,6 +29,7 @@ from pust_cli.bench.phases import (
 )
 from pust_cli.bench.processes import BenchProcess
 from pust_cli.bench.report import machine
+from pust_cli.bench.scale import backlog_part, soak_part
 from pust_cli.bench.workload import bench_messages, device_ids, devices_for
 from pust_cli.simulator.enrolment import enrol_cohort
 
@@ -34,6 +37,8 @@ WINDOW = 1000  # outstanding messages in the closed loop (below Mosquitto's defa
 CEILING = "ceiling (paho → paho, QoS 1)"
 NAIVE = "naive (SQLModel insert + commit per message)"
 INGEST = "pust ingest (validate, dedup, group commit, receipts)"
+BACKLOG = "backlog drain after an ingest outage"
+SOAK = "ingest RSS soak"
 ALERTS = "pust alerts (triage + alert upsert, backlog)"
 
 
@@ -53,6 +58,13 @@ class BenchOptions:
     drain_seconds: float = 20.0
     # how long the alerts service may take to triage the ingest burst before the paced load
     catch_up_seconds: float = 30.0
+    # scale-out (issue 17): ingest processes on the shared subscription, alerts replicas
+    ingest_processes: int = 1
+    alerts_replicas: int = 1
+    # messages queued at the broker while ingest is down, then drained (0: not measured)
+    backlog: int = 0
+    # messages through one ingest process with its RSS sampled; only this part runs
+    soak: int = 0
 
     @classmethod
     def quick(cls) -> BenchOptions:
@@ -99,6 +111,23 @@ def run_bench(
         )
         driver = BenchDriver(mqtt_url=env.mqtt_url, topics=topics, password=env.service_password)
         driver.start()
+        if options.soak:
+            try:
+                result["soak"] = {
+                    SOAK: soak_part(
+                        env,
+                        engine=engine,
+                        driver=driver,
+                        prefix=prefix,
+                        count=options.soak,
+                        window=WINDOW,
+                    )
+                }
+            finally:
+                driver.stop()
+                engine.dispose()
+            result["seconds"] = round(time.monotonic() - started, 1)
+            return result
         try:
             part, rss = _sink_part(env, driver, "ceiling", messages, timeout=120.0)
             result["throughput"][CEILING] = part
@@ -173,21 +202,48 @@ def _services_parts(
     ceiling = throughput[CEILING].get("per_second")
     naive = throughput[NAIVE].get("per_second")
     try:
-        part = ingest_throughput(env, driver, services, messages, prefix)
-        if part.get("status") == "measured":
-            if ceiling:
-                part["ratio_to_ceiling"] = round(part["per_second"] / ceiling, 3)
-            if naive:
-                part["ratio_to_naive"] = round(part["per_second"] / naive, 2)
-        throughput[INGEST] = part
-        throughput[ALERTS] = start_alerts_and_api(
+        more = kill = None
+        if options.ingest_processes > 1:
+            more = bench_messages(count=len(messages), prefix=prefix, seed=3)
+            kill = bench_messages(count=len(messages), prefix=prefix, seed=5)
+        parts = ingest_throughput(
+            env,
+            driver,
+            services,
+            messages,
+            prefix,
+            engine=engine,
+            processes=options.ingest_processes,
+            more_messages=more,
+            kill_messages=kill,
+        )
+        for part in parts:
+            if part.get("status") == "measured":
+                if ceiling:
+                    part["ratio_to_ceiling"] = round(part["per_second"] / ceiling, 3)
+                if naive:
+                    part["ratio_to_naive"] = round(part["per_second"] / naive, 2)
+        throughput[INGEST] = parts[0]
+        if len(parts) > 1:
+            throughput[f"pust ingest × {options.ingest_processes} processes (shared sub.)"] = parts[
+                1
+            ]
+        if len(parts) > 2:
+            throughput[f"pust ingest × {options.ingest_processes}, one killed -9 mid-loop"] = parts[
+                2
+            ]
+        alerts_part = start_alerts_and_api(
             env,
             services,
             driver,
             prefix,
             engine=engine,
             catch_up_seconds=options.catch_up_seconds,
+            replicas=options.alerts_replicas,
         )
+        replicas = alerts_part.get("processes", 1)
+        alerts_name = ALERTS if replicas == 1 else f"pust alerts × {replicas} replicas (backlog)"
+        throughput[alerts_name] = alerts_part
         result["latency"].update(
             latency_parts(
                 env,
@@ -203,10 +259,29 @@ def _services_parts(
                 engine=engine, driver=driver, services=services, options=options, prefix=prefix
             )
         )
-        for name in ("ingest", "alerts"):
-            process = services.all().get(name)
-            if process is not None:
-                process.stop()  # the worklist is measured on its own
+        if options.backlog and services.ingest_fleet is not None:
+            from pust.db.device_credentials import hash_device_password
+
+            result["backlog"] = {
+                BACKLOG: backlog_part(
+                    env,
+                    engine=engine,
+                    driver=driver,
+                    fleet=services.ingest_fleet,
+                    api_url=services.api_url,
+                    bearer_for=token,
+                    prefix=prefix,
+                    count=options.backlog,
+                    password_hash=hash_device_password(NURSE_PASSWORD),
+                    nurse_password=NURSE_PASSWORD,
+                )
+            }
+        if services.ingest_fleet is not None:
+            result["peak_rss_mb"]["ingest (max of the fleet)"] = round(
+                services.ingest_fleet.peak_rss_mb(), 1
+            )
+            services.ingest_fleet.stop_all()  # the worklist is measured on its own
+        services.stop_alerts()
         result["latency"][f"worklist API ({options.nurses} nurses)"] = worklist_part(
             engine, services, options, prefix
         )

@@ -28,6 +28,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--worklist-open-alerts", type=int, default=None)
     parser.add_argument("--nurses", type=int, default=None)
     parser.add_argument(
+        "--ingest-processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also measure N ingest processes on the MQTT 5 shared subscription (the paced "
+        "load and the backlog then run on all N)",
+    )
+    parser.add_argument(
+        "--alerts-replicas",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N alerts processes claiming triage batches with SKIP LOCKED (PostgreSQL)",
+    )
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N messages queued at the broker while ingest is down (its persistent sessions "
+        "stay), red readings among them; then ingest starts: drain rate and red → worklist",
+    )
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only this: N messages through one ingest process, RSS sampled every 10,000",
+    )
+    parser.add_argument(
         "--own-mosquitto",
         type=Path,
         default=None,
@@ -61,6 +91,10 @@ def _run(args: argparse.Namespace) -> int:
         "worklist_readings": args.worklist_readings,
         "worklist_open_alerts": args.worklist_open_alerts,
         "nurses": args.nurses,
+        "ingest_processes": args.ingest_processes,
+        "alerts_replicas": args.alerts_replicas,
+        "backlog": args.backlog,
+        "soak": args.soak,
     }
     options = replace(options, **{k: v for k, v in overrides.items() if v is not None})
     # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the run still stops its child
