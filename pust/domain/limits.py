@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from pust.domain.combination_rules import BaselineShift, ReadingCombinationRule
 from pust.domain.measurement_rules import AbsoluteLimit, BaselineRule, ChangeRule
 from pust.domain.measurement_types import MeasurementType
 from pust.domain.persistence_rules import PersistenceRule
@@ -33,6 +34,7 @@ from pust.domain.questionnaire_rules import (
     CombinationRule,
     QuestionnaireItemRule,
     QuestionnaireScoreRule,
+    SymptomScoreRule,
 )
 from pust.domain.rule_kind import HistoryNeed, ReadingRule, Rule, Subject
 from pust.domain.severity import Severity
@@ -42,6 +44,7 @@ __all__ = [
     "AbsoluteLimit",
     "AnyRule",
     "BaselineRule",
+    "BaselineShift",
     "ChangeRule",
     "CombinationRule",
     "InvalidRuleSetError",
@@ -49,7 +52,9 @@ __all__ = [
     "PlausibilityRule",
     "QuestionnaireItemRule",
     "QuestionnaireScoreRule",
+    "ReadingCombinationRule",
     "RuleSet",
+    "SymptomScoreRule",
     "default_rule_set",
     "parse_rule_set",
 ]
@@ -66,6 +71,8 @@ _Kinds = (
     | CombinationRule
     | PlausibilityRule
     | PersistenceRule
+    | SymptomScoreRule
+    | ReadingCombinationRule
 )
 AnyRule = Annotated[_Kinds, Field(discriminator="kind")]
 RULE_KINDS: tuple[type[Rule], ...] = typing.get_args(_Kinds)
@@ -132,16 +139,16 @@ class RuleSet(BaseModel):
         per measurement type (the widest window of each)."""
         needs: dict[str, int] = {}
         for rule in self.rules:
-            if not isinstance(rule, ReadingRule) or rule.measured.value != type_:
+            if not isinstance(rule, ReadingRule) or not rule.judges_type(type_):
                 continue
-            need: HistoryNeed | None = rule.history_need()
-            if need is not None:
+            need: HistoryNeed
+            for need in rule.history_wanted():
                 needs[need.type] = max(needs.get(need.type, 0), need.days)
         return needs
 
     def baseline_types(self) -> set[str]:
         """Which baselines the rule set uses: measurement types and scored items."""
-        return {t for rule in self.rules if (t := rule.baseline_type()) is not None}
+        return {t for rule in self.rules for t in rule.baselines_used()}
 
     def auto_resolves(self, rule_key: str) -> bool:
         matching = [rule for rule in self.rules if rule.key == rule_key]
