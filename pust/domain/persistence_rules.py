@@ -8,7 +8,7 @@ this rule give the yellow task: one SpO2 of 89 % is something to keep an eye on,
 
 The limit is the citizen's own once the run-in has given a baseline: ``below_baseline``
 points under the personal baseline (``above_baseline`` over it) replaces the population
-limit ``below`` (``above``). A citizen who lives at 88 % is not "persistently low" at 88 %;
+limit ``below`` (``above``); without a population limit the rule waits for the baseline. A citizen who lives at 88 % is not "persistently low" at 88 %;
 one who lives at 95 % is, at 91 %, long before the population limit of 90 %.
 """
 
@@ -59,14 +59,11 @@ class PersistenceRule(MeasurementRuleInUnit):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         name = f"{self.type.value} persistence rule"
-        if self.below is None and self.above is None:
-            raise ValueError(f"{name}: needs a limit below or above")
+        limits = (self.below, self.above, self.below_baseline, self.above_baseline)
+        if all(limit is None for limit in limits):
+            raise ValueError(f"{name}: needs a limit below or above (fixed or from the baseline)")
         if self.below is not None and self.above is not None and self.below >= self.above:
             raise ValueError(f"{name}: low limit {self.below} is not below high limit {self.above}")
-        if self.below_baseline is not None and self.below is None:
-            raise ValueError(f"{name}: a limit below the baseline needs a limit below (run-in)")
-        if self.above_baseline is not None and self.above is None:
-            raise ValueError(f"{name}: a limit above the baseline needs a limit above (run-in)")
         return self
 
     def limits(self, baseline: float | None) -> tuple[float | None, float | None]:
@@ -92,7 +89,7 @@ class PersistenceRule(MeasurementRuleInUnit):
         label, unit = label_da(self.type), unit_da(self.type)
         low = below is not None and reading.value < below
         limit = below if low else above
-        assert limit is not None  # one of them, by the validator
+        assert limit is not None  # the value is beyond one of them
         values = ", ".join(f"{number_da(v)} {unit}" for v in series)
         own = ""
         if baseline is not None and (self.below_baseline if low else self.above_baseline):
