@@ -193,12 +193,12 @@ def default_rule_set() -> RuleSet:
       and Anthonisen's three symptoms together.
     - A **single yellow reading is a watch** (shown on the citizen's page and in the
       worklist's lower band, not a task).
-    - **Yellow tasks** come from signals that hold or combine: SpO2 2 points below the
-      citizen's own baseline at two readings in a row within two days (the run-in gives the
-      baseline; during it a yellow reading is a watch); pulse likewise 10 above baseline;
-      SpO2 2 below and pulse 8 above baseline in the same session; a symptom score of 2
-      (two "more than usual" answers, or one and a CAT 5 above baseline). One symptom is a
-      watch.
+    - **Yellow tasks** come from signals that hold or combine: SpO2 more than 2 points
+      below the citizen's own baseline at two readings in a row within two days (the
+      run-in gives the baseline; during it a yellow reading is a watch); pulse likewise
+      more than 10 above; SpO2 2 below and pulse 8 above baseline in the same session; a
+      symptom score of 2 (two "more than usual" answers, or one and a CAT 5 above
+      baseline). One symptom is a watch.
     """
     t = MeasurementType
     symptoms = SymptomScoreRule(
@@ -209,21 +209,23 @@ def default_rule_set() -> RuleSet:
         watch=1,
         yellow=2,
     )
-    return RuleSet(
-        rules=(
-            *_single_reading_limits(yellow_is_watch=True),
-            PersistenceRule(type=t.SPO2, unit="%", below_baseline=2),
-            PersistenceRule(type=t.PULSE, unit="/min", above_baseline=10),
-            ReadingCombinationRule(
-                name="spo2_pulse",
-                conditions=(
-                    BaselineShift(type=t.SPO2, direction="below", points=2),
-                    BaselineShift(type=t.PULSE, direction="above", points=8),
+    return _canonical(
+        RuleSet(
+            rules=(
+                *_single_reading_limits(yellow_is_watch=True),
+                PersistenceRule(type=t.SPO2, unit="%", below_baseline=2),
+                PersistenceRule(type=t.PULSE, unit="/min", above_baseline=10),
+                ReadingCombinationRule(
+                    name="spo2_pulse",
+                    conditions=(
+                        BaselineShift(type=t.SPO2, direction="below", points=2),
+                        BaselineShift(type=t.PULSE, direction="above", points=8),
+                    ),
                 ),
-            ),
-            symptoms,
-            _anthonisen(),
-            *DEFAULT_PLAUSIBILITY,
+                symptoms,
+                _anthonisen(),
+                *DEFAULT_PLAUSIBILITY,
+            )
         )
     )
 
@@ -231,22 +233,29 @@ def default_rule_set() -> RuleSet:
 def population_rule_set() -> RuleSet:
     """Version 1 of the starting configuration: BACKGROUND.md's limits, every yellow reading
     and every single symptom "yes" a task (kept for comparison and for teams that want it)."""
-    return RuleSet(
-        rules=(
-            *_single_reading_limits(yellow_is_watch=False),
-            *(
-                QuestionnaireItemRule(
-                    questionnaire=KOL_SYMPTOMS, item=item, severity=Severity.YELLOW
-                )
-                for item in _SYMPTOM_ITEMS
-            ),
-            QuestionnaireScoreRule(
-                questionnaire=KOL_SYMPTOMS, item="cat_score", yellow_points_above_baseline=5
-            ),
-            _anthonisen(),
-            *DEFAULT_PLAUSIBILITY,
+    return _canonical(
+        RuleSet(
+            rules=(
+                *_single_reading_limits(yellow_is_watch=False),
+                *(
+                    QuestionnaireItemRule(
+                        questionnaire=KOL_SYMPTOMS, item=item, severity=Severity.YELLOW
+                    )
+                    for item in _SYMPTOM_ITEMS
+                ),
+                QuestionnaireScoreRule(
+                    questionnaire=KOL_SYMPTOMS, item="cat_score", yellow_points_above_baseline=5
+                ),
+                _anthonisen(),
+                *DEFAULT_PLAUSIBILITY,
+            )
         )
     )
+
+
+def _canonical(rules: RuleSet) -> RuleSet:
+    """In the stored order (kind by kind), so that the stored document reads back equal."""
+    return RuleSet.model_validate(rules.to_json())
 
 
 def _anthonisen() -> CombinationRule:

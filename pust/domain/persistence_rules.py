@@ -6,10 +6,11 @@ fewer tasks lets the single-reading rule's yellow be a watch (red stays immediat
 this rule give the yellow task: one SpO2 of 89 % is something to keep an eye on, 89 % and
 90 % the next morning is a task.
 
-The limit is the citizen's own once the run-in has given a baseline: ``below_baseline``
-points under the personal baseline (``above_baseline`` over it) replaces the population
-limit ``below`` (``above``); without a population limit the rule waits for the baseline. A citizen who lives at 88 % is not "persistently low" at 88 %;
-one who lives at 95 % is, at 91 %, long before the population limit of 90 %.
+The limit is the citizen's own once the run-in has given a baseline: more than
+``below_baseline`` points under the personal baseline (``above_baseline`` over it) replaces
+the population limit ``below`` (``above``); without a population limit the rule waits for
+the baseline. A citizen who lives at 88 % is not "persistently low" at 88 %; one who lives
+at 95 % is, at 91 %, long before the population limit of 90 %.
 """
 
 from __future__ import annotations

@@ -72,6 +72,12 @@ GOALS: tuple[_Goal, ...] = (
     ("flagged within 48 h", lambda e: e.share_flagged_within_48h, ">= 95 %", lambda v: v >= 0.95),
     ("tasks per citizen-week", lambda e: e.tasks_per_citizen_week, "<= 1.0", lambda v: v <= 1.0),
     (
+        "  without blue (blue's budget 0.3)",
+        lambda e: e.per_citizen_week(e.nurse_alerts - e.missed_measurement_alerts),
+        "<= 0.7",
+        lambda v: v <= 0.7,
+    ),
+    (
         "  of which blue",
         lambda e: e.per_citizen_week(e.missed_measurement_alerts),
         "<= 0.3",
@@ -90,7 +96,8 @@ def goal_rows(evaluation: Evaluation) -> list[tuple[str, str]]:
     found = []
     for label, value_of, goal, met in GOALS:
         value = value_of(evaluation)
-        shown = _number(value) if "tasks" in label or "blue" in label else _percent(value)
+        rate = "tasks" in label or "blue" in label
+        shown = _number(value) if rate else _percent(value)
         verdict = "—" if value is None else ("met" if met(value) else "NOT met")
         found.append((f"{label} (goal {goal})", f"{shown} {verdict}"))
     return found
