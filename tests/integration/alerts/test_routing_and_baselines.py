@@ -117,7 +117,8 @@ def test_clinician_resets_a_baseline_keeping_history(engine: Engine) -> None:
     TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t")).drain()
     with session_scope(engine) as session:
         rules = sorted((a.rule_key, a.severity) for a in session.exec(select(Alert)).all())
-        assert rules == [("spo2.absolute", "red"), ("spo2.baseline", "yellow")]
+        # the default (v2): one reading 4 below the baseline in force is a watch, not a task
+        assert rules == [("spo2.absolute", "red"), ("spo2.baseline.watch", "yellow")]
 
 
 def test_two_replicas_sweeping_missed_measurements_at_once(engine: Engine) -> None:
