@@ -77,17 +77,15 @@ class Evaluation:
 
     @property
     def share_flagged_within_24h(self) -> float | None:
-        return self.flagged_within_24h / self.exacerbations if self.exacerbations else None
+        return _share(self.flagged_within_24h, self.exacerbations)
 
     @property
     def share_flagged_within_48h(self) -> float | None:
-        return self.flagged_within_48h / self.exacerbations if self.exacerbations else None
+        return _share(self.flagged_within_48h, self.exacerbations)
 
     @property
     def share_outside_episodes(self) -> float | None:
-        if not self.reading_alerts:
-            return None
-        return self.reading_alerts_outside_episodes / self.reading_alerts
+        return _share(self.reading_alerts_outside_episodes, self.reading_alerts)
 
     @property
     def tasks_per_citizen_week(self) -> float | None:
@@ -95,11 +93,11 @@ class Evaluation:
 
     @property
     def share_flagged_during_episode(self) -> float | None:
-        return self.flagged_during_episode / self.exacerbations if self.exacerbations else None
+        return _share(self.flagged_during_episode, self.exacerbations)
 
     @property
     def share_needing_no_nurse(self) -> float | None:
-        return self.readings_green / self.readings if self.readings else None
+        return _share(self.readings_green, self.readings)
 
     def per_citizen_week(self, count: int) -> float | None:
         return count / self.citizen_weeks if self.citizen_weeks else None
@@ -108,6 +106,11 @@ class Evaluation:
     def nurse_alerts(self) -> int:
         """Everything that lands in a nurse's worklist: reading, missed and silent alerts."""
         return self.reading_alerts + self.missed_measurement_alerts + self.silent_tablet_alerts
+
+
+def _share(part: int, whole: int) -> float | None:
+    """None rather than 0 when there is nothing to share out."""
+    return part / whole if whole else None
 
 
 def _first_flag(episode: Exacerbation, flags: Sequence[TriagedItem]) -> datetime | None:

@@ -149,20 +149,18 @@ def test_a_throwing_rule_gives_a_technical_alert_and_other_rules_still_alert(
     ]
 
 
-def test_questionnaire_anthonisen_and_symptoms(engine: Engine) -> None:
+def _answer(engine: Engine, **yes: bool) -> None:
+    """One citizen answers the symptom questionnaire ("no" where not given); triaged."""
     world = seed(engine)
+    items = ("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed")
     add_response(
-        engine,
-        world,
-        answered_at=NOW,
-        answers={
-            "more_breathless": True,
-            "more_cough": False,
-            "more_sputum": True,
-            "sputum_colour_changed": True,
-        },
+        engine, world, answered_at=NOW, answers={item: yes.get(item, False) for item in items}
     )
     _worker(engine).drain()
+
+
+def test_questionnaire_anthonisen_and_symptoms(engine: Engine) -> None:
+    _answer(engine, more_breathless=True, more_sputum=True, sputum_colour_changed=True)
     # the default (v2): Anthonisen is red; three symptoms are a symptom score of 3, a task
     assert [(a.rule_key, a.severity, a.last_response_id is not None) for a in _alerts(engine)] == [
         ("questionnaire.anthonisen", "red", True),
@@ -171,19 +169,7 @@ def test_questionnaire_anthonisen_and_symptoms(engine: Engine) -> None:
 
 
 def test_one_symptom_is_a_watch_in_the_lower_band_without_escalation(engine: Engine) -> None:
-    world = seed(engine)
-    add_response(
-        engine,
-        world,
-        answered_at=NOW,
-        answers={
-            "more_breathless": False,
-            "more_cough": True,
-            "more_sputum": False,
-            "sputum_colour_changed": False,
-        },
-    )
-    _worker(engine).drain()
+    _answer(engine, more_cough=True)
     [alert] = _alerts(engine)
     assert (alert.rule_key, alert.kind, alert.severity, alert.status) == (
         "questionnaire.symptom_score.watch",
