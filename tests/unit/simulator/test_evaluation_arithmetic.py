@@ -159,3 +159,23 @@ def test_replay_through_real_triage_flags_a_deep_exacerbation() -> None:
     assert result.missed_measurement_alerts == 0  # everybody measured every time
     assert result.silent_tablet_alerts == 0
     assert 0 < result.readings_green < result.readings
+
+
+def test_configurations_are_stored_rule_sets_and_the_report_gives_goals_and_curve() -> None:
+    from pust.domain.limits import default_rule_set, parse_rule_set
+    from pust_cli.evaluate.configurations import configurations, run_evaluation
+    from pust_cli.evaluate.report import render_svg, render_table
+
+    shipped, *alternatives = configurations()
+    assert shipped.rules == default_rule_set() and shipped.version == 2
+    assert [c.name for c in alternatives] == ["population limits", "quieter"]
+    for configuration in alternatives:
+        assert parse_rule_set(configuration.document()["rules"]) == configuration.rules
+    run = run_evaluation(citizens=3, weeks=3, seed=1)
+    table = render_table(run)
+    assert "flagged yellow/red within 48 h of onset" in table
+    assert "flagged within 48 h (goal >= 95 %)" in table
+    assert "tasks per citizen-week (goal <= 1.0)" in table
+    assert "watches (lower band, not a task)" in table
+    assert table.count("tasks/citizen-week") == 3  # each configuration's place on the curve
+    assert "the curve" in render_svg(run)  # no episodes in 3 citizens: no points, no zeros
