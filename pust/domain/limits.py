@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from pust.domain.combination_rules import BaselineShift, ReadingCombinationRule
 from pust.domain.measurement_rules import AbsoluteLimit, BaselineRule, ChangeRule
 from pust.domain.measurement_types import MeasurementType
 from pust.domain.persistence_rules import PersistenceRule
@@ -39,6 +40,7 @@ from pust.domain.questionnaire_rules import (
     CombinationRule,
     QuestionnaireItemRule,
     QuestionnaireScoreRule,
+    SymptomScoreRule,
 )
 from pust.domain.rule_kind import HistoryNeed, ReadingRule, Rule, Subject
 from pust.domain.severity import AlertKind, Severity
@@ -48,6 +50,7 @@ __all__ = [
     "AbsoluteLimit",
     "AnyRule",
     "BaselineRule",
+    "BaselineShift",
     "ChangeRule",
     "CombinationRule",
     "InvalidRuleSetError",
@@ -55,9 +58,12 @@ __all__ = [
     "PlausibilityRule",
     "QuestionnaireItemRule",
     "QuestionnaireScoreRule",
+    "ReadingCombinationRule",
     "RuleSet",
+    "SymptomScoreRule",
     "default_rule_set",
     "parse_rule_set",
+    "population_rule_set",
 ]
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -72,6 +78,8 @@ _Kinds = (
     | CombinationRule
     | PlausibilityRule
     | PersistenceRule
+    | SymptomScoreRule
+    | ReadingCombinationRule
 )
 AnyRule = Annotated[_Kinds, Field(discriminator="kind")]
 RULE_KINDS: tuple[type[Rule], ...] = typing.get_args(_Kinds)
@@ -175,16 +183,16 @@ class RuleSet(BaseModel):
         per measurement type (the widest window of each)."""
         needs: dict[str, int] = {}
         for rule in self.rules:
-            if not isinstance(rule, ReadingRule) or rule.measured.value != type_:
+            if not isinstance(rule, ReadingRule) or not rule.judges_type(type_):
                 continue
-            need: HistoryNeed | None = rule.history_need()
-            if need is not None:
+            need: HistoryNeed
+            for need in rule.history_wanted():
                 needs[need.type] = max(needs.get(need.type, 0), need.days)
         return needs
 
     def baseline_types(self) -> set[str]:
         """Which baselines the rule set uses: measurement types and scored items."""
-        return {t for rule in self.rules if (t := rule.baseline_type()) is not None}
+        return {t for rule in self.rules for t in rule.baselines_used()}
 
     def auto_resolves(self, rule_key: str) -> bool:
         matching = [rule for rule in self.rules if rule.key == rule_key]
@@ -224,46 +232,130 @@ _SYMPTOM_ITEMS = ("more_breathless", "more_cough", "more_sputum", "sputum_colour
 
 
 def default_rule_set() -> RuleSet:
-    """The starting configuration of BACKGROUND.md (demo and new care teams; physician to
-    approve)."""
+    """The starting configuration (demo and new care teams; physician to approve), version 2
+    (issue 13): the limits of BACKGROUND.md, judged so that a nurse gets a task when a
+    signal holds and a watch when it is one reading.
+
+    - **Red on a single reading is immediate**, with BACKGROUND.md's red limits unchanged
+      (SpO2 < 88 %, ≥ 6 below baseline; pulse > 120 or < 40; temperature ≥ 38.5 °C; ...),
+      and Anthonisen's three symptoms together.
+    - A **single yellow reading is a watch** (shown on the citizen's page and in the
+      worklist's lower band, not a task).
+    - **Yellow tasks** come from signals that hold or combine: SpO2 more than 2 points
+      below the citizen's own baseline at two readings in a row within two days (the
+      run-in gives the baseline; during it a yellow reading is a watch); pulse likewise
+      more than 10 above; SpO2 2 below and pulse 8 above baseline in the same session; a
+      symptom score of 2 (two "more than usual" answers, or one and a CAT 5 above
+      baseline). One symptom is a watch.
+    """
     t = MeasurementType
-    return RuleSet(
-        rules=(
-            AbsoluteLimit(type=t.SPO2, unit="%", red_low=88, yellow_low=90),
-            AbsoluteLimit(
-                type=t.PULSE, unit="/min", red_low=40, yellow_low=50, yellow_high=100, red_high=120
-            ),
-            AbsoluteLimit(
-                type=t.TEMPERATURE, unit="Cel", yellow_high=38.0, red_high=38.5, high_inclusive=True
-            ),
-            AbsoluteLimit(
-                type=t.BP_SYSTOLIC,
-                unit="mm[Hg]",
-                red_low=90,
-                yellow_low=100,
-                yellow_high=160,
-                red_high=180,
-            ),
-            AbsoluteLimit(type=t.RESPIRATORY_RATE, unit="/min", yellow_high=24, red_high=30),
-            BaselineRule(type=t.SPO2, direction="below", mode="points", yellow=4, red=6),
-            BaselineRule(type=t.FEV1, direction="below", mode="percent", yellow=80, red=60),
-            ChangeRule(type=t.WEIGHT, unit="kg", window_days=7, yellow=2, red=3),
-            *(
-                QuestionnaireItemRule(
-                    questionnaire=KOL_SYMPTOMS, item=item, severity=Severity.YELLOW
-                )
-                for item in _SYMPTOM_ITEMS
-            ),
-            QuestionnaireScoreRule(
-                questionnaire=KOL_SYMPTOMS, item="cat_score", yellow_points_above_baseline=5
-            ),
-            CombinationRule(
-                name="anthonisen",
-                questionnaire=KOL_SYMPTOMS,
-                items=("more_breathless", "more_sputum", "sputum_colour_changed"),
-                severity=Severity.RED,
-                text_da="Mere åndenød, mere slim og farveskift: tegn på KOL-forværring",
-            ),
-            *DEFAULT_PLAUSIBILITY,
+    symptoms = SymptomScoreRule(
+        questionnaire=KOL_SYMPTOMS,
+        items=_SYMPTOM_ITEMS,
+        score_item="cat_score",
+        score_points_above_baseline=5,
+        watch=1,
+        yellow=2,
+    )
+    return _canonical(
+        RuleSet(
+            rules=(
+                *_single_reading_limits(yellow_is_watch=True),
+                PersistenceRule(type=t.SPO2, unit="%", below_baseline=2),
+                PersistenceRule(type=t.PULSE, unit="/min", above_baseline=10),
+                ReadingCombinationRule(
+                    name="spo2_pulse",
+                    conditions=(
+                        BaselineShift(type=t.SPO2, direction="below", points=2),
+                        BaselineShift(type=t.PULSE, direction="above", points=8),
+                    ),
+                ),
+                symptoms,
+                _anthonisen(),
+                *DEFAULT_PLAUSIBILITY,
+            )
         )
+    )
+
+
+def population_rule_set() -> RuleSet:
+    """Version 1 of the starting configuration: BACKGROUND.md's limits, every yellow reading
+    and every single symptom "yes" a task (kept for comparison and for teams that want it)."""
+    return _canonical(
+        RuleSet(
+            rules=(
+                *_single_reading_limits(yellow_is_watch=False),
+                *(
+                    QuestionnaireItemRule(
+                        questionnaire=KOL_SYMPTOMS, item=item, severity=Severity.YELLOW
+                    )
+                    for item in _SYMPTOM_ITEMS
+                ),
+                QuestionnaireScoreRule(
+                    questionnaire=KOL_SYMPTOMS, item="cat_score", yellow_points_above_baseline=5
+                ),
+                _anthonisen(),
+                *DEFAULT_PLAUSIBILITY,
+            )
+        )
+    )
+
+
+def _canonical(rules: RuleSet) -> RuleSet:
+    """In the stored order (kind by kind), so that the stored document reads back equal."""
+    return RuleSet.model_validate(rules.to_json())
+
+
+def _anthonisen() -> CombinationRule:
+    return CombinationRule(
+        name="anthonisen",
+        questionnaire=KOL_SYMPTOMS,
+        items=("more_breathless", "more_sputum", "sputum_colour_changed"),
+        severity=Severity.RED,
+        text_da="Mere åndenød, mere slim og farveskift: tegn på KOL-forværring",
+    )
+
+
+def _single_reading_limits(*, yellow_is_watch: bool) -> tuple[Rule, ...]:
+    """BACKGROUND.md's single-reading limits (absolute, baseline, weight change)."""
+    t = MeasurementType
+    w = yellow_is_watch
+    return (
+        AbsoluteLimit(type=t.SPO2, unit="%", red_low=88, yellow_low=90, yellow_is_watch=w),
+        AbsoluteLimit(
+            type=t.PULSE,
+            unit="/min",
+            red_low=40,
+            yellow_low=50,
+            yellow_high=100,
+            red_high=120,
+            yellow_is_watch=w,
+        ),
+        AbsoluteLimit(
+            type=t.TEMPERATURE,
+            unit="Cel",
+            yellow_high=38.0,
+            red_high=38.5,
+            high_inclusive=True,
+            yellow_is_watch=w,
+        ),
+        AbsoluteLimit(
+            type=t.BP_SYSTOLIC,
+            unit="mm[Hg]",
+            red_low=90,
+            yellow_low=100,
+            yellow_high=160,
+            red_high=180,
+            yellow_is_watch=w,
+        ),
+        AbsoluteLimit(
+            type=t.RESPIRATORY_RATE, unit="/min", yellow_high=24, red_high=30, yellow_is_watch=w
+        ),
+        BaselineRule(
+            type=t.SPO2, direction="below", mode="points", yellow=4, red=6, yellow_is_watch=w
+        ),
+        BaselineRule(
+            type=t.FEV1, direction="below", mode="percent", yellow=80, red=60, yellow_is_watch=w
+        ),
+        ChangeRule(type=t.WEIGHT, unit="kg", window_days=7, yellow=2, red=3, yellow_is_watch=w),
     )

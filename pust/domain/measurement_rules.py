@@ -5,20 +5,19 @@ change over days. Each validates its configuration and judges a reading by itsel
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from pust.domain.measurement_types import MeasurementType
 from pust.domain.rule_kind import (
     COLOUR_DA,
     Evidence,
     HistoryNeed,
+    MeasurementRule,
+    MeasurementRuleInUnit,
     ReadingFacts,
-    ReadingRule,
     RuleOutcome,
-    check_unit,
+    earlier,
     json_number,
     label_da,
     number_da,
@@ -28,16 +27,15 @@ from pust.domain.rule_kind import (
 from pust.domain.severity import Severity
 
 
-class AbsoluteLimit(ReadingRule):
+class AbsoluteLimit(MeasurementRuleInUnit):
     """Four limits (OpenTele): a value below a low or above a high limit is yellow or red.
 
     ``*_inclusive`` makes the limit itself alarming (temperature ≥ 38.0 °C)."""
 
     collection: ClassVar[str] = "absolute"
+    key_suffix: ClassVar[str] = "absolute"
 
     kind: Literal["absolute"] = "absolute"
-    type: MeasurementType
-    unit: str
     red_low: float | None = None
     yellow_low: float | None = None
     yellow_high: float | None = None
@@ -45,17 +43,8 @@ class AbsoluteLimit(ReadingRule):
     low_inclusive: bool = False
     high_inclusive: bool = False
 
-    @property
-    def key(self) -> str:
-        return f"{self.type.value}.absolute"
-
-    @property
-    def measured(self) -> MeasurementType:
-        return self.type
-
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        check_unit(self.type, self.unit)
         name = self.type.value
         limits = (self.red_low, self.yellow_low, self.yellow_high, self.red_high)
         if all(limit is None for limit in limits):
@@ -100,7 +89,7 @@ class AbsoluteLimit(ReadingRule):
         return RuleOutcome(self.key, Severity.GREEN, (), self.auto_resolve, value)
 
 
-class BaselineRule(ReadingRule):
+class BaselineRule(MeasurementRule):
     """Relative to the citizen's personal baseline.
 
     ``mode='points'``: alarm when the value is at least ``yellow``/``red`` units away from the
@@ -108,21 +97,13 @@ class BaselineRule(ReadingRule):
     is beyond ``yellow``/``red`` percent *of* the baseline (FEV1 < 80 % of baseline)."""
 
     collection: ClassVar[str] = "baseline"
+    key_suffix: ClassVar[str] = "baseline"
 
     kind: Literal["baseline"] = "baseline"
-    type: MeasurementType
     direction: Literal["below", "above"]
     mode: Literal["points", "percent"]
     yellow: float | None = Field(default=None, gt=0)
     red: float | None = Field(default=None, gt=0)
-
-    @property
-    def key(self) -> str:
-        return f"{self.type.value}.baseline"
-
-    @property
-    def measured(self) -> MeasurementType:
-        return self.type
 
     def baseline_type(self) -> str:
         return self.type.value
@@ -197,33 +178,23 @@ class BaselineRule(ReadingRule):
         return RuleOutcome(self.key, Severity.GREEN, (), self.auto_resolve, value)
 
 
-class ChangeRule(ReadingRule):
+class ChangeRule(MeasurementRuleInUnit):
     """Change over time: the value differs by at least ``yellow``/``red`` units from any
     reading of the same type within the past ``window_days`` (weight ± 2 kg in 7 days)."""
 
     collection: ClassVar[str] = "change"
+    key_suffix: ClassVar[str] = "change"
 
     kind: Literal["change"] = "change"
-    type: MeasurementType
-    unit: str
     window_days: int = Field(ge=1, le=90)
     yellow: float | None = Field(default=None, gt=0)
     red: float | None = Field(default=None, gt=0)
-
-    @property
-    def key(self) -> str:
-        return f"{self.type.value}.change"
-
-    @property
-    def measured(self) -> MeasurementType:
-        return self.type
 
     def history_need(self) -> HistoryNeed:
         return HistoryNeed(self.type.value, self.window_days)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        check_unit(self.type, self.unit)
         if self.yellow is None and self.red is None:
             raise ValueError(f"{self.type.value} change rule: needs a yellow or a red threshold")
         if self.yellow is not None and self.red is not None and self.red < self.yellow:
@@ -234,10 +205,7 @@ class ChangeRule(ReadingRule):
         return self
 
     def evaluate_reading(self, reading: ReadingFacts, evidence: Evidence) -> RuleOutcome | None:
-        since = reading.measured_at - timedelta(days=self.window_days)
-        window = [
-            p for p in evidence.history_of(self.type.value) if since <= p.at < reading.measured_at
-        ]
+        window = earlier(evidence, self.type.value, reading.measured_at, self.window_days)
         if not window:
             return None
         reference = max(window, key=lambda p: abs(reading.value - p.value))

@@ -40,10 +40,9 @@ from pust.domain.measurement_types import MeasurementType
 from pust.domain.rule_kind import (
     Evidence,
     HistoryNeed,
+    MeasurementRuleInUnit,
     ReadingFacts,
-    ReadingRule,
     RuleOutcome,
-    check_unit,
     json_number,
     label_da,
     number_da,
@@ -54,28 +53,19 @@ from pust.domain.severity import AlertKind, Severity
 CHECK_TITLE_DA = "Tjek målingen"
 
 
-class PlausibilityRule(ReadingRule):
+class PlausibilityRule(MeasurementRuleInUnit):
     """A reading of ``type`` that cannot be physiological becomes a data-quality task."""
 
     collection: ClassVar[str] = "plausibility"
     alert_kind: ClassVar[AlertKind] = AlertKind.DATA_QUALITY
+    key_suffix: ClassVar[str] = "plausibility"
 
     kind: Literal["plausibility"] = "plausibility"
-    type: MeasurementType
-    unit: str
     max_change: float | None = Field(default=None, gt=0)
     window_hours: int = Field(default=24, ge=1, le=24 * 7)
     lookback_days: int = Field(default=7, ge=1, le=90)
     low: float | None = None
     high: float | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.type.value}.plausibility"
-
-    @property
-    def measured(self) -> MeasurementType:
-        return self.type
 
     def history_need(self) -> HistoryNeed | None:
         if self.max_change is None:
@@ -84,7 +74,6 @@ class PlausibilityRule(ReadingRule):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        check_unit(self.type, self.unit)
         name = f"{self.type.value} plausibility rule"
         if self.max_change is None and self.low is None and self.high is None:
             raise ValueError(f"{name}: needs a largest change or a plausible range")

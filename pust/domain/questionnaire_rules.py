@@ -179,3 +179,99 @@ class CombinationRule(ResponseRule):
             "text_da": text,
         }
         return RuleOutcome(self.key, self.severity, (found,), self.auto_resolve, float(present))
+
+
+class SymptomScoreRule(ResponseRule):
+    """A symptom score over the whole answer sheet instead of any single "yes": one point
+    per listed yes/no item answered yes, and one point when the scored item (CAT) is at
+    least ``score_points_above_baseline`` above the citizen's own baseline. A score of
+    ``yellow`` (``red``) or more is a task; a lower score of at least ``watch`` is a watch.
+
+    One "more cough than usual" on a good day is common (BACKGROUND.md: alert fatigue); two
+    symptoms together, or one with a rising CAT, is how an exacerbation starts (Seemungal
+    2000: onset = two major or one major and one minor symptom on the same day)."""
+
+    collection: ClassVar[str] = "symptom_scores"
+
+    kind: Literal["symptom_score"] = "symptom_score"
+    questionnaire: str
+    items: tuple[str, ...] = Field(min_length=1)
+    score_item: str | None = None
+    score_points_above_baseline: float | None = Field(default=None, gt=0)
+    watch: int | None = Field(default=None, ge=1)
+    yellow: int = Field(ge=1)
+    red: int | None = Field(default=None, ge=1)
+
+    @property
+    def key(self) -> str:
+        return "questionnaire.symptom_score"
+
+    @property
+    def answered(self) -> str:
+        return self.questionnaire
+
+    def baseline_type(self) -> str | None:
+        return self.score_item if self.score_points_above_baseline is not None else None
+
+    @property
+    def most(self) -> int:
+        return len(self.items) + (1 if self.baseline_type() else 0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for item in self.items:
+            _check_item(self.questionnaire, item, AnswerType.BOOLEAN)
+        if len(set(self.items)) != len(self.items):
+            raise ValueError("symptom score: an item is listed twice")
+        if (self.score_item is None) != (self.score_points_above_baseline is None):
+            raise ValueError("symptom score: a scored item needs its points above baseline")
+        if self.score_item is not None:
+            _check_item(self.questionnaire, self.score_item, AnswerType.INTEGER)
+        if self.watch is not None and self.watch >= self.yellow:
+            raise ValueError(
+                f"symptom score: watch {self.watch} must be below yellow {self.yellow}"
+            )
+        if self.red is not None and self.red <= self.yellow:
+            raise ValueError(f"symptom score: red {self.red} must be above yellow {self.yellow}")
+        if max(self.yellow, self.red or 0) > self.most:
+            raise ValueError(f"symptom score: a threshold above the highest score {self.most}")
+        return self
+
+    def evaluate_response(self, response: ResponseFacts, evidence: Evidence) -> RuleOutcome:
+        definition = QUESTIONNAIRES[self.questionnaire]
+        found_items = [item for item in self.items if response.answers.get(item) is True]
+        parts = [(i.text_da if (i := definition.item(item)) else item) for item in found_items]
+        score = len(found_items)
+        rise = self._score_rise(response, evidence)
+        step = self.score_points_above_baseline
+        if rise is not None and step is not None and rise >= step:
+            score += 1
+            parts.append(f"CAT-score {number_da(rise)} point over basislinjen")
+        severity, kind_watch = Severity.GREEN, False
+        for level, threshold in ((Severity.RED, self.red), (Severity.YELLOW, self.yellow)):
+            if threshold is not None and score >= threshold:
+                severity = level
+                break
+        else:
+            if self.watch is not None and score >= self.watch:
+                severity, kind_watch = Severity.YELLOW, True
+        if severity is Severity.GREEN:
+            return RuleOutcome(self.key, severity, (), self.auto_resolve, float(score))
+        threshold = self.watch if kind_watch else (self.red if severity is Severity.RED else None)
+        limit = threshold if threshold is not None else self.yellow
+        colour = "hold øje" if kind_watch else COLOUR_DA[severity]
+        text = f"Symptomscore {score} af {self.most} ({colour} ved {limit}): " + "; ".join(parts)
+        found = reason(self.key, severity, score, limit, text, items=found_items)
+        outcome = RuleOutcome(self.key, severity, (found,), self.auto_resolve, float(score))
+        return outcome.as_watch() if kind_watch else outcome
+
+    def _score_rise(self, response: ResponseFacts, evidence: Evidence) -> float | None:
+        if self.score_item is None:
+            return None
+        answer, baseline = (
+            response.answers.get(self.score_item),
+            evidence.baselines.get(self.score_item),
+        )
+        if answer is None or baseline is None:
+            return None
+        return float(answer) - baseline

@@ -153,8 +153,8 @@ def ladder_key(kind: AlertKind, severity: Severity) -> LadderKey | None:
         return "missed_measurement"
     if kind is AlertKind.SILENT_DEVICE:
         return "silent_device"
-    if kind is AlertKind.DATA_QUALITY:
-        return None  # "Tjek målingen" waits for the clinic: no on-call, no escalation
+    if kind in (AlertKind.DATA_QUALITY, AlertKind.WATCH):
+        return None  # a check or a watch waits for the clinic: no on-call, no escalation
     return "technical"
 
 

@@ -8,6 +8,14 @@ also says what it needs and judges by itself:
 - :meth:`Rule.history_need` — which earlier readings it looks back on (type and days);
 - :meth:`Rule.evaluate` — the verdict, or ``None`` while its baseline or history is missing.
 
+Triage calls :meth:`Rule.judge`: the verdict, where a rule configured with
+``yellow_is_watch`` turns its yellow into a *watch* (:class:`AlertKind.WATCH`: shown, not a
+task). Red is never a watch: a red reading stays an immediate task.
+
+Rules on one measurement type share their plumbing here: :class:`MeasurementRule` (the
+``type`` field, the key ``<type>.<suffix>``), :class:`MeasurementRuleInUnit` (the ``unit``
+checked against the type) and :func:`earlier` (the readings of a look-back window).
+
 Triage (:mod:`pust.domain.triage`) only loops over the rules that apply; the alerts worker
 asks the rule set which history to load (:meth:`pust.domain.limits.RuleSet.history_needs`).
 Adding a rule kind is one class here-or-beside and one entry in
@@ -18,11 +26,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from pust.domain.baselines import TimedValue
 from pust.domain.measurement_types import SPECS, MeasurementType
@@ -78,7 +86,23 @@ class RuleOutcome:
 
     @property
     def clinical(self) -> bool:
-        return self.alert_kind is AlertKind.READING
+        """It colours the reading (a watch does: the value is yellow; a check does not)."""
+        return self.alert_kind in (AlertKind.READING, AlertKind.WATCH)
+
+    @property
+    def is_task(self) -> bool:
+        """A clinical breach a nurse must act on (not a watch)."""
+        return self.alert_kind is AlertKind.READING and self.severity is not Severity.GREEN
+
+    def as_watch(self) -> RuleOutcome:
+        """This yellow as a watch: its own alert key (``<rule>.watch``), so a later red of
+        the same rule opens a task beside it instead of hiding in the watch."""
+        if self.severity is not Severity.YELLOW or self.alert_kind is not AlertKind.READING:
+            return self
+        return replace(self, rule=f"{self.rule}{WATCH_SUFFIX}", alert_kind=AlertKind.WATCH)
+
+
+WATCH_SUFFIX = ".watch"
 
 
 class Rule(BaseModel, ABC):
@@ -95,6 +119,8 @@ class Rule(BaseModel, ABC):
 
     # close the alert by itself when a later reading for the same rule is normal again
     auto_resolve: bool = False
+    # a yellow of this rule is a watch (shown, not a nurse's task); red stays a task
+    yellow_is_watch: bool = False
 
     @property
     @abstractmethod
@@ -112,6 +138,24 @@ class Rule(BaseModel, ABC):
 
     def history_need(self) -> HistoryNeed | None:
         return None
+
+    def baselines_used(self) -> tuple[str, ...]:
+        """Every baseline the rule compares against (a combination may use several)."""
+        found = self.baseline_type()
+        return () if found is None else (found,)
+
+    def history_wanted(self) -> tuple[HistoryNeed, ...]:
+        """Every look-back the rule needs (a combination may look at several types)."""
+        need = self.history_need()
+        return () if need is None else (need,)
+
+    def judge(self, subject: Subject, evidence: Evidence) -> RuleOutcome | None:
+        """The verdict as triage uses it: :meth:`evaluate`, a yellow turned into a watch
+        where the rule says so."""
+        outcome = self.evaluate(subject, evidence)
+        if outcome is not None and self.yellow_is_watch:
+            return outcome.as_watch()
+        return outcome
 
     def screen(self, evidence: Evidence) -> Evidence:
         """The evidence the clinical rules may use after this (data-quality) rule."""
@@ -132,7 +176,11 @@ class ReadingRule(Rule, ABC):
     def measured(self) -> MeasurementType: ...
 
     def applies_to(self, subject: Subject) -> bool:
-        return isinstance(subject, ReadingFacts) and subject.type == self.measured.value
+        return isinstance(subject, ReadingFacts) and self.judges_type(subject.type)
+
+    def judges_type(self, type_: str) -> bool:
+        """Does a reading of ``type_`` concern the rule?"""
+        return type_ == self.measured.value
 
     def evaluate(self, subject: Subject, evidence: Evidence) -> RuleOutcome | None:
         if not isinstance(subject, ReadingFacts):
@@ -141,6 +189,42 @@ class ReadingRule(Rule, ABC):
 
     @abstractmethod
     def evaluate_reading(self, reading: ReadingFacts, evidence: Evidence) -> RuleOutcome | None: ...
+
+
+class MeasurementRule(ReadingRule, ABC):
+    """A reading rule configured for one ``type``; its key is ``<type>.<key_suffix>``."""
+
+    key_suffix: ClassVar[str]
+
+    type: MeasurementType
+
+    @property
+    def key(self) -> str:
+        return f"{self.type.value}.{self.key_suffix}"
+
+    @property
+    def measured(self) -> MeasurementType:
+        return self.type
+
+
+class MeasurementRuleInUnit(MeasurementRule, ABC):
+    """A measurement rule whose limits are in ``unit``, which must be the type's unit."""
+
+    unit: str
+
+    @model_validator(mode="after")
+    def _unit_of_type(self) -> Self:
+        check_unit(self.type, self.unit)
+        return self
+
+
+def earlier(evidence: Evidence, type_: str, before: datetime, days: float) -> list[TimedValue]:
+    """The valid readings of ``type_`` in the ``days`` before ``before`` (not at it),
+    oldest first."""
+    since = before - timedelta(days=days)
+    return sorted(
+        (p for p in evidence.history_of(type_) if since <= p.at < before), key=lambda p: p.at
+    )
 
 
 class ResponseRule(Rule, ABC):

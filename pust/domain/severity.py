@@ -34,6 +34,10 @@ class AlertKind(StrEnum):
     # "Tjek målingen": a reading that cannot be physiological (wrong person, unit, device);
     # a low-priority check, never a red/yellow clinical alert (pust.domain.plausibility_rules)
     DATA_QUALITY = "data_quality"
+    # "Holdes øje med": a signal not yet worth a nurse's time (one yellow reading, one
+    # symptom). Shown on the citizen's page and in the worklist's lower band; not a task: no
+    # escalation, no on-call, no notice to the tablet (issue 13)
+    WATCH = "watch"
 
 
 class AlertStatus(StrEnum):
@@ -76,6 +80,8 @@ def band_for(kind: AlertKind, severity: Severity) -> WorklistBand:
         return WorklistBand.RED
     if kind is AlertKind.DATA_QUALITY:
         return WorklistBand.BLUE  # low priority: after every clinical alert, with the checks
+    if kind is AlertKind.WATCH:
+        return WorklistBand.GREEN  # the lower band: seen, not a task
     return {
         Severity.RED: WorklistBand.RED,
         Severity.YELLOW: WorklistBand.YELLOW,

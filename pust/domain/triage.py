@@ -96,8 +96,21 @@ class Triage:
 
     @property
     def severity(self) -> Severity:
-        """The clinical colour (a data-quality check does not colour the reading)."""
+        """The clinical colour (a data-quality check does not colour the reading; a watch
+        does: the value is yellow, even though it is not yet a task)."""
         return Severity.worst(*(o.severity for o in self.outcomes if o.clinical))
+
+    @property
+    def task_severity(self) -> Severity:
+        """The colour of the nurse's task this verdict makes: watches left out."""
+        return Severity.worst(*(o.severity for o in self.outcomes if o.is_task))
+
+    @property
+    def watched(self) -> bool:
+        """A watch and no task: shown on the citizen's page, not a nurse's task."""
+        return self.task_severity is Severity.GREEN and any(
+            o.alert_kind is AlertKind.WATCH for o in self.outcomes
+        )
 
     @property
     def reasons(self) -> list[dict[str, Any]]:
@@ -162,7 +175,7 @@ def _judge(subject: Subject, rules: Sequence[Rule], evidence: Evidence) -> Triag
     skipped: list[str] = []
     for rule in rules:
         try:
-            outcome = rule.evaluate(subject, evidence)
+            outcome = rule.judge(subject, evidence)
         except Exception as exc:  # a broken rule must become a technical alert, not silence
             if all(f.rule != rule.key for f in failures):
                 failures.append(RuleFailure(rule.key, type(exc).__name__))
@@ -189,6 +202,7 @@ def _merged(outcomes: list[RuleOutcome]) -> RuleOutcome:
         tuple(reason for o in outcomes for reason in o.reasons),
         all(o.auto_resolve for o in outcomes),
         sum(values) if values else None,
+        outcomes[0].alert_kind,  # one key, one kind: the watch key differs from the task key
     )
 
 

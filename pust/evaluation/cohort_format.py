@@ -164,9 +164,11 @@ def _parse_episodes(
         document = _object(text, EPISODES, line, problems)
         if document is None:
             continue
-        wrong = _fields(document, _EPISODE_FIELDS)
+        wrong = _fields(document, _EPISODE_FIELDS | ({"prodrome_from"} & document.keys()))
         onset = _timestamp(document.get("onset"))
         end = _timestamp(document.get("end"))
+        prodrome = document.get("prodrome_from")
+        prodrome_from = None if prodrome is None else _timestamp(prodrome)
         if wrong is not None:
             problems.append(_schema(EPISODES, line, wrong))
         elif onset is None or end is None:
@@ -175,6 +177,10 @@ def _parse_episodes(
             )
         elif end <= onset:
             problems.append(_schema(EPISODES, line, "end must be after onset"))
+        elif prodrome is not None and (prodrome_from is None or prodrome_from > onset):
+            problems.append(
+                _schema(EPISODES, line, "prodrome_from must be an ISO 8601 time not after onset")
+            )
         elif document["device_id"] not in devices:
             problems.append(
                 CohortProblem(
@@ -185,7 +191,7 @@ def _parse_episodes(
                 )
             )
         else:
-            episodes.append(Episode(document["device_id"], onset, end))
+            episodes.append(Episode(document["device_id"], onset, end, prodrome_from))
     return tuple(episodes)
 
 
@@ -366,7 +372,16 @@ def export_cohort(recording: Recording) -> CohortFiles:
     if recording.episodes is not None:
         files[EPISODES] = "".join(
             json.dumps(
-                {"device_id": e.device_id, "onset": e.onset.isoformat(), "end": e.end.isoformat()}
+                {
+                    "device_id": e.device_id,
+                    "onset": e.onset.isoformat(),
+                    "end": e.end.isoformat(),
+                    **(
+                        {}
+                        if e.prodrome_from is None
+                        else {"prodrome_from": e.prodrome_from.isoformat()}
+                    ),
+                }
             )
             + "\n"
             for e in recording.episodes

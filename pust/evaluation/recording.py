@@ -18,11 +18,19 @@ from pust.domain.plans import MeasurementPlan
 
 @dataclass(frozen=True, slots=True)
 class Episode:
-    """Ground truth: the citizen's exacerbation from ``onset`` until ``end``."""
+    """Ground truth: the citizen's exacerbation from ``onset`` until ``end``; optionally
+    ``prodrome_from``, when things already began to change before the onset (a flag from
+    then on is an early detection, not a false alarm)."""
 
     device_id: str
     onset: datetime
     end: datetime
+    prodrome_from: datetime | None = None
+
+    @property
+    def starts(self) -> datetime:
+        """When the episode's signals may first show: the prodrome, else the onset."""
+        return self.prodrome_from or self.onset
 
 
 @dataclass(frozen=True, slots=True)

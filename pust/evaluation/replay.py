@@ -269,7 +269,7 @@ class Replay:
                     facts,
                     self._rules(citizen, received),
                     baselines=citizen.baselines or {},
-                    history=history,
+                    history=citizen.history,  # every type: combinations look at partners
                 )
                 history.append(TimedValue(facts.measured_at, facts.value))
                 citizen.submissions.append(facts.measured_at)
@@ -330,9 +330,10 @@ class Replay:
             TriagedItem(
                 citizen.device_id,
                 received,
-                verdict.severity,
+                verdict.task_severity,
                 is_questionnaire=questionnaire,
                 late=late,
+                watched=verdict.watched,
             )
         )
         if late:

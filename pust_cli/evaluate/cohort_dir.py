@@ -24,10 +24,10 @@ from pust.evaluation.metrics import evaluate
 from pust.evaluation.recording import Recording
 from pust.evaluation.replay import Replay
 from pust_cli.evaluate.configurations import (
+    DAILY,
     Configuration,
     EvaluationRun,
-    personalised_configuration,
-    starting_configuration,
+    configurations,
 )
 from pust_cli.simulator.cohort import CohortSpec, build_cohort
 from pust_cli.simulator.recording import cohort_recording
@@ -90,7 +90,7 @@ class CohortEvaluation:
 
 def rule_configurations() -> tuple[Configuration, ...]:
     """The configurations that differ in rules only: a recording's plan is what it is."""
-    return (starting_configuration(), personalised_configuration())
+    return tuple(c for c in configurations() if c.plan == DAILY)
 
 
 def evaluate_cohort(loaded: LoadedCohort) -> CohortEvaluation:

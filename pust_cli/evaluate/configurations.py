@@ -1,12 +1,21 @@
-"""The rule configurations the evaluation compares, all built from pust's own rule sets."""
+"""The rule configurations the evaluation compares: each is a stored rule set (the JSON
+document of ``LimitSet.rules``, versioned), not a code path.
+
+- the shipped starting configuration, :func:`pust.domain.limits.default_rule_set` (v2);
+- the alternatives in ``rule_sets/*.json`` next to this module: the previous starting
+  configuration (v1: every yellow reading and every single symptom a task) and a quieter
+  variant of v2. A team lead's proposal is one more such file.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
 
-from pust.domain.limits import AbsoluteLimit, RuleSet, default_rule_set
-from pust.domain.measurement_types import MeasurementType
+from pust.domain.limits import RuleSet, default_rule_set, parse_rule_set
 from pust.domain.missed_measurement_policy import DEFAULT_POLICY, MissedMeasurementPolicy
 from pust.evaluation.metrics import Evaluation, evaluate
 from pust.evaluation.replay import Replay, RulesFor
@@ -14,72 +23,72 @@ from pust_cli.simulator.cohort import CohortSpec, build_cohort
 from pust_cli.simulator.recording import cohort_recording
 from pust_cli.simulator.timeline import SimPlan
 
-# a run-in SpO2 median below this makes the group's absolute SpO2 limits a daily alarm
-PERSONALISE_BELOW = 92.0
-
-
 DAILY = SimPlan()  # after the run-in, every morning at 08:00
 TWICE_WEEKLY = SimPlan(weekdays=("mon", "thu"), times=("09:00",))  # pust's default plan
+DEFAULT_VERSION = 2
+ALTERNATIVES = ("population-limits-v1", "quieter-v2")
 
 
 @dataclass(frozen=True, slots=True)
 class Configuration:
     name: str
+    version: int
     description: str
-    rules_for: RulesFor
+    rules: RuleSet
     plan: SimPlan = DAILY
     missed_policy: MissedMeasurementPolicy = DEFAULT_POLICY
 
+    @property
+    def rules_for(self) -> RulesFor:
+        """The same rule set for every citizen (baselines come from the run-in)."""
+        return _fixed(self.rules)
+
+    def document(self) -> dict[str, Any]:
+        """As stored in ``rule_sets/*.json``."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "rules": self.rules.to_json(),
+        }
+
+
+def from_document(document: dict[str, Any]) -> Configuration:
+    """A stored configuration; raises :class:`pust.domain.limits.InvalidRuleSetError`."""
+    return Configuration(
+        name=str(document["name"]),
+        version=int(document["version"]),
+        description=str(document["description"]),
+        rules=parse_rule_set(document["rules"]),
+    )
+
+
+def stored(name: str) -> Configuration:
+    text = resources.files(__package__).joinpath("rule_sets", f"{name}.json").read_text("utf-8")
+    return from_document(json.loads(text))
+
 
 def starting_configuration() -> Configuration:
-    rules = default_rule_set()
     return Configuration(
         "starting configuration",
-        "the group defaults of BACKGROUND.md for every citizen; measuring every morning "
-        "after the run-in",
-        lambda _device, _baselines: rules,
+        DEFAULT_VERSION,
+        "the shipped default (v2): red on one reading, yellow when a signal holds (two "
+        "readings) or combines (SpO2 and pulse; symptom score 2); one yellow is a watch",
+        default_rule_set(),
     )
 
 
-def personalised_spo2(rules: RuleSet, baselines: dict[str, float]) -> RuleSet:
-    """What the physician does after the run-in for a citizen who lives at a low SpO2:
-    absolute SpO2 limits 3 (yellow) and 5 (red) points below the run-in median."""
-    median = baselines.get(MeasurementType.SPO2.value)
-    if median is None or median >= PERSONALISE_BELOW:
+def configurations() -> tuple[Configuration, ...]:
+    return (starting_configuration(), *(stored(name) for name in ALTERNATIVES))
+
+
+def _fixed(rules: RuleSet) -> RulesFor:
+    """The same stored rule set for every citizen (baselines come from the run-in)."""
+
+    def rules_for(_device: str, _baselines: dict[str, float]) -> RuleSet:
         return rules
-    rules_now = tuple(
-        AbsoluteLimit(
-            type=MeasurementType.SPO2,
-            unit="%",
-            red_low=round(median) - 5,
-            yellow_low=round(median) - 3,
-        )
-        if isinstance(limit, AbsoluteLimit) and limit.type is MeasurementType.SPO2
-        else limit
-        for limit in rules.rules
-    )
-    return RuleSet(rules=rules_now)
 
-
-def twice_weekly_configuration() -> Configuration:
-    rules = default_rule_set()
-    return Configuration(
-        "twice weekly",
-        "the starting configuration with pust's default plan: after the run-in, Monday "
-        "and Thursday at 09:00 (citizens may still measure on a bad day)",
-        lambda _device, _baselines: rules,
-        TWICE_WEEKLY,
-    )
-
-
-def personalised_configuration() -> Configuration:
-    rules = default_rule_set()
-    return Configuration(
-        "personalised SpO2 limits",
-        f"as the starting configuration; after the run-in, citizens with a SpO2 median "
-        f"below {PERSONALISE_BELOW:.0f} % get absolute SpO2 limits 3/5 points below it",
-        lambda _device, baselines: personalised_spo2(rules, baselines),
-    )
+    return rules_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +101,22 @@ class EvaluationRun:
 
 
 def run_evaluation(
-    *, citizens: int, weeks: int, seed: int, start: datetime | None = None
+    *,
+    citizens: int,
+    weeks: int,
+    seed: int,
+    start: datetime | None = None,
+    chosen: tuple[Configuration, ...] | None = None,
 ) -> EvaluationRun:
     start = start or datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: a fixed, reproducible start
     cohort = build_cohort(CohortSpec(citizens=citizens, start=start, days=weeks * 7, seed=seed))
-    configurations = (
-        starting_configuration(),
-        personalised_configuration(),
-        twice_weekly_configuration(),
-    )
     results = tuple(
-        (c, evaluate(Replay(cohort_recording(cohort, c.plan), c.rules_for, c.missed_policy).run()))
-        for c in configurations
+        (
+            c,
+            evaluate(
+                Replay(cohort_recording(cohort, c.plan), _fixed(c.rules), c.missed_policy).run()
+            ),
+        )
+        for c in (chosen or configurations())
     )
     return EvaluationRun(citizens, weeks, seed, start, results)

@@ -21,7 +21,9 @@ def cohort_recording(cohort: Cohort, plan: SimPlan) -> Recording:
         device_ids=tuple(c.device_id for c in cohort.citizens),
         messages=_messages(cohort, plan),
         plan=plan.measurement_plan(starts_on),
-        episodes=tuple(Episode(e.device_id, e.onset, e.end) for e in cohort.exacerbations),
+        episodes=tuple(
+            Episode(e.device_id, e.onset, e.end, e.starts) for e in cohort.exacerbations
+        ),
     )
 
 

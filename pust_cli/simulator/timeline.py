@@ -166,9 +166,10 @@ def _day_messages(
     messages: list[SimMessage] = []
     domain_plan = plan.measurement_plan(cohort.spec.start.astimezone(tz).date())
     due = due_times(domain_plan, day_start, day_end)
-    effect = profile.exacerbation_effect(day_start + timedelta(hours=10))
+    # feeling worse is the symptoms (cohort.py: they lead the physiology)
+    effect = profile.symptom_effect(day_start + timedelta(hours=10))
     bad_day_extra = rng.random() < 0.6
-    if not due and effect > 0.25 and bad_day_extra:
+    if not due and effect > 0.5 and bad_day_extra:
         due = [day_start + timedelta(hours=10)]  # feeling worse: measures without being asked
     for position, planned in enumerate(due):
         if rng.random() >= profile.adherence:

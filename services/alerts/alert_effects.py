@@ -122,7 +122,10 @@ def _ids(source: Source) -> dict[str, Any]:
 
 def route_out_of_hours(session: Session, *, alert: Alert, now: datetime, topics: Topics) -> None:
     """A new alert while the clinic is closed: straight to on-call, or queued to the next
-    opening with a notice to the citizen's tablet saying whom to call meanwhile."""
+    opening with a notice to the citizen's tablet saying whom to call meanwhile. A watch is
+    not a task: it is never routed."""
+    if alert.kind == AlertKind.WATCH:
+        return
     policy = routing_policy(session, alert.care_team_id)
     if not policy.opening_hours or is_open(policy, now):
         return

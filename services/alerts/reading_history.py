@@ -3,7 +3,9 @@
 What to load is asked of the rule set (:meth:`pust.domain.limits.RuleSet.history_needs`:
 days per measurement type for a reading of a given type), never of the rule kinds by name.
 One query per measurement type covers every reading of the batch; each reading then gets
-the points inside its own windows (before it, not itself).
+the points inside its own windows (up to and including its own time, never itself: the
+oximeter's SpO2 and pulse share a time, and a combination rule judges one with the other;
+rules that look back only take what is strictly before).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class ReadingHistory:
                     Reading.type == type_,
                     col(Reading.valid).is_(True),
                     Reading.measured_at >= since,
-                    Reading.measured_at < until,
+                    Reading.measured_at <= until,
                 )
             ).all()
             for citizen_id in ids:
@@ -82,7 +84,7 @@ class ReadingHistory:
             found[type_] = [
                 TimedValue(p.at, p.value)
                 for p in self._points[(want.citizen_id, type_)]
-                if since <= p.at < want.before and p.id != want.reading_id
+                if since <= p.at <= want.before and p.id != want.reading_id
             ]
         return found
 

@@ -303,6 +303,36 @@ _WORDS: dict[str, tuple[str, str]] = {
         "gives no task.",
     ),
     "field_below": ("Under", "Below"),
+    "field_below_baseline": (
+        "Mere end (point) under basislinjen",
+        "More than (points) below baseline",
+    ),
+    "field_above_baseline": (
+        "Mere end (point) over basislinjen",
+        "More than (points) above baseline",
+    ),
+    "field_yellow_is_watch": (
+        "Gul er kun 'hold øje' (ingen opgave)",
+        "Yellow is a watch only (no task)",
+    ),
+    "field_watch": ("Hold øje fra", "Watch from"),
+    "field_score_item": ("Pointspørgsmål", "Scored question"),
+    "field_score_points_above_baseline": ("Point over basislinjen", "Points above baseline"),
+    "field_within_minutes": ("Inden for (minutter)", "Within (minutes)"),
+    "rules_symptom_scores": ("Symptomscore", "Symptom score"),
+    "rules_symptom_scores_help": (
+        "Et point for hvert 'ja' og for en CAT-score over basislinjen; opgave ved den gule "
+        "grænse, 'hold øje' ved en lavere score.",
+        "One point per 'yes' and for a CAT score above baseline; a task at the yellow "
+        "threshold, a watch at a lower score.",
+    ),
+    "rules_reading_combinations_help": (
+        "Flere små ændringer fra borgerens egen basislinje i samme måling (fx SpO2 under og "
+        "puls over) giver sammen en opgave.",
+        "Several small changes from the citizen's own baseline in one session (e.g. SpO2 "
+        "below and pulse above) together make a task.",
+    ),
+    "rules_reading_combinations": ("Kombinationer af målinger", "Combinations of readings"),
     "field_above": ("Over", "Above"),
     "field_readings": ("Målinger i træk", "Readings in a row"),
     "field_within_days": ("Inden for (dage)", "Within (days)"),

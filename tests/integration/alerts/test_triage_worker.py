@@ -6,7 +6,7 @@ from sqlmodel import select
 from pust.db.engine import session_scope
 from pust.db.tables import Alert, Baseline, LimitSet, OutboxMessage, Reading, TriageResult
 from pust.domain.clock import FrozenClock
-from pust.domain.limits import AbsoluteLimit, RuleSet
+from pust.domain.limits import AbsoluteLimit, RuleSet, population_rule_set
 from pust.domain.measurement_types import MeasurementType
 from pust.domain.routing import OpeningInterval, RoutingPolicy
 from pust.messaging.topics import Topics
@@ -25,7 +25,8 @@ def _alerts(engine: Engine) -> list[Alert]:
 
 
 def test_red_and_yellow_readings_give_one_alert_per_rule(engine: Engine) -> None:
-    world = seed(engine)
+    # v1 rules: a single yellow reading is a task of the same rule as the red
+    world = seed(engine, rules=population_rule_set())
     for minutes, value in ((0, 86), (10, 89), (20, 95), (30, 85)):
         add_reading(
             engine,
@@ -148,24 +149,36 @@ def test_a_throwing_rule_gives_a_technical_alert_and_other_rules_still_alert(
     ]
 
 
-def test_questionnaire_anthonisen_and_symptoms(engine: Engine) -> None:
+def _answer(engine: Engine, **yes: bool) -> None:
+    """One citizen answers the symptom questionnaire ("no" where not given); triaged."""
     world = seed(engine)
+    items = ("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed")
     add_response(
-        engine,
-        world,
-        answered_at=NOW,
-        answers={
-            "more_breathless": True,
-            "more_cough": False,
-            "more_sputum": True,
-            "sputum_colour_changed": True,
-        },
+        engine, world, answered_at=NOW, answers={item: yes.get(item, False) for item in items}
     )
     _worker(engine).drain()
+
+
+def test_questionnaire_anthonisen_and_symptoms(engine: Engine) -> None:
+    _answer(engine, more_breathless=True, more_sputum=True, sputum_colour_changed=True)
+    # the default (v2): Anthonisen is red; three symptoms are a symptom score of 3, a task
     assert [(a.rule_key, a.severity, a.last_response_id is not None) for a in _alerts(engine)] == [
         ("questionnaire.anthonisen", "red", True),
-        ("questionnaire.symptoms", "yellow", True),
+        ("questionnaire.symptom_score", "yellow", True),
     ]
+
+
+def test_one_symptom_is_a_watch_in_the_lower_band_without_escalation(engine: Engine) -> None:
+    _answer(engine, more_cough=True)
+    [alert] = _alerts(engine)
+    assert (alert.rule_key, alert.kind, alert.severity, alert.status) == (
+        "questionnaire.symptom_score.watch",
+        "watch",
+        "yellow",
+        "open",
+    )
+    assert alert.band_order == 4  # the worklist's lower band
+    assert alert.next_escalation_at is None  # not a task: nothing escalates
 
 
 def test_run_in_median_baseline_is_set_and_used(engine: Engine) -> None:
@@ -185,7 +198,12 @@ def test_run_in_median_baseline_is_set_and_used(engine: Engine) -> None:
     add_reading(engine, world, type_="spo2", value=90, unit="%", measured_at=NOW)  # 5 below 95
     worker.drain()
     [alert] = _alerts(engine)
-    assert (alert.rule_key, alert.severity) == ("spo2.baseline", "yellow")
+    # the default (v2): one reading 5 below the run-in baseline is a watch, not yet a task
+    assert (alert.rule_key, alert.severity, alert.kind) == (
+        "spo2.baseline.watch",
+        "yellow",
+        "watch",
+    )
     with session_scope(engine) as session:
         baseline = session.exec(select(Baseline)).one()
         assert (baseline.type, baseline.value, baseline.method) == ("spo2", 95.0, "run_in_median")

@@ -5,13 +5,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pust.domain.baselines import TimedValue, baseline_types, run_in_median
-from pust.domain.limits import AbsoluteLimit, BaselineRule, RuleSet, default_rule_set
+from pust.domain.limits import AbsoluteLimit, BaselineRule, RuleSet, population_rule_set
 from pust.domain.measurement_types import MeasurementType
 from pust.domain.severity import Severity
 from pust.domain.triage import ReadingFacts, number_da, triage_reading, triage_response
 
 NOW = datetime(2026, 11, 23, 8, tzinfo=UTC)
-RULES = default_rule_set()
+# the single-reading behaviour of the previous starting configuration (v1): every yellow a
+# task; the shipped default (v2) is tested in test_rule_kinds.py
+RULES = population_rule_set()
 
 
 def reading(type_: str, value: float) -> ReadingFacts:

@@ -24,7 +24,8 @@ def episode(device: str, onset: float) -> Episode:
 
 def test_hand_made_cohort() -> None:
     # a: flagged 10 h after onset (within 24 h); b: flagged 30 h after onset (during, not
-    # within 24 h); c: a flag only before onset and a late one during: not flagged.
+    # within 24 h, within 48 h); c: a flag only before the prodrome (more than 2 days before
+    # onset) and a late one during: not flagged.
     exacerbations = [episode("a", 100), episode("b", 200), episode("c", 300)]
     triaged = [
         TriagedItem("a", h(50), Severity.GREEN),
@@ -32,7 +33,7 @@ def test_hand_made_cohort() -> None:
         TriagedItem("a", h(120), Severity.RED),
         TriagedItem("b", h(230), Severity.YELLOW),
         TriagedItem("b", h(231), Severity.GREEN, is_questionnaire=True),
-        TriagedItem("c", h(290), Severity.RED),
+        TriagedItem("c", h(240), Severity.RED),
         TriagedItem("c", h(310), Severity.RED, late=True),
         TriagedItem("d", h(10), Severity.GREEN),
         TriagedItem("d", h(11), Severity.YELLOW, is_questionnaire=True),
@@ -40,7 +41,7 @@ def test_hand_made_cohort() -> None:
     alerts = [
         RaisedAlert("a", h(110), AlertKind.READING, Severity.RED, "spo2.absolute"),
         RaisedAlert("b", h(230), AlertKind.READING, Severity.YELLOW, "fev1.baseline"),
-        RaisedAlert("c", h(290), AlertKind.READING, Severity.RED, "spo2.absolute"),
+        RaisedAlert("c", h(240), AlertKind.READING, Severity.RED, "spo2.absolute"),
         RaisedAlert("d", h(11), AlertKind.READING, Severity.YELLOW, "questionnaire.symptoms"),
         RaisedAlert("d", h(40), AlertKind.MISSED_MEASUREMENT, Severity.GREEN, "plan.missed"),
         RaisedAlert("d", h(41), AlertKind.MISSED_MEASUREMENT, Severity.GREEN, "plan.missed"),
@@ -58,6 +59,7 @@ def test_hand_made_cohort() -> None:
     )
     assert result.exacerbations == 3
     assert result.flagged_within_24h == 1
+    assert result.flagged_within_48h == 2
     assert result.flagged_during_episode == 2
     assert result.share_flagged_within_24h == pytest.approx(1 / 3)
     assert result.share_flagged_during_episode == pytest.approx(2 / 3)
@@ -68,8 +70,9 @@ def test_hand_made_cohort() -> None:
     assert result.share_needing_no_nurse == pytest.approx(2 / 7)
     assert result.reading_alerts == 4
     assert result.red_alerts == 2
-    # a's and b's alerts fall inside their episodes; c's is before onset; d has none
+    # a's and b's alerts fall inside their episodes; c's is before the prodrome; d has none
     assert result.reading_alerts_outside_episodes == 2
+    assert result.share_outside_episodes == pytest.approx(2 / 4)
     assert result.missed_measurement_alerts == 2
     assert result.silent_tablet_alerts == 1
     assert result.nurse_alerts == 7
@@ -84,6 +87,31 @@ def test_no_exacerbations_gives_no_share_rather_than_zero() -> None:
     assert result.share_needing_no_nurse is None
     assert result.median_hours_to_flag is None
     assert result.per_citizen_week(0) == 0
+
+
+def test_a_flag_in_the_prodrome_is_an_early_warning_and_a_watch_is_no_task() -> None:
+    exacerbations = [episode("a", 100)]
+    triaged = [
+        TriagedItem("a", h(70), Severity.GREEN, watched=True),  # a watch: not a flag
+        TriagedItem("a", h(80), Severity.YELLOW),  # 20 h before onset: in the prodrome
+    ]
+    alerts = [
+        RaisedAlert("a", h(70), AlertKind.WATCH, Severity.YELLOW, "spo2.absolute.watch"),
+        RaisedAlert("a", h(20), AlertKind.WATCH, Severity.YELLOW, "spo2.absolute.watch"),
+        RaisedAlert("a", h(80), AlertKind.READING, Severity.YELLOW, "spo2.persistence"),
+    ]
+    result = evaluate(
+        EvaluationInput(
+            citizens=1, days=14, exacerbations=exacerbations, triaged=triaged, alerts=alerts
+        )
+    )
+    assert result.flagged_within_24h == 1
+    assert result.median_hours_to_flag == 0
+    assert result.reading_alerts == 1
+    assert result.reading_alerts_outside_episodes == 0
+    assert result.nurse_alerts == 1  # watches are counted apart
+    assert result.watch_alerts == 2
+    assert result.watch_alerts_outside_episodes == 1
 
 
 def test_flag_exactly_24_hours_after_onset_counts() -> None:
@@ -133,3 +161,23 @@ def test_replay_through_real_triage_flags_a_deep_exacerbation() -> None:
     assert result.missed_measurement_alerts == 0  # everybody measured every time
     assert result.silent_tablet_alerts == 0
     assert 0 < result.readings_green < result.readings
+
+
+def test_configurations_are_stored_rule_sets_and_the_report_gives_goals_and_curve() -> None:
+    from pust.domain.limits import default_rule_set, parse_rule_set
+    from pust_cli.evaluate.configurations import configurations, run_evaluation
+    from pust_cli.evaluate.report import render_svg, render_table
+
+    shipped, *alternatives = configurations()
+    assert shipped.rules == default_rule_set() and shipped.version == 2
+    assert [c.name for c in alternatives] == ["population limits", "quieter"]
+    for configuration in alternatives:
+        assert parse_rule_set(configuration.document()["rules"]) == configuration.rules
+    run = run_evaluation(citizens=3, weeks=3, seed=1)
+    table = render_table(run)
+    assert "flagged yellow/red within 48 h of onset" in table
+    assert "flagged within 48 h (goal >= 95 %)" in table
+    assert "tasks per citizen-week (goal <= 1.0)" in table
+    assert "watches (lower band, not a task)" in table
+    assert table.count("tasks/citizen-week") == 3  # each configuration's place on the curve
+    assert "the curve" in render_svg(run)  # no episodes in 3 citizens: no points, no zeros
