@@ -30,6 +30,11 @@ class CitizenHistory:
     proposed: RuleSet
 
 
+# what a changed limit can make appear or disappear: a nurse's task from a reading, or a
+# watch (shown in the worklist's lower band, not a task) under rules where one yellow is one
+_SHOWN = (AlertKind.READING, AlertKind.WATCH)
+
+
 @dataclass(frozen=True, slots=True)
 class CitizenOutcome:
     key: str
@@ -40,20 +45,17 @@ class CitizenOutcome:
     @staticmethod
     def _readings(alerts: Sequence[RaisedAlert]) -> list[tuple[str, str, str]]:
         return [
-            (a.at.isoformat(), a.rule_key, a.severity.value)
-            for a in alerts
-            if a.kind is AlertKind.READING
+            (a.at.isoformat(), a.rule_key, a.severity.value) for a in alerts if a.kind in _SHOWN
         ]
 
     @property
     def appeared(self) -> tuple[RaisedAlert, ...]:
-        """Reading alerts only the proposal raises (same time and rule)."""
+        """Reading alerts and watches only the proposal raises (same time and rule)."""
         before = set(self._readings(self.current))
         return tuple(
             a
             for a in self.proposed
-            if a.kind is AlertKind.READING
-            and (a.at.isoformat(), a.rule_key, a.severity.value) not in before
+            if a.kind in _SHOWN and (a.at.isoformat(), a.rule_key, a.severity.value) not in before
         )
 
     @property
@@ -62,8 +64,7 @@ class CitizenOutcome:
         return tuple(
             a
             for a in self.current
-            if a.kind is AlertKind.READING
-            and (a.at.isoformat(), a.rule_key, a.severity.value) not in after
+            if a.kind in _SHOWN and (a.at.isoformat(), a.rule_key, a.severity.value) not in after
         )
 
     @property
@@ -95,7 +96,7 @@ class WhatIf:
                 1
                 for c in self.citizens
                 for a in (c.proposed if proposed else c.current)
-                if a.kind is AlertKind.READING
+                if a.kind in _SHOWN
             )
         )
 

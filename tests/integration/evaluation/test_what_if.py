@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from pust.db.engine import session_scope
 from pust.db.tables import AuditEvent, CareTeam, Citizen, LimitSet
-from pust.domain.limits import AbsoluteLimit, RuleSet, default_rule_set
+from pust.domain.limits import AbsoluteLimit, RuleSet, population_rule_set
 from pust.domain.measurement_types import MeasurementType
 from pust.domain.severity import AlertKind
 from pust_cli.evaluate.what_if_run import (
@@ -75,11 +75,21 @@ def history(engine: Engine) -> tuple[AlertsWorld, AlertsWorld]:
     _daily_spo2(engine, team, 2, 89.5)  # has limits of her own: keeps them
     _daily_spo2(engine, other, 0, 80.0)  # red, but in another team
     with session_scope(engine) as session:
-        session.add(  # enrolment copies the team's defaults: still the team's limits
+        # the team works with the population limits (v1: one yellow reading is a task), so
+        # the yellow limit decides nurse work; under the shipped v2 it makes only watches
+        session.add(
+            LimitSet(
+                care_team_id=team.team_id,
+                version=1,
+                rules=population_rule_set().to_json(),
+                reason="Gruppens grænser",
+            )
+        )
+        session.add(  # enrolment copies the team's limits: still the team's limits
             LimitSet(
                 citizen_id=team.citizen_ids[0],
                 version=1,
-                rules=default_rule_set().to_json(),
+                rules=population_rule_set().to_json(),
                 reason="Gruppens standardgrænser",
             )
         )
@@ -87,7 +97,7 @@ def history(engine: Engine) -> tuple[AlertsWorld, AlertsWorld]:
             LimitSet(
                 citizen_id=team.citizen_ids[2],
                 version=1,
-                rules=_with_spo2_yellow(default_rule_set(), 89.0).to_json(),
+                rules=_with_spo2_yellow(population_rule_set(), 89.0).to_json(),
                 reason="lives low",
             )
         )
@@ -112,7 +122,7 @@ def test_lowering_the_spo2_yellow_limit_removes_named_citizens_alerts(
     engine: Engine, history: tuple[AlertsWorld, AlertsWorld]
 ) -> None:
     team, other = history
-    run = _run(engine, team, _with_spo2_yellow(default_rule_set(), 89.0))
+    run = _run(engine, team, _with_spo2_yellow(population_rule_set(), 89.0))
 
     # every one of Borger 0's SpO2 alerts goes (ten days of 89.5 %; the weekend's repeat
     # of an alert nobody reviewed is not a new one), nobody gets a new one
@@ -144,7 +154,7 @@ def test_raising_the_spo2_yellow_limit_adds_named_citizens_alerts(
     engine: Engine, history: tuple[AlertsWorld, AlertsWorld]
 ) -> None:
     team, _other = history
-    run = _run(engine, team, _with_spo2_yellow(default_rule_set(), 92.0))
+    run = _run(engine, team, _with_spo2_yellow(population_rule_set(), 92.0))
     (changed,) = run.result.changed
     assert run.history.citizen(changed.key).name == "Test Borger 1"
     assert changed.disappeared == ()
@@ -164,7 +174,7 @@ def test_a_rules_file_that_contradicts_itself_is_rejected_with_every_problem(
 ) -> None:
     from pust_cli.main import main
 
-    document = default_rule_set().to_json()
+    document = population_rule_set().to_json()
     spo2 = next(r for r in document["absolute"] if r["type"] == "spo2")
     spo2["yellow_low"] = 80  # below the red limit
     pulse = next(r for r in document["absolute"] if r["type"] == "pulse")
@@ -203,7 +213,7 @@ def test_the_cli_prints_the_team_leads_report(
         assert team is not None
         name = team.name
     rules = tmp_path / "proposal.json"
-    rules.write_text(json.dumps(_with_spo2_yellow(default_rule_set(), 92.0).to_json()))
+    rules.write_text(json.dumps(_with_spo2_yellow(population_rule_set(), 92.0).to_json()))
     monkeypatch.setenv("PUST_DATABASE_URL", db_url)
     monkeypatch.setenv("PUST_SECRET_KEY", "cli-test-secret")
     monkeypatch.setenv("PUST_SERVICE_MQTT_PASSWORD", "cli-test-password")

@@ -10,7 +10,7 @@ import pytest
 from pust.domain import alert_aggregate as agg
 from pust.domain.alert_aggregate import AlertState, Breach
 from pust.domain.alert_lifecycle import EventKind, Outcome
-from pust.domain.limits import InvalidRuleSetError, RuleSet, default_rule_set, parse_rule_set
+from pust.domain.limits import InvalidRuleSetError, RuleSet, parse_rule_set, population_rule_set
 from pust.domain.routing import default_routing_policy
 from pust.domain.severity import AlertKind, AlertStatus, Severity
 from pust.domain.triage import Concern, ReadingFacts, triage_reading
@@ -18,12 +18,14 @@ from pust.domain.triage import Concern, ReadingFacts, triage_reading
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 POLICY = default_routing_policy()
 CITIZEN, TEAM, NURSE = uuid.UUID(int=7), uuid.UUID(int=8), uuid.UUID(int=9)
+# the v1 population limits: an absolute and a baseline-relative SpO2 rule that agree on
+# one low reading (v2 makes the single baseline breach a watch)
 SPO2_BASELINE = {"spo2": 94.0}
 
 
 def spo2(value: float, rules: RuleSet | None = None) -> tuple[Concern, ...]:
     verdict = triage_reading(
-        ReadingFacts("spo2", value, NOW), rules or default_rule_set(), baselines=SPO2_BASELINE
+        ReadingFacts("spo2", value, NOW), rules or population_rule_set(), baselines=SPO2_BASELINE
     )
     return verdict.concerns
 
@@ -64,7 +66,7 @@ def test_the_worst_rule_comes_first_and_names_the_alert() -> None:
     # 89: yellow by the absolute limit (< 90), red by the baseline (5 below 94 is yellow; so
     # use a higher baseline): 100 − 89 = 11 points below
     verdict = triage_reading(
-        ReadingFacts("spo2", 89, NOW), default_rule_set(), baselines={"spo2": 100.0}
+        ReadingFacts("spo2", 89, NOW), population_rule_set(), baselines={"spo2": 100.0}
     )
     [concern] = verdict.concerns
     assert concern.rules == ("spo2.baseline", "spo2.absolute")
@@ -73,20 +75,20 @@ def test_the_worst_rule_comes_first_and_names_the_alert() -> None:
 
 
 def test_a_rule_breached_alone_keeps_only_its_reason_in_the_concern() -> None:
-    [concern] = spo2(89, default_rule_set())  # yellow absolute; 5 below 94: yellow baseline
+    [concern] = spo2(89, population_rule_set())  # yellow absolute; 5 below 94: yellow baseline
     assert concern.severity is Severity.YELLOW
     [only] = spo2(91)  # 91: absolute green; 3 below the baseline: green
     assert only.severity is Severity.GREEN and only.reasons == ()
 
 
 def test_by_rule_keeps_every_rule_its_own_alert() -> None:
-    rules = parse_rule_set(default_rule_set().to_json() | {"alert_groups": "by_rule"})
+    rules = parse_rule_set(population_rule_set().to_json() | {"alert_groups": "by_rule"})
     concerns = spo2(84, rules)
     assert sorted(c.key for c in concerns) == ["spo2.absolute", "spo2.baseline"]
 
 
 def test_named_groups_say_which_rules_share_an_alert() -> None:
-    document = default_rule_set().to_json() | {"alert_groups": {"iltning": ["spo2.absolute"]}}
+    document = population_rule_set().to_json() | {"alert_groups": {"iltning": ["spo2.absolute"]}}
     rules = parse_rule_set(document)
     assert rules.concern_of("spo2.absolute") == "group.iltning"
     assert rules.concern_of("spo2.baseline") == "spo2.baseline"  # in no group: its own
@@ -94,7 +96,7 @@ def test_named_groups_say_which_rules_share_an_alert() -> None:
 
 
 def test_a_rule_in_two_groups_is_refused() -> None:
-    document = default_rule_set().to_json() | {
+    document = population_rule_set().to_json() | {
         "alert_groups": {"a": ["spo2.absolute"], "b": ["spo2.absolute", "spo2.baseline"]}
     }
     with pytest.raises(InvalidRuleSetError, match="more than one group"):
@@ -102,7 +104,7 @@ def test_a_rule_in_two_groups_is_refused() -> None:
 
 
 def test_data_quality_checks_never_merge_into_clinical_alerts() -> None:
-    rules = default_rule_set()
+    rules = population_rule_set()
     assert rules.concern_of("weight.plausibility") == "weight.plausibility"
     assert rules.concern_of("weight.change") == "weight.*"
 

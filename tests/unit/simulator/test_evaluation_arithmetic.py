@@ -9,7 +9,7 @@ import pytest
 from pust.domain.severity import AlertKind, Severity
 from pust.evaluation.metrics import EvaluationInput, RaisedAlert, TriagedItem, evaluate
 from pust.evaluation.recording import Episode
-from pust_cli.simulator.cohort import Exacerbation
+from pust_cli.simulator.cohort import PRODROME, Exacerbation
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -19,7 +19,8 @@ def h(hours: float) -> datetime:
 
 
 def episode(device: str, onset: float) -> Episode:
-    return Episode(device, h(onset), h(onset + 240))
+    """As the simulator records one: its symptom prodrome starts PRODROME before onset."""
+    return Episode(device, h(onset), h(onset + 240), h(onset) - PRODROME)
 
 
 def test_hand_made_cohort() -> None:
