@@ -21,6 +21,7 @@ from pust.db.outbox import (
 )
 from pust.db.tables import Alert, AlertEvent, OutboxMessage, Reading
 from pust.domain.clock import FrozenClock
+from pust.domain.limits import population_rule_set
 from pust.domain.routing import DEFAULT_OUT_OF_HOURS_NOTICE_DA, OpeningInterval, RoutingPolicy
 from pust.messaging.topics import DeviceChannel, Topics
 from services.alerts.triage_worker import TriageWorker
@@ -44,8 +45,11 @@ def test_one_reading_that_breaks_two_rules_is_one_alert_with_one_out_of_hours_no
     engine: Engine,
 ) -> None:
     """SpO2 84 breaks the absolute (< 88) and the baseline rule (8 below 92): the rules agree
-    on the reading, so one red alert carries both reasons, and the tablet gets one notice."""
-    world = seed(engine, routing=RoutingPolicy(opening_hours={"mon": HOURS}))
+    on the reading, so one red alert carries both reasons, and the tablet gets one notice.
+    The v1 population limits: their baseline rule is a task (v2 makes one breach a watch)."""
+    world = seed(
+        engine, rules=population_rule_set(), routing=RoutingPolicy(opening_hours={"mon": HOURS})
+    )
     with session_scope(engine) as session:
         set_clinician_baseline(
             session,
