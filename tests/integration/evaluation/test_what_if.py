@@ -54,7 +54,9 @@ def _daily_spo2(engine: Engine, world: AlertsWorld, citizen: int, value: float) 
 
 @pytest.fixture
 def history(engine: Engine) -> tuple[AlertsWorld, AlertsWorld]:
-    world = seed(engine, citizens=4)
+    # the team works with the population limits (v1: one yellow reading is a task), so the
+    # yellow limit decides nurse work; under the shipped v2 it makes only watches
+    world = seed(engine, citizens=4, rules=population_rule_set())
     with session_scope(engine) as session:  # citizen 3 belongs to another team
         other_team = CareTeam(name=f"Anden klinik {world.team_id.hex[:8]}")
         session.add(other_team)
@@ -75,16 +77,6 @@ def history(engine: Engine) -> tuple[AlertsWorld, AlertsWorld]:
     _daily_spo2(engine, team, 2, 89.5)  # has limits of her own: keeps them
     _daily_spo2(engine, other, 0, 80.0)  # red, but in another team
     with session_scope(engine) as session:
-        # the team works with the population limits (v1: one yellow reading is a task), so
-        # the yellow limit decides nurse work; under the shipped v2 it makes only watches
-        session.add(
-            LimitSet(
-                care_team_id=team.team_id,
-                version=1,
-                rules=population_rule_set().to_json(),
-                reason="Gruppens grænser",
-            )
-        )
         session.add(  # enrolment copies the team's limits: still the team's limits
             LimitSet(
                 citizen_id=team.citizen_ids[0],
