@@ -18,6 +18,7 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+SOURCES = ("pust", "services", "pust_cli")
 USAGE = "usage: python3 run.py demo [pust up flags] | test [pytest args]"
 
 
@@ -45,11 +46,18 @@ def main() -> int:
         return 2
     uv = find_uv()
     command, rest = sys.argv[1], sys.argv[2:]
+    os.chdir(ROOT)
+    # Byte-compile once: where PYTHONDONTWRITEBYTECODE is set, every service process (and
+    # every one a test starts) would otherwise recompile all its imports on start (~4 s CPU).
+    os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
+    subprocess.call(  # noqa: S603
+        [uv, "run", "--frozen", "python", "-m", "compileall", "-q", "-j", "0", *SOURCES],
+        stdout=subprocess.DEVNULL,
+    )
     if command == "demo":
         argv = [uv, "run", "--frozen", "pust", "up", "--demo", *rest]
     else:
         argv = [uv, "run", "--frozen", "pytest", *rest]
-    os.chdir(ROOT)
     if os.name == "posix":
         # become uv: Ctrl-C and exit codes go straight to and from pust / pytest
         os.execv(uv, argv)  # noqa: S606
