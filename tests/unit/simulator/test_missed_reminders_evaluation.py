@@ -55,9 +55,8 @@ def test_a_reminder_makes_a_late_measurement_likely_the_same_day_and_nothing_els
     without = list(cohort_messages(cohort, SimPlan(reminder_response=0.0)))
     with_reminders = list(cohort_messages(cohort, SimPlan(reminder_response=1.0)))
     # the cohort is the same; the reminded citizens add late measurements
-    assert {m.payload["message_id"] for m in without} <= {
-        m.payload["message_id"] for m in with_reminders
-    }
-    late = [m for m in with_reminders if m not in without]
+    without_ids = {m.payload["message_id"] for m in without}
+    assert without_ids <= {m.payload["message_id"] for m in with_reminders}
+    late = [m for m in with_reminders if m.payload["message_id"] not in without_ids]
     assert late
     assert all(m.channel.value in {"measurements", "questionnaire-responses"} for m in late)
