@@ -39,11 +39,13 @@ def is_watch(kind: str) -> bool:
     return kind == WATCH
 
 
-def task_rows(rows: Iterable[QueueRow]) -> list[QueueRow]:
-    """The rows with their tasks only; a citizen who has only watches is no task row."""
+def task_rows(rows: Iterable[QueueRow], *, band: str | None = None) -> list[QueueRow]:
+    """The rows with their tasks only (of ``band`` only, when given: the lower band's own
+    filter must not show a citizen's red because she has a watch); a citizen who has only
+    watches is no task row."""
     kept = []
     for row in rows:
-        tasks = [a for a in row.alerts if not is_watch(a.kind)]
+        tasks = [a for a in row.alerts if not is_watch(a.kind) and (band is None or a.band == band)]
         if tasks:
             kept.append(replace(row, alerts=tasks))
     return kept

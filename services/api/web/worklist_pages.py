@@ -104,7 +104,9 @@ def _queue(uow: SqlUnitOfWork, principal: Principal, request: Request, clock: Cl
         limit=PAGE_SIZE,
         action="worklist.in_progress.read",
     )
-    rows, total = task_rows(queued), pages_total
+    lower_band_only = bands == [WATCH_BAND]
+    rows = task_rows(queued, band=WATCH_BAND if lower_band_only else None)
+    total = pages_total
     watches: list[QueueRow] = []
     with_tasks: set[uuid.UUID] = set()
     watch_total = 0
