@@ -29,8 +29,8 @@ from tests.e2e.system import RunningSystem, running_system
 from tests.e2e.tablet import Tablet
 
 # The services run on the real clock, as in test_pipeline_browser.py; what is asserted does
-# not depend on the date or hour (Inger is enrolled at the test's start: no slot of hers is
-# due before it ends). Not marked clock_sensitive: Chromium does not load a page under
+# not depend on the date or hour (Inger is enrolled at the test's start: no slot of hers can be
+# missed before it ends). Not marked clock_sensitive: Chromium does not load a page under
 # libfaketime (Page.goto times out), so .ci/run's faked-clock step could not run it.
 
 DEVICE = "demo-tablet-01"
