@@ -110,7 +110,7 @@ def _queue(uow: SqlUnitOfWork, principal: Principal, request: Request, clock: Cl
     watches: list[QueueRow] = []
     with_tasks: set[uuid.UUID] = set()
     watch_total = 0
-    if not bands or bands == [WATCH_BAND]:
+    if not bands or lower_band_only:
         counts = watch_counts(uow.session, teams_in_view(principal, team))
         watch_total = counts.watching
         total = counts.lower_band_tasks if bands else pages_total - counts.watch_only
