@@ -5,8 +5,10 @@ password ``demo``. Each demo citizen has one profile (baselines, weight, habits)
 :data:`DEMO_PROFILE_SEED`, shared by the seeded history and every live round, so the live
 readings continue the history (no weight jump). In the history, one citizen is
 mid-exacerbation now (01) and the first live round carries the same episode on, so she gets
-worse in the first minutes; one stopped measuring two days ago while the tablet still
-reports (05: blue rows on any weekday, her plan being daily); one tablet has been silent
+worse in the first minutes; one stopped measuring three days ago while the tablet still
+reports (05: her daily slots of the last two days at least are missed, so under the
+citizen-first policy she was reminded on the tablet and is a blue task at any time of day,
+pust_cli.demo_history); one tablet has been silent
 longer than the silent threshold (06). The live pace is ``Settings.demo_speed`` simulated
 seconds per wall second (default 360: a day in four minutes).
 """
@@ -21,6 +23,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pust.config.settings import Settings
+from pust.domain.missed_measurement_policy import DEFAULT_POLICY, MissedMeasurementPolicy
 from pust.messaging.topics import DeviceChannel, Topics
 from pust_cli.simulator.cohort import Cohort, CohortSpec, Exacerbation, build_cohort
 from pust_cli.simulator.messages import SimMessage, parse_wire_time
@@ -39,7 +42,20 @@ NOT_MEASURING = "demo-tablet-05"
 SILENT = "demo-tablet-06"
 # longer than the alerts service's silent threshold (24 h by default)
 SILENT_FOR = timedelta(hours=30)
-NOT_MEASURING_FOR = timedelta(days=2)
+
+
+def days_to_a_blue_task(policy: MissedMeasurementPolicy = DEFAULT_POLICY) -> int:
+    """Missed days in a row after which the citizen-first policy makes a blue task, for the
+    demo's plan of one slot a day (2 under the default)."""
+    criteria = [n for n in (policy.task_after_days, policy.task_after_slots) if n > 0]
+    return min(criteria, default=1)
+
+
+# one day more than that: whatever the time of day, that many daily slots before today's are
+# missed (and their grace over), so 05 was reminded and is a blue task at the demo's start
+NOT_MEASURING_FOR = timedelta(days=days_to_a_blue_task() + 1)
+# the history's tablets report their status this often (connected in between)
+HISTORY_STATUS_INTERVAL = timedelta(hours=6)
 # the demo citizens' profiles: the same in the history and in every live round
 DEMO_PROFILE_SEED = 2026
 # a simulated day in 4 wall minutes (Settings.demo_speed)
@@ -102,7 +118,7 @@ def history_for_demo(seed: int, days: int, now: datetime) -> list[SimMessage]:
         raise ValueError("now must be timezone-aware")
     start = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     cohort = _demo_cohort(seed, start, days + 1, now=now)
-    plan = SimPlan(status_interval=timedelta(hours=6))
+    plan = SimPlan(status_interval=HISTORY_STATUS_INTERVAL)
     history: list[SimMessage] = []
     window_start = now - timedelta(days=days)
     for message in cohort_messages(cohort, plan):

@@ -54,6 +54,7 @@ from services.api.web.render import (
     reason_text,
     render,
 )
+from services.api.web.watch_band import is_watch, seen_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -115,6 +116,9 @@ def _page(
         (a for a in alerts if a.status in ("open", "acknowledged")),
         key=lambda a: (a.band_order, a.first_seen_at),
     )
+    # a watch is shown, not a task: its own card, no acknowledge (services/api/web/watch_band)
+    watches = [a for a in open_alerts if is_watch(a.kind)]
+    open_alerts = [a for a in open_alerts if not is_watch(a.kind)]
     responses = session.exec(
         select(QuestionnaireResponse)
         .where(
@@ -159,6 +163,7 @@ def _page(
         "device": device_state(session.get(Device, device_id) if device_id else None, now, fmt),
         "latest": latest_values(_latest_per_type(session, citizen.id), types, now, fmt),
         "open_alerts": open_alerts,
+        "watches": watches,
         "history": alerts,
         "responses": responses,
         "notes": notes,
@@ -205,16 +210,20 @@ def citizen_page_context(
     """What the template needs beside the page's data (also used when a form is shown again
     with its errors)."""
     language = language_of(request)
+    fmt = Formatter(language, ZoneInfo(request.app.state.settings.clinic_timezone))
     return {
         "principal": principal,
         "days": days,
+        "watch_seen": lambda a: seen_text(
+            language, fmt, times=a.count, since=a.first_seen_at, now=now
+        ),
         "now": now,
         "can_act": principal.may_act,
         "can_see_access": principal.role in (Role.TEAM_LEAD, Role.ADMINISTRATOR),
         "outcomes": OUTCOMES,
         "weekdays": WEEKDAYS,
         "measurement_types": [s.type.value for s in SPECS.values()],
-        "band_of": lambda a: BAND_NAMES.get(a.band_order, "red"),
+        "band_of": lambda a: "watch" if is_watch(a.kind) else BAND_NAMES.get(a.band_order, "red"),
         "why_alert": lambda a: reason_text(
             language, list(a.reasons or []), a.rule_key, a.last_value, a.severity
         ),

@@ -702,6 +702,27 @@ _WORDS: dict[str, tuple[str, str]] = {
     "status_open": ("åben", "open"),
     "status_acknowledged": ("kvitteret", "acknowledged"),
     "status_resolved": ("afsluttet", "resolved"),
+    # the lower band: watches, not tasks (services/api/web/watch_band.py, issue 13)
+    "watch_band": ("Holdes øje med", "Being watched"),
+    "watch_band_hint": (
+        "Ikke opgaver: et enkelt signal, der endnu ikke kræver en sygeplejerske. Holder det "
+        "ved eller bliver det værre, kommer borgeren op blandt opgaverne.",
+        "Not tasks: a single signal not yet worth a nurse's time. If it holds or gets worse, "
+        "the citizen comes up among the tasks.",
+    ),
+    "band_watch": ("Hold øje", "Watch"),
+    "watch_seen_once": ("set én gang, {at} ({age} siden)", "seen once, {at} ({age} ago)"),
+    "watch_seen_times": (
+        "set {n} gange siden {at} ({age} siden)",
+        "seen {n} times since {at} ({age} ago)",
+    ),
+    "watch_also_task": ("har også en opgave ovenfor", "also has a task above"),
+    "no_watches": ("Der holdes ikke øje med nogen.", "Nobody is being watched."),
+    "watch_show_all": ("Vis alle {n}", "Show all {n}"),
+    "watch_close_hint": (
+        "Ikke en opgave: afslut det her, når du har set det.",
+        "Not a task: resolve it here once you have seen it.",
+    ),
 }
 
 # one catalogue: the tablet lifecycle's words are kept beside it, in their own module

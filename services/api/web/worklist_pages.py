@@ -4,6 +4,7 @@ query or use case as the JSON API."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -32,9 +33,17 @@ from services.api.web.formatting import Formatter
 from services.api.web.i18n import translator
 from services.api.web.queue_words import NOTIFIABLE_KINDS, OUTCOMES, queue_reason_text
 from services.api.web.render import PagePrincipal, age_text, csrf_for, render
+from services.api.web.watch_band import (
+    seen_text,
+    task_rows,
+    times_seen,
+    watch_counts,
+    watch_rows,
+)
 from services.api.worklist import commands as worklist_commands
 from services.api.worklist.models import BANDS, Band, CitizenSettleCreate
-from services.api.worklist.queue import QueueRow, read_in_progress, read_queue
+from services.api.worklist.queries import teams_in_view
+from services.api.worklist.queue import QueueAlert, QueueRow, read_in_progress, read_queue
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,12 +64,29 @@ def _filters(request: Request, principal: Principal) -> tuple[uuid.UUID | None, 
     return team, bands, offset
 
 
-def _queue(
-    uow: SqlUnitOfWork, principal: Principal, request: Request, clock: ClockDep
-) -> tuple[list[QueueRow], int, list[QueueRow], dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """What the worklist page shows: the tasks (a page of them), "I gang", and the lower
+    band of watches (:mod:`services.api.web.watch_band`)."""
+
+    rows: list[QueueRow]
+    total: int  # citizens with an open task
+    pages_total: int  # what the paging counts (the queue's own total)
+    in_progress: list[QueueRow]
+    watches: list[QueueRow]
+    watch_total: int
+    watch_with_tasks: set[uuid.UUID]
+    watch_seen: dict[uuid.UUID, int]
+    filters: dict[str, Any]
+
+
+WATCH_BAND: Band = "green"  # the lower band: watches (and a green reading alert, if any)
+
+
+def _queue(uow: SqlUnitOfWork, principal: Principal, request: Request, clock: ClockDep) -> Queue:
     team, bands, offset = _filters(request, principal)
     now = clock.now()
-    rows, total = read_queue(
+    queued, pages_total = read_queue(
         uow,
         actor=principal,
         now=now,
@@ -78,12 +104,38 @@ def _queue(
         limit=PAGE_SIZE,
         action="worklist.in_progress.read",
     )
+    lower_band_only = bands == [WATCH_BAND]
+    rows = task_rows(queued, band=WATCH_BAND if lower_band_only else None)
+    total = pages_total
+    watches: list[QueueRow] = []
+    with_tasks: set[uuid.UUID] = set()
+    watch_total = 0
+    if not bands or lower_band_only:
+        counts = watch_counts(uow.session, teams_in_view(principal, team))
+        watch_total = counts.watching
+        total = counts.lower_band_tasks if bands else pages_total - counts.watch_only
+        band = queued
+        if not bands:  # the first page of the lower band below the tasks
+            band, _ = read_queue(
+                uow,
+                actor=principal,
+                now=now,
+                care_team_id=team,
+                bands=[WATCH_BAND],
+                limit=PAGE_SIZE,
+                offset=0,
+                action="worklist.page.read",
+            )
+        watches, with_tasks = watch_rows(band)
+    seen = times_seen(uow.session, [a.id for row in watches for a in row.alerts])
     filters = {
         "care_team_id": str(team) if team else "",
         "band": bands[0] if bands else "",
         "offset": offset,
     }
-    return rows, total, in_progress, filters
+    return Queue(
+        rows, total, pages_total, in_progress, watches, watch_total, with_tasks, seen, filters
+    )
 
 
 def _red_count(rows: list[QueueRow]) -> int:
@@ -106,6 +158,25 @@ def _row_context(request: Request, principal: Principal, now: datetime) -> dict[
     }
 
 
+def _queue_context(request: Request, queue: Queue, now: datetime) -> dict[str, Any]:
+    language = language_of(request)
+    fmt = Formatter(language, ZoneInfo(request.app.state.settings.clinic_timezone))
+
+    def seen(alert: QueueAlert) -> str:
+        times = queue.watch_seen.get(alert.id, 1)
+        return seen_text(language, fmt, times=times, since=alert.since, now=now)
+
+    return {
+        "rows": queue.rows,
+        "in_progress": queue.in_progress,
+        "watches": queue.watches,
+        "watch_total": queue.watch_total,
+        "watch_with_tasks": queue.watch_with_tasks,
+        "watch_seen": seen,
+        "band_filter": queue.filters["band"],
+    }
+
+
 def row_key(row: QueueRow) -> str:
     """What the nurse sees of a row: changes when an alert comes, goes or changes."""
     return row.band + ":" + ",".join(f"{a.id}.{a.lock_version}" for a in row.alerts)
@@ -115,9 +186,8 @@ def row_key(row: QueueRow) -> str:
 async def worklist_page(
     *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> HTMLResponse:
-    rows, total, in_progress, filters = await run_in_threadpool(
-        _queue, uow, principal, request, clock
-    )
+    queue = await run_in_threadpool(_queue, uow, principal, request, clock)
+    filters, total = queue.filters, queue.total
     teams = await run_in_threadpool(
         lambda: uow.session.exec(
             select(CareTeam)
@@ -130,7 +200,7 @@ async def worklist_page(
     prev_url = f"/?{urlencode({**base, 'offset': max(0, offset - PAGE_SIZE)})}" if offset else ""
     next_url = (
         f"/?{urlencode({**base, 'offset': offset + PAGE_SIZE})}"
-        if offset + PAGE_SIZE < total
+        if offset + PAGE_SIZE < queue.pages_total
         else ""
     )
     return render(
@@ -138,18 +208,16 @@ async def worklist_page(
         "worklist.html",
         principal=principal,
         nav="worklist",
-        rows=rows,
-        in_progress=in_progress,
         total=total,
-        reds=_red_count(rows),
+        reds=_red_count(queue.rows),
         teams=teams,
         bands=BANDS,
         team_filter=filters["care_team_id"],
-        band_filter=filters["band"],
         query=urlencode({**base, "offset": offset}),
         prev_url=prev_url,
         next_url=next_url,
         **_row_context(request, principal, clock.now()),
+        **_queue_context(request, queue, clock.now()),
     )
 
 
@@ -157,26 +225,23 @@ async def worklist_page(
 async def worklist_rows(
     *, request: Request, uow: UnitOfWorkDep, principal: PagePrincipal, clock: ClockDep
 ) -> HTMLResponse:
-    rows, total, in_progress, _filters_used = await run_in_threadpool(
-        _queue, uow, principal, request, clock
-    )
+    queue = await run_in_threadpool(_queue, uow, principal, request, clock)
     environment = request.app.state.templates
     language = language_of(request)
     context = _row_context(request, principal, clock.now())
     # the page's own address, not this fragment's: a form in a swapped row goes back there
     context["back_url"] = "/" + (f"?{request.url.query}" if request.url.query else "")
     body = environment.get_template("_worklist_rows.html").render(
-        rows=rows,
-        in_progress=in_progress,
         t=translator(language),
         csrf=csrf_for(request, principal),
         **context,
+        **_queue_context(request, queue, clock.now()),
     )
     return HTMLResponse(
         body,
         headers={
-            "X-Total-Count": str(total),
-            "X-Red-Count": str(_red_count(rows)),
+            "X-Total-Count": str(queue.total),
+            "X-Red-Count": str(_red_count(queue.rows)),
             "Cache-Control": "no-store",
         },
     )
