@@ -4,10 +4,13 @@ counts, the same events in the same order; and the same readings seen again chan
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from pust.db import alert_batch
 from pust.db.alert_batch import AutoResolve, Step, raise_batch
 from pust.db.alert_repository import Breach, auto_resolve, raise_or_repeat
 from pust.db.engine import session_scope
@@ -148,3 +151,33 @@ def test_the_row_at_a_time_path_agrees(engine: Engine) -> None:
     outcome = _renamed(_outcome(engine), world)
     assert [row[:4] for row in outcome] == [(0, "red", "open", 3), (1, "yellow", "open", 1)]
     assert outcome[0][-1] == ("opened", "auto_resolved", "reopened", "repeated")
+
+
+def test_a_new_alert_another_worker_opened_first_becomes_a_repeat(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of two workers: this batch did not see the open alert (the other worker
+    committed it after this batch looked), so its insert collides on ``open_key``; the
+    breach is taken again, as a repeat of the alert now open."""
+    world = seed(engine, citizens=2)
+    steps = _steps(engine, world)
+    first, second = steps[0], steps[2]
+    assert isinstance(first, Breach) and isinstance(second, Breach)
+    with session_scope(engine) as session:
+        raise_batch(session, [first], now=NOW)  # the other worker's alert, committed
+    real_latest = alert_batch._latest
+    calls: list[int] = []
+
+    def blind_once(session: Any, pairs: Any, wanting: Any) -> Any:
+        calls.append(len(pairs))
+        return {} if len(calls) == 1 else real_latest(session, pairs, wanting)
+
+    monkeypatch.setattr(alert_batch, "_latest", blind_once)
+    with session_scope(engine) as session:
+        changes = raise_batch(session, [second], now=NOW)
+    assert len(calls) == 2
+    assert [change.event for change in changes] == [EventKind.REPEATED]
+    outcome = _renamed(_outcome(engine), world)
+    assert len(outcome) == 1
+    assert outcome[0][2:5] == ("open", 2, second.reading_id)
+    assert outcome[0][-1] == ("opened", "repeated")
