@@ -116,13 +116,6 @@ def apply_triages(
     return changes
 
 
-def apply_triage(
-    session: Session, *, triage: Triage, source: Source, now: datetime, topics: Topics
-) -> list[BatchChange]:
-    """:func:`apply_triages` of one reading or response."""
-    return apply_triages(session, [(triage, source)], now=now, topics=topics)
-
-
 def _ids(source: Source) -> dict[str, Any]:
     if source.reading_id is not None:
         return {"reading_id": source.reading_id}
