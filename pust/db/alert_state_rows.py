@@ -47,7 +47,7 @@ def state_of(row: Alert) -> AlertState:
     )
 
 
-def _column_values(state: AlertState) -> dict[str, object]:
+def column_values(state: AlertState) -> dict[str, object]:
     return {
         "severity": state.severity.value,
         "band_order": state.band_order,
@@ -102,7 +102,7 @@ def write_state(row: Alert, state: AlertState) -> None:
     unchanged row)."""
     if row.id != state.id:
         raise ValueError(f"state of alert {state.id} written to row {row.id}")
-    for name, value in _column_values(state).items():
+    for name, value in column_values(state).items():
         if getattr(row, name) != value:
             setattr(row, name, value)
 

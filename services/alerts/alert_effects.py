@@ -7,23 +7,20 @@ Runs inside the caller's transaction, together with the triage result and ``tria
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
-from pust.db.alert_repository import (
-    AlertChange,
-    Breach,
-    auto_resolve,
-    raise_or_repeat,
-    record_event,
-    routing_policy,
-)
-from pust.db.outbox import enqueue, enqueue_notice
-from pust.db.tables.alerts import Alert
+from pust.db.alert_batch import AutoResolve, BatchChange, Step, insert_events, raise_batch
+from pust.db.alert_repository import Breach, routing_policy
+from pust.db.alert_state_rows import new_row
+from pust.db.outbox import MQTT, Outgoing, enqueue_many
 from pust.db.tables.readings import QuestionnaireResponse, Reading
+from pust.domain.alert_aggregate import AlertState, LifecycleEvent
 from pust.domain.alert_lifecycle import EventKind
 from pust.domain.notices import out_of_hours_notice, submission_event_key
 from pust.domain.routing import is_open, ladder_key
@@ -63,54 +60,59 @@ def technical_breach(source: Source, rule: str, reasons: list[dict[str, Any]]) -
     )
 
 
-def alert_rules(triage: Triage) -> list[str]:
-    """The concerns whose alert a (not late) verdict may touch."""
-    keys = [c.key for c in triage.concerns if c.severity is not Severity.GREEN or c.auto_resolve]
-    return keys + [f"technical.{failure.rule}" for failure in triage.failures]
-
-
-def apply_triage(
-    session: Session, *, triage: Triage, source: Source, now: datetime, topics: Topics
-) -> list[AlertChange]:
-    """Alerts for one triaged reading or response. A late one (older than 48 h on arrival)
-    is shown as late in the citizen's data but never raises or resolves an alert."""
-    changes: list[AlertChange] = []
+def triage_steps(triage: Triage, source: Source) -> list[Step]:
+    """What a verdict asks of the alerts, in order: the concerns that breached (one breach
+    each, every agreeing rule's reasons in it), the normal ones that resolve their alert,
+    and a technical breach per rule that failed. A late one (older than 48 h on arrival) is
+    shown as late in the citizen's data but never raises or resolves an alert."""
     if source.late:
-        return changes
+        return []
+    steps: list[Step] = []
     for concern in triage.concerns:  # the rules that agree on this reading: one alert
         if concern.severity is Severity.GREEN:
             if concern.auto_resolve:
-                auto_resolve(
-                    session,
-                    citizen_id=source.citizen_id,
-                    rule_key=concern.key,
-                    now=now,
-                    observed_at=source.observed_at,
-                    detail=_ids(source),
+                steps.append(
+                    AutoResolve(
+                        citizen_id=source.citizen_id,
+                        concern=concern.key,
+                        observed_at=source.observed_at,
+                        detail=_ids(source),
+                    )
                 )
             continue
-        breach = Breach(
-            citizen_id=source.citizen_id,
-            care_team_id=source.care_team_id,
-            kind=concern.alert_kind,
-            rule_key=concern.rules[0],
-            concern=concern.key,
-            severity=concern.severity,
-            observed_at=source.observed_at,
-            reasons=list(concern.reasons),
-            value=concern.value,
-            reading_id=source.reading_id,
-            response_id=source.response_id,
-            limit_set_id=source.limit_set_id,
-            device_id=source.device_id,
+        steps.append(
+            Breach(
+                citizen_id=source.citizen_id,
+                care_team_id=source.care_team_id,
+                kind=concern.alert_kind,
+                rule_key=concern.rules[0],
+                concern=concern.key,
+                severity=concern.severity,
+                observed_at=source.observed_at,
+                reasons=list(concern.reasons),
+                value=concern.value,
+                reading_id=source.reading_id,
+                response_id=source.response_id,
+                limit_set_id=source.limit_set_id,
+                device_id=source.device_id,
+            )
         )
-        changes.append(raise_or_repeat(session, breach=breach, now=now))
     for failure in triage.failures:
-        breach = technical_breach(source, failure.rule, [failure.reason()])
-        changes.append(raise_or_repeat(session, breach=breach, now=now))
-    for change in changes:
-        if change.event is EventKind.OPENED:
-            route_out_of_hours(session, alert=change.alert, now=now, topics=topics)
+        steps.append(technical_breach(source, failure.rule, [failure.reason()]))
+    return steps
+
+
+def apply_triages(
+    session: Session, verdicts: Sequence[tuple[Triage, Source]], *, now: datetime, topics: Topics
+) -> list[BatchChange]:
+    """Alerts for a batch of triaged readings and responses, in their order: one set of
+    reads and writes for all of them (:func:`pust.db.alert_batch.raise_batch`), then the
+    out-of-hours routing of the alerts the batch opened."""
+    steps = [step for triage, source in verdicts for step in triage_steps(triage, source)]
+    changes = raise_batch(session, steps, now=now)
+    opened = [change.state for change in changes if change.event is EventKind.OPENED]
+    if opened:
+        route_out_of_hours(session, alerts=opened, now=now, topics=topics)
     return changes
 
 
@@ -120,58 +122,86 @@ def _ids(source: Source) -> dict[str, Any]:
     return {"response_id": source.response_id}
 
 
-def route_out_of_hours(session: Session, *, alert: Alert, now: datetime, topics: Topics) -> None:
-    """A new alert while the clinic is closed: straight to on-call, or queued to the next
-    opening with a notice to the citizen's tablet saying whom to call meanwhile. A watch is
-    not a task: it is never routed."""
-    if alert.kind == AlertKind.WATCH:
-        return
-    policy = routing_policy(session, alert.care_team_id)
-    if not policy.opening_hours or is_open(policy, now):
-        return
-    ladder = ladder_key(AlertKind(alert.kind), Severity(alert.severity))
-    if policy.out_of_hours == "on_call":
-        if ladder not in policy.on_call_for:
-            return
-        payload = alert_notification(alert, event="alert.out_of_hours", now=now)
-        for index, recipient in enumerate(policy.on_call):
-            enqueue(
-                session,
-                channel=recipient.channel,
-                destination=recipient.address,
-                payload=payload,
-                now=now,
-                dedup_key=f"ooh:{alert.id}:{index}",
+def route_out_of_hours(
+    session: Session, *, alerts: Sequence[AlertState], now: datetime, topics: Topics
+) -> None:
+    """New alerts while the clinic is closed: straight to on-call, or queued to the next
+    opening with a notice to the citizen's tablet saying whom to call meanwhile (one notice
+    per submission, however many of its rules opened an alert). A watch is not a task: it
+    is never routed. The outbox rows of the whole batch are one statement, their events
+    another."""
+    messages: dict[str, Outgoing] = {}
+    events: list[tuple[uuid.UUID, LifecycleEvent]] = []
+    queued: list[tuple[AlertState, str]] = []  # (alert, its notice text)
+    for alert in alerts:
+        if alert.kind == AlertKind.WATCH:
+            continue
+        policy = routing_policy(session, alert.care_team_id)
+        if not policy.opening_hours or is_open(policy, now):
+            continue
+        if policy.out_of_hours == "on_call":
+            if ladder_key(alert.kind, alert.severity) not in policy.on_call_for:
+                continue
+            payload = alert_notification(new_row(alert), event="alert.out_of_hours", now=now)
+            for index, recipient in enumerate(policy.on_call):
+                key = f"ooh:{alert.id}:{index}"
+                messages[key] = Outgoing(recipient.channel, recipient.address, payload, key)
+            detail = {"mode": "on_call", "recipients": len(policy.on_call)}
+            events.append(
+                (alert.id, LifecycleEvent(EventKind.ROUTED_OUT_OF_HOURS, now, None, detail))
             )
-        record_event(
-            session,
-            alert,
-            EventKind.ROUTED_OUT_OF_HOURS,
-            now=now,
-            detail={"mode": "on_call", "recipients": len(policy.on_call)},
+            continue
+        if alert.device_id is not None and alert.kind in (AlertKind.READING, AlertKind.TECHNICAL):
+            queued.append((alert, policy.out_of_hours_notice_da))
+        events.append(
+            (alert.id, LifecycleEvent(EventKind.ROUTED_OUT_OF_HOURS, now, None, {"mode": "queue"}))
         )
-        return
-    if alert.device_id is not None and alert.kind in (AlertKind.READING, AlertKind.TECHNICAL):
-        # one notice per submission, however many of its rules opened an alert
-        enqueue_notice(
-            session,
-            destination=topics.device(alert.device_id, DeviceChannel.NOTICES),
-            notice=out_of_hours_notice(
-                text=policy.out_of_hours_notice_da, event_key=out_of_hours_event(session, alert)
+    event_keys = out_of_hours_events(session, [alert for alert, _text in queued])
+    for alert, notice_text in queued:
+        if alert.device_id is None:
+            continue
+        notice = out_of_hours_notice(text=notice_text, event_key=event_keys[alert.id])
+        messages.setdefault(
+            notice.dedup_key,
+            Outgoing(
+                MQTT,
+                topics.device(alert.device_id, DeviceChannel.NOTICES),
+                notice.payload(sent_at=now),
+                notice.dedup_key,
             ),
-            now=now,
         )
-    record_event(session, alert, EventKind.ROUTED_OUT_OF_HOURS, now=now, detail={"mode": "queue"})
+    enqueue_many(session, list(messages.values()), now=now)
+    insert_events(session, events)
 
 
-def out_of_hours_event(session: Session, alert: Alert) -> str:
-    """The submission (device message) that opened the alert, so that the rules it broke
-    share one out-of-hours notice; the alert itself when it came from no submission."""
-    source: Reading | QuestionnaireResponse | None = None
-    if alert.last_reading_id is not None:
-        source = session.get(Reading, alert.last_reading_id)
-    elif alert.last_response_id is not None:
-        source = session.get(QuestionnaireResponse, alert.last_response_id)
-    if source is None:
-        return f"ooh:alert:{alert.id}"
-    return submission_event_key("ooh", device_id=source.device_id, message_id=source.message_id)
+def out_of_hours_events(session: Session, alerts: Sequence[AlertState]) -> dict[uuid.UUID, str]:
+    """The submission (device message) that opened each alert, so that the rules it broke
+    share one out-of-hours notice; the alert itself when it came from no submission. One
+    query per table for all of them."""
+    reading_ids = {a.last_reading_id for a in alerts if a.last_reading_id is not None}
+    response_ids = {a.last_response_id for a in alerts if a.last_response_id is not None}
+    readings: dict[int, tuple[str, str]] = {}
+    responses: dict[int, tuple[str, str]] = {}
+    for table, ids, found in (
+        (Reading, reading_ids, readings),
+        (QuestionnaireResponse, response_ids, responses),
+    ):
+        if ids:
+            for row_id, device_id, message_id in session.execute(
+                select(col(table.id), col(table.device_id), col(table.message_id)).where(
+                    col(table.id).in_(sorted(ids))
+                )
+            ).all():
+                found[row_id] = (device_id, message_id)
+    keys: dict[uuid.UUID, str] = {}
+    for alert in alerts:
+        source = None
+        if alert.last_reading_id is not None:
+            source = readings.get(alert.last_reading_id)
+        elif alert.last_response_id is not None:
+            source = responses.get(alert.last_response_id)
+        if source is None:
+            keys[alert.id] = f"ooh:alert:{alert.id}"
+        else:
+            keys[alert.id] = submission_event_key("ooh", device_id=source[0], message_id=source[1])
+    return keys

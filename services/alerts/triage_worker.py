@@ -23,14 +23,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from pust.db.alert_repository import raise_or_repeat
-from pust.db.alert_rows import preload_open
 from pust.db.engine import session_scope
 from pust.db.tables.citizens import Citizen
 from pust.domain.clock import Clock
+from pust.domain.limits import RuleSet
 from pust.domain.triage import ReadingFacts, RuleFailure, Triage, triage_reading, triage_response
 from pust.messaging.topics import Topics
 from services.alerts.abnormal_first import AbnormalFirst
-from services.alerts.alert_effects import Source, alert_rules, apply_triage, technical_breach
+from services.alerts.alert_effects import Source, apply_triages, technical_breach
 from services.alerts.citizen_context import CitizenContext, ContextLoader
 from services.alerts.pending import Kind, Outcome, Pending, claim, write
 from services.alerts.reading_history import HistoryWanted, ReadingHistory
@@ -48,6 +48,7 @@ class TriageWorker:
         self._batch_size = batch_size
         self._contexts = ContextLoader()
         self._abnormal_first = AbnormalFirst(self._contexts)
+        self._needs = HistoryNeeds()
 
     def run_once(self) -> int:
         """Triage one batch of readings and one of responses; returns how many were done."""
@@ -92,30 +93,24 @@ class TriageWorker:
         contexts = self._contexts.load(session, {row.citizen_id for row in rows}, now=now)
         histories = ReadingHistory(session)
         histories.load(
-            want for row in rows if (want := _history_wanted(row, contexts.get(row.citizen_id)))
+            want
+            for row in rows
+            if (want := _history_wanted(row, contexts.get(row.citizen_id), self._needs))
         )
         verdicts = [self._judge(session, row, contexts, histories, now) for row in rows]
-        # lock every alert the batch will touch in one query, in a fixed order
-        preload_open(
-            session,
-            [
-                (row.citizen_id, rule)
-                for row, judged in zip(rows, verdicts, strict=True)
-                if judged is not None and not row.late
-                for rule in alert_rules(judged[0])
-            ],
-        )
         outcomes = []
+        effects = []
         for row, judged in zip(rows, verdicts, strict=True):
             if judged is None:
                 outcomes.append(Outcome(row, None, [], None))  # invalidated: excluded
                 continue
             verdict, context = judged
-            source = _source(row, context.care_team_id, context.limit_set_id)
-            apply_triage(session, triage=verdict, source=source, now=now, topics=self._topics)
+            effects.append((verdict, _source(row, context.care_team_id, context.limit_set_id)))
             outcomes.append(
                 Outcome(row, verdict.severity.value, verdict.reasons, context.limit_set_id)
             )
+        # every alert the batch raises, repeats or resolves: a few statements for all of them
+        apply_triages(session, effects, now=now, topics=self._topics)
         write(session, outcomes, now=now)
         return len(rows)
 
@@ -182,7 +177,7 @@ class TriageWorker:
         try:
             if row.kind is Kind.READING:
                 facts = ReadingFacts(type=row.type, value=row.value, measured_at=row.observed_at)
-                want = _history_wanted(row, context)
+                want = _history_wanted(row, context, self._needs)
                 history = histories.of(want) if want is not None else {}
                 return triage_reading(facts, rules, baselines=context.baselines, history=history)
             return triage_response(
@@ -215,11 +210,32 @@ def _care_team(session: Session, row: Pending) -> uuid.UUID:
     return citizen.care_team_id
 
 
-def _history_wanted(row: Pending, context: CitizenContext | None) -> HistoryWanted | None:
+class HistoryNeeds:
+    """What a rule set's rules look back on for a reading of a type
+    (:meth:`~pust.domain.limits.RuleSet.history_needs`), remembered per parsed rule set:
+    the loader keeps each parsed rule set for good, and a rule set is never edited."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, str], tuple[RuleSet, dict[str, int]]] = {}
+
+    def of(self, rules: RuleSet, type_: str) -> dict[str, int]:
+        found = self._known.get((id(rules), type_))
+        if found is not None and found[0] is rules:
+            return found[1]
+        if len(self._known) > 10_000:
+            self._known.clear()
+        needs = rules.history_needs(type_)
+        self._known[(id(rules), type_)] = (rules, needs)
+        return needs
+
+
+def _history_wanted(
+    row: Pending, context: CitizenContext | None, needs_of: HistoryNeeds
+) -> HistoryWanted | None:
     """What a reading's rules look back on (asked of its rule set), None if nothing."""
     if row.kind is not Kind.READING or not row.valid or context is None or context.rules is None:
         return None
-    needs = context.rules.history_needs(row.type)
+    needs = needs_of.of(context.rules, row.type)
     if not needs:
         return None
     return HistoryWanted(row.citizen_id, row.id, row.observed_at, needs)

@@ -38,14 +38,14 @@ def test_a_refused_row_becomes_a_technical_alert_and_the_others_are_triaged(
 
     # the fault: the database refuses whatever the triage of one reading writes (a bug or
     # bad data; not an outage, which is an OperationalError and is retried later instead)
-    real_apply = triage_worker.apply_triage
+    real_apply = triage_worker.apply_triages
 
-    def refusing(session: Any, *, source: Source, **kwargs: Any) -> Any:
-        if source.reading_id == bad:
+    def refusing(session: Any, verdicts: list[tuple[Any, Source]], **kwargs: Any) -> Any:
+        if any(source.reading_id == bad for _triage, source in verdicts):
             raise DataError("INSERT INTO alert …", {}, ValueError("value refused"))
-        return real_apply(session, source=source, **kwargs)
+        return real_apply(session, verdicts, **kwargs)
 
-    monkeypatch.setattr(triage_worker, "apply_triage", refusing)
+    monkeypatch.setattr(triage_worker, "apply_triages", refusing)
     worker = TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t/pust/v1"))
     with caplog.at_level(logging.WARNING, logger="services.alerts.triage_worker"):
         assert worker.drain() == 3
