@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.api.auth.current import CurrentStaff
-from services.api.deps import ClockDep, SessionDep
+from services.api.deps import ClockDep, SessionDep, close_early, database_slots
 from services.api.pagination import Page, PageDep
 from services.api.problems import problem_responses
 from services.api.unit_of_work import UnitOfWorkDep
@@ -77,16 +77,22 @@ async def live_events(
     """``changed`` whenever the teams' alerts change; a comment line as a heartbeat. Ends
     after ``lifetime`` seconds (EventSource reconnects by itself after ``retry``)."""
     engine: Engine = request.app.state.engine
+    slots = database_slots(request)
     loop = asyncio.get_running_loop()
     ends = loop.time() + lifetime
-    last = await run_in_threadpool(_fingerprint, engine, team_ids)
+
+    async def fingerprint() -> str:
+        async with slots:  # a poll takes a connection like a request (services/api/deps.py)
+            return await run_in_threadpool(_fingerprint, engine, team_ids)
+
+    last = await fingerprint()
     yield f"retry: 1000\nevent: ready\ndata: {json.dumps({'version': last})}\n\n"
     beat = loop.time()
     while loop.time() < ends:
         await asyncio.sleep(poll)
         if await request.is_disconnected():
             return
-        current = await run_in_threadpool(_fingerprint, engine, team_ids)
+        current = await fingerprint()
         if current != last:
             last = current
             yield f"event: changed\ndata: {json.dumps({'version': current})}\n\n"
@@ -116,8 +122,9 @@ def worklist_events(
     care_team_id: uuid.UUID | None = None,
 ) -> StreamingResponse:
     teams = teams_in_view(principal, care_team_id)
-    # the stream lives long: give back the connection (and SQLite's write lock) now
-    session.close()
+    # the stream lives long: give back the connection (and SQLite's write lock) and the
+    # request's database slot now
+    close_early(session)
     api_settings = request.app.state.api_settings
     return StreamingResponse(
         live_events(
