@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert, text, update
+from sqlmodel import col
 
 from pust.db.engine import is_postgresql, session_scope
 from pust.db.tables import (
@@ -52,6 +53,9 @@ class LargeWorld:
     citizens: int
     readings: int
     open_alerts: int
+    # nurse n works in team_ids[n]; the ids of that team's open alerts
+    team_ids: tuple[uuid.UUID, ...] = ()
+    open_alert_ids: tuple[tuple[uuid.UUID, ...], ...] = ()
 
 
 def seed_large_world(
@@ -122,10 +126,33 @@ def seed_large_world(
                 for d, c in zip(device_ids, citizen_ids, strict=True)
             ],
         )
-        session.execute(insert(Alert), list(_alerts(citizen_ids, team_ids, open_alerts, now)))
+        alerts = list(_alerts(citizen_ids, team_ids, open_alerts, now))
+        session.execute(insert(Alert), alerts)
     per_citizen = max(1, readings // max(1, citizens))
     _insert_readings(engine, prefix=prefix, per_citizen=per_citizen, now=now)
-    return LargeWorld(usernames, password, citizens, per_citizen * citizens, open_alerts)
+    by_team: dict[uuid.UUID, list[uuid.UUID]] = {team: [] for team in team_ids}
+    for alert in alerts:
+        by_team[alert["care_team_id"]].append(alert["id"])
+    return LargeWorld(
+        usernames,
+        password,
+        citizens,
+        per_citizen * citizens,
+        open_alerts,
+        team_ids=tuple(team_ids),
+        open_alert_ids=tuple(tuple(by_team[team]) for team in team_ids),
+    )
+
+
+def touch_alert(engine: Engine, alert_id: uuid.UUID, now: datetime) -> None:
+    """What the alerts service does when a reading repeats an open alert: one more
+    occurrence, seen now (the team's worklist fingerprint changes; its order does not)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(Alert)
+            .where(col(Alert.id) == alert_id)
+            .values(count=col(Alert.count) + 1, last_seen_at=now, updated_at=now)
+        )
 
 
 def _alerts(

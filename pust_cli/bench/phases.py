@@ -14,7 +14,7 @@ from pust_cli.bench.alert_probes import ProbeWatch, enrol_probes, interleave, pr
 from pust_cli.bench.driver import BenchDriver, ThroughputResult
 from pust_cli.bench.environment import BenchEnvironment
 from pust_cli.bench.http_clients import token, wait_healthy, worklist_load
-from pust_cli.bench.large_world import seed_large_world
+from pust_cli.bench.large_world import LargeWorld, seed_large_world
 from pust_cli.bench.processes import BenchProcess
 from pust_cli.bench.report import latency_summary
 from pust_cli.bench.scale import IngestFleet, kill_part
@@ -337,11 +337,24 @@ def latency_parts(
     return parts
 
 
-def worklist_part(
+# the live worklist's nurses: a change every half second somewhere in the region (well
+# above a municipality's morning), and a reload of the page every 30 s by each nurse
+LIVE_CHANGES_PER_SECOND = 2.0
+LIVE_POLL_SECONDS = 30.0
+
+
+def worklist_parts(
     engine: Engine, services: RunningServices, options: Any, prefix: str
-) -> dict[str, Any]:
+) -> dict[str, dict[str, Any]]:
+    """The worklist API on a large world, two ways side by side: the nurses in a closed
+    loop (the stress figure), and the nurses as the live worklist has them (an event
+    stream each, a fetch on every change and every ``LIVE_POLL_SECONDS``)."""
+    stress = f"worklist API ({options.nurses} nurses)"
+    live = f"worklist API, live worklist ({options.nurses} nurses): fetch"
+    change = f"worklist API, live worklist ({options.nurses} nurses): change → rows"
     if services.api_url is None:
-        return {"status": "not measured: services/api is not in this checkout"}
+        missing = {"status": "not measured: services/api is not in this checkout"}
+        return {stress: missing}
     import time
 
     started = time.monotonic()
@@ -366,16 +379,84 @@ def worklist_part(
         if before is not None and after is not None and result.latencies_ms
         else None
     )
+    parts: dict[str, dict[str, Any]] = {
+        stress: {
+            "status": "measured",
+            **latency_summary(result.latencies_ms),
+            "requests_per_second": round(rate, 1),
+            "api_cpu_ms_per_request": cpu_ms,
+            "errors": result.errors,
+            "note": (
+                f"{options.nurses} nurses in a closed loop, GET /api/v1/worklist?limit=50, "
+                f"{rate:.0f} req/s, {cpu_ms} ms api CPU/req; "
+                f"{world.citizens} citizens, {world.readings} readings, "
+                f"{world.open_alerts} open alerts (seeded in {seeded:.0f} s)"
+            ),
+        }
+    }
+    parts.update(_live_parts(engine, services, options, world, tokens, names=(live, change)))
+    return parts
+
+
+def _live_parts(
+    engine: Engine,
+    services: RunningServices,
+    options: Any,
+    world: LargeWorld,
+    tokens: list[str],
+    *,
+    names: tuple[str, str],
+) -> dict[str, dict[str, Any]]:
+    import random
+
+    from pust_cli.bench.http_clients import live_worklist_load
+    from pust_cli.bench.large_world import touch_alert
+
+    assert services.api_url is not None
+    rng = random.Random(23)  # noqa: S311 - which alert changes, not a secret
+    teams = list(world.open_alert_ids)
+
+    def change(team: int) -> None:
+        if teams[team]:
+            touch_alert(engine, rng.choice(teams[team]), datetime.now(UTC))
+
+    seconds = max(10.0, options.worklist_seconds)
+    before = services.api.cpu_seconds() if services.api else None
+    live = live_worklist_load(
+        services.api_url,
+        tokens,
+        seconds=seconds,
+        poll=LIVE_POLL_SECONDS,
+        change=change,
+        changes_per_second=LIVE_CHANGES_PER_SECOND,
+    )
+    after = services.api.cpu_seconds() if services.api else None
+    busy = (
+        round((after - before) / live.fetches.seconds * 100)
+        if before is not None and after is not None and live.fetches.seconds
+        else None
+    )
+    fetches = live.fetches.latencies_ms
+    rate = len(fetches) / live.fetches.seconds if live.fetches.seconds else 0.0
+    model = (
+        f"{options.nurses} nurses, each with the event stream open, fetching on every "
+        f"'changed' and every {LIVE_POLL_SECONDS:.0f} s; {LIVE_CHANGES_PER_SECOND:g} alert "
+        f"changes/s over the teams for {seconds:.0f} s"
+    )
     return {
-        "status": "measured",
-        **latency_summary(result.latencies_ms),
-        "requests_per_second": round(rate, 1),
-        "api_cpu_ms_per_request": cpu_ms,
-        "errors": result.errors,
-        "note": (
-            f"{options.nurses} nurses, GET /api/v1/worklist?limit=50, {rate:.0f} req/s, "
-            f"{cpu_ms} ms api CPU/req; "
-            f"{world.citizens} citizens, {world.readings} readings, "
-            f"{world.open_alerts} open alerts (seeded in {seeded:.0f} s)"
-        ),
+        names[0]: {
+            "status": "measured",
+            **latency_summary(fetches),
+            "requests_per_second": round(rate, 1),
+            "api_cpu_percent_of_a_core": busy,
+            "errors": live.fetches.errors,
+            "note": f"{model}; {rate:.1f} fetches/s, api busy {busy} % of one core "
+            f"(streams included)",
+        },
+        names[1]: {
+            "status": "measured",
+            **latency_summary(live.change_to_rows_ms),
+            "note": f"{live.changes} changes committed → the team's nurse has fresh rows "
+            "(the stream polls every second: up to 1 s of it is the poll)",
+        },
     }

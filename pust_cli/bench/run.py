@@ -25,7 +25,7 @@ from pust_cli.bench.phases import (
     latency_parts,
     start_alerts_and_api,
     throughput_part,
-    worklist_part,
+    worklist_parts,
 )
 from pust_cli.bench.processes import BenchProcess
 from pust_cli.bench.report import machine
@@ -282,9 +282,7 @@ def _services_parts(
             )
             services.ingest_fleet.stop_all()  # the worklist is measured on its own
         services.stop_alerts()
-        result["latency"][f"worklist API ({options.nurses} nurses)"] = worklist_part(
-            engine, services, options, prefix
-        )
+        result["latency"].update(worklist_parts(engine, services, options, prefix))
     finally:
         for name, process in services.all().items():
             process.stop()

@@ -21,6 +21,7 @@ from services.api.citizens.care import router as care_router
 from services.api.citizens.records import router as records_router
 from services.api.citizens.views import router as citizens_router
 from services.api.client_origin import ClientOriginMiddleware
+from services.api.deps import database_slot_count
 from services.api.enrolment.routes import router as enrolment_router
 from services.api.fhir.router import build_fhir_router
 from services.api.health.views import router as health_router
@@ -62,6 +63,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.database_slot_count = database_slot_count(engine)
     app.state.clock = clock or SystemClock()
     app.state.api_settings = api_settings
     app.state.oidc = (

@@ -11,10 +11,13 @@ fails the request. Form actions that turn an error into a redirect roll back fir
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Annotated, Protocol
 
+import anyio
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from pust.db.device_credentials import PasswordSeal
@@ -77,24 +80,36 @@ class SqlUnitOfWork:
         self.session.rollback()
 
 
-def get_unit_of_work(session: SessionDep, settings: SettingsDep) -> Iterator[SqlUnitOfWork]:
+@lru_cache(maxsize=4)
+def _seal(secret_key: str) -> PasswordSeal:
+    """The device-password cipher of a secret key (its key derivation once, not per
+    request)."""
+    return PasswordSeal(secret_key)
+
+
+async def get_unit_of_work(
+    session: SessionDep, settings: SettingsDep
+) -> AsyncIterator[SqlUnitOfWork]:
+    """Built on the event loop (nothing to wait for); the commit, or the rollback when the
+    route raised, is sent to the thread pool."""
     uow = SqlUnitOfWork(
         session,
         topic_root=settings.topic_root,
-        seal=PasswordSeal(settings.secret_key.get_secret_value()),
+        seal=_seal(settings.secret_key.get_secret_value()),
     )
     try:
         yield uow
     except BaseException:
-        uow.rollback()
+        with anyio.CancelScope(shield=True):  # rolled back even when the request is cancelled
+            await run_in_threadpool(uow.rollback)
         raise
-    uow.commit()
+    await run_in_threadpool(uow.commit)
 
 
 UnitOfWorkDep = Annotated[SqlUnitOfWork, Depends(get_unit_of_work, scope="function")]
 
 
-def get_unit_of_work_session(uow: UnitOfWorkDep) -> Session:
+async def get_unit_of_work_session(uow: UnitOfWorkDep) -> Session:
     """The unit of work's session, for the routes not (yet) written as use cases over
     repositories: committed when the route returns, rolled back when it raises, like every
     use case, so that such a route writes no ``commit()`` of its own."""

@@ -12,7 +12,13 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from pust.db.tables import AuditEvent, Citizen
-from services.api.audit.recorder import AuditTarget, Shown, audit_row, citizen_read_rows
+from services.api.audit.recorder import (
+    AuditTarget,
+    Shown,
+    audit_row,
+    citizen_read_rows,
+    record_citizen_reads,
+)
 from services.api.auth.principal import Principal
 
 
@@ -69,6 +75,16 @@ class AuditTrail(ABC):
 class SqlAuditTrail(AuditTrail):
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    def citizens_shown(
+        self, *, actor: Principal, now: datetime, action: str, citizens: Shown
+    ) -> None:
+        """One statement for the whole list: on PostgreSQL an ``INSERT … SELECT FROM
+        unnest`` with two array parameters (:func:`record_citizen_reads`), not an
+        executemany of a row per citizen."""
+        record_citizen_reads(
+            session=self._session, principal=actor, now=now, action=action, citizens=citizens
+        )
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         if len(rows) == 1:

@@ -5,11 +5,14 @@ with the cookie must carry the session's CSRF token."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session, col, select
+from sqlalchemy import Select, Table, bindparam
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, select
 
 from pust.db.tables import StaffMembership, StaffUser
 from services.api.auth import session_store
@@ -39,31 +42,48 @@ def client_address(request: Request) -> str:
 def load_principal(
     *, session: Session, staff_id: uuid.UUID, via: str, session_id: str | None, language: str
 ) -> Principal | None:
-    # one round trip: the user and their memberships
-    rows = session.exec(
-        select(StaffUser, StaffMembership.care_team_id)
-        .outerjoin(StaffMembership, col(StaffMembership.staff_id) == col(StaffUser.id))
-        .where(StaffUser.id == staff_id)
-    ).all()
+    """The staff member as they are now (a deactivated one, or one whose role is unknown,
+    is nobody): read on every request, never cached, so a change of role, teams or
+    active takes effect at the caller's next request."""
+    rows = session.execute(_principal_statement(), {"staff_id": staff_id}).all()
     if not rows:
         return None
-    user = rows[0][0]
+    user = rows[0]
     if not user.active:
         return None
     try:
         role = Role(user.role)
     except ValueError:
         return None
-    teams = [team for _user, team in rows if team is not None]
     return Principal(
         staff_id=user.id,
         username=user.username,
         display_name=user.display_name,
         role=role,
-        team_ids=frozenset(teams),
+        team_ids=frozenset(row.care_team_id for row in rows if row.care_team_id is not None),
         via=via,
         session_id=session_id,
         language=language,
+    )
+
+
+@cache
+def _principal_statement() -> Select[Any]:
+    """One round trip: the user's columns and their memberships, one row per team (built
+    once, on the tables' columns: plain rows, no ORM entities)."""
+    user = cast(Table, StaffUser.__table__)  # type: ignore[attr-defined]
+    membership = cast(Table, StaffMembership.__table__)  # type: ignore[attr-defined]
+    return (
+        select_columns(
+            user.c.id,
+            user.c.username,
+            user.c.display_name,
+            user.c.role,
+            user.c.active,
+            membership.c.care_team_id,
+        )
+        .select_from(user.outerjoin(membership, membership.c.staff_id == user.c.id))
+        .where(user.c.id == bindparam("staff_id"))
     )
 
 

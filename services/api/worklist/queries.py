@@ -7,9 +7,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlalchemy import ColumnElement, Integer, Select, Table, bindparam, func, select
+from sqlmodel import Session, SQLModel, col
 
 from pust.db.tables import Alert, Citizen, StaffUser
 from pust.domain.severity import AlertStatus
@@ -35,30 +37,82 @@ def worklist_page(
     alert's age is counted to ``now``."""
     if not team_ids:
         return [], 0
-    conditions = [
-        col(Alert.care_team_id).in_(list(team_ids)),
-        col(Alert.status) == AlertStatus.OPEN.value,
-    ]
+    parameters: dict[str, object] = {
+        "team_ids": list(team_ids),
+        "limit": limit,
+        "offset": offset,
+    }
     if bands:
-        conditions.append(col(Alert.band_order).in_([BAND_ORDER[b] for b in bands]))
-    # narrow first: the lead alert of each citizen and the page of them, on the index
-    # alone (ids, band, age); only the page's rows are then joined to their alert's wide
-    # columns (reasons), the citizen and the claiming nurse (see docs/performance.md)
+        parameters["band_orders"] = [BAND_ORDER[b] for b in bands]
+    result = session.execute(_page_statement(bool(bands)), parameters).all()
+    at = now.timestamp()
+    rows = [
+        WorklistRowPublic(
+            citizen_id=r.citizen_id,
+            care_team_id=r.care_team_id,
+            citizen_name=f"{r.given_name} {r.family_name}",
+            cpr=r.cpr.formatted,
+            band=BAND_NAMES.get(r.band_order, "red"),
+            alert_id=r.alert_id,
+            alert_kind=r.kind,
+            rule_key=r.rule_key,
+            severity=r.severity,
+            reasons=list(r.reasons or []),
+            last_value=r.last_value,
+            first_seen_at=r.first_seen_at,
+            last_seen_at=r.last_seen_at,
+            age_seconds=max(0, int(at - r.first_seen_at.timestamp())),
+            late=r.late,
+            lock_version=r.lock_version,
+            claimed_by=r.username,
+            open_alerts=r.open_alerts,
+        )
+        for r in result
+    ]
+    if rows:
+        return rows, int(result[0].total)
+    if offset == 0:
+        return [], 0
+    total = session.execute(_count_statement(bool(bands)), parameters).scalar_one()
+    return [], int(total)
+
+
+def _conditions(with_bands: bool) -> list[ColumnElement[bool]]:
+    alert = _table(Alert)
+    conditions = [
+        alert.c.care_team_id.in_(bindparam("team_ids", expanding=True)),
+        alert.c.status == AlertStatus.OPEN.value,
+    ]
+    if with_bands:
+        conditions.append(alert.c.band_order.in_(bindparam("band_orders", expanding=True)))
+    return conditions
+
+
+@cache
+def _page_statement(with_bands: bool) -> Select[Any]:
+    """Built once per shape, on the tables' columns (no ORM entities: the rows are plain
+    tuples) with every value a bound parameter, so a request neither rebuilds the
+    statement nor recomputes its cache key.
+
+    Narrow first: the lead alert of each citizen and the page of them, on the index alone
+    (ids, band, age); only the page's rows are then joined to their alert's wide columns
+    (reasons), the citizen and the claiming nurse (see docs/performance.md)."""
+    alert, citizen, staff = _table(Alert), _table(Citizen), _table(StaffUser)
     ranked = (
         select(
-            col(Alert.id).label("alert_id"),
-            col(Alert.citizen_id).label("citizen_id"),
-            col(Alert.band_order).label("band_order"),
-            col(Alert.first_seen_at).label("first_seen_at"),
+            alert.c.id.label("alert_id"),
+            alert.c.citizen_id.label("citizen_id"),
+            alert.c.band_order.label("band_order"),
+            alert.c.first_seen_at.label("first_seen_at"),
             func.row_number()
             .over(
-                partition_by=col(Alert.citizen_id),
-                order_by=(col(Alert.band_order), col(Alert.first_seen_at), col(Alert.id)),
+                partition_by=alert.c.citizen_id,
+                order_by=(alert.c.band_order, alert.c.first_seen_at, alert.c.id),
             )
             .label("rank"),
-            func.count().over(partition_by=col(Alert.citizen_id)).label("open_alerts"),
+            func.count().over(partition_by=alert.c.citizen_id).label("open_alerts"),
         )
-        .where(*conditions)
+        .where(*_conditions(with_bands))
         .subquery("ranked")
     )
     page = (
@@ -72,11 +126,11 @@ def worklist_page(
         )
         .where(ranked.c.rank == 1)
         .order_by(ranked.c.band_order, ranked.c.first_seen_at, ranked.c.citizen_id)
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
         .subquery("page")
     )
-    statement = (
+    return (
         select(
             page.c.alert_id,
             page.c.citizen_id,
@@ -84,58 +138,39 @@ def worklist_page(
             page.c.first_seen_at,
             page.c.open_alerts,
             page.c.total,
-            col(Alert.care_team_id).label("care_team_id"),
-            col(Alert.kind).label("kind"),
-            col(Alert.rule_key).label("rule_key"),
-            col(Alert.severity).label("severity"),
-            col(Alert.reasons).label("reasons"),
-            col(Alert.last_value).label("last_value"),
-            col(Alert.last_seen_at).label("last_seen_at"),
-            col(Alert.late).label("late"),
-            col(Alert.lock_version).label("lock_version"),
-            col(Citizen.given_name),
-            col(Citizen.family_name),
-            col(Citizen.cpr),
-            col(StaffUser.username),
+            alert.c.care_team_id,
+            alert.c.kind,
+            alert.c.rule_key,
+            alert.c.severity,
+            alert.c.reasons,
+            alert.c.last_value,
+            alert.c.last_seen_at,
+            alert.c.late,
+            alert.c.lock_version,
+            citizen.c.given_name,
+            citizen.c.family_name,
+            citizen.c.cpr,
+            staff.c.username,
         )
         .select_from(page)
-        .join(Alert, col(Alert.id) == page.c.alert_id)
-        .join(Citizen, col(Citizen.id) == page.c.citizen_id)
-        .outerjoin(StaffUser, col(StaffUser.id) == col(Alert.claimed_by))
+        .join(alert, alert.c.id == page.c.alert_id)
+        .join(citizen, citizen.c.id == page.c.citizen_id)
+        .outerjoin(staff, staff.c.id == alert.c.claimed_by)
         .order_by(page.c.band_order, page.c.first_seen_at, page.c.citizen_id)
     )
-    result = session.execute(statement).mappings().all()
-    rows = [
-        WorklistRowPublic(
-            citizen_id=r["citizen_id"],
-            care_team_id=r["care_team_id"],
-            citizen_name=f"{r['given_name']} {r['family_name']}",
-            cpr=r["cpr"].formatted,
-            band=BAND_NAMES.get(r["band_order"], "red"),
-            alert_id=r["alert_id"],
-            alert_kind=r["kind"],
-            rule_key=r["rule_key"],
-            severity=r["severity"],
-            reasons=list(r["reasons"] or []),
-            last_value=r["last_value"],
-            first_seen_at=r["first_seen_at"],
-            last_seen_at=r["last_seen_at"],
-            age_seconds=max(0, int(now.timestamp() - r["first_seen_at"].timestamp())),
-            late=r["late"],
-            lock_version=r["lock_version"],
-            claimed_by=r["username"],
-            open_alerts=r["open_alerts"],
-        )
-        for r in result
-    ]
-    if rows:
-        return rows, int(result[0]["total"])
-    if offset == 0:
-        return [], 0
-    total = session.execute(
-        select(func.count(func.distinct(col(Alert.citizen_id)))).where(*conditions)
-    ).scalar_one()
-    return [], int(total)
+
+
+@cache
+def _count_statement(with_bands: bool) -> Select[Any]:
+    """Citizens in the worklist, for a page past its end."""
+    alert = _table(Alert)
+    return select(func.count(func.distinct(alert.c.citizen_id))).where(*_conditions(with_bands))
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
 
 
 def worklist_fingerprint(session: Session, *, team_ids: Collection[uuid.UUID]) -> str:

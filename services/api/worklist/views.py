@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.api.auth.current import CurrentStaff
-from services.api.deps import ClockDep, SessionDep
+from services.api.deps import ClockDep, SessionDep, close_early, database_slots
 from services.api.pagination import Page, PageDep
 from services.api.problems import problem_responses
 from services.api.unit_of_work import UnitOfWorkDep
@@ -41,7 +41,7 @@ router = APIRouter(prefix="/api/v1/worklist", tags=["worklist"])
     summary="Citizens with open work, worst and oldest first",
     responses=problem_responses(401, 404, 422),
 )
-def worklist(
+async def worklist(
     *,
     uow: UnitOfWorkDep,
     principal: CurrentStaff,
@@ -50,7 +50,10 @@ def worklist(
     care_team_id: uuid.UUID | None = None,
     band: Annotated[list[Band] | None, Query(description="Only these bands")] = None,
 ) -> Page[WorklistRowPublic]:
-    rows, total = read_worklist(
+    # async, with the query and its audit in one hand-over to the thread pool: a plain
+    # ``def`` route also has its answer checked against the schema in another one
+    rows, total = await run_in_threadpool(
+        read_worklist,
         uow,
         actor=principal,
         now=clock.now(),
@@ -74,16 +77,22 @@ async def live_events(
     """``changed`` whenever the teams' alerts change; a comment line as a heartbeat. Ends
     after ``lifetime`` seconds (EventSource reconnects by itself after ``retry``)."""
     engine: Engine = request.app.state.engine
+    slots = database_slots(request)
     loop = asyncio.get_running_loop()
     ends = loop.time() + lifetime
-    last = await run_in_threadpool(_fingerprint, engine, team_ids)
+
+    async def fingerprint() -> str:
+        async with slots:  # a poll takes a connection like a request (services/api/deps.py)
+            return await run_in_threadpool(_fingerprint, engine, team_ids)
+
+    last = await fingerprint()
     yield f"retry: 1000\nevent: ready\ndata: {json.dumps({'version': last})}\n\n"
     beat = loop.time()
     while loop.time() < ends:
         await asyncio.sleep(poll)
         if await request.is_disconnected():
             return
-        current = await run_in_threadpool(_fingerprint, engine, team_ids)
+        current = await fingerprint()
         if current != last:
             last = current
             yield f"event: changed\ndata: {json.dumps({'version': current})}\n\n"
@@ -113,8 +122,9 @@ def worklist_events(
     care_team_id: uuid.UUID | None = None,
 ) -> StreamingResponse:
     teams = teams_in_view(principal, care_team_id)
-    # the stream lives long: give back the connection (and SQLite's write lock) now
-    session.close()
+    # the stream lives long: give back the connection (and SQLite's write lock) and the
+    # request's database slot now
+    close_early(session)
     api_settings = request.app.state.api_settings
     return StreamingResponse(
         live_events(
