@@ -24,7 +24,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -35,6 +35,81 @@ log = logging.getLogger(__name__)
 MQTT_V5 = 5
 MQTT_V311 = 4
 _AUTH_FAILURE_CODES = frozenset({134, 135})  # bad user name or password, not authorised
+
+
+class _Client(paho.Client):
+    """paho's client without the per-packet cost that MQTT 5 adds in paho 2.x.
+
+    paho builds a fresh ``Properties`` (two dicts of every property name) for each PUBLISH
+    it receives, a ``ReasonCode`` and a ``Properties`` for each PUBACK, and walks every
+    message in flight on each PUBACK looking for queued ones: together more CPU than the
+    rest of a message's MQTT handling. The common packets (a PUBLISH without properties, a
+    successful PUBACK/PUBCOMP without properties) take a short path here that does what
+    paho does with them; anything else (properties, QoS 2, MQTT 3.1.1 publishes, paho's
+    logging switched on) goes through paho's own code unchanged.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # shared by every fast-path packet; nothing in pust reads or changes them
+        self._no_publish_properties: Properties | None = None
+        self._acked: dict[str, tuple[ReasonCode, Properties]] = {}
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        header = self._in_packet["command"]
+        packet = self._in_packet["packet"]
+        qos = (header & 0x06) >> 1
+        if (
+            self._protocol != paho.MQTTv5
+            or qos == 2
+            or self._logger is not None
+            or self._on_log is not None
+        ):
+            return super()._handle_publish()
+        topic_end = 2 + int.from_bytes(packet[:2], "big")
+        properties_at = topic_end + 2 if qos else topic_end
+        if topic_end == 2 or len(packet) <= properties_at or packet[properties_at] != 0:
+            # a topic alias, properties, or a malformed packet: paho's own path
+            return super()._handle_publish()
+        mid = int.from_bytes(packet[topic_end:properties_at], "big") if qos else 0
+        message = paho.MQTTMessage(mid=mid, topic=bytes(packet[2:topic_end]))
+        message.dup = (header & 0x08) != 0
+        message.qos = qos
+        message.retain = (header & 0x01) != 0
+        if self._no_publish_properties is None:
+            self._no_publish_properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        message.properties = self._no_publish_properties
+        message.payload = bytes(packet[properties_at + 1 :])
+        message.timestamp = paho.time_func()
+        self._handle_on_message(message)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
+        packet = self._in_packet["packet"]
+        # success without properties: 2 bytes (mid), or with a 0 reason code and a 0 length
+        plain = len(packet) == 2 or (
+            self._protocol == paho.MQTTv5 and len(packet) <= 4 and not any(packet[2:])
+        )
+        if not plain or self._logger is not None or self._on_log is not None:
+            return super()._handle_pubackcomp(cmd)
+        mid = int.from_bytes(packet[:2], "big")
+        with self._out_message_mutex:
+            if mid in self._out_messages:
+                if cmd not in self._acked:
+                    packet_type = PacketTypes.PUBACK if cmd == "PUBACK" else PacketTypes.PUBCOMP
+                    self._acked[cmd] = (ReasonCode(packet_type), Properties(packet_type))  # type: ignore[no-untyped-call]
+                reason, properties = self._acked[cmd]
+                return self._do_on_publish(mid, reason, properties)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _update_inflight(self) -> MQTTErrorCode:
+        # paho walks every outgoing message to find a queued one; when every message is in
+        # flight there is none (QoS 0 messages are never in ``_out_messages``)
+        if len(self._out_messages) <= self._inflight_messages:
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._update_inflight()
 
 
 class MqttError(Exception):
@@ -150,14 +225,14 @@ class MqttConnection:
         self._split_filters_for: list[tuple[str, int]] | None = None
 
         if address.protocol == MQTT_V5:
-            self._client = paho.Client(
+            self._client = _Client(
                 CallbackAPIVersion.VERSION2,
                 client_id=client_id,
                 protocol=paho.MQTTv5,
                 manual_ack=manual_ack,
             )
         else:
-            self._client = paho.Client(
+            self._client = _Client(
                 CallbackAPIVersion.VERSION2,
                 client_id=client_id,
                 protocol=paho.MQTTv311,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import paho.mqtt.client as paho
 import pytest
 
-from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
+from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage, _Client
 
 
 def _message(topic: str, payload: bytes = b"{}", mid: int = 7) -> paho.MQTTMessage:
@@ -71,3 +71,119 @@ def test_broker_urls() -> None:
         "user",
         "p@ss",
     )
+
+
+# --- the short path for common packets (pust.messaging.mqtt_client._Client) ---------------
+
+
+def _client(protocol: int, *, fast: bool) -> paho.Client:
+    cls = _Client if fast else paho.Client
+    return cls(paho.CallbackAPIVersion.VERSION2, client_id="unit", protocol=protocol)
+
+
+def _publish_packet(
+    topic: bytes, payload: bytes, *, qos: int, mid: int, properties: bytes | None
+) -> tuple[int, bytearray]:
+    header = 0x30 | (qos << 1) | 0x01  # retain set
+    body = len(topic).to_bytes(2, "big") + topic
+    if qos:
+        body += mid.to_bytes(2, "big")
+    if properties is not None:
+        body += properties
+    return header, bytearray(body + payload)
+
+
+def _received(client: paho.Client, header: int, packet: bytearray) -> paho.MQTTMessage:
+    seen: list[paho.MQTTMessage] = []
+    client.on_message = lambda _client, _userdata, message: seen.append(message)
+    client._in_packet = {**client._in_packet, "command": header, "packet": packet}
+    client._handle_publish()
+    (message,) = seen
+    return message
+
+
+@pytest.mark.parametrize(
+    ("protocol", "qos", "properties"),
+    [
+        (paho.MQTTv5, 1, b"\x00"),
+        (paho.MQTTv5, 0, b"\x00"),
+        (paho.MQTTv5, 1, b"\x05\x03\x00\x02ab"),  # a content type: paho's own path
+        (paho.MQTTv311, 1, None),
+    ],
+)
+def test_a_received_publish_is_the_message_paho_makes_of_it(
+    protocol: int, qos: int, properties: bytes | None
+) -> None:
+    header, packet = _publish_packet(
+        b"r/devices/d-01/measurements", b'{"a": 1}', qos=qos, mid=513, properties=properties
+    )
+    theirs = _received(_client(protocol, fast=False), header, bytearray(packet))
+    ours = _received(_client(protocol, fast=True), header, bytearray(packet))
+    assert (ours.topic, ours.payload, ours.qos, ours.mid, ours.retain, ours.dup) == (
+        theirs.topic,
+        theirs.payload,
+        theirs.qos,
+        theirs.mid,
+        theirs.retain,
+        theirs.dup,
+    )
+    assert type(ours.payload) is type(theirs.payload) is bytes
+    assert (ours.properties is None) == (theirs.properties is None)
+    if properties == b"\x05\x03\x00\x02ab":
+        assert ours.properties.ContentType == "ab"  # type: ignore[union-attr]
+
+
+def _in_flight(client: paho.Client, mids: list[int]) -> list[paho.MQTTMessageInfo]:
+    infos = []
+    for mid in mids:
+        message = paho.MQTTMessage(mid=mid, topic=b"t")
+        message.qos = 1
+        message.state = paho.mqtt_ms_wait_for_puback
+        client._out_messages[mid] = message
+        client._inflight_messages += 1
+        infos.append(message.info)
+    return infos
+
+
+def _puback(client: paho.Client, packet: bytes) -> None:
+    client._in_packet = {**client._in_packet, "command": 0x40, "packet": bytearray(packet)}
+    client._handle_pubackcomp("PUBACK")
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("packet", [b"\x01\x02", b"\x01\x02\x00", b"\x01\x02\x00\x00"])
+def test_a_plain_puback_settles_its_message(fast: bool, packet: bytes) -> None:
+    client = _client(paho.MQTTv5, fast=fast)
+    published: list[int] = []
+    client.on_publish = lambda _c, _u, mid, _reason, _properties: published.append(mid)
+    infos = _in_flight(client, [0x0102, 0x0103])
+    _puback(client, packet)
+    assert published == [0x0102]
+    assert infos[0].is_published()
+    assert not infos[1].is_published()
+    assert list(client._out_messages) == [0x0103]
+    assert client._inflight_messages == 1
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_puback_with_a_failure_reason_keeps_its_reason(fast: bool) -> None:
+    client = _client(paho.MQTTv5, fast=fast)
+    reasons: list[int] = []
+    client.on_publish = lambda _c, _u, _mid, reason, _p: reasons.append(reason.value)
+    _in_flight(client, [9])
+    _puback(client, b"\x00\x09\x80")
+    assert reasons == [0x80]
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_queued_message_goes_out_when_a_slot_frees(fast: bool) -> None:
+    client = _client(paho.MQTTv5, fast=fast)
+    client.max_inflight_messages_set(1)
+    _in_flight(client, [1])
+    queued = paho.MQTTMessage(mid=2, topic=b"t")
+    queued.qos = 1
+    queued.state = paho.mqtt_ms_queued
+    client._out_messages[2] = queued
+    _puback(client, b"\x00\x01")
+    assert queued.state == paho.mqtt_ms_wait_for_puback
+    assert client._inflight_messages == 1
