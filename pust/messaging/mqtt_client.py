@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 MQTT_V5 = 5
 MQTT_V311 = 4
 _AUTH_FAILURE_CODES = frozenset({134, 135})  # bad user name or password, not authorised
+_PLAIN_REASONS = frozenset({0, 16})  # success; success, but nobody subscribes to the topic
+_READ_AHEAD = 64 * 1024
 
 
 class _Client(paho.Client):
@@ -53,7 +55,50 @@ class _Client(paho.Client):
         super().__init__(*args, **kwargs)
         # shared by every fast-path packet; nothing in pust reads or changes them
         self._no_publish_properties: Properties | None = None
-        self._acked: dict[str, tuple[ReasonCode, Properties]] = {}
+        self._acked: dict[tuple[str, int], tuple[ReasonCode, Properties]] = {}
+        # what one recv() brought beyond what paho asked for, and from which socket
+        self._read_ahead = b""
+        self._read_ahead_at = 0
+        self._read_ahead_from: object = None
+        self._finishing_read_ahead = False
+
+    # reading: paho asks the socket for one byte (the packet type), then one byte at a time
+    # (the length), then the rest, so every packet costs three system calls, each releasing
+    # and taking the GIL. One recv() of up to 64 KiB serves many packets instead; loop_read
+    # works through all of it before paho's loop waits in select() again (select cannot see
+    # what is already here).
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._read_ahead_from is not self._sock or self._read_ahead_at >= len(self._read_ahead):
+            if self._finishing_read_ahead:  # back to paho's loop, which writes, then selects
+                raise BlockingIOError
+            data = super()._sock_recv(max(bufsize, _READ_AHEAD))
+            if len(data) <= bufsize:  # all of it wanted (or b"": the broker closed)
+                self._read_ahead, self._read_ahead_at = b"", 0
+                return data
+            self._read_ahead, self._read_ahead_at, self._read_ahead_from = data, 0, self._sock
+        start = self._read_ahead_at
+        self._read_ahead_at = start + bufsize
+        return self._read_ahead[start : start + bufsize]
+
+    def _read_ahead_left(self) -> bool:
+        return self._read_ahead_from is self._sock and self._read_ahead_at < len(self._read_ahead)
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        # the packets already read, but no new read: under a steady stream that would keep
+        # paho from writing (acks, receipts, pings) for as long as the stream lasts
+        self._finishing_read_ahead = True
+        try:
+            while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._read_ahead_left():
+                rc = super().loop_read(max_packets)
+        finally:
+            self._finishing_read_ahead = False
+        return rc
+
+    def _sock_close(self) -> None:
+        self._read_ahead, self._read_ahead_at, self._read_ahead_from = b"", 0, None
+        super()._sock_close()
 
     def _handle_publish(self) -> MQTTErrorCode:
         header = self._in_packet["command"]
@@ -88,20 +133,28 @@ class _Client(paho.Client):
 
     def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
         packet = self._in_packet["packet"]
-        # success without properties: 2 bytes (mid), or with a 0 reason code and a 0 length
+        # success (0, or 16 "no matching subscribers") without properties: the packet id
+        # alone, or with the reason code, or with it and a zero property length
+        reason = packet[2] if len(packet) > 2 else 0
         plain = len(packet) == 2 or (
-            self._protocol == paho.MQTTv5 and len(packet) <= 4 and not any(packet[2:])
+            self._protocol == paho.MQTTv5
+            and reason in _PLAIN_REASONS
+            and (len(packet) == 3 or (len(packet) == 4 and packet[3] == 0))
         )
         if not plain or self._logger is not None or self._on_log is not None:
             return super()._handle_pubackcomp(cmd)
         mid = int.from_bytes(packet[:2], "big")
         with self._out_message_mutex:
             if mid in self._out_messages:
-                if cmd not in self._acked:
+                key = (cmd, reason)
+                if key not in self._acked:
                     packet_type = PacketTypes.PUBACK if cmd == "PUBACK" else PacketTypes.PUBCOMP
-                    self._acked[cmd] = (ReasonCode(packet_type), Properties(packet_type))  # type: ignore[no-untyped-call]
-                reason, properties = self._acked[cmd]
-                return self._do_on_publish(mid, reason, properties)
+                    self._acked[key] = (
+                        ReasonCode(packet_type, identifier=reason),
+                        Properties(packet_type),  # type: ignore[no-untyped-call]
+                    )
+                code, properties = self._acked[key]
+                return self._do_on_publish(mid, code, properties)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _update_inflight(self) -> MQTTErrorCode:

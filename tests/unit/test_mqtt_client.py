@@ -166,13 +166,16 @@ def test_a_plain_puback_settles_its_message(fast: bool, packet: bytes) -> None:
 
 
 @pytest.mark.parametrize("fast", [False, True])
-def test_a_puback_with_a_failure_reason_keeps_its_reason(fast: bool) -> None:
+@pytest.mark.parametrize("reason", [0x10, 0x80])  # no matching subscribers; unspecified error
+def test_a_puback_keeps_its_reason(fast: bool, reason: int) -> None:
     client = _client(paho.MQTTv5, fast=fast)
     reasons: list[int] = []
-    client.on_publish = lambda _c, _u, _mid, reason, _p: reasons.append(reason.value)
-    _in_flight(client, [9])
-    _puback(client, b"\x00\x09\x80")
-    assert reasons == [0x80]
+    client.on_publish = lambda _c, _u, _mid, code, _p: reasons.append(code.value)
+    _in_flight(client, [9, 10])
+    _puback(client, b"\x00\x09" + bytes([reason]))
+    _puback(client, b"\x00\x0a" + bytes([reason, 0]))
+    assert reasons == [reason, reason]
+    assert not client._out_messages
 
 
 @pytest.mark.parametrize("fast", [False, True])
@@ -187,3 +190,76 @@ def test_a_queued_message_goes_out_when_a_slot_frees(fast: bool) -> None:
     _puback(client, b"\x00\x01")
     assert queued.state == paho.mqtt_ms_wait_for_puback
     assert client._inflight_messages == 1
+
+
+class _FakeSocket:
+    """Hands out what the broker sent in the chunks the network delivered it in."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.recv_calls = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        self.recv_calls += 1
+        if not self.chunks:
+            raise BlockingIOError
+        chunk = self.chunks.pop(0)
+        if len(chunk) > bufsize:
+            self.chunks.insert(0, chunk[bufsize:])
+        return chunk[:bufsize]
+
+    def close(self) -> None:
+        pass
+
+
+def _wire(topic: bytes, payload: bytes, mid: int) -> bytes:
+    header, body = _publish_packet(topic, payload, qos=1, mid=mid, properties=b"\x00")
+    length, encoded = len(body), bytearray()
+    while True:
+        byte, length = length % 128, length // 128
+        encoded.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes([header]) + bytes(encoded) + bytes(body)
+
+
+def test_every_packet_of_one_read_is_handled_before_paho_waits_again() -> None:
+    big = b"x" * 300  # a two-byte remaining length
+    stream = b"".join(_wire(b"r/devices/d-01/measurements", big, mid) for mid in range(1, 6))
+    cut = len(stream) - 100  # the last packet arrives in two parts
+    client = _client(paho.MQTTv5, fast=True)
+    seen: list[int] = []
+    client.on_message = lambda _c, _u, message: seen.append(message.mid)
+    sock = _FakeSocket([stream[:cut]])
+    client._sock = sock  # type: ignore[assignment]
+    assert client.loop_read() == paho.MQTT_ERR_SUCCESS
+    assert seen == [1, 2, 3, 4]
+    assert sock.recv_calls <= 3
+    sock.chunks.append(stream[cut:])
+    assert client.loop_read() == paho.MQTT_ERR_SUCCESS
+    assert seen == [1, 2, 3, 4, 5]
+
+
+def test_what_was_read_ahead_on_a_closed_connection_is_forgotten() -> None:
+    first = _wire(b"r/devices/d-01/measurements", b"{}", 1)
+    client = _client(paho.MQTTv5, fast=True)
+    seen: list[int] = []
+    client.on_message = lambda _c, _u, message: seen.append(message.mid)
+    client._sock = _FakeSocket([first + first[:3]])  # type: ignore[assignment]
+    client.loop_read()
+    client._sock_close()
+    client._in_packet = _client(paho.MQTTv5, fast=True)._in_packet  # what a reconnect does
+    client._sock = _FakeSocket([_wire(b"r/devices/d-01/measurements", b"{}", 2)])  # type: ignore[assignment]
+    client.loop_read()
+    assert seen == [1, 2]
+
+
+def test_a_steady_stream_does_not_keep_paho_from_writing() -> None:
+    # loop_read returns once what one read brought is handled, however much more is waiting
+    packet = _wire(b"r/devices/d-01/measurements", b"x" * 1000, 1)
+    client = _client(paho.MQTTv5, fast=True)
+    seen: list[int] = []
+    client.on_message = lambda _c, _u, message: seen.append(message.mid)
+    sock = _FakeSocket([packet * 100 for _ in range(50)])  # 5 MB waiting
+    client._sock = sock  # type: ignore[assignment]
+    assert client.loop_read() == paho.MQTT_ERR_SUCCESS
+    assert 0 < len(seen) <= 2 * 64 * 1024 // len(packet) + 1
