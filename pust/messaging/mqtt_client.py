@@ -376,6 +376,12 @@ class MqttConnection:
     ) -> paho.MQTTMessageInfo:
         return self._client.publish(topic, payload, qos=qos, retain=retain)
 
+    def is_current(self, message: ReceivedMessage) -> bool:
+        """Whether acknowledging ``message`` still means anything: QoS 0, or delivered on
+        the connection that is open now. A QoS 1/2 message of an earlier connection comes
+        again on this one (the persistent session kept it unacknowledged)."""
+        return message.qos == 0 or message.connection == self._connection
+
     def ack(self, message: ReceivedMessage) -> bool:
         """Acknowledge a QoS 1/2 message received with ``manual_ack``.
 
