@@ -138,7 +138,7 @@ class _Client(paho.Client):
         reason = packet[2] if len(packet) > 2 else 0
         plain = len(packet) == 2 or (
             self._protocol == paho.MQTTv5
-            and reason in _PLAIN_REASONS
+            and (reason == 0 or (reason in _PLAIN_REASONS and cmd == "PUBACK"))
             and (len(packet) == 3 or (len(packet) == 4 and packet[3] == 0))
         )
         if not plain or self._logger is not None or self._on_log is not None:

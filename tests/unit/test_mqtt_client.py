@@ -263,3 +263,12 @@ def test_a_steady_stream_does_not_keep_paho_from_writing() -> None:
     client._sock = sock  # type: ignore[assignment]
     assert client.loop_read() == paho.MQTT_ERR_SUCCESS
     assert 0 < len(seen) <= 2 * 64 * 1024 // len(packet) + 1
+
+
+def test_a_pubcomp_with_a_puback_only_reason_goes_through_paho() -> None:
+    # 16 "no matching subscribers" is no PUBCOMP reason: paho calls the packet malformed
+    client = _client(paho.MQTTv5, fast=True)
+    _in_flight(client, [9])
+    client._in_packet = {**client._in_packet, "command": 0x70, "packet": bytearray(b"\x00\x09\x10")}
+    with pytest.raises(paho.MalformedPacket):  # type: ignore[attr-defined]
+        client._handle_pubackcomp("PUBCOMP")
