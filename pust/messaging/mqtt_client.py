@@ -24,7 +24,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -35,6 +35,134 @@ log = logging.getLogger(__name__)
 MQTT_V5 = 5
 MQTT_V311 = 4
 _AUTH_FAILURE_CODES = frozenset({134, 135})  # bad user name or password, not authorised
+_PLAIN_REASONS = frozenset({0, 16})  # success; success, but nobody subscribes to the topic
+_READ_AHEAD = 64 * 1024
+
+
+class _Client(paho.Client):
+    """paho's client without the per-packet cost that MQTT 5 adds in paho 2.x.
+
+    paho builds a fresh ``Properties`` (two dicts of every property name) for each PUBLISH
+    it receives, a ``ReasonCode`` and a ``Properties`` for each PUBACK, and walks every
+    message in flight on each PUBACK looking for queued ones: together more CPU than the
+    rest of a message's MQTT handling. The common packets (a PUBLISH without properties, a
+    successful PUBACK/PUBCOMP without properties) take a short path here that does what
+    paho does with them; anything else (properties, QoS 2, MQTT 3.1.1 publishes, paho's
+    logging switched on) goes through paho's own code unchanged.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # shared by every fast-path packet; nothing in pust reads or changes them
+        self._no_publish_properties: Properties | None = None
+        self._acked: dict[tuple[str, int], tuple[ReasonCode, Properties]] = {}
+        # what one recv() brought beyond what paho asked for, and from which socket
+        self._read_ahead = b""
+        self._read_ahead_at = 0
+        self._read_ahead_from: object = None
+        self._finishing_read_ahead = False
+
+    # reading: paho asks the socket for one byte (the packet type), then one byte at a time
+    # (the length), then the rest, so every packet costs three system calls, each releasing
+    # and taking the GIL. One recv() of up to 64 KiB serves many packets instead; loop_read
+    # works through all of it before paho's loop waits in select() again (select cannot see
+    # what is already here).
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._read_ahead_from is not self._sock or self._read_ahead_at >= len(self._read_ahead):
+            if self._finishing_read_ahead:  # back to paho's loop, which writes, then selects
+                raise BlockingIOError
+            data = super()._sock_recv(max(bufsize, _READ_AHEAD))
+            if len(data) <= bufsize:  # all of it wanted (or b"": the broker closed)
+                self._read_ahead, self._read_ahead_at = b"", 0
+                return data
+            self._read_ahead, self._read_ahead_at, self._read_ahead_from = data, 0, self._sock
+        start = self._read_ahead_at
+        self._read_ahead_at = start + bufsize
+        return self._read_ahead[start : start + bufsize]
+
+    def _read_ahead_left(self) -> bool:
+        return self._read_ahead_from is self._sock and self._read_ahead_at < len(self._read_ahead)
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        # the packets already read, but no new read: under a steady stream that would keep
+        # paho from writing (acks, receipts, pings) for as long as the stream lasts
+        self._finishing_read_ahead = True
+        try:
+            while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._read_ahead_left():
+                rc = super().loop_read(max_packets)
+        finally:
+            self._finishing_read_ahead = False
+        return rc
+
+    def _sock_close(self) -> None:
+        self._read_ahead, self._read_ahead_at, self._read_ahead_from = b"", 0, None
+        super()._sock_close()
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        header = self._in_packet["command"]
+        packet = self._in_packet["packet"]
+        qos = (header & 0x06) >> 1
+        if (
+            self._protocol != paho.MQTTv5
+            or qos == 2
+            or self._logger is not None
+            or self._on_log is not None
+        ):
+            return super()._handle_publish()
+        topic_end = 2 + int.from_bytes(packet[:2], "big")
+        properties_at = topic_end + 2 if qos else topic_end
+        if topic_end == 2 or len(packet) <= properties_at or packet[properties_at] != 0:
+            # a topic alias, properties, or a malformed packet: paho's own path
+            return super()._handle_publish()
+        mid = int.from_bytes(packet[topic_end:properties_at], "big") if qos else 0
+        message = paho.MQTTMessage(mid=mid, topic=bytes(packet[2:topic_end]))
+        message.dup = (header & 0x08) != 0
+        message.qos = qos
+        message.retain = (header & 0x01) != 0
+        if self._no_publish_properties is None:
+            self._no_publish_properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        message.properties = self._no_publish_properties
+        message.payload = bytes(packet[properties_at + 1 :])
+        message.timestamp = paho.time_func()
+        self._handle_on_message(message)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
+        packet = self._in_packet["packet"]
+        # success (0, or 16 "no matching subscribers") without properties: the packet id
+        # alone, or with the reason code, or with it and a zero property length
+        reason = packet[2] if len(packet) > 2 else 0
+        plain = len(packet) == 2 or (
+            self._protocol == paho.MQTTv5
+            and (reason == 0 or (reason in _PLAIN_REASONS and cmd == "PUBACK"))
+            and (len(packet) == 3 or (len(packet) == 4 and packet[3] == 0))
+        )
+        if not plain or self._logger is not None or self._on_log is not None:
+            return super()._handle_pubackcomp(cmd)
+        mid = int.from_bytes(packet[:2], "big")
+        with self._out_message_mutex:
+            if mid in self._out_messages:
+                key = (cmd, reason)
+                if key not in self._acked:
+                    packet_type = PacketTypes.PUBACK if cmd == "PUBACK" else PacketTypes.PUBCOMP
+                    self._acked[key] = (
+                        ReasonCode(packet_type, identifier=reason),
+                        Properties(packet_type),  # type: ignore[no-untyped-call]
+                    )
+                code, properties = self._acked[key]
+                return self._do_on_publish(mid, code, properties)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _update_inflight(self) -> MQTTErrorCode:
+        # paho walks every outgoing message to find a queued one; when every message is in
+        # flight there is none (QoS 0 messages are never in ``_out_messages``)
+        if len(self._out_messages) <= self._inflight_messages:
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._update_inflight()
 
 
 class MqttError(Exception):
@@ -150,14 +278,14 @@ class MqttConnection:
         self._split_filters_for: list[tuple[str, int]] | None = None
 
         if address.protocol == MQTT_V5:
-            self._client = paho.Client(
+            self._client = _Client(
                 CallbackAPIVersion.VERSION2,
                 client_id=client_id,
                 protocol=paho.MQTTv5,
                 manual_ack=manual_ack,
             )
         else:
-            self._client = paho.Client(
+            self._client = _Client(
                 CallbackAPIVersion.VERSION2,
                 client_id=client_id,
                 protocol=paho.MQTTv311,
@@ -247,6 +375,12 @@ class MqttConnection:
         self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False
     ) -> paho.MQTTMessageInfo:
         return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def is_current(self, message: ReceivedMessage) -> bool:
+        """Whether acknowledging ``message`` still means anything: QoS 0, or delivered on
+        the connection that is open now. A QoS 1/2 message of an earlier connection comes
+        again on this one (the persistent session kept it unacknowledged)."""
+        return message.qos == 0 or message.connection == self._connection
 
     def ack(self, message: ReceivedMessage) -> bool:
         """Acknowledge a QoS 1/2 message received with ``manual_ack``.

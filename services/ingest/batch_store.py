@@ -7,13 +7,25 @@ Idempotency is the unique constraints' job, never a read-then-write: the inbox r
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Integer, String, Table, and_, bindparam, func, or_
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Dialect,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+)
 from sqlalchemy import update as sql_update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from pust.db.tables import (
     InboxMessage,
@@ -31,7 +43,7 @@ from pust.domain.device_protocol import (
 from pust.domain.device_protocol.fields import safe_text
 from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
 from services.ingest.batch_plan import BatchPlan, PlannedMessage, device_ids_to_look_up, plan_batch
-from services.ingest.bulk_insert import insert_ignoring_conflicts
+from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts, quoted, recordset
 from services.ingest.delivery_attempts import delivery_key, forget
 from services.ingest.device_directory import DEVICE, KnownDevice, load_devices
 from services.ingest.internal_error_alert import raise_internal_error_alerts
@@ -65,12 +77,6 @@ def write_batch(connection: Connection, arrivals: Sequence[Arrival]) -> BatchRes
         readings_written=sum(readings_per_message.values()),
         responses_written=len(responses),
     )
-
-
-def _insert(connection: Connection, table: Table) -> Any:
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _insert_inbox(connection: Connection, messages: list[PlannedMessage]) -> set[tuple[str, str]]:
@@ -108,17 +114,38 @@ def _peripheral_ids(
             }
     if not rows:
         return {}
-    insert = _insert(connection, PERIPHERAL)
-    statement = insert.on_conflict_do_update(
-        index_elements=[PERIPHERAL.c.device_id, PERIPHERAL.c.system_id],
-        set_={
-            "last_seen_at": insert.excluded.last_seen_at,
-            "model": func.coalesce(insert.excluded.model, PERIPHERAL.c.model),
-            "serial": func.coalesce(insert.excluded.serial, PERIPHERAL.c.serial),
-        },
-    ).returning(PERIPHERAL.c.id, PERIPHERAL.c.device_id, PERIPHERAL.c.system_id)
-    result = connection.execute(statement, list(rows.values()))
-    return {(device_id, system_id): pid for pid, device_id, system_id in result}
+    # in key order, like every writer of these rows: two ingest processes never deadlock
+    ordered = [rows[key] for key in sorted(rows)]
+    found: Iterable[tuple[Any, ...]]
+    if connection.dialect.name == "postgresql":
+        sql = _peripheral_upsert(tuple(ordered[0]), connection.dialect)
+        found = execute_rows(connection, sql, ordered)
+    else:
+        insert = sqlite.insert(PERIPHERAL)
+        statement = insert.on_conflict_do_update(
+            index_elements=[PERIPHERAL.c.device_id, PERIPHERAL.c.system_id],
+            set_={
+                "last_seen_at": insert.excluded.last_seen_at,
+                "model": func.coalesce(insert.excluded.model, PERIPHERAL.c.model),
+                "serial": func.coalesce(insert.excluded.serial, PERIPHERAL.c.serial),
+            },
+        ).returning(PERIPHERAL.c.id, PERIPHERAL.c.device_id, PERIPHERAL.c.system_id)
+        found = connection.execute(statement, ordered)
+    return {(device_id, system_id): pid for pid, device_id, system_id in found}
+
+
+@functools.lru_cache(maxsize=4)
+def _peripheral_upsert(columns: tuple[str, ...], dialect: Dialect) -> str:
+    names = ", ".join(quoted(column) for column in columns)
+    return (
+        f"INSERT INTO peripheral ({names}) "  # noqa: S608 - our own identifiers
+        f"SELECT {names} FROM {recordset(PERIPHERAL, columns, dialect)} "
+        "ON CONFLICT (device_id, system_id) DO UPDATE SET "
+        "last_seen_at = excluded.last_seen_at, "
+        "model = coalesce(excluded.model, peripheral.model), "
+        "serial = coalesce(excluded.serial, peripheral.serial) "
+        "RETURNING id, device_id, system_id"
+    )
 
 
 def _insert_readings(
@@ -186,14 +213,8 @@ def _insert_responses(
                 "valid": True,
             }
         )
-    if not rows:
-        return set()
-    statement = (
-        _insert(connection, RESPONSE)
-        .on_conflict_do_nothing()
-        .returning(RESPONSE.c.device_id, RESPONSE.c.message_id)
-    )
-    return {(row[0], row[1]) for row in connection.execute(statement, rows)}
+    inserted = insert_ignoring_conflicts(connection, RESPONSE, rows, ("device_id", "message_id"))
+    return {(device_id, message_id) for device_id, message_id in inserted}
 
 
 _STATUS_UPDATE = (
@@ -280,9 +301,29 @@ def _update_last_seen(
             continue
         if device_id not in latest or latest[device_id] < arrival.received_at:
             latest[device_id] = arrival.received_at
-    rows = [{"b_id": device_id, "b_seen": seen} for device_id, seen in sorted(latest.items())]
-    if rows:  # in device id order, like every other writer of device rows: no deadlocks
-        connection.execute(_LAST_SEEN_UPDATE, rows)
+    if not latest:
+        return
+    # in device id order, like every other writer of device rows: no deadlocks
+    if connection.dialect.name == "postgresql":
+        rows = [{"id": device_id, "seen": seen} for device_id, seen in latest.items()]
+        execute_rows(connection, _LAST_SEEN_UPDATE_POSTGRESQL, rows)
+        return
+    ordered = [{"b_id": device_id, "b_seen": seen} for device_id, seen in sorted(latest.items())]
+    connection.execute(_LAST_SEEN_UPDATE, ordered)
+
+
+# one statement for the whole batch: the rows are locked in device id order first (the
+# locking clause re-checks the condition on a row another transaction has just changed)
+_LAST_SEEN_UPDATE_POSTGRESQL = """
+WITH seen AS MATERIALIZED (
+    SELECT d.id, k.seen
+    FROM device d JOIN json_to_recordset(%s::json) AS k(id text, seen timestamptz) ON d.id = k.id
+    WHERE d.last_seen_at IS NULL OR d.last_seen_at < k.seen
+    ORDER BY d.id
+    FOR UPDATE OF d
+)
+UPDATE device SET last_seen_at = seen.seen FROM seen WHERE device.id = seen.id
+"""
 
 
 def _quarantine(connection: Connection, arrivals: list[Arrival], plan: BatchPlan) -> None:

@@ -1,17 +1,26 @@
-"""INSERT … ON CONFLICT DO NOTHING RETURNING for many rows, the fastest correct way per database.
+"""INSERT … ON CONFLICT … RETURNING for many rows, the fastest correct way per database.
 
-PostgreSQL gets one fixed statement over ``unnest`` of one array per column: a single round
-trip whatever the batch size, and a statement text that does not grow with the batch (a
-multi-row VALUES list makes the driver re-parse a huge query every time). SQLite gets
-SQLAlchemy's multi-row insert. Values bypass the column types' Python processing, so the
-caller passes what the columns store: timezone-aware UTC datetimes, UUIDs, plain values.
+PostgreSQL gets one fixed statement per table and column set that reads its rows from one
+JSON parameter (``json_to_recordset``): a single round trip whatever the batch size, a
+statement text that never changes (psycopg parses it once and prepares it), and rows that
+``json.dumps`` encodes in C. Measured on psycopg 3.3 (binary), per reading row of 15
+columns: 25 µs of Python CPU against 53 µs for ``unnest`` of one array per column, whose
+arrays psycopg dumps element by element in Python; a multi-row VALUES list (SQLAlchemy's
+``insertmanyvalues``) is worse still, a new statement text for every batch size that psycopg
+re-parses every time. SQLite gets SQLAlchemy's multi-row insert.
+
+Values bypass the column types' Python processing, so the caller passes what the columns
+store: timezone-aware UTC datetimes, UUIDs, JSON-able lists and dicts, plain values.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
+import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
@@ -30,7 +39,9 @@ def insert_ignoring_conflicts(
     if not rows:
         return []
     if connection.dialect.name == "postgresql":
-        return _insert_unnest(connection, table, rows, returning)
+        columns = tuple(rows[0])
+        sql = _insert_statement(table, columns, tuple(returning), connection.dialect)
+        return execute_rows(connection, sql, rows)
     statement = (
         sqlite.insert(table)
         .on_conflict_do_nothing()
@@ -39,21 +50,21 @@ def insert_ignoring_conflicts(
     return [tuple(row) for row in connection.execute(statement, list(rows))]
 
 
-def _insert_unnest(
-    connection: Connection,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    returning: Sequence[str],
+def execute_rows(
+    connection: Connection, sql: str, rows: Sequence[dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
-    columns = tuple(rows[0])
-    arrays = tuple([row[column] for row in rows] for column in columns)
-    sql = _unnest_statement(table, columns, tuple(returning), connection.dialect)
-    # binary parameters: psycopg's text format escapes every array element in Python
+    """Run ``sql`` (PostgreSQL, one ``%s`` for :func:`recordset`'s parameter) over ``rows``;
+    what it returns."""
+    parameter = json.dumps(
+        rows, default=_json_value, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
     driver_connection: Any = connection.connection.driver_connection
     dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
         with driver_connection.cursor(binary=True) as cursor:
-            cursor.execute(sql, arrays)
+            cursor.execute(sql, (parameter,))
+            if cursor.description is None:
+                return []
             return [tuple(row) for row in cursor.fetchall()]
     except dbapi_error as exc:
         # the same exception tree as every other statement (OperationalError → retry, …),
@@ -63,26 +74,44 @@ def _insert_unnest(
         ) from exc
 
 
-def _quoted(identifier: str) -> str:
+@functools.lru_cache(maxsize=64)
+def recordset(table: Table, columns: tuple[str, ...], dialect: Dialect) -> str:
+    """``json_to_recordset(%s::json) AS r(<column> <type>, …)``: the rows of one JSON
+    parameter (an array of objects keyed by column name) with the columns' types."""
+    typed = ", ".join(f"{quoted(c)} {_value_type(table, c, dialect)}" for c in columns)
+    return f"json_to_recordset(%s::json) AS r({typed})"
+
+
+def quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
 @functools.lru_cache(maxsize=64)
-def _unnest_statement(
+def _insert_statement(
     table: Table, columns: tuple[str, ...], returning: tuple[str, ...], dialect: Dialect
 ) -> str:
-    casts = ", ".join(f"%s::{_array_type(table, column, dialect)}" for column in columns)
-    names = ", ".join(_quoted(column) for column in columns)
-    returned = ", ".join(_quoted(column) for column in returning)
-    # identifiers come from our own table definitions, values travel as parameters
+    names = ", ".join(quoted(column) for column in columns)
+    returned = ", ".join(quoted(column) for column in returning)
+    # identifiers come from our own table definitions, values travel as the parameter
     return (
-        f"INSERT INTO {_quoted(table.name)} ({names}) SELECT * FROM unnest({casts}) "  # noqa: S608
+        f"INSERT INTO {quoted(table.name)} ({names}) "  # noqa: S608
+        f"SELECT {names} FROM {recordset(table, columns, dialect)} "
         f"ON CONFLICT DO NOTHING RETURNING {returned}"
     )
 
 
-def _array_type(table: Table, column: str, dialect: Dialect) -> str:
-    # without the length: an explicit cast to varchar(n) truncates silently, while the
-    # insert into the varchar(n) column refuses a value that is too long
+def _value_type(table: Table, column: str, dialect: Dialect) -> str:
+    # without the length: the insert into the varchar(n) column refuses a value that is too
+    # long, where an explicit varchar(n) would truncate it silently
     compiled = table.c[column].type.compile(dialect=dialect)
-    return re.sub(r"\(\d+\)", "", compiled) + "[]"
+    return re.sub(r"\(\d+\)", "", compiled)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # what UTCDateTime refuses, refused here too
+            raise ValueError("naive datetime")
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value")

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, update
 from pust.db.tables import DeliveryAttempt
 from pust.domain.device_protocol.fields import safe_text, storable
 from services.ingest.arrivals import Arrival
-from services.ingest.bulk_insert import insert_ignoring_conflicts
+from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts
 
 ATTEMPT: Table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
 _KEY_LENGTH = 200
@@ -94,8 +94,8 @@ def _without_waiting_for_the_disk(connection: Connection) -> None:
 
 
 _FORGET_POSTGRESQL = (
-    "DELETE FROM delivery_attempt d USING unnest(%s::varchar[], %s::varchar[]) AS k(dev, msg) "
-    "WHERE d.device_id = k.dev AND d.message_id = k.msg"
+    "DELETE FROM delivery_attempt d USING json_to_recordset(%s::json) AS k(d text, m text) "
+    "WHERE d.device_id = k.d AND d.message_id = k.m"
 )
 _FORGET = delete(ATTEMPT).where(
     ATTEMPT.c.device_id == bindparam("b_device"), ATTEMPT.c.message_id == bindparam("b_message")
@@ -108,8 +108,6 @@ def forget(connection: Connection, keys: Iterable[DeliveryKey]) -> None:
     if not unique:
         return
     if connection.dialect.name == "postgresql":
-        devices = [device_id for device_id, _ in unique]
-        messages = [message_id for _, message_id in unique]
-        connection.exec_driver_sql(_FORGET_POSTGRESQL, (devices, messages))
+        execute_rows(connection, _FORGET_POSTGRESQL, [{"d": d, "m": m} for d, m in unique])
         return
     connection.execute(_FORGET, [{"b_device": d, "b_message": m} for d, m in unique])

@@ -60,6 +60,8 @@ class BrokerLink(Protocol):
 
     def ack(self, message: ReceivedMessage) -> bool: ...
 
+    def is_current(self, message: ReceivedMessage) -> bool: ...
+
 
 class GroupCommitWriter:
     def __init__(
@@ -74,6 +76,7 @@ class GroupCommitWriter:
         retry_initial_seconds: float = 0.1,
         retry_max_seconds: float = 5.0,
         max_deliveries: int = 3,
+        queue_limit: int = 2000,
     ) -> None:
         self._engine = engine
         self._broker = broker
@@ -84,7 +87,8 @@ class GroupCommitWriter:
         self._retry_initial = retry_initial_seconds
         self._retry_max = retry_max_seconds
         self._max_deliveries = max_deliveries
-        self._queue: queue.SimpleQueue[Arrival | None] = queue.SimpleQueue()
+        # bounded: a full queue holds paho's thread (and so the broker) back, never drops
+        self._queue: queue.Queue[Arrival | None] = queue.Queue(maxsize=queue_limit)
         self._abandon = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._connection: Connection | None = None
@@ -99,7 +103,7 @@ class GroupCommitWriter:
         """Commit what has arrived so far, then stop. Retries of an unreachable database
         are abandoned after ``timeout``: those messages stay unacknowledged, and the broker
         delivers them again after the restart."""
-        self._queue.put(None)
+        self._put(None)
         self._thread.join(timeout)
         if self._thread.is_alive():
             self._abandon.set()
@@ -110,8 +114,22 @@ class GroupCommitWriter:
         return self._thread.is_alive()
 
     def submit(self, arrival: Arrival) -> None:
+        """Queue an arrival for the next batch; waits while the queue is full (paho's thread
+        then reads no more, and the broker holds the rest)."""
         self._metrics.queue_depth.inc()
-        self._queue.put(arrival)
+        if not self._put(arrival):
+            # the writer has died: nothing will write or ack this one; the broker delivers
+            # it again after the restart
+            self._metrics.queue_depth.dec()
+
+    def _put(self, item: Arrival | None) -> bool:
+        while True:
+            try:
+                self._queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                if self._thread.ident is not None and not self._thread.is_alive():
+                    return False
 
     # the thread ------------------------------------------------------------------------
 
@@ -158,7 +176,20 @@ class GroupCommitWriter:
 
     def _process(self, batch: list[Arrival]) -> None:
         """Record the batch as in flight, then write it; a message that was in flight
-        before (the writer died on it, or with it) is written on its own and counted."""
+        before (the writer died on it, or with it) is written on its own and counted.
+
+        Arrivals of an earlier broker connection are dropped first, neither written nor
+        acknowledged: their ack would mean nothing now, and the broker delivers each of them
+        again on the new connection (writing the old copy too would only make the new one a
+        duplicate)."""
+        current = [arrival for arrival in batch if self._broker.is_current(arrival.message)]
+        if len(current) < len(batch):
+            self._metrics.stale_dropped.inc(len(batch) - len(current))
+            log.info("ingest.stale_arrivals_dropped count=%d", len(batch) - len(current))
+            batch = current
+            if not batch:
+                log.debug("ingest.batch_done size=0")
+                return
         keys = [delivery_key(arrival) for arrival in batch]
         now = max(arrival.received_at for arrival in batch)
         in_flight = self._in_transaction(lambda connection: register(connection, keys, now))

@@ -59,6 +59,12 @@ class IngestMetrics:
             multiprocess_mode="livesum",
             registry=registry,
         )
+        self.stale_dropped = Counter(
+            "pust_ingest_stale_arrivals_dropped_total",
+            "Arrivals of an earlier broker connection dropped before writing (unacknowledged: "
+            "the broker delivers them again on the new connection)",
+            registry=registry,
+        )
         self.internal_errors = Counter(
             "pust_ingest_internal_errors_total",
             "Messages quarantined as internal_error: failed to store (write), or delivered "

@@ -83,6 +83,8 @@ class IngestService:
             retry_initial_seconds=ingest.retry_initial_seconds,
             retry_max_seconds=ingest.retry_max_seconds,
             max_deliveries=ingest.max_deliveries,
+            # what the broker may send unacknowledged, twice: room for a reconnect's copies
+            queue_limit=2 * max(ingest.receive_maximum, ingest.batch_max_size),
         )
 
     def start(self, *, wait_seconds: float | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import paho.mqtt.client as paho
 import pytest
 
-from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
+from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage, _Client
 
 
 def _message(topic: str, payload: bytes = b"{}", mid: int = 7) -> paho.MQTTMessage:
@@ -71,3 +71,204 @@ def test_broker_urls() -> None:
         "user",
         "p@ss",
     )
+
+
+# --- the short path for common packets (pust.messaging.mqtt_client._Client) ---------------
+
+
+def _client(protocol: int, *, fast: bool) -> paho.Client:
+    cls = _Client if fast else paho.Client
+    return cls(paho.CallbackAPIVersion.VERSION2, client_id="unit", protocol=protocol)
+
+
+def _publish_packet(
+    topic: bytes, payload: bytes, *, qos: int, mid: int, properties: bytes | None
+) -> tuple[int, bytearray]:
+    header = 0x30 | (qos << 1) | 0x01  # retain set
+    body = len(topic).to_bytes(2, "big") + topic
+    if qos:
+        body += mid.to_bytes(2, "big")
+    if properties is not None:
+        body += properties
+    return header, bytearray(body + payload)
+
+
+def _received(client: paho.Client, header: int, packet: bytearray) -> paho.MQTTMessage:
+    seen: list[paho.MQTTMessage] = []
+    client.on_message = lambda _client, _userdata, message: seen.append(message)
+    client._in_packet = {**client._in_packet, "command": header, "packet": packet}
+    client._handle_publish()
+    (message,) = seen
+    return message
+
+
+@pytest.mark.parametrize(
+    ("protocol", "qos", "properties"),
+    [
+        (paho.MQTTv5, 1, b"\x00"),
+        (paho.MQTTv5, 0, b"\x00"),
+        (paho.MQTTv5, 1, b"\x05\x03\x00\x02ab"),  # a content type: paho's own path
+        (paho.MQTTv311, 1, None),
+    ],
+)
+def test_a_received_publish_is_the_message_paho_makes_of_it(
+    protocol: int, qos: int, properties: bytes | None
+) -> None:
+    header, packet = _publish_packet(
+        b"r/devices/d-01/measurements", b'{"a": 1}', qos=qos, mid=513, properties=properties
+    )
+    theirs = _received(_client(protocol, fast=False), header, bytearray(packet))
+    ours = _received(_client(protocol, fast=True), header, bytearray(packet))
+    assert (ours.topic, ours.payload, ours.qos, ours.mid, ours.retain, ours.dup) == (
+        theirs.topic,
+        theirs.payload,
+        theirs.qos,
+        theirs.mid,
+        theirs.retain,
+        theirs.dup,
+    )
+    assert type(ours.payload) is type(theirs.payload) is bytes
+    assert (ours.properties is None) == (theirs.properties is None)
+    if properties == b"\x05\x03\x00\x02ab":
+        assert ours.properties.ContentType == "ab"  # type: ignore[union-attr]
+
+
+def _in_flight(client: paho.Client, mids: list[int]) -> list[paho.MQTTMessageInfo]:
+    infos = []
+    for mid in mids:
+        message = paho.MQTTMessage(mid=mid, topic=b"t")
+        message.qos = 1
+        message.state = paho.mqtt_ms_wait_for_puback
+        client._out_messages[mid] = message
+        client._inflight_messages += 1
+        infos.append(message.info)
+    return infos
+
+
+def _puback(client: paho.Client, packet: bytes) -> None:
+    client._in_packet = {**client._in_packet, "command": 0x40, "packet": bytearray(packet)}
+    client._handle_pubackcomp("PUBACK")
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("packet", [b"\x01\x02", b"\x01\x02\x00", b"\x01\x02\x00\x00"])
+def test_a_plain_puback_settles_its_message(fast: bool, packet: bytes) -> None:
+    client = _client(paho.MQTTv5, fast=fast)
+    published: list[int] = []
+    client.on_publish = lambda _c, _u, mid, _reason, _properties: published.append(mid)
+    infos = _in_flight(client, [0x0102, 0x0103])
+    _puback(client, packet)
+    assert published == [0x0102]
+    assert infos[0].is_published()
+    assert not infos[1].is_published()
+    assert list(client._out_messages) == [0x0103]
+    assert client._inflight_messages == 1
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("reason", [0x10, 0x80])  # no matching subscribers; unspecified error
+def test_a_puback_keeps_its_reason(fast: bool, reason: int) -> None:
+    client = _client(paho.MQTTv5, fast=fast)
+    reasons: list[int] = []
+    client.on_publish = lambda _c, _u, _mid, code, _p: reasons.append(code.value)
+    _in_flight(client, [9, 10])
+    _puback(client, b"\x00\x09" + bytes([reason]))
+    _puback(client, b"\x00\x0a" + bytes([reason, 0]))
+    assert reasons == [reason, reason]
+    assert not client._out_messages
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_queued_message_goes_out_when_a_slot_frees(fast: bool) -> None:
+    client = _client(paho.MQTTv5, fast=fast)
+    client.max_inflight_messages_set(1)
+    _in_flight(client, [1])
+    queued = paho.MQTTMessage(mid=2, topic=b"t")
+    queued.qos = 1
+    queued.state = paho.mqtt_ms_queued
+    client._out_messages[2] = queued
+    _puback(client, b"\x00\x01")
+    assert queued.state == paho.mqtt_ms_wait_for_puback
+    assert client._inflight_messages == 1
+
+
+class _FakeSocket:
+    """Hands out what the broker sent in the chunks the network delivered it in."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.recv_calls = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        self.recv_calls += 1
+        if not self.chunks:
+            raise BlockingIOError
+        chunk = self.chunks.pop(0)
+        if len(chunk) > bufsize:
+            self.chunks.insert(0, chunk[bufsize:])
+        return chunk[:bufsize]
+
+    def close(self) -> None:
+        pass
+
+
+def _wire(topic: bytes, payload: bytes, mid: int) -> bytes:
+    header, body = _publish_packet(topic, payload, qos=1, mid=mid, properties=b"\x00")
+    length, encoded = len(body), bytearray()
+    while True:
+        byte, length = length % 128, length // 128
+        encoded.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes([header]) + bytes(encoded) + bytes(body)
+
+
+def test_every_packet_of_one_read_is_handled_before_paho_waits_again() -> None:
+    big = b"x" * 300  # a two-byte remaining length
+    stream = b"".join(_wire(b"r/devices/d-01/measurements", big, mid) for mid in range(1, 6))
+    cut = len(stream) - 100  # the last packet arrives in two parts
+    client = _client(paho.MQTTv5, fast=True)
+    seen: list[int] = []
+    client.on_message = lambda _c, _u, message: seen.append(message.mid)
+    sock = _FakeSocket([stream[:cut]])
+    client._sock = sock  # type: ignore[assignment]
+    assert client.loop_read() == paho.MQTT_ERR_SUCCESS
+    assert seen == [1, 2, 3, 4]
+    assert sock.recv_calls <= 3
+    sock.chunks.append(stream[cut:])
+    assert client.loop_read() == paho.MQTT_ERR_SUCCESS
+    assert seen == [1, 2, 3, 4, 5]
+
+
+def test_what_was_read_ahead_on_a_closed_connection_is_forgotten() -> None:
+    first = _wire(b"r/devices/d-01/measurements", b"{}", 1)
+    client = _client(paho.MQTTv5, fast=True)
+    seen: list[int] = []
+    client.on_message = lambda _c, _u, message: seen.append(message.mid)
+    client._sock = _FakeSocket([first + first[:3]])  # type: ignore[assignment]
+    client.loop_read()
+    client._sock_close()
+    client._in_packet = _client(paho.MQTTv5, fast=True)._in_packet  # what a reconnect does
+    client._sock = _FakeSocket([_wire(b"r/devices/d-01/measurements", b"{}", 2)])  # type: ignore[assignment]
+    client.loop_read()
+    assert seen == [1, 2]
+
+
+def test_a_steady_stream_does_not_keep_paho_from_writing() -> None:
+    # loop_read returns once what one read brought is handled, however much more is waiting
+    packet = _wire(b"r/devices/d-01/measurements", b"x" * 1000, 1)
+    client = _client(paho.MQTTv5, fast=True)
+    seen: list[int] = []
+    client.on_message = lambda _c, _u, message: seen.append(message.mid)
+    sock = _FakeSocket([packet * 100 for _ in range(50)])  # 5 MB waiting
+    client._sock = sock  # type: ignore[assignment]
+    assert client.loop_read() == paho.MQTT_ERR_SUCCESS
+    assert 0 < len(seen) <= 2 * 64 * 1024 // len(packet) + 1
+
+
+def test_a_pubcomp_with_a_puback_only_reason_goes_through_paho() -> None:
+    # 16 "no matching subscribers" is no PUBCOMP reason: paho calls the packet malformed
+    client = _client(paho.MQTTv5, fast=True)
+    _in_flight(client, [9])
+    client._in_packet = {**client._in_packet, "command": 0x70, "packet": bytearray(b"\x00\x09\x10")}
+    with pytest.raises(paho.MalformedPacket):  # type: ignore[attr-defined]
+        client._handle_pubackcomp("PUBCOMP")

@@ -6,6 +6,7 @@ field is missing or malformed, so one pass reports everything that is wrong with
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import UTC, datetime
@@ -159,8 +160,14 @@ def join(path: str, key: str) -> str:
 
 def parse_timestamp(value: object) -> datetime | None:
     """An ISO 8601 date-time with an offset, in UTC; None when it is anything else."""
-    if not isinstance(value, str) or len(value) > 40 or "T" not in value.upper():
+    if not isinstance(value, str) or len(value) > 40 or ("T" not in value and "t" not in value):
         return None
+    return _parse_iso(value)
+
+
+# the observations of one message share their measured_at, and a batch its sent_at
+@functools.lru_cache(maxsize=1024)
+def _parse_iso(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None or parsed.utcoffset() is None:

@@ -33,15 +33,46 @@ def _refuse_constant(_name: str) -> NoReturn:
     raise ValueError("NaN and Infinity are not JSON")
 
 
+class _RepeatedKey(Exception):
+    """An object with a key twice: decode again, remembering which."""
+
+
+def _plain_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _RepeatedKey
+    return document
+
+
+# built once: json.loads with arguments builds a decoder (and its scanner) on every call.
+# The scanner keeps no state between calls, so one decoder serves every thread (as
+# json.loads's own default decoder does).
+_FAST = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=_plain_object)
+_REMEMBERING = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=JsonObject)
+
+
 def decode_json(payload: bytes) -> object | None:
     """The document, or None when the payload is not UTF-8 JSON."""
+    return decode_document(payload)[0]
+
+
+def decode_document(payload: bytes) -> tuple[object | None, bool]:
+    """The document (None when the payload is not UTF-8 JSON), and whether
+    :func:`check_text` can find anything in it.
+
+    Without a ``\\u`` escape in the payload, no string in it (value or key) can hold NUL or
+    a surrogate: strict JSON refuses raw control characters and strict UTF-8 refuses
+    encoded surrogates. Repeated keys make the decoder start again with objects that
+    remember them.
+    """
     try:
-        decoded: object = json.loads(
-            payload.decode("utf-8"), parse_constant=_refuse_constant, object_pairs_hook=JsonObject
-        )
+        text = payload.decode("utf-8")
+        try:
+            return _FAST.decode(text), b"\\u" in payload
+        except _RepeatedKey:
+            return _REMEMBERING.decode(text), True
     except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    return decoded
+        return None, False
 
 
 def not_utf8_reason(payload: bytes) -> str:

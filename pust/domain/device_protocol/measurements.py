@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,7 +74,7 @@ def _observation(
 
     spec = None
     if type_name is not None:
-        spec = spec_for(type_name)
+        spec = _spec_for(type_name)
         if spec is None:
             problems.add(f"{path}.type", ErrorCode.UNKNOWN_TYPE, f"unknown type {shown(type_name)}")
     canonical = None
@@ -128,11 +129,8 @@ def _entry(item: dict[str, Any], path: str, problems: Problems) -> Entry | None:
     if "entry" not in item:  # the contract's default; an explicit null is not that
         return Entry.DEVICE
     raw = item["entry"]
-    if isinstance(raw, str):
-        try:
-            return Entry(raw)
-        except ValueError:
-            pass
+    if isinstance(raw, str) and raw in _ENTRIES:
+        return _ENTRIES[raw]
     problems.schema(f"{path}.entry", "must be 'device' or 'manual' (leave it out for 'device')")
     return None
 
@@ -151,12 +149,23 @@ def _peripheral(item: dict[str, Any], path: str, problems: Problems) -> Peripher
     serial = problems.string(raw, "serial", path, max_length=120, required=False)
     if system_id is None:
         return None
-    if not _SYSTEM_ID.match(system_id):
+    normalised = _valid_system_id(system_id)
+    if normalised is None:
         problems.schema(f"{path}.system_id", "must be an EUI-64 or a Bluetooth MAC address")
         return None
-    return PeripheralInfo(normalise_system_id(system_id), model, serial)
+    return PeripheralInfo(normalised, model, serial)
+
+
+# a tablet sends its few peripherals' ids again and again
+@functools.lru_cache(maxsize=4096)
+def _valid_system_id(system_id: str) -> str | None:
+    return normalise_system_id(system_id) if _SYSTEM_ID.match(system_id) else None
 
 
 def normalise_system_id(system_id: str) -> str:
     digits = re.sub(r"[-:]", "", system_id).upper()
     return "-".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+
+
+_spec_for = functools.lru_cache(maxsize=256)(spec_for)
+_ENTRIES: dict[str, Entry] = {entry.value: entry for entry in Entry}

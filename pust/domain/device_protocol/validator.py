@@ -13,7 +13,7 @@ from typing import Any
 
 from pust.domain.device_protocol.errors import ErrorCode, ProtocolError
 from pust.domain.device_protocol.fields import MAX_ECHOED_ID, Problems, echoable_id
-from pust.domain.device_protocol.json_text import check_text, decode_json, not_utf8_reason
+from pust.domain.device_protocol.json_text import check_text, decode_document, not_utf8_reason
 from pust.domain.device_protocol.measurements import validate_observations
 from pust.domain.device_protocol.messages import (
     MeasurementSubmission,
@@ -87,7 +87,7 @@ def validate_message(
         return _presence(device_id, payload, received_at, reject)
     if channel not in _TOP_LEVEL_FIELDS:
         return reject(ErrorCode.SCHEMA_VIOLATION, "topic", "not an inbound channel", None)
-    document = decode_json(payload)
+    document, text_to_check = decode_document(payload)
     if document is None:
         return reject(
             ErrorCode.INVALID_JSON, "", not_utf8_reason(payload), recover_message_id(payload)
@@ -96,6 +96,7 @@ def validate_message(
         return reject(ErrorCode.SCHEMA_VIOLATION, "", "payload must be a JSON object", None)
     return _validate_document(
         document,
+        check=text_to_check,
         device_id=device_id,
         channel=channel,
         received_at=received_at,
@@ -107,6 +108,7 @@ def validate_message(
 def _validate_document(
     document: dict[str, Any],
     *,
+    check: bool,
     device_id: str,
     channel: str,
     received_at: datetime,
@@ -114,7 +116,8 @@ def _validate_document(
     late_after: timedelta,
 ) -> ValidationResult:
     problems = Problems()
-    check_text(document, problems)
+    if check:
+        check_text(document, problems)
     problems.unknown_keys(document, _TOP_LEVEL_FIELDS[channel], "")
     message_id = problems.message_id(document)
     sent_at = problems.timestamp(document, "sent_at", "")

@@ -33,6 +33,7 @@ class FakeBroker:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.connection = 0  # the broker connection open now (MqttConnection counts them)
         self.events: list[tuple[str, object]] = []
         self.committed_at_receipt: list[bool] = []
         self.lock = threading.Lock()
@@ -53,12 +54,19 @@ class FakeBroker:
             self.events.append(("ack", message.mid))
         return True
 
+    def is_current(self, message: ReceivedMessage) -> bool:
+        return message.qos == 0 or message.connection == self.connection
+
+    def receipts(self) -> int:
+        with self.lock:
+            return sum(1 for kind, topic in self.events if str(topic).endswith("/receipts"))
+
     def acks(self) -> list[object]:
         with self.lock:
             return [value for kind, value in self.events if kind == "ack"]
 
 
-def _arrival(device_id: str, mid: int, minutes_ago: int) -> Arrival:
+def _arrival(device_id: str, mid: int, minutes_ago: int, connection: int = 0) -> Arrival:
     _, payload = measurement_payload(
         measured_at=NOW - timedelta(minutes=minutes_ago),
         value=60 + mid % 30,
@@ -69,7 +77,8 @@ def _arrival(device_id: str, mid: int, minutes_ago: int) -> Arrival:
     result = validate_message(
         device_id=device_id, channel="measurements", payload=payload, received_at=NOW
     )
-    return Arrival(ReceivedMessage(topic, payload, 1, False, mid), NOW, result)
+    message = ReceivedMessage(topic, payload, 1, False, mid, connection=connection)
+    return Arrival(message, NOW, result)
 
 
 def _writer(engine: Engine, broker: FakeBroker, batch_max_size: int = 50) -> GroupCommitWriter:
@@ -138,3 +147,25 @@ def test_a_message_the_database_refuses_is_quarantined_and_blocks_nothing(
     assert readings == 4
     assert quarantined.message_id == result.message_id
     assert [e["code"] for e in quarantined.errors] == ["schema_violation"]
+
+
+def test_arrivals_of_an_earlier_connection_are_neither_written_nor_acked(engine: Engine) -> None:
+    # the connection dropped while these waited for their batch: the broker delivers them
+    # again on the new connection, where their packet ids may name other messages now
+    world = seed_devices(engine, 2)
+    broker = FakeBroker(engine)
+    broker.connection = 1
+    earlier = [_arrival(world.device_ids[0], mid, mid, connection=0) for mid in range(1, 11)]
+    current = [_arrival(world.device_ids[1], mid, mid, connection=1) for mid in range(11, 16)]
+    writer = _writer(engine, broker, batch_max_size=4)
+    for arrival in [*earlier[:5], *current[:2], *earlier[5:], *current[2:]]:
+        writer.submit(arrival)
+    writer.start()
+    _wait_for_acks(broker, 5)
+    writer.stop()
+    assert writer.failure is None
+    assert broker.acks() == [11, 12, 13, 14, 15]
+    assert broker.receipts() == 5
+    with session_scope(engine) as session:
+        devices = [row[0] for row in session.exec(select(Reading.device_id)).all()]  # type: ignore[call-overload]
+    assert devices == [world.device_ids[1]] * 5
