@@ -42,7 +42,7 @@ from pust.domain.questionnaire_rules import (
     QuestionnaireScoreRule,
     SymptomScoreRule,
 )
-from pust.domain.rule_kind import HistoryNeed, ReadingRule, Rule, Subject
+from pust.domain.rule_kind import HistoryNeed, ReadingRule, ResponseFacts, Rule, Subject
 from pust.domain.severity import AlertKind, Severity
 
 __all__ = [
@@ -186,6 +186,19 @@ class RuleSet(BaseModel):
             if not isinstance(rule, ReadingRule) or not rule.judges_type(type_):
                 continue
             need: HistoryNeed
+            for need in rule.history_wanted():
+                needs[need.type] = max(needs.get(need.type, 0), need.days)
+        return needs
+
+    def response_history_needs(self, questionnaire: str) -> dict[str, int]:
+        """For a response to ``questionnaire``: what its rules look back on, as days per
+        measurement type or item id (earlier sheets' answers, see
+        :class:`pust.domain.questionnaire_rules.SymptomScoreRule`)."""
+        needs: dict[str, int] = {}
+        subject = ResponseFacts(questionnaire, {})
+        for rule in self.rules:
+            if isinstance(rule, ReadingRule) or not rule.applies_to(subject):
+                continue
             for need in rule.history_wanted():
                 needs[need.type] = max(needs.get(need.type, 0), need.days)
         return needs

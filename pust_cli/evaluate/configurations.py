@@ -18,7 +18,7 @@ from typing import Any
 from pust.domain.limits import RuleSet, default_rule_set, parse_rule_set
 from pust.domain.missed_measurement_policy import DEFAULT_POLICY, MissedMeasurementPolicy
 from pust.evaluation.metrics import Evaluation, evaluate
-from pust.evaluation.replay import Replay, RulesFor
+from pust.evaluation.replay import Checked, Replay, RulesFor
 from pust_cli.simulator.cohort import CohortSpec, build_cohort
 from pust_cli.simulator.recording import cohort_recording
 from pust_cli.simulator.timeline import SimPlan
@@ -110,13 +110,12 @@ def run_evaluation(
 ) -> EvaluationRun:
     start = start or datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: a fixed, reproducible start
     cohort = build_cohort(CohortSpec(citizens=citizens, start=start, days=weeks * 7, seed=seed))
-    results = tuple(
-        (
-            c,
-            evaluate(
-                Replay(cohort_recording(cohort, c.plan), _fixed(c.rules), c.missed_policy).run()
-            ),
-        )
-        for c in (chosen or configurations())
-    )
-    return EvaluationRun(citizens, weeks, seed, start, results)
+    checked: dict[SimPlan, Checked] = {}  # each plan's messages validated once
+    results = []
+    for c in chosen or configurations():
+        if c.plan not in checked:
+            checked[c.plan] = Checked(cohort_recording(cohort, c.plan))
+        once = checked[c.plan]
+        replay = Replay(once.recording, _fixed(c.rules), c.missed_policy, check=once)
+        results.append((c, evaluate(replay.run())))
+    return EvaluationRun(citizens, weeks, seed, start, tuple(results))

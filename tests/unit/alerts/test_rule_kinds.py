@@ -14,6 +14,7 @@ from pust.domain.clock import FrozenClock
 from pust.domain.limits import (
     InvalidRuleSetError,
     RuleSet,
+    SymptomScoreRule,
     default_rule_set,
     parse_rule_set,
 )
@@ -228,3 +229,92 @@ def test_contradictory_new_rules_are_refused_with_every_problem() -> None:
 
 def test_the_default_round_trips_through_its_stored_document() -> None:
     assert parse_rule_set(DEFAULTS.to_json()) == DEFAULTS
+
+
+# the symptom score over more than one sheet (version 3) ----------------------------------
+
+SYMPTOM_ITEMS = ("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed")
+
+
+def _score_rules(**options: object) -> RuleSet:
+    return RuleSet(
+        rules=(
+            SymptomScoreRule(
+                questionnaire="kol-symptoms-v1",
+                items=SYMPTOM_ITEMS,
+                score_item="cat_score",
+                score_points_above_baseline=5,
+                watch=1,
+                yellow=2,
+                **options,  # type: ignore[arg-type]
+            ),
+        )
+    )
+
+
+def _sheet(rules: RuleSet, history: dict[str, list[TimedValue]], **given: object) -> Triage:
+    return triage_response(
+        "kol-symptoms-v1",
+        {**NO, "sputum_colour_changed": False, **given},
+        rules,
+        baselines=BASELINES,
+        answered_at=NOW,
+        history=history,
+    )
+
+
+def _yesterday(**given: bool) -> dict[str, list[TimedValue]]:
+    return {item: [earlier(1.0 if given.get(item) else 0.0, 24)] for item in SYMPTOM_ITEMS}
+
+
+def test_one_symptom_with_the_same_mornings_spo2_below_baseline_is_a_task() -> None:
+    rules = _score_rules(spo2_points_below_baseline=2)
+    low = {"spo2": [earlier(92.0, 0.1)]}  # 2 below 94, five minutes before the sheet
+    result = _sheet(rules, low, more_cough=True)
+    assert tasks(result) == {"questionnaire.symptom_score"}
+    text = result.breaches[0].reasons[0]["text_da"]
+    assert "SpO2 92 % er 2 under basislinjen 94 % samme dag" in text
+    # SpO2 alone is the reading rules' business; an SpO2 of yesterday is not the same day
+    assert not _sheet(rules, low).breaches
+    assert _sheet(rules, {"spo2": [earlier(92.0, 20)]}, more_cough=True).watched
+    assert _sheet(rules, {"spo2": [earlier(93.0, 0.1)]}, more_cough=True).watched
+
+
+def test_one_symptom_that_holds_over_two_sheets_is_a_task() -> None:
+    rules = _score_rules(holds_within_days=2, holds_same_symptom=True)
+    result = _sheet(rules, _yesterday(more_cough=True), more_cough=True)
+    assert tasks(result) == {"questionnaire.symptom_score"}
+    text = result.breaches[0].reasons[0]["text_da"]
+    assert "to skemaer i træk inden for 2 dage" in text
+    assert "også symptomscore 1 på forrige skema" in text
+    # another symptom yesterday, none yesterday, or only three days ago: a watch
+    assert _sheet(rules, _yesterday(more_sputum=True), more_cough=True).watched
+    assert _sheet(rules, _yesterday(), more_cough=True).watched
+    old = {"more_cough": [earlier(1.0, 72)]}
+    assert _sheet(rules, old, more_cough=True).watched
+    # without the sheet's time (an older caller) nothing is looked back on
+    plain = triage_response("kol-symptoms-v1", {**NO, "more_cough": True}, rules, baselines={})
+    assert plain.watched
+
+
+def test_a_score_that_holds_asks_for_the_earlier_sheets_and_needs_a_watch() -> None:
+    rules = _score_rules(holds_within_days=2, spo2_points_below_baseline=2)
+    assert rules.response_history_needs("kol-symptoms-v1") == {
+        "spo2": 1,
+        **{item: 2 for item in (*SYMPTOM_ITEMS, "cat_score")},
+    }
+    assert rules.history_needs("spo2") == {}  # a reading does not look at the sheets
+    with pytest.raises(InvalidRuleSetError, match="needs a watch threshold"):
+        parse_rule_set(
+            {
+                "symptom_scores": [
+                    {
+                        "kind": "symptom_score",
+                        "questionnaire": "kol-symptoms-v1",
+                        "items": ["more_cough"],
+                        "yellow": 1,
+                        "holds_within_days": 2,
+                    }
+                ]
+            }
+        )
