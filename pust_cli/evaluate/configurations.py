@@ -1,10 +1,12 @@
 """The rule configurations the evaluation compares: each is a stored rule set (the JSON
 document of ``LimitSet.rules``, versioned), not a code path.
 
-- the shipped starting configuration, :func:`pust.domain.limits.default_rule_set` (v2);
+- the shipped starting configuration, :func:`pust.domain.limits.default_rule_set` (v3);
 - the alternatives in ``rule_sets/*.json`` next to this module: the previous starting
-  configuration (v1: every yellow reading and every single symptom a task) and a quieter
-  variant of v2. A team lead's proposal is one more such file.
+  configurations, v2 (``starting-v2``: one yellow a watch, tasks when a signal holds or
+  combines) and v1 (``population-limits-v1``: every yellow reading and every single symptom
+  a task). ``quieter-v2`` (a quieter variant of v2) is stored too, for ``--rules``. A team
+  lead's proposal is one more such file.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from pust_cli.simulator.timeline import SimPlan
 
 DAILY = SimPlan()  # after the run-in, every morning at 08:00
 TWICE_WEEKLY = SimPlan(weekdays=("mon", "thu"), times=("09:00",))  # pust's default plan
-DEFAULT_VERSION = 2
-ALTERNATIVES = ("population-limits-v1", "quieter-v2")
+DEFAULT_VERSION = 3
+ALTERNATIVES = ("starting-v2", "population-limits-v1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,8 @@ def starting_configuration() -> Configuration:
     return Configuration(
         "starting configuration",
         DEFAULT_VERSION,
-        "the shipped default (v2): red on one reading, yellow when a signal holds (two "
-        "readings) or combines (SpO2 and pulse; symptom score 2); one yellow is a watch",
+        "the shipped default (v3): v2 with a personal red SpO2 limit for citizens who live "
+        "below 90 % and a yellow task when one symptom holds over two sheets",
         default_rule_set(),
     )
 

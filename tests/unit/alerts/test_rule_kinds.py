@@ -1,5 +1,5 @@
-"""The rule kinds of issue 13 and the shipped default (v2) that uses them: persistence from
-the citizen's own baseline, SpO2 with pulse in one session, a symptom score over the answer
+"""The rule kinds of issue 13 and the shipped default (v3; v2 where named) that uses them:
+persistence from the citizen's own baseline, SpO2 with pulse in one session, a symptom score over the answer
 sheet, and the watch (a signal shown, not a task). Red on a single reading stays
 immediate. Pure: "now" is a FrozenClock's."""
 
@@ -17,6 +17,7 @@ from pust.domain.limits import (
     SymptomScoreRule,
     default_rule_set,
     parse_rule_set,
+    starting_rule_set_v2,
 )
 from pust.domain.routing import ladder_key
 from pust.domain.severity import AlertKind, Severity, WorklistBand, band_for
@@ -70,10 +71,16 @@ def watches(result: Triage) -> set[str]:
 
 
 def test_spo2_84_is_red_at_once_with_or_without_a_baseline() -> None:
-    for baselines in ({}, BASELINES, {"spo2": 86.0}):
+    for baselines in ({}, BASELINES):
         result = reading("spo2", 84, baselines=baselines)
         assert result.task_severity is Severity.RED
         assert "spo2.absolute" in tasks(result)
+    # v2: the population red limit for everyone, also a citizen who lives at 86 %
+    v2 = reading("spo2", 84, rules=starting_rule_set_v2(), baselines={"spo2": 86.0})
+    assert "spo2.absolute" in tasks(v2)
+    # v3 (the default): her red limit is personal, 2 under her baseline; still one reading
+    assert reading("spo2", 84, baselines={"spo2": 86.0}).task_severity is Severity.GREEN
+    assert "spo2.absolute" in tasks(reading("spo2", 83, baselines={"spo2": 86.0}))
 
 
 def test_six_points_below_the_baseline_is_red_at_once() -> None:
@@ -318,3 +325,24 @@ def test_a_score_that_holds_asks_for_the_earlier_sheets_and_needs_a_watch() -> N
                 ]
             }
         )
+
+
+def test_a_citizen_who_lives_at_88_gets_a_personal_red_limit_once_there_is_a_baseline() -> None:
+    from pust.domain.limits import AbsoluteLimit
+    from pust.domain.measurement_types import MeasurementType
+
+    limit = AbsoluteLimit(
+        type=MeasurementType.SPO2, unit="%", red_low=88, yellow_low=90, red_low_below_baseline=2
+    )
+    rules = RuleSet(rules=(limit,))
+    lives_at_88 = {"spo2": 88.0}
+    assert reading("spo2", 87, rules=rules, baselines=lives_at_88).severity is Severity.YELLOW
+    red = reading("spo2", 85, rules=rules, baselines=lives_at_88)
+    assert red.task_severity is Severity.RED  # a single reading: red at once
+    assert red.breaches[0].reasons[0]["text_da"] == (
+        "SpO2 85 % < rød grænse 86 % (personlig: basislinjen 88 %)"
+    )
+    # before the run-in, and for a citizen who lives at 94, the population limit holds
+    assert reading("spo2", 87, rules=rules, baselines={}).task_severity is Severity.RED
+    assert reading("spo2", 87, rules=rules, baselines={"spo2": 94.0}).severity is Severity.RED
+    assert rules.baseline_types() == {"spo2"}
