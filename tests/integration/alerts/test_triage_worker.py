@@ -161,7 +161,7 @@ def _answer(engine: Engine, **yes: bool) -> None:
 
 def test_questionnaire_anthonisen_and_symptoms(engine: Engine) -> None:
     _answer(engine, more_breathless=True, more_sputum=True, sputum_colour_changed=True)
-    # the default (v2): Anthonisen is red; three symptoms are a symptom score of 3, a task
+    # the default (v3, as v2): Anthonisen is red; three symptoms are a symptom score 3, a task
     assert [(a.rule_key, a.severity, a.last_response_id is not None) for a in _alerts(engine)] == [
         ("questionnaire.anthonisen", "red", True),
         ("questionnaire.symptom_score", "yellow", True),
@@ -198,7 +198,7 @@ def test_run_in_median_baseline_is_set_and_used(engine: Engine) -> None:
     add_reading(engine, world, type_="spo2", value=90, unit="%", measured_at=NOW)  # 5 below 95
     worker.drain()
     [alert] = _alerts(engine)
-    # the default (v2): one reading 5 below the run-in baseline is a watch, not yet a task
+    # the default (v3, as v2): one reading 5 below the run-in baseline is a watch, not a task
     assert (alert.rule_key, alert.severity, alert.kind) == (
         "spo2.baseline.watch",
         "yellow",

@@ -1,7 +1,7 @@
 """The rule kinds of issue 13 and the shipped default (v3; v2 where named) that uses them:
-persistence from the citizen's own baseline, SpO2 with pulse in one session, a symptom score over the answer
-sheet, and the watch (a signal shown, not a task). Red on a single reading stays
-immediate. Pure: "now" is a FrozenClock's."""
+persistence from the citizen's own baseline, SpO2 with pulse in one session, a symptom
+score over the answer sheet, and the watch (a signal shown, not a task). Red on a single
+reading stays immediate. Pure: "now" is a FrozenClock's."""
 
 from __future__ import annotations
 
