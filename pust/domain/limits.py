@@ -42,7 +42,7 @@ from pust.domain.questionnaire_rules import (
     QuestionnaireScoreRule,
     SymptomScoreRule,
 )
-from pust.domain.rule_kind import HistoryNeed, ReadingRule, Rule, Subject
+from pust.domain.rule_kind import HistoryNeed, ReadingRule, ResponseFacts, Rule, Subject
 from pust.domain.severity import AlertKind, Severity
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "default_rule_set",
     "parse_rule_set",
     "population_rule_set",
+    "starting_rule_set_v2",
 ]
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -190,6 +191,19 @@ class RuleSet(BaseModel):
                 needs[need.type] = max(needs.get(need.type, 0), need.days)
         return needs
 
+    def response_history_needs(self, questionnaire: str) -> dict[str, int]:
+        """For a response to ``questionnaire``: what its rules look back on, as days per
+        measurement type or item id (earlier sheets' answers, see
+        :class:`pust.domain.questionnaire_rules.SymptomScoreRule`)."""
+        needs: dict[str, int] = {}
+        subject = ResponseFacts(questionnaire, {})
+        for rule in self.rules:
+            if isinstance(rule, ReadingRule) or not rule.applies_to(subject):
+                continue
+            for need in rule.history_wanted():
+                needs[need.type] = max(needs.get(need.type, 0), need.days)
+        return needs
+
     def baseline_types(self) -> set[str]:
         """Which baselines the rule set uses: measurement types and scored items."""
         return {t for rule in self.rules for t in rule.baselines_used()}
@@ -231,10 +245,31 @@ KOL_SYMPTOMS = "kol-symptoms-v1"
 _SYMPTOM_ITEMS = ("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed")
 
 
+# rule set version 3's additions to version 2 (issue 13; see default_rule_set)
+SPO2_PERSONAL_RED_MARGIN = 2.0
+SYMPTOM_HOLDS_WITHIN_DAYS = 2
+
+
 def default_rule_set() -> RuleSet:
-    """The starting configuration (demo and new care teams; physician to approve), version 2
-    (issue 13): the limits of BACKGROUND.md, judged so that a nurse gets a task when a
-    signal holds and a watch when it is one reading.
+    """The starting configuration (demo and new care teams; physician to approve), version 3
+    (issue 13, chosen with ``pust evaluate`` on seeds 1-5; docs/performance.md): version 2
+    (:func:`starting_rule_set_v2`) with two changes.
+
+    - A citizen who lives below the population yellow SpO2 limit gets a **personal red
+      limit** once the run-in has given a baseline: 2 points under the baseline where that
+      is under 88 % (BACKGROUND.md: "many COPD citizens live with SpO2 at 88–92 %, so
+      absolute limits must be per citizen"). A citizen at 87 % is red below 85 %, not at
+      every reading; red on one reading is still immediate.
+    - **One symptom that holds** — the same "more than usual" answer on two sheets in a
+      row within two days — is a yellow task; one symptom once stays a watch.
+    """
+    return _canonical(_starting(version=3))
+
+
+def starting_rule_set_v2() -> RuleSet:
+    """Version 2 of the starting configuration (kept for comparison and for teams that want
+    it): the limits of BACKGROUND.md, judged so that a nurse gets a task when a signal holds
+    and a watch when it is one reading.
 
     - **Red on a single reading is immediate**, with BACKGROUND.md's red limits unchanged
       (SpO2 < 88 %, ≥ 6 below baseline; pulse > 120 or < 40; temperature ≥ 38.5 °C; ...),
@@ -248,7 +283,12 @@ def default_rule_set() -> RuleSet:
       symptom score of 2 (two "more than usual" answers, or one and a CAT 5 above
       baseline). One symptom is a watch.
     """
+    return _canonical(_starting(version=2))
+
+
+def _starting(*, version: Literal[2, 3]) -> RuleSet:
     t = MeasurementType
+    v3 = version >= 3
     symptoms = SymptomScoreRule(
         questionnaire=KOL_SYMPTOMS,
         items=_SYMPTOM_ITEMS,
@@ -256,24 +296,26 @@ def default_rule_set() -> RuleSet:
         score_points_above_baseline=5,
         watch=1,
         yellow=2,
+        holds_within_days=SYMPTOM_HOLDS_WITHIN_DAYS if v3 else None,
+        holds_same_symptom=v3,
     )
-    return _canonical(
-        RuleSet(
-            rules=(
-                *_single_reading_limits(yellow_is_watch=True),
-                PersistenceRule(type=t.SPO2, unit="%", below_baseline=2),
-                PersistenceRule(type=t.PULSE, unit="/min", above_baseline=10),
-                ReadingCombinationRule(
-                    name="spo2_pulse",
-                    conditions=(
-                        BaselineShift(type=t.SPO2, direction="below", points=2),
-                        BaselineShift(type=t.PULSE, direction="above", points=8),
-                    ),
+    return RuleSet(
+        rules=(
+            *_single_reading_limits(
+                yellow_is_watch=True, spo2_red_margin=SPO2_PERSONAL_RED_MARGIN if v3 else None
+            ),
+            PersistenceRule(type=t.SPO2, unit="%", below_baseline=2),
+            PersistenceRule(type=t.PULSE, unit="/min", above_baseline=10),
+            ReadingCombinationRule(
+                name="spo2_pulse",
+                conditions=(
+                    BaselineShift(type=t.SPO2, direction="below", points=2),
+                    BaselineShift(type=t.PULSE, direction="above", points=8),
                 ),
-                symptoms,
-                _anthonisen(),
-                *DEFAULT_PLAUSIBILITY,
-            )
+            ),
+            symptoms,
+            _anthonisen(),
+            *DEFAULT_PLAUSIBILITY,
         )
     )
 
@@ -316,12 +358,22 @@ def _anthonisen() -> CombinationRule:
     )
 
 
-def _single_reading_limits(*, yellow_is_watch: bool) -> tuple[Rule, ...]:
-    """BACKGROUND.md's single-reading limits (absolute, baseline, weight change)."""
+def _single_reading_limits(
+    *, yellow_is_watch: bool, spo2_red_margin: float | None = None
+) -> tuple[Rule, ...]:
+    """BACKGROUND.md's single-reading limits (absolute, baseline, weight change);
+    ``spo2_red_margin``: the personal red SpO2 limit under the baseline (version 3)."""
     t = MeasurementType
     w = yellow_is_watch
     return (
-        AbsoluteLimit(type=t.SPO2, unit="%", red_low=88, yellow_low=90, yellow_is_watch=w),
+        AbsoluteLimit(
+            type=t.SPO2,
+            unit="%",
+            red_low=88,
+            yellow_low=90,
+            yellow_is_watch=w,
+            red_low_below_baseline=spo2_red_margin,
+        ),
         AbsoluteLimit(
             type=t.PULSE,
             unit="/min",

@@ -30,7 +30,13 @@ from pust.domain.severity import Severity
 class AbsoluteLimit(MeasurementRuleInUnit):
     """Four limits (OpenTele): a value below a low or above a high limit is yellow or red.
 
-    ``*_inclusive`` makes the limit itself alarming (temperature ≥ 38.0 °C)."""
+    ``*_inclusive`` makes the limit itself alarming (temperature ≥ 38.0 °C).
+
+    ``red_low_below_baseline``: a citizen who lives near the red low limit (BACKGROUND.md:
+    "many COPD citizens live with SpO2 at 88–92 %, so absolute limits must be per citizen")
+    gets a personal red low limit once the run-in has given a baseline: ``baseline − this``
+    where that is below ``red_low``. A single reading beyond it stays red at once; before the
+    baseline the population limit holds."""
 
     collection: ClassVar[str] = "absolute"
     key_suffix: ClassVar[str] = "absolute"
@@ -42,10 +48,23 @@ class AbsoluteLimit(MeasurementRuleInUnit):
     red_high: float | None = None
     low_inclusive: bool = False
     high_inclusive: bool = False
+    red_low_below_baseline: float | None = Field(default=None, gt=0)
+
+    def baseline_type(self) -> str | None:
+        return self.type.value if self.red_low_below_baseline is not None else None
+
+    def red_low_in_force(self, baseline: float | None) -> float | None:
+        """The red low limit for a citizen with ``baseline`` (see the class)."""
+        margin, red_low = self.red_low_below_baseline, self.red_low
+        if margin is None or red_low is None or baseline is None:
+            return red_low
+        return min(red_low, baseline - margin)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         name = self.type.value
+        if self.red_low_below_baseline is not None and self.red_low is None:
+            raise ValueError(f"{name}: a personal red low limit needs a red low limit")
         limits = (self.red_low, self.yellow_low, self.yellow_high, self.red_high)
         if all(limit is None for limit in limits):
             raise ValueError(f"{name}: an absolute limit needs at least one value")
@@ -72,8 +91,11 @@ class AbsoluteLimit(MeasurementRuleInUnit):
 
         low_sign = "≤" if self.low_inclusive else "<"
         high_sign = "≥" if self.high_inclusive else ">"
+        baseline = evidence.baselines.get(self.type.value) if self.baseline_type() else None
+        red_low = self.red_low_in_force(baseline)
+        own = red_low != self.red_low
         checks: list[tuple[Severity, float | None, Callable[[float | None], bool], str]] = [
-            (Severity.RED, self.red_low, below, low_sign),
+            (Severity.RED, red_low, below, low_sign),
             (Severity.RED, self.red_high, above, high_sign),
             (Severity.YELLOW, self.yellow_low, below, low_sign),
             (Severity.YELLOW, self.yellow_high, above, high_sign),
@@ -84,6 +106,8 @@ class AbsoluteLimit(MeasurementRuleInUnit):
                     f"{label} {number_da(value)} {unit} {sign} {COLOUR_DA[severity]} grænse "
                     f"{number_da(limit)} {unit}"
                 )
+                if own and limit == red_low and severity is Severity.RED:
+                    text += f" (personlig: basislinjen {number_da(baseline or 0)} {unit})"
                 found = reason(self.key, severity, value, limit, text, comparison=sign)
                 return RuleOutcome(self.key, severity, (found,), self.auto_resolve, value)
         return RuleOutcome(self.key, Severity.GREEN, (), self.auto_resolve, value)

@@ -3,17 +3,21 @@ baseline, and several items answered "yes" together (see :mod:`pust.domain.rule_
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
+from pust.domain.measurement_types import MeasurementType
 from pust.domain.questionnaires import QUESTIONNAIRES, AnswerType
 from pust.domain.rule_kind import (
     COLOUR_DA,
     Evidence,
+    HistoryNeed,
     ResponseFacts,
     ResponseRule,
     RuleOutcome,
+    earlier,
     number_da,
     reason,
 )
@@ -189,7 +193,23 @@ class SymptomScoreRule(ResponseRule):
 
     One "more cough than usual" on a good day is common (BACKGROUND.md: alert fatigue); two
     symptoms together, or one with a rising CAT, is how an exacerbation starts (Seemungal
-    2000: onset = two major or one major and one minor symptom on the same day)."""
+    2000: onset = two major or one major and one minor symptom on the same day).
+
+    Two optional signals beside the sheet (version 3 of the starting configuration):
+
+    - ``spo2_points_below_baseline``: one more point when the citizen's SpO2 in the
+      ``spo2_within_hours`` before the sheet (the same morning's session) is at least that
+      far below the personal baseline — a symptom together with a falling saturation (Hurst
+      2010; Al Rajeh & Hurst 2016). The point counts only beside another point: a low SpO2
+      alone is the reading rules' business, not the questionnaire's.
+    - ``holds_within_days``: a score of at least ``watch`` that was also at least ``watch``
+      on the citizen's previous sheet within that many days is a yellow task — one symptom
+      that holds, rather than one odd day (Seemungal 2000: symptoms rise over the days
+      before onset).
+
+    Both look back on the history (SpO2 readings; earlier sheets' answers by item id, a
+    yes/no as 1/0) and need the sheet's time (:attr:`ResponseFacts.answered_at`); without
+    them they add nothing."""
 
     collection: ClassVar[str] = "symptom_scores"
 
@@ -201,10 +221,28 @@ class SymptomScoreRule(ResponseRule):
     watch: int | None = Field(default=None, ge=1)
     yellow: int = Field(ge=1)
     red: int | None = Field(default=None, ge=1)
+    spo2_points_below_baseline: float | None = Field(default=None, gt=0)
+    spo2_within_hours: int = Field(default=12, ge=1, le=24)
+    holds_within_days: int | None = Field(default=None, ge=1, le=7)
+    holds_same_symptom: bool = False
 
     @property
     def key(self) -> str:
         return "questionnaire.symptom_score"
+
+    def baselines_used(self) -> tuple[str, ...]:
+        own = super().baselines_used()
+        spo2 = (MeasurementType.SPO2.value,) if self.spo2_points_below_baseline else ()
+        return own + spo2
+
+    def history_wanted(self) -> tuple[HistoryNeed, ...]:
+        wanted: list[HistoryNeed] = []
+        if self.spo2_points_below_baseline is not None:
+            wanted.append(HistoryNeed(MeasurementType.SPO2.value, 1))
+        if self.holds_within_days is not None:
+            scored = (self.score_item,) if self.score_item is not None else ()
+            wanted += [HistoryNeed(item, self.holds_within_days) for item in self.items + scored]
+        return tuple(wanted)
 
     @property
     def answered(self) -> str:
@@ -212,10 +250,6 @@ class SymptomScoreRule(ResponseRule):
 
     def baseline_type(self) -> str | None:
         return self.score_item if self.score_points_above_baseline is not None else None
-
-    @property
-    def most(self) -> int:
-        return len(self.items) + (1 if self.baseline_type() else 0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -235,7 +269,14 @@ class SymptomScoreRule(ResponseRule):
             raise ValueError(f"symptom score: red {self.red} must be above yellow {self.yellow}")
         if max(self.yellow, self.red or 0) > self.most:
             raise ValueError(f"symptom score: a threshold above the highest score {self.most}")
+        if self.holds_within_days is not None and self.watch is None:
+            raise ValueError("symptom score: a score that holds needs a watch threshold")
         return self
+
+    @property
+    def most(self) -> int:
+        extra = (1 if self.baseline_type() else 0) + (1 if self.spo2_points_below_baseline else 0)
+        return len(self.items) + extra
 
     def evaluate_response(self, response: ResponseFacts, evidence: Evidence) -> RuleOutcome:
         definition = QUESTIONNAIRES[self.questionnaire]
@@ -247,6 +288,10 @@ class SymptomScoreRule(ResponseRule):
         if rise is not None and step is not None and rise >= step:
             score += 1
             parts.append(f"CAT-score {number_da(rise)} point over basislinjen")
+        low = self._spo2_below(response, evidence) if score else None
+        if low is not None:
+            score += 1
+            parts.append(low)
         severity, kind_watch = Severity.GREEN, False
         for level, threshold in ((Severity.RED, self.red), (Severity.YELLOW, self.yellow)):
             if threshold is not None and score >= threshold:
@@ -255,15 +300,65 @@ class SymptomScoreRule(ResponseRule):
         else:
             if self.watch is not None and score >= self.watch:
                 severity, kind_watch = Severity.YELLOW, True
+        held = self._previous_score(response, evidence) if kind_watch else None
+        if held is not None and self.watch is not None and held >= self.watch:
+            kind_watch = False
+            parts.append(f"også symptomscore {held} på forrige skema")
         if severity is Severity.GREEN:
             return RuleOutcome(self.key, severity, (), self.auto_resolve, float(score))
         threshold = self.watch if kind_watch else (self.red if severity is Severity.RED else None)
         limit = threshold if threshold is not None else self.yellow
-        colour = "hold øje" if kind_watch else COLOUR_DA[severity]
-        text = f"Symptomscore {score} af {self.most} ({colour} ved {limit}): " + "; ".join(parts)
+        if held is not None and not kind_watch:
+            limit = self.watch or limit
+            colour = f"gul ved {limit} på to skemaer i træk inden for {self.holds_within_days} dage"
+        else:
+            colour = f"{'hold øje' if kind_watch else COLOUR_DA[severity]} ved {limit}"
+        text = f"Symptomscore {score} af {self.most} ({colour}): " + "; ".join(parts)
         found = reason(self.key, severity, score, limit, text, items=found_items)
         outcome = RuleOutcome(self.key, severity, (found,), self.auto_resolve, float(score))
         return outcome.as_watch() if kind_watch else outcome
+
+    def _spo2_below(self, response: ResponseFacts, evidence: Evidence) -> str | None:
+        """The reason for the SpO2 point, if the same session's SpO2 is low enough."""
+        points, at = self.spo2_points_below_baseline, response.answered_at
+        spo2 = MeasurementType.SPO2.value
+        baseline = evidence.baselines.get(spo2)
+        if points is None or at is None or baseline is None:
+            return None
+        window = self.spo2_within_hours / 24
+        recent = earlier(evidence, spo2, at + timedelta(seconds=1), window)
+        if not recent or baseline - recent[-1].value < points:
+            return None
+        value = recent[-1].value
+        return (
+            f"SpO2 {number_da(value)} % er {number_da(baseline - value)} under basislinjen "
+            f"{number_da(baseline)} % samme dag"
+        )
+
+    def _previous_score(self, response: ResponseFacts, evidence: Evidence) -> int | None:
+        """The score of the citizen's previous sheet within ``holds_within_days`` (its yes/no
+        items and the CAT rise), None if there is none."""
+        days, at = self.holds_within_days, response.answered_at
+        if days is None or at is None:
+            return None
+        sheets: dict[Any, int] = {}
+        now_yes = {item for item in self.items if response.answers.get(item) is True}
+        for item in self.items:
+            if self.holds_same_symptom and item not in now_yes:
+                continue
+            for point in earlier(evidence, item, at, days):
+                sheets[point.at] = sheets.get(point.at, 0) + (1 if point.value >= 1 else 0)
+        if not sheets:
+            return None
+        previous = max(sheets)
+        score = sheets[previous]
+        baseline = evidence.baselines.get(self.score_item) if self.score_item else None
+        step = self.score_points_above_baseline
+        if self.score_item is not None and baseline is not None and step is not None:
+            cat = [p for p in earlier(evidence, self.score_item, at, days) if p.at == previous]
+            if cat and cat[0].value - baseline >= step:
+                score += 1
+        return score
 
     def _score_rise(self, response: ResponseFacts, evidence: Evidence) -> float | None:
         if self.score_item is None:

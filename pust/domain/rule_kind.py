@@ -48,6 +48,7 @@ class ReadingFacts:
 class ResponseFacts:
     questionnaire: str
     answers: Mapping[str, Any]
+    answered_at: datetime | None = None  # rules that look back need it; without: they don't
 
 
 Subject = ReadingFacts | ResponseFacts

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from pust.domain.baselines import TimedValue
@@ -226,6 +227,12 @@ def triage_response(
     rules: RuleSet,
     *,
     baselines: Mapping[str, float],
+    answered_at: datetime | None = None,
+    history: Mapping[str, Sequence[TimedValue]] | None = None,
 ) -> Triage:
-    """Apply the questionnaire rules to one response (``answers``: item id → value)."""
-    return triage(ResponseFacts(questionnaire, answers), rules, Evidence(baselines))
+    """Apply the questionnaire rules to one response (``answers``: item id → value).
+    ``history``: what :meth:`RuleSet.response_history_needs` asked for (earlier readings by
+    type, earlier sheets' answers by item id); the rules that look back need
+    ``answered_at``."""
+    facts = ResponseFacts(questionnaire, answers, answered_at)
+    return triage(facts, rules, Evidence(baselines, history or {}))

@@ -23,7 +23,7 @@ import heapq
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import IntEnum
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from pust.domain.device_protocol import (
     Rejection,
     validate_message,
 )
+from pust.domain.device_protocol.messages import ValidationResult
 from pust.domain.limits import RuleSet
 from pust.domain.missed_measurement_policy import (
     DEFAULT_POLICY,
@@ -69,6 +70,31 @@ _RAISED = (EventKind.OPENED, EventKind.REOPENED)
 RulesFor = Callable[[str, dict[str, float]], RuleSet]
 
 
+def check(message: RecordedMessage) -> ValidationResult:
+    """The device-protocol validator on one recorded message, as ingest runs it."""
+    return validate_message(
+        device_id=message.device_id,
+        channel=message.kind,
+        payload=json.dumps(message.payload).encode(),
+        received_at=message.received_at,
+    )
+
+
+class Checked:
+    """A recording whose messages are validated once, to be replayed under several
+    configurations (the validator does not depend on the rules): ``Replay(checked.recording,
+    ..., check=checked)``."""
+
+    def __init__(self, recording: Recording) -> None:
+        messages = tuple(recording.messages)
+        self.recording = replace(recording, messages=messages)
+        self._results = {id(message): check(message) for message in messages}
+
+    def __call__(self, message: RecordedMessage) -> ValidationResult:
+        found = self._results.get(id(message))
+        return found if found is not None else check(message)
+
+
 class _EventKind(IntEnum):
     # at the same instant: decide slots and silence before the nurse's review
     SLOT = 0
@@ -94,6 +120,7 @@ class Replay:
     recording: Recording
     rules_for: RulesFor
     missed_policy: MissedMeasurementPolicy = DEFAULT_POLICY
+    check: Callable[[RecordedMessage], ValidationResult] = check
     triaged: list[TriagedItem] = field(default_factory=list)
     alerts: list[RaisedAlert] = field(default_factory=list)
     reminders: list[SentReminder] = field(default_factory=list)
@@ -249,12 +276,7 @@ class Replay:
     def _handle_message(self, message: RecordedMessage, citizen: _Citizen) -> None:
         received = message.received_at
         citizen.last_seen = received
-        result = validate_message(
-            device_id=message.device_id,
-            channel=message.kind,
-            payload=json.dumps(message.payload).encode(),
-            received_at=received,
-        )
+        result = self.check(message)
         if isinstance(result, Rejection):
             self.rejected += 1
             self.rejections.append((message, result))
@@ -276,8 +298,8 @@ class Replay:
                 self._record(citizen, received, verdict, late=observation.late, questionnaire=False)
         elif isinstance(result, QuestionnaireSubmission):
             answers = {answer.item: answer.value for answer in result.answers}
-            for item, value in answers.items():
-                if isinstance(value, int) and not isinstance(value, bool):
+            for item, value in answers.items():  # earlier sheets, by item id (yes/no: 1/0)
+                if isinstance(value, (int, float)):
                     citizen.history.setdefault(item, []).append(
                         TimedValue(result.answered_at, float(value))
                     )
@@ -286,6 +308,8 @@ class Replay:
                 answers,
                 self._rules(citizen, received),
                 baselines=citizen.baselines or {},
+                answered_at=result.answered_at,
+                history=citizen.history,
             )
             citizen.submissions.append(result.answered_at)
             self._record(citizen, received, verdict, late=result.late, questionnaire=True)

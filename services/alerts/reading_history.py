@@ -6,6 +6,10 @@ One query per measurement type covers every reading of the batch; each reading t
 the points inside its own windows (up to and including its own time, never itself: the
 oximeter's SpO2 and pulse share a time, and a combination rule judges one with the other;
 rules that look back only take what is strictly before).
+
+A questionnaire response's rules may look back too (:meth:`RuleSet.response_history_needs`):
+on readings (the same morning's SpO2) and on the citizen's earlier answer sheets, by item id
+(a yes/no as 1/0): :meth:`ReadingHistory.of_response`, one query per response.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from pust.db.tables.readings import Reading
+from pust.db.tables.readings import QuestionnaireResponse, Reading
 from pust.domain.baselines import TimedValue
+from pust.domain.measurement_types import MeasurementType
+
+_MEASURED = {t.value for t in MeasurementType}
 
 HistoryKey = tuple[uuid.UUID, str]
 
@@ -94,3 +101,40 @@ class ReadingHistory:
             return False
         low, high = covered
         return low <= want.before - timedelta(days=days) and want.before <= high
+
+    def of_response(
+        self,
+        citizen_id: uuid.UUID,
+        questionnaire: str,
+        answered_at: datetime,
+        needs: dict[str, int],
+    ) -> dict[str, list[TimedValue]]:
+        """What a response's rules look back on: readings by type (up to and including the
+        sheet's time) and the answers of the citizen's earlier valid sheets of
+        ``questionnaire`` by item id (strictly before it)."""
+        readings = {t: d for t, d in needs.items() if t in _MEASURED}
+        items = {t: d for t, d in needs.items() if t not in _MEASURED}
+        found: dict[str, list[TimedValue]] = {}
+        if readings:
+            found |= self.of(HistoryWanted(citizen_id, -1, answered_at, readings))
+        if not items:
+            return found
+        since = answered_at - timedelta(days=max(items.values()))
+        rows = self._session.exec(
+            select(QuestionnaireResponse.answered_at, QuestionnaireResponse.answers).where(
+                QuestionnaireResponse.citizen_id == citizen_id,
+                QuestionnaireResponse.questionnaire == questionnaire,
+                col(QuestionnaireResponse.valid).is_(True),
+                QuestionnaireResponse.answered_at >= since,
+                QuestionnaireResponse.answered_at < answered_at,
+            )
+        ).all()
+        for item in items:
+            found[item] = []
+        for at, answers in sorted(rows, key=lambda row: row[0]):
+            for answer in answers or []:
+                item, value = answer.get("item"), answer.get("value")
+                known = item in items and isinstance(value, (bool, int, float))
+                if known and at >= answered_at - timedelta(days=items[item]):
+                    found[item].append(TimedValue(at, float(value)))
+        return found

@@ -180,8 +180,19 @@ class TriageWorker:
                 want = _history_wanted(row, context, self._needs)
                 history = histories.of(want) if want is not None else {}
                 return triage_reading(facts, rules, baselines=context.baselines, history=history)
+            needs = rules.response_history_needs(row.questionnaire)
+            earlier = (
+                histories.of_response(row.citizen_id, row.questionnaire, row.observed_at, needs)
+                if needs
+                else {}
+            )
             return triage_response(
-                row.questionnaire, dict(row.answers), rules, baselines=context.baselines
+                row.questionnaire,
+                dict(row.answers),
+                rules,
+                baselines=context.baselines,
+                answered_at=row.observed_at,
+                history=earlier,
             )
         except SQLAlchemyError:
             raise

@@ -172,7 +172,8 @@ def test_kill_minus_nine_loses_and_doubles_nothing(
         events = session.exec(select(AlertEvent)).all()
     expected: dict[tuple[int, str], int] = {}
     for index, value in enumerate(values):
-        # the default rule set (v2): below 88 % is red, a task; 88-90 % is a watch, no task
+        # the default rule set (v3, as v2 here: no baseline, so the population limits hold):
+        # below 88 % is red, a task; 88-90 % is a watch, no task
         if value < 88:
             key = (index % 4, "spo2.absolute")
             expected[key] = expected.get(key, 0) + 1

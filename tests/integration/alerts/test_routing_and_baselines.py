@@ -117,7 +117,7 @@ def test_clinician_resets_a_baseline_keeping_history(engine: Engine) -> None:
     TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t")).drain()
     with session_scope(engine) as session:
         rules = sorted((a.rule_key, a.severity) for a in session.exec(select(Alert)).all())
-        # the default (v2): one reading 4 below the baseline in force is a watch, not a task
+        # the default (v3, as v2): one reading 4 below the baseline in force is a watch
         # (its own concern), beside the absolute red
         assert rules == [("spo2.absolute", "red"), ("spo2.baseline.watch", "yellow")]
 

@@ -6,7 +6,7 @@ from sqlmodel import select
 from pust.db.engine import session_scope
 from pust.db.tables import Alert, Baseline, LimitSet, OutboxMessage, Reading, TriageResult
 from pust.domain.clock import FrozenClock
-from pust.domain.limits import AbsoluteLimit, RuleSet, population_rule_set
+from pust.domain.limits import AbsoluteLimit, RuleSet, SymptomScoreRule, population_rule_set
 from pust.domain.measurement_types import MeasurementType
 from pust.domain.routing import OpeningInterval, RoutingPolicy
 from pust.messaging.topics import Topics
@@ -161,7 +161,7 @@ def _answer(engine: Engine, **yes: bool) -> None:
 
 def test_questionnaire_anthonisen_and_symptoms(engine: Engine) -> None:
     _answer(engine, more_breathless=True, more_sputum=True, sputum_colour_changed=True)
-    # the default (v2): Anthonisen is red; three symptoms are a symptom score of 3, a task
+    # the default (v3, as v2): Anthonisen is red; three symptoms are a symptom score 3, a task
     assert [(a.rule_key, a.severity, a.last_response_id is not None) for a in _alerts(engine)] == [
         ("questionnaire.anthonisen", "red", True),
         ("questionnaire.symptom_score", "yellow", True),
@@ -198,7 +198,7 @@ def test_run_in_median_baseline_is_set_and_used(engine: Engine) -> None:
     add_reading(engine, world, type_="spo2", value=90, unit="%", measured_at=NOW)  # 5 below 95
     worker.drain()
     [alert] = _alerts(engine)
-    # the default (v2): one reading 5 below the run-in baseline is a watch, not yet a task
+    # the default (v3, as v2): one reading 5 below the run-in baseline is a watch, not a task
     assert (alert.rule_key, alert.severity, alert.kind) == (
         "spo2.baseline.watch",
         "yellow",
@@ -284,3 +284,69 @@ def test_weight_change_uses_the_citizens_history_in_the_database(engine: Engine)
         world.citizen_ids[0],
     )
     assert alert.reasons[0]["change"] == 3.2
+
+
+def _sheet(engine: Engine, world: object, at_hours_ago: float, **yes: bool) -> None:
+    items = ("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed")
+    add_response(
+        engine,
+        world,  # type: ignore[arg-type]
+        answered_at=NOW - timedelta(hours=at_hours_ago),
+        answers={item: yes.get(item, False) for item in items},
+    )
+
+
+def _score_rules() -> RuleSet:
+    return RuleSet(
+        rules=(
+            SymptomScoreRule(
+                questionnaire="kol-symptoms-v1",
+                items=("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed"),
+                watch=1,
+                yellow=2,
+                spo2_points_below_baseline=2,
+                holds_within_days=2,
+                holds_same_symptom=True,
+            ),
+        )
+    )
+
+
+def test_one_symptom_on_two_sheets_in_a_row_is_a_task(engine: Engine) -> None:
+    # the worker gives the score rule the citizen's earlier sheets (rule set v3's "holds")
+    world = seed(engine, rules=_score_rules())
+    _sheet(engine, world, 24, more_cough=True)
+    worker = _worker(engine)
+    worker.drain()
+    assert [(a.rule_key, a.kind) for a in _alerts(engine)] == [
+        ("questionnaire.symptom_score.watch", "watch")
+    ]
+    _sheet(engine, world, 0, more_cough=True)
+    worker.drain()
+    task = next(a for a in _alerts(engine) if a.kind != "watch")
+    assert (task.rule_key, task.severity) == ("questionnaire.symptom_score", "yellow")
+    with session_scope(engine) as session:
+        result = session.exec(
+            select(TriageResult).where(
+                TriageResult.questionnaire_response_id == task.last_response_id
+            )
+        ).one()
+    assert "to skemaer i træk" in result.reasons[0]["text_da"]
+
+
+def test_one_symptom_with_the_same_mornings_low_spo2_is_a_task(engine: Engine) -> None:
+    world = seed(engine, rules=_score_rules(), assigned_since=NOW - timedelta(days=20))
+    for day, value in enumerate([95, 96, 95, 94, 95, 96]):  # run-in median 95
+        add_reading(
+            engine,
+            world,
+            type_="spo2",
+            value=value,
+            unit="%",
+            measured_at=NOW - timedelta(days=20 - day),
+        )
+    add_reading(engine, world, type_="spo2", value=93, unit="%", measured_at=NOW)  # 2 below
+    _sheet(engine, world, -0.05, more_breathless=True)  # three minutes after the reading
+    _worker(engine).drain()
+    [task] = [a for a in _alerts(engine) if a.kind != "watch"]
+    assert (task.rule_key, task.severity) == ("questionnaire.symptom_score", "yellow")

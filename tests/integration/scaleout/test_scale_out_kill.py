@@ -309,7 +309,7 @@ def test_kill_one_of_each_loses_and_doubles_nothing(
     # exactly one alert per citizen for the rule, every breach counted, one event each
     expected: dict[str, int] = {}
     for (device, _message), value in values.items():
-        if value < 88:  # the default rule set (v2): red is a task; 88-90 % is a watch
+        if value < 88:  # default v3 (as v2 without a baseline): red a task; 88-90 % a watch
             expected[device] = expected.get(device, 0) + 1
     device_of = dict(zip(world.citizen_ids, world.device_ids, strict=True))
     found = {device_of[a.citizen_id]: a.count for a in alert_rows if a.rule_key == "spo2.absolute"}

@@ -1,7 +1,7 @@
-"""The rule kinds of issue 13 and the shipped default (v2) that uses them: persistence from
-the citizen's own baseline, SpO2 with pulse in one session, a symptom score over the answer
-sheet, and the watch (a signal shown, not a task). Red on a single reading stays
-immediate. Pure: "now" is a FrozenClock's."""
+"""The rule kinds of issue 13 and the shipped default (v3; v2 where named) that uses them:
+persistence from the citizen's own baseline, SpO2 with pulse in one session, a symptom
+score over the answer sheet, and the watch (a signal shown, not a task). Red on a single
+reading stays immediate. Pure: "now" is a FrozenClock's."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from pust.domain.clock import FrozenClock
 from pust.domain.limits import (
     InvalidRuleSetError,
     RuleSet,
+    SymptomScoreRule,
     default_rule_set,
     parse_rule_set,
+    starting_rule_set_v2,
 )
 from pust.domain.routing import ladder_key
 from pust.domain.severity import AlertKind, Severity, WorklistBand, band_for
@@ -69,10 +71,16 @@ def watches(result: Triage) -> set[str]:
 
 
 def test_spo2_84_is_red_at_once_with_or_without_a_baseline() -> None:
-    for baselines in ({}, BASELINES, {"spo2": 86.0}):
+    for baselines in ({}, BASELINES):
         result = reading("spo2", 84, baselines=baselines)
         assert result.task_severity is Severity.RED
         assert "spo2.absolute" in tasks(result)
+    # v2: the population red limit for everyone, also a citizen who lives at 86 %
+    v2 = reading("spo2", 84, rules=starting_rule_set_v2(), baselines={"spo2": 86.0})
+    assert "spo2.absolute" in tasks(v2)
+    # v3 (the default): her red limit is personal, 2 under her baseline; still one reading
+    assert reading("spo2", 84, baselines={"spo2": 86.0}).task_severity is Severity.GREEN
+    assert "spo2.absolute" in tasks(reading("spo2", 83, baselines={"spo2": 86.0}))
 
 
 def test_six_points_below_the_baseline_is_red_at_once() -> None:
@@ -228,3 +236,113 @@ def test_contradictory_new_rules_are_refused_with_every_problem() -> None:
 
 def test_the_default_round_trips_through_its_stored_document() -> None:
     assert parse_rule_set(DEFAULTS.to_json()) == DEFAULTS
+
+
+# the symptom score over more than one sheet (version 3) ----------------------------------
+
+SYMPTOM_ITEMS = ("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed")
+
+
+def _score_rules(**options: object) -> RuleSet:
+    return RuleSet(
+        rules=(
+            SymptomScoreRule(
+                questionnaire="kol-symptoms-v1",
+                items=SYMPTOM_ITEMS,
+                score_item="cat_score",
+                score_points_above_baseline=5,
+                watch=1,
+                yellow=2,
+                **options,  # type: ignore[arg-type]
+            ),
+        )
+    )
+
+
+def _sheet(rules: RuleSet, history: dict[str, list[TimedValue]], **given: object) -> Triage:
+    return triage_response(
+        "kol-symptoms-v1",
+        {**NO, "sputum_colour_changed": False, **given},
+        rules,
+        baselines=BASELINES,
+        answered_at=NOW,
+        history=history,
+    )
+
+
+def _yesterday(**given: bool) -> dict[str, list[TimedValue]]:
+    return {item: [earlier(1.0 if given.get(item) else 0.0, 24)] for item in SYMPTOM_ITEMS}
+
+
+def test_one_symptom_with_the_same_mornings_spo2_below_baseline_is_a_task() -> None:
+    rules = _score_rules(spo2_points_below_baseline=2)
+    low = {"spo2": [earlier(92.0, 0.1)]}  # 2 below 94, five minutes before the sheet
+    result = _sheet(rules, low, more_cough=True)
+    assert tasks(result) == {"questionnaire.symptom_score"}
+    text = result.breaches[0].reasons[0]["text_da"]
+    assert "SpO2 92 % er 2 under basislinjen 94 % samme dag" in text
+    # SpO2 alone is the reading rules' business; an SpO2 of yesterday is not the same day
+    assert not _sheet(rules, low).breaches
+    assert _sheet(rules, {"spo2": [earlier(92.0, 20)]}, more_cough=True).watched
+    assert _sheet(rules, {"spo2": [earlier(93.0, 0.1)]}, more_cough=True).watched
+
+
+def test_one_symptom_that_holds_over_two_sheets_is_a_task() -> None:
+    rules = _score_rules(holds_within_days=2, holds_same_symptom=True)
+    result = _sheet(rules, _yesterday(more_cough=True), more_cough=True)
+    assert tasks(result) == {"questionnaire.symptom_score"}
+    text = result.breaches[0].reasons[0]["text_da"]
+    assert "to skemaer i træk inden for 2 dage" in text
+    assert "også symptomscore 1 på forrige skema" in text
+    # another symptom yesterday, none yesterday, or only three days ago: a watch
+    assert _sheet(rules, _yesterday(more_sputum=True), more_cough=True).watched
+    assert _sheet(rules, _yesterday(), more_cough=True).watched
+    old = {"more_cough": [earlier(1.0, 72)]}
+    assert _sheet(rules, old, more_cough=True).watched
+    # without the sheet's time (an older caller) nothing is looked back on
+    plain = triage_response("kol-symptoms-v1", {**NO, "more_cough": True}, rules, baselines={})
+    assert plain.watched
+
+
+def test_a_score_that_holds_asks_for_the_earlier_sheets_and_needs_a_watch() -> None:
+    rules = _score_rules(holds_within_days=2, spo2_points_below_baseline=2)
+    assert rules.response_history_needs("kol-symptoms-v1") == {
+        "spo2": 1,
+        **{item: 2 for item in (*SYMPTOM_ITEMS, "cat_score")},
+    }
+    assert rules.history_needs("spo2") == {}  # a reading does not look at the sheets
+    with pytest.raises(InvalidRuleSetError, match="needs a watch threshold"):
+        parse_rule_set(
+            {
+                "symptom_scores": [
+                    {
+                        "kind": "symptom_score",
+                        "questionnaire": "kol-symptoms-v1",
+                        "items": ["more_cough"],
+                        "yellow": 1,
+                        "holds_within_days": 2,
+                    }
+                ]
+            }
+        )
+
+
+def test_a_citizen_who_lives_at_88_gets_a_personal_red_limit_once_there_is_a_baseline() -> None:
+    from pust.domain.limits import AbsoluteLimit
+    from pust.domain.measurement_types import MeasurementType
+
+    limit = AbsoluteLimit(
+        type=MeasurementType.SPO2, unit="%", red_low=88, yellow_low=90, red_low_below_baseline=2
+    )
+    rules = RuleSet(rules=(limit,))
+    lives_at_88 = {"spo2": 88.0}
+    assert reading("spo2", 87, rules=rules, baselines=lives_at_88).severity is Severity.YELLOW
+    red = reading("spo2", 85, rules=rules, baselines=lives_at_88)
+    assert red.task_severity is Severity.RED  # a single reading: red at once
+    assert red.breaches[0].reasons[0]["text_da"] == (
+        "SpO2 85 % < rød grænse 86 % (personlig: basislinjen 88 %)"
+    )
+    # before the run-in, and for a citizen who lives at 94, the population limit holds
+    assert reading("spo2", 87, rules=rules, baselines={}).task_severity is Severity.RED
+    assert reading("spo2", 87, rules=rules, baselines={"spo2": 94.0}).severity is Severity.RED
+    assert rules.baseline_types() == {"spo2"}

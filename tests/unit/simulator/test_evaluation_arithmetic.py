@@ -165,13 +165,24 @@ def test_replay_through_real_triage_flags_a_deep_exacerbation() -> None:
 
 
 def test_configurations_are_stored_rule_sets_and_the_report_gives_goals_and_curve() -> None:
-    from pust.domain.limits import default_rule_set, parse_rule_set
-    from pust_cli.evaluate.configurations import configurations, run_evaluation
+    from pust.domain.limits import (
+        default_rule_set,
+        parse_rule_set,
+        population_rule_set,
+        starting_rule_set_v2,
+    )
+    from pust_cli.evaluate.configurations import configurations, run_evaluation, stored
     from pust_cli.evaluate.report import render_svg, render_table
 
     shipped, *alternatives = configurations()
-    assert shipped.rules == default_rule_set() and shipped.version == 2
-    assert [c.name for c in alternatives] == ["population limits", "quieter"]
+    assert shipped.rules == default_rule_set() and shipped.version == 3
+    assert [(c.name, c.version) for c in alternatives] == [
+        ("starting configuration v2", 2),
+        ("population limits", 1),
+    ]
+    # the stored alternatives are the earlier defaults, as the code still builds them
+    assert [c.rules for c in alternatives] == [starting_rule_set_v2(), population_rule_set()]
+    assert stored("quieter-v2").version == 2  # kept for --rules
     for configuration in alternatives:
         assert parse_rule_set(configuration.document()["rules"]) == configuration.rules
     run = run_evaluation(citizens=3, weeks=3, seed=1)
