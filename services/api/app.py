@@ -29,6 +29,7 @@ from services.api.problems import install_problem_handlers
 from services.api.security_headers import SecurityHeadersMiddleware
 from services.api.settings import ApiSettings
 from services.api.web.setup import install_web
+from services.api.worklist.answer import AnswerCache
 from services.api.worklist.views import router as worklist_router
 
 _log = logging.getLogger("pust.api")
@@ -66,6 +67,7 @@ def create_app(
     app.state.database_slot_count = database_slot_count(engine)
     app.state.clock = clock or SystemClock()
     app.state.api_settings = api_settings
+    app.state.worklist_answers = AnswerCache()
     app.state.oidc = (
         OidcClient(
             issuer=api_settings.oidc_issuer,

@@ -89,34 +89,52 @@ def record_citizen_reads(
     """Written in the request's transaction as one statement. On PostgreSQL one ``INSERT …
     SELECT FROM unnest(…)`` with two array parameters (a page of 50 is one statement, one
     round trip, and no 500 bound values to build); elsewhere a multi-row INSERT."""
+    citizens = list(citizens)  # read twice below
     rows = citizen_read_rows(principal=principal, now=now, action=action, citizens=citizens)
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             _UNNEST_INSERT,
-            {
-                "at": now,
-                "actor_id": principal.staff_id,
-                "actor_username": principal.username,
-                "actor_role": principal.role.value,
-                "action": action,
-                "citizens": [row["citizen_id"] for row in rows],
-                "teams": [row["care_team_id"] for row in rows],
-            },
+            citizen_read_parameters(principal=principal, now=now, action=action, citizens=citizens),
         )
         return
     session.execute(insert(AuditEvent), rows)
 
 
-_UNNEST_INSERT = text(
-    "INSERT INTO audit_event (at, actor_id, actor_username, actor_role, care_team_id,"
-    " citizen_id, action, resource_type, resource_id, outcome)"
-    " SELECT :at, :actor_id, :actor_username, :actor_role, shown.team, shown.citizen,"
-    " :action, 'citizen', CAST(shown.citizen AS text), 'success'"
-    " FROM unnest(CAST(:citizens AS uuid[]), CAST(:teams AS uuid[]))"
-    " WITH ORDINALITY AS shown(citizen, team, n) ORDER BY shown.n"
-)
+def citizen_reads_insert_sql(*, where: str = "") -> str:
+    """The PostgreSQL ``INSERT … SELECT FROM unnest`` of :func:`record_citizen_reads`, with
+    an optional ``WHERE`` over its ``shown`` rows (the worklist's answer cache writes its
+    audit rows only when its change token still holds, in the same statement: see
+    ``services/api/worklist/answer.py``). Its parameters: :func:`citizen_read_parameters`."""
+    condition = f" WHERE {where}" if where else ""
+    return (
+        "INSERT INTO audit_event (at, actor_id, actor_username, actor_role, care_team_id,"  # noqa: S608 - the caller's fixed text
+        " citizen_id, action, resource_type, resource_id, outcome)"
+        " SELECT :at, :actor_id, :actor_username, :actor_role, shown.team, shown.citizen,"
+        " :action, 'citizen', CAST(shown.citizen AS text), 'success'"
+        " FROM unnest(CAST(:citizens AS uuid[]), CAST(:teams AS uuid[]))"
+        f" WITH ORDINALITY AS shown(citizen, team, n){condition} ORDER BY shown.n"
+    )
+
+
+def citizen_read_parameters(
+    *, principal: Principal, now: datetime, action: str, citizens: Shown
+) -> dict[str, Any]:
+    """The bound values of :func:`citizen_reads_insert_sql`: each citizen once."""
+    shown = dict(citizens)
+    return {
+        "at": now,
+        "actor_id": principal.staff_id,
+        "actor_username": principal.username,
+        "actor_role": principal.role.value,
+        "action": action,
+        "citizens": list(shown),
+        "teams": list(shown.values()),
+    }
+
+
+_UNNEST_INSERT = text(citizen_reads_insert_sql())
 
 
 def record_anonymous(

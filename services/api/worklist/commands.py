@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from pust.domain.notices import ACKNOWLEDGED_TEXT_DA
-from pust.domain.severity import AlertStatus
+from pust.domain.severity import AlertKind, AlertStatus
 from services.api.alerts import commands as alert_commands
 from services.api.alerts.models import AlertAcknowledgeCreate, AlertResolveCreate
 from services.api.auth.principal import Principal
@@ -31,6 +31,8 @@ def acknowledge_green(
     done: list[uuid.UUID] = []
     notified: set[uuid.UUID] = set()
     for green in uow.alerts.open_in_band(command.care_team_id, BAND_ORDER["green"]):
+        if green.kind == AlertKind.WATCH.value:
+            continue  # a watch is not a task: it is closed on the citizen's page (issue 13)
         alert = alert_commands.acknowledge(
             uow,
             actor=actor,

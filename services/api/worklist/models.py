@@ -34,7 +34,24 @@ class WorklistRowPublic(BaseModel):
     late: bool
     lock_version: int
     claimed_by: str | None
-    open_alerts: int = Field(description="Open alerts of this citizen (all bands shown)")
+    open_alerts: int = Field(
+        description="Open alerts of this citizen in this list (tasks, or watches)"
+    )
+
+
+class WorklistPagePublic(BaseModel):
+    """A page of the tasks, and apart from them the citizens being watched (issue 13: a
+    watch is not a task, so it is never one of ``items`` nor counted in ``total``)."""
+
+    items: list[WorklistRowPublic]
+    total: int = Field(description="Citizens with an open task (not counting watches)")
+    limit: int
+    offset: int
+    watches: list[WorklistRowPublic] = Field(
+        description="The lower band: citizens with an open watch (up to `limit`, worst and "
+        "oldest first, whatever the page and band filter); a citizen may be in both lists"
+    )
+    watch_total: int = Field(description="Citizens with an open watch")
 
 
 class BulkAcknowledgeCreate(BaseModel):

@@ -8,20 +8,25 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Integer, Select, Table, bindparam, func, select
 from sqlmodel import Session, SQLModel, col
 
 from pust.db.tables import Alert, Citizen, StaffUser
-from pust.domain.severity import AlertStatus
+from pust.domain.severity import AlertKind, AlertStatus
 from services.api.auth.principal import Principal
 from services.api.problems import NotFoundError
 from services.api.unit_of_work import SqlUnitOfWork
+from services.api.worklist.answer import Answer, AnswerCache, key_of, token_and_audit
 from services.api.worklist.models import Band, WorklistRowPublic
 
 BAND_ORDER = {"red": 0, "yellow": 1, "blue": 2, "silent": 3, "green": 4}
 BAND_NAMES = {order: name for name, order in BAND_ORDER.items()}
+
+# which open alerts a page is made of: a watch ("Holdes øje med", issue 13) is not a task
+Kinds = Literal["all", "tasks", "watches"]
+WATCH = AlertKind.WATCH.value
 
 
 def worklist_page(
@@ -32,9 +37,11 @@ def worklist_page(
     limit: int,
     offset: int,
     now: datetime,
+    kinds: Kinds = "all",
 ) -> tuple[list[WorklistRowPublic], int]:
     """A page of rows and the number of rows in the whole (caller-visible) worklist; an
-    alert's age is counted to ``now``."""
+    alert's age is counted to ``now``. ``kinds``: every open alert (the web queue splits
+    them itself), the tasks only (watches left out), or the watches only."""
     if not team_ids:
         return [], 0
     parameters: dict[str, object] = {
@@ -44,7 +51,7 @@ def worklist_page(
     }
     if bands:
         parameters["band_orders"] = [BAND_ORDER[b] for b in bands]
-    result = session.execute(_page_statement(bool(bands)), parameters).all()
+    result = session.execute(_page_statement(bool(bands), kinds), parameters).all()
     at = now.timestamp()
     rows = [
         WorklistRowPublic(
@@ -73,11 +80,11 @@ def worklist_page(
         return rows, int(result[0].total)
     if offset == 0:
         return [], 0
-    total = session.execute(_count_statement(bool(bands)), parameters).scalar_one()
+    total = session.execute(_count_statement(bool(bands), kinds), parameters).scalar_one()
     return [], int(total)
 
 
-def _conditions(with_bands: bool) -> list[ColumnElement[bool]]:
+def _conditions(with_bands: bool, kinds: Kinds = "all") -> list[ColumnElement[bool]]:
     alert = _table(Alert)
     conditions = [
         alert.c.care_team_id.in_(bindparam("team_ids", expanding=True)),
@@ -85,11 +92,15 @@ def _conditions(with_bands: bool) -> list[ColumnElement[bool]]:
     ]
     if with_bands:
         conditions.append(alert.c.band_order.in_(bindparam("band_orders", expanding=True)))
+    if kinds == "tasks":
+        conditions.append(alert.c.kind != WATCH)
+    elif kinds == "watches":
+        conditions.append(alert.c.kind == WATCH)
     return conditions
 
 
 @cache
-def _page_statement(with_bands: bool) -> Select[Any]:
+def _page_statement(with_bands: bool, kinds: Kinds = "all") -> Select[Any]:
     """Built once per shape, on the tables' columns (no ORM entities: the rows are plain
     tuples) with every value a bound parameter, so a request neither rebuilds the
     statement nor recomputes its cache key.
@@ -112,7 +123,7 @@ def _page_statement(with_bands: bool) -> Select[Any]:
             .label("rank"),
             func.count().over(partition_by=alert.c.citizen_id).label("open_alerts"),
         )
-        .where(*_conditions(with_bands))
+        .where(*_conditions(with_bands, kinds))
         .subquery("ranked")
     )
     page = (
@@ -161,10 +172,12 @@ def _page_statement(with_bands: bool) -> Select[Any]:
 
 
 @cache
-def _count_statement(with_bands: bool) -> Select[Any]:
+def _count_statement(with_bands: bool, kinds: Kinds = "all") -> Select[Any]:
     """Citizens in the worklist, for a page past its end."""
     alert = _table(Alert)
-    return select(func.count(func.distinct(alert.c.citizen_id))).where(*_conditions(with_bands))
+    return select(func.count(func.distinct(alert.c.citizen_id))).where(
+        *_conditions(with_bands, kinds)
+    )
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -212,17 +225,39 @@ def read_worklist(
     limit: int,
     offset: int,
     action: str,
-) -> tuple[list[WorklistRowPublic], int]:
-    """A page of the caller's worklist and its total, with one audit event per citizen
-    shown (the JSON list and the web page alike)."""
+    answers: AnswerCache | None = None,
+) -> Answer:
+    """A page of the caller's tasks, the first page of her watches apart from them, and
+    one audit event per citizen shown (once, whichever list she is in). Scoping is the
+    caller's teams as read for this request; ``answers`` keeps the answer while the teams'
+    open alerts are unchanged (:mod:`services.api.worklist.answer`, PostgreSQL)."""
     teams = teams_in_view(actor, care_team_id)
+    session = uow.session
+    token: str | None = None
+    key = key_of(teams, bands, limit, offset)
+    if answers is not None and teams and session.get_bind().dialect.name == "postgresql":
+        kept = answers.get(key)
+        token, audited = token_and_audit(
+            session, team_ids=teams, kept=kept, actor=actor, now=now, action=action
+        )
+        if audited and kept is not None:
+            return kept
     rows, total = worklist_page(
-        uow.session, team_ids=teams, bands=bands, limit=limit, offset=offset, now=now
+        session, team_ids=teams, bands=bands, limit=limit, offset=offset, now=now, kinds="tasks"
     )
-    uow.audit.citizens_shown(
-        actor=actor,
-        now=now,
-        action=action,
-        citizens=[(row.citizen_id, row.care_team_id) for row in rows],
+    watches, watch_total = worklist_page(
+        session, team_ids=teams, limit=limit, offset=0, now=now, kinds="watches"
     )
-    return rows, total
+    answer = Answer.of(
+        token=token,
+        items=rows,
+        total=total,
+        watches=watches,
+        watch_total=watch_total,
+        limit=limit,
+        offset=offset,
+    )
+    uow.audit.citizens_shown(actor=actor, now=now, action=action, citizens=answer.shown)
+    if answers is not None and token is not None:
+        answers.put(key, answer)
+    return answer
