@@ -103,7 +103,8 @@ async def get_unit_of_work(
         with anyio.CancelScope(shield=True):  # rolled back even when the request is cancelled
             await run_in_threadpool(uow.rollback)
         raise
-    await run_in_threadpool(uow.commit)
+    if session.in_transaction():  # a route that committed itself left nothing to send
+        await run_in_threadpool(uow.commit)
 
 
 UnitOfWorkDep = Annotated[SqlUnitOfWork, Depends(get_unit_of_work, scope="function")]

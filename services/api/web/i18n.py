@@ -711,11 +711,9 @@ _WORDS: dict[str, tuple[str, str]] = {
         "the citizen comes up among the tasks.",
     ),
     "band_watch": ("Hold øje", "Watch"),
-    "watch_seen_once": ("set én gang, {at} ({age} siden)", "seen once, {at} ({age} ago)"),
-    "watch_seen_times": (
-        "set {n} gange siden {at} ({age} siden)",
-        "seen {n} times since {at} ({age} ago)",
-    ),
+    # the age after them is the alerts' own "{age} siden" (watch_band.seen_text)
+    "watch_seen_once": ("set én gang, {at}", "seen once, {at}"),
+    "watch_seen_times": ("set {n} gange siden {at}", "seen {n} times since {at}"),
     "watch_also_task": ("har også en opgave ovenfor", "also has a task above"),
     "no_watches": ("Der holdes ikke øje med nogen.", "Nobody is being watched."),
     "watch_show_all": ("Vis alle {n}", "Show all {n}"),

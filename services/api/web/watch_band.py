@@ -95,7 +95,7 @@ def seen_text(language: str, fmt: Formatter, *, times: int, since: datetime, now
     t = translator(language)
     age = age_text(language, max(0, int((now - since).total_seconds())))
     text = t("watch_seen_once") if times <= 1 else t("watch_seen_times")
-    return text.format(n=times, at=fmt.datetime(since), age=age)
+    return f"{text.format(n=times, at=fmt.datetime(since))} ({age} {t('ago')})"
 
 
 def times_seen(session: Session, alert_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:

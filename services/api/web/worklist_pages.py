@@ -86,6 +86,8 @@ WATCH_BAND: Band = "green"  # the lower band: watches (and a green reading alert
 def _queue(uow: SqlUnitOfWork, principal: Principal, request: Request, clock: ClockDep) -> Queue:
     team, bands, offset = _filters(request, principal)
     now = clock.now()
+    # both reads of the queue below are audited once, together, for the citizens the page
+    # shows (a citizen with a task and a watch is one event per page read)
     queued, pages_total = read_queue(
         uow,
         actor=principal,
@@ -94,7 +96,7 @@ def _queue(uow: SqlUnitOfWork, principal: Principal, request: Request, clock: Cl
         bands=bands,
         limit=PAGE_SIZE,
         offset=offset,
-        action="worklist.page.read",
+        action=None,
     )
     in_progress = read_in_progress(
         uow,
@@ -124,9 +126,15 @@ def _queue(uow: SqlUnitOfWork, principal: Principal, request: Request, clock: Cl
                 bands=[WATCH_BAND],
                 limit=PAGE_SIZE,
                 offset=0,
-                action="worklist.page.read",
+                action=None,
             )
         watches, with_tasks = watch_rows(band)
+    uow.audit.citizens_shown(
+        actor=principal,
+        now=now,
+        action="worklist.page.read",
+        citizens=[(row.citizen_id, row.care_team_id) for row in [*rows, *watches]],
+    )
     seen = times_seen(uow.session, [a.id for row in watches for a in row.alerts])
     filters = {
         "care_team_id": str(team) if team else "",

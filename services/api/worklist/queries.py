@@ -186,25 +186,30 @@ def _table(model: type[SQLModel]) -> Table:
     return table
 
 
-def worklist_fingerprint(session: Session, *, team_ids: Collection[uuid.UUID]) -> str:
-    """Changes whenever an alert of these teams is opened, repeated or acted on (the live
-    worklist polls it; the alerts service may be another process)."""
+def team_fingerprints(session: Session, *, team_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Per team, a value that changes whenever one of its alerts is opened, repeated or
+    acted on (the live worklist polls it for every watched team at once,
+    :mod:`services.api.worklist.live`; the alerts service may be another process). A team
+    with no open or acknowledged alert is left out."""
     if not team_ids:
-        return "empty"
-    row = session.execute(
+        return {}
+    rows = session.execute(
         select(
+            col(Alert.care_team_id),
             func.count(),
             func.max(col(Alert.updated_at)),
             func.coalesce(func.sum(col(Alert.lock_version)), 0),
             func.coalesce(func.sum(col(Alert.count)), 0),
             func.max(col(Alert.last_seen_at)),
-        ).where(
+        )
+        .where(
             col(Alert.care_team_id).in_(list(team_ids)),
             # a resolved alert leaves this set, which changes the count: still noticed
             col(Alert.status).in_([AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value]),
         )
-    ).one()
-    return "|".join(str(part) for part in row)
+        .group_by(col(Alert.care_team_id))
+    ).all()
+    return {row[0]: "|".join(str(part) for part in row[1:]) for row in rows}
 
 
 def teams_in_view(principal: Principal, care_team_id: uuid.UUID | None) -> frozenset[uuid.UUID]:

@@ -198,10 +198,18 @@ def _context(session: Session, rows: list[QueueRow], now: datetime) -> None:
 
 
 def _shown(
-    uow: SqlUnitOfWork, rows: list[QueueRow], *, actor: Principal, now: datetime, action: str
+    uow: SqlUnitOfWork,
+    rows: list[QueueRow],
+    *,
+    actor: Principal,
+    now: datetime,
+    action: str | None,
 ) -> None:
-    """The rows' context (pause, tablet), and each citizen shown audited."""
+    """The rows' context (pause, tablet), and each citizen shown audited (unless the
+    caller audits what it shows itself: ``action`` None)."""
     _context(uow.session, rows, now)
+    if action is None:
+        return
     uow.audit.citizens_shown(
         actor=actor,
         now=now,
@@ -219,10 +227,10 @@ def read_queue(
     bands: Collection[str],
     limit: int,
     offset: int,
-    action: str,
+    action: str | None,
 ) -> tuple[list[QueueRow], int]:
     """A page of the queue (citizens with open alerts) and its total; one audit event per
-    citizen shown."""
+    citizen shown (``action`` None: the caller audits the citizens it shows of it)."""
     teams = teams_in_view(actor, care_team_id)
     page, total = worklist_page(
         uow.session, team_ids=teams, bands=bands, limit=limit, offset=offset, now=now

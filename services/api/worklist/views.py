@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from services.api.auth.current import CurrentStaff
 from services.api.deps import ClockDep, SessionDep, close_early, database_slots
@@ -22,6 +21,7 @@ from services.api.pagination import PageDep
 from services.api.problems import problem_responses
 from services.api.unit_of_work import UnitOfWorkDep
 from services.api.worklist import commands
+from services.api.worklist.live import TeamPulse
 from services.api.worklist.models import (
     Band,
     BulkAcknowledgeCreate,
@@ -30,7 +30,7 @@ from services.api.worklist.models import (
     CitizenSettlePublic,
     WorklistPagePublic,
 )
-from services.api.worklist.queries import read_worklist, teams_in_view, worklist_fingerprint
+from services.api.worklist.queries import read_worklist, teams_in_view
 
 router = APIRouter(prefix="/api/v1/worklist", tags=["worklist"])
 
@@ -55,54 +55,75 @@ async def worklist(
     # is JSON already (services/api/worklist/answer.py), so FastAPI does not validate it
     # against the schema again
     now = clock.now()
-    answer = await run_in_threadpool(
-        read_worklist,
-        uow,
-        actor=principal,
-        now=now,
-        care_team_id=care_team_id,
-        bands=band or [],
-        limit=page.limit,
-        offset=page.offset,
-        action="worklist.read",
-        answers=request.app.state.worklist_answers,
+
+    def read_and_commit() -> bytes:
+        # the read, its audit and the commit in one hand-over: the audit is committed
+        # before the answer is sent, as in every route
+        answer = read_worklist(
+            uow,
+            actor=principal,
+            now=now,
+            care_team_id=care_team_id,
+            bands=band or [],
+            limit=page.limit,
+            offset=page.offset,
+            action="worklist.read",
+            answers=request.app.state.worklist_answers,
+        )
+        uow.commit()
+        return answer.body(now)
+
+    return Response(await run_in_threadpool(read_and_commit), media_type="application/json")
+
+
+def pulse_of(request: Request) -> TeamPulse:
+    """The app's one poller of the watched teams, one per event loop (a test client runs
+    the same app on a loop of its own each time)."""
+    state = request.app.state
+    loop = asyncio.get_running_loop()
+    held: tuple[asyncio.AbstractEventLoop, TeamPulse] | None = getattr(
+        state, "worklist_pulse", None
     )
-    return Response(answer.body(now), media_type="application/json")
-
-
-def _fingerprint(engine: Engine, team_ids: frozenset[uuid.UUID]) -> str:
-    with Session(engine) as session:
-        return worklist_fingerprint(session, team_ids=team_ids)
+    if held is None or held[0] is not loop:
+        engine: Engine = state.engine
+        held = (
+            loop,
+            TeamPulse(
+                engine,
+                lambda: database_slots(request),
+                state.api_settings.live_poll_seconds,
+            ),
+        )
+        state.worklist_pulse = held
+    return held[1]
 
 
 async def live_events(
-    request: Request, *, team_ids: frozenset[uuid.UUID], poll: float, lifetime: float
+    request: Request, *, team_ids: frozenset[uuid.UUID], lifetime: float
 ) -> AsyncIterator[str]:
     """``changed`` whenever the teams' alerts change; a comment line as a heartbeat. Ends
-    after ``lifetime`` seconds (EventSource reconnects by itself after ``retry``)."""
-    engine: Engine = request.app.state.engine
-    slots = database_slots(request)
+    after ``lifetime`` seconds (EventSource reconnects by itself after ``retry``). The
+    database is polled once per process for every stream (:mod:`services.api.worklist.live`)."""
+    pulse = pulse_of(request)
     loop = asyncio.get_running_loop()
     ends = loop.time() + lifetime
-
-    async def fingerprint() -> str:
-        async with slots:  # a poll takes a connection like a request (services/api/deps.py)
-            return await run_in_threadpool(_fingerprint, engine, team_ids)
-
-    last = await fingerprint()
-    yield f"retry: 1000\nevent: ready\ndata: {json.dumps({'version': last})}\n\n"
-    beat = loop.time()
-    while loop.time() < ends:
-        await asyncio.sleep(poll)
-        if await request.is_disconnected():
-            return
-        current = await fingerprint()
-        if current != last:
-            last = current
-            yield f"event: changed\ndata: {json.dumps({'version': current})}\n\n"
-        elif loop.time() - beat > 15:
-            beat = loop.time()
-            yield ": keep-alive\n\n"
+    last = await pulse.watch(team_ids)
+    try:
+        yield f"retry: 1000\nevent: ready\ndata: {json.dumps({'version': last})}\n\n"
+        beat = loop.time()
+        while loop.time() < ends:
+            await pulse.next_round(timeout=min(15.0, max(0.0, ends - loop.time())))
+            if await request.is_disconnected():
+                return
+            current = pulse.version(team_ids)
+            if current != last:
+                last = current
+                yield f"event: changed\ndata: {json.dumps({'version': current})}\n\n"
+            elif loop.time() - beat > 15:
+                beat = loop.time()
+                yield ": keep-alive\n\n"
+    finally:
+        pulse.unwatch(team_ids)
 
 
 @router.get(
@@ -134,7 +155,6 @@ def worklist_events(
         live_events(
             request,
             team_ids=teams,
-            poll=api_settings.live_poll_seconds,
             lifetime=api_settings.live_stream_seconds,
         ),
         media_type="text/event-stream",

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 from datetime import timedelta
 from html import unescape
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from pust.db.engine import session_scope
-from pust.db.tables import Alert, Citizen
+from pust.db.tables import Alert, AuditEvent, Citizen
 from tests.integration.api.test_web import login
 from tests.integration.api.world import NOW, World
 
@@ -123,3 +124,51 @@ def test_a_watch_is_in_the_lower_band_with_how_often_and_since_when_and_not_a_ta
     assert "Åbne alarmer (2)" in citizen
     with Session(engine) as s:
         assert {s.get(Alert, a).status for a in (anna_watch, arne_watch)} == {"open"}  # type: ignore[union-attr]
+
+
+def test_a_citizen_with_a_task_and_a_watch_is_audited_once_per_page_read(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """Anna is a task row and a lower-band row on the same page: one ``worklist.page.read``
+    per read of the page (and of its live fragment), not one per list she is in."""
+    _watches(engine, world)
+    anna, arne = world.a.citizen_ids
+    login(client, "nurse-a")
+    assert client.get("/").status_code == 200
+    assert client.get("/ui/worklist/rows").status_code == 200
+    with Session(engine) as s:
+        events = s.exec(
+            select(AuditEvent).where(col(AuditEvent.action) == "worklist.page.read")
+        ).all()
+    # three reads: the page the login lands on, the page again, the live fragment
+    assert Counter(e.citizen_id for e in events) == {anna: 3, arne: 3}
+
+
+def test_the_citizens_alert_and_watch_cards_are_one_markup_each_resolve_naming_its_reason(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """One item for an alert and a watch (issue 13): the same badge, reason, meta and
+    "Afslut…" disclosure, whose name says which reason it closes (a screen reader hears
+    more than "Afslut…" three times); only the alert has an acknowledge form."""
+    anna_watch, _ = _watches(engine, world)
+    red = world.a.alert_ids[0]
+    login(client, "nurse-a")
+    page = client.get(f"/citizens/{world.a.citizen_ids[0]}").text
+    alerts = _section(page, 'class="card card-alerts"', '<div class="card card-watches">')
+    watches = _section(page, 'class="card card-watches"', '<div class="card card-plan">')
+    assert f"/ui/alerts/{red}/resolve" in alerts and f"/ui/alerts/{anna_watch}/resolve" in watches
+    for card in (alerts, watches):
+        items = card.split("<li ")[1:]
+        assert items
+        for item in items:
+            why = re.search(r'<span class="why">(.*?)</span>', item, re.S)
+            summary = re.search(r"<summary>(.*?)</summary>", item, re.S)
+            assert why and summary, item
+            assert summary.group(1).startswith("Afslut…")
+            assert f'<span class="visually-hidden"> {why.group(1)}</span>' in summary.group(1)
+    assert ANNA_WATCH in watches
+    for card in (alerts, watches):
+        assert '<span class="badge badge-' in card and '<span class="why">' in card
+        assert '<span class="alert-meta">' in card
+    assert f"/ui/alerts/{red}/acknowledge" in alerts
+    assert "/acknowledge" not in watches

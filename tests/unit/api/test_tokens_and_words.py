@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -139,3 +140,22 @@ def test_connect_packet_is_mqtt_311() -> None:
     assert packet[0] == 0x10
     assert packet[1] == len(packet) - 2
     assert packet[2:9] == b"\x00\x04MQTT\x04"
+
+
+def test_the_watch_texts_say_only_what_the_alert_texts_do_not() -> None:
+    """Issue 13: a watch's "seen" line ends with the same "… siden" / "… ago" as an alert's
+    age (the catalogue's ``ago``), not a copy of it in its own entries."""
+    for key in ("watch_seen_once", "watch_seen_times"):
+        da, en = CATALOGUE[key]
+        assert "{age}" not in da and "{age}" not in en
+    from services.api.web.formatting import Formatter
+    from services.api.web.watch_band import seen_text
+
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    fmt = Formatter("da", ZoneInfo("Europe/Copenhagen"))
+    text = seen_text("da", fmt, times=3, since=now - timedelta(days=2, hours=1), now=now)
+    assert text == "set 3 gange siden 29.11.2026 12.00 (2 d siden)"
+    english = Formatter("en", ZoneInfo("Europe/Copenhagen"))
+    assert seen_text("en", english, times=1, since=now - timedelta(hours=3), now=now).endswith(
+        "(3 h ago)"
+    )
