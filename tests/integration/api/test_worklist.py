@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -203,3 +204,48 @@ def test_live_events_announce_a_new_alert(
             s.commit()
         seen = [next(lines) for _ in range(2)]
     assert seen[0] == "event: changed"
+
+
+def test_the_live_streams_of_many_nurses_share_one_poll(
+    app: FastAPI, client: TestClient, headers: Headers, engine: Engine, world: World
+) -> None:
+    """Issue 17: one grouped fingerprint query per round for every open stream of the
+    process (not one per nurse); the change still reaches the team's nurse."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from tests.integration.api.world import NOW
+
+    polls: list[str] = []
+
+    def count(_c: object, _cur: object, statement: str, *_args: object) -> None:
+        if "GROUP BY alert.care_team_id" in statement:
+            polls.append(statement)
+
+    event.listen(app.state.engine, "before_cursor_execute", count)
+    try:
+        with (
+            client.stream("GET", "/api/v1/worklist/events", headers=headers("nurse-a")) as a,
+            client.stream("GET", "/api/v1/worklist/events", headers=headers("nurse-b")) as b,
+            client.stream("GET", "/api/v1/worklist/events", headers=headers("admin")) as c,
+        ):
+            streams = [s.iter_lines() for s in (a, b, c)]
+            for lines in streams:
+                assert [next(lines) for _ in range(4)][:2] == ["retry: 1000", "event: ready"]
+            with Session(engine) as s:
+                alert = s.get(Alert, world.a.alert_ids[2])
+                assert alert is not None
+                alert.count += 1
+                alert.updated_at = NOW + timedelta(seconds=5)
+                s.add(alert)
+                s.commit()
+            assert next(streams[0]) == "event: changed"
+            _, pulse = app.state.worklist_pulse
+            rounds = pulse.rounds
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", count)
+    assert rounds >= 1
+    # the streams' first reads (one per team not yet watched: A and B), one per round, and
+    # at most one round in flight; a poll per stream would be 3 per round
+    assert 2 + rounds <= len(polls) <= 2 + rounds + 1
