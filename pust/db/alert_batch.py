@@ -34,6 +34,7 @@ from sqlmodel import Session
 
 from pust.db.alert_rows import routing_policies, routing_policy
 from pust.db.alert_state_rows import column_values, state_of
+from pust.db.lean import among
 from pust.db.tables.alerts import Alert, AlertEvent
 from pust.domain import alert_aggregate
 from pust.domain.alert_aggregate import AlertState, Breach, LifecycleEvent, Transition
@@ -176,7 +177,7 @@ def _latest(
     for start in range(0, len(keys), 500):
         rows = session.execute(
             select(*_COLUMNS)
-            .where(_TABLE.c.open_key.in_(keys[start : start + 500]))
+            .where(among(session, _TABLE.c.open_key, keys[start : start + 500]))
             .order_by(_TABLE.c.open_key)
             .with_for_update()
         ).all()

@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from pust.db.alert_batch import AutoResolve, BatchChange, Step, insert_events, raise_batch
 from pust.db.alert_repository import Breach, routing_policy
 from pust.db.alert_state_rows import new_row
+from pust.db.lean import among
 from pust.db.outbox import MQTT, Outgoing, enqueue_many
 from pust.db.tables.readings import QuestionnaireResponse, Reading
 from pust.domain.alert_aggregate import AlertState, LifecycleEvent
@@ -189,7 +190,7 @@ def out_of_hours_events(session: Session, alerts: Sequence[AlertState]) -> dict[
         if ids:
             for row_id, device_id, message_id in session.execute(
                 select(col(table.id), col(table.device_id), col(table.message_id)).where(
-                    col(table.id).in_(sorted(ids))
+                    among(session, col(table.id), sorted(ids))
                 )
             ).all():
                 found[row_id] = (device_id, message_id)

@@ -2,7 +2,7 @@
 
 What to load is asked of the rule set (:meth:`pust.domain.limits.RuleSet.history_needs`:
 days per measurement type for a reading of a given type), never of the rule kinds by name.
-One query per measurement type covers every reading of the batch; each reading then gets
+One query covers every reading of the batch, all types; each reading then gets
 the points inside its own windows (up to and including its own time, never itself: the
 oximeter's SpO2 and pulse share a time, and a combination rule judges one with the other;
 rules that look back only take what is strictly before).
@@ -19,8 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select
+from sqlmodel import Session, col
+from sqlmodel import select as select_model
 
+from pust.db.lean import among, table_of
 from pust.db.tables.readings import QuestionnaireResponse, Reading
 from pust.domain.baselines import TimedValue
 from pust.domain.measurement_types import MeasurementType
@@ -28,6 +31,7 @@ from pust.domain.measurement_types import MeasurementType
 _MEASURED = {t.value for t in MeasurementType}
 
 HistoryKey = tuple[uuid.UUID, str]
+_R = table_of(Reading)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,31 +58,44 @@ class ReadingHistory:
         self._covered: dict[HistoryKey, tuple[datetime, datetime]] = {}
 
     def load(self, wanted: Iterable[HistoryWanted]) -> None:
-        """Load what every reading of ``wanted`` needs, one query per measurement type."""
+        """Load what every reading of ``wanted`` needs: one query for all its measurement
+        types and citizens (each type from the earliest start its readings need)."""
         ranges: dict[str, tuple[set[uuid.UUID], datetime, datetime]] = {}
         for want in wanted:
             for type_, days in want.needs.items():
                 since = want.before - timedelta(days=days)
-                citizens, low, high = ranges.get(type_, (set(), since, want.before))
+                found = ranges.get(type_)
+                if found is None:
+                    ranges[type_] = ({want.citizen_id}, since, want.before)
+                    continue
+                citizens, low, high = found
                 citizens.add(want.citizen_id)
-                ranges[type_] = (citizens, min(low, since), max(high, want.before))
-        for type_, (citizens, since, until) in ranges.items():
-            ids = sorted(citizens)
-            rows = self._session.exec(
-                select(Reading.id, Reading.citizen_id, Reading.measured_at, Reading.value).where(
-                    col(Reading.citizen_id).in_(ids),
-                    Reading.type == type_,
-                    col(Reading.valid).is_(True),
-                    Reading.measured_at >= since,
-                    Reading.measured_at <= until,
-                )
-            ).all()
-            for citizen_id in ids:
-                self._points[(citizen_id, type_)] = []
-                self._covered[(citizen_id, type_)] = (since, until)
-            for row_id, citizen_id, at, value in rows:
-                if row_id is not None:
-                    self._points[(citizen_id, type_)].append(_Point(row_id, at, value))
+                if since < low or want.before > high:
+                    ranges[type_] = (citizens, min(low, since), max(high, want.before))
+        if not ranges:
+            return
+        everyone = sorted({c for citizens, _low, _high in ranges.values() for c in citizens})
+        since = min(low for _citizens, low, _high in ranges.values())
+        until = max(high for _citizens, _low, high in ranges.values())
+        rows = self._session.execute(
+            select(_R.c.id, _R.c.citizen_id, _R.c.type, _R.c.measured_at, _R.c.value).where(
+                among(self._session, _R.c.citizen_id, everyone),
+                among(self._session, _R.c.type, sorted(ranges)),
+                _R.c.valid.is_(True),
+                _R.c.measured_at >= since,
+                _R.c.measured_at <= until,
+            )
+        ).all()
+        loaded: dict[HistoryKey, list[_Point]] = {}  # only what this load asked for
+        for type_, (citizens, low, high) in ranges.items():
+            for citizen_id in citizens:
+                loaded[(citizen_id, type_)] = []
+                self._covered[(citizen_id, type_)] = (low, high)
+        for row_id, citizen_id, type_, at, value in rows:
+            points = loaded.get((citizen_id, type_))
+            if points is not None and row_id is not None:
+                points.append(_Point(row_id, at, value))
+        self._points.update(loaded)
 
     def of(self, want: HistoryWanted) -> dict[str, list[TimedValue]]:
         """The earlier valid readings of each needed type within its window (loaded now if
@@ -121,7 +138,7 @@ class ReadingHistory:
             return found
         since = answered_at - timedelta(days=max(items.values()))
         rows = self._session.exec(
-            select(QuestionnaireResponse.answered_at, QuestionnaireResponse.answers).where(
+            select_model(QuestionnaireResponse.answered_at, QuestionnaireResponse.answers).where(
                 QuestionnaireResponse.citizen_id == citizen_id,
                 QuestionnaireResponse.questionnaire == questionnaire,
                 col(QuestionnaireResponse.valid).is_(True),
