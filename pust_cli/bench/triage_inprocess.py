@@ -87,10 +87,7 @@ def _server_cpu(engine: Engine) -> float | None:
         return None
     with engine.connect() as connection:
         pids = connection.execute(
-            text(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database()"
-            )
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
         ).scalars()
         total = 0.0
         tick = os.sysconf("SC_CLK_TCK")
