@@ -47,8 +47,7 @@ class HistoryWanted:
 @dataclass(frozen=True, slots=True)
 class _Point:
     id: int
-    at: datetime
-    value: float
+    timed: TimedValue  # immutable: handed to every reading whose window holds it
 
 
 class ReadingHistory:
@@ -94,7 +93,7 @@ class ReadingHistory:
         for row_id, citizen_id, type_, at, value in rows:
             points = loaded.get((citizen_id, type_))
             if points is not None and row_id is not None:
-                points.append(_Point(row_id, at, value))
+                points.append(_Point(row_id, TimedValue(at, value)))
         self._points.update(loaded)
 
     def of(self, want: HistoryWanted) -> dict[str, list[TimedValue]]:
@@ -106,9 +105,9 @@ class ReadingHistory:
         for type_, days in want.needs.items():
             since = want.before - timedelta(days=days)
             found[type_] = [
-                TimedValue(p.at, p.value)
+                p.timed
                 for p in self._points[(want.citizen_id, type_)]
-                if since <= p.at <= want.before and p.id != want.reading_id
+                if since <= p.timed.at <= want.before and p.id != want.reading_id
             ]
         return found
 

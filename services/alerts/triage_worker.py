@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -177,9 +178,12 @@ class TriageWorker:
         try:
             if row.kind is Kind.READING:
                 facts = ReadingFacts(type=row.type, value=row.value, measured_at=row.observed_at)
+                compiled = self._needs.rules_of(rules, row.type)
                 want = _history_wanted(row, context, self._needs)
                 history = histories.of(want) if want is not None else {}
-                return triage_reading(facts, rules, baselines=context.baselines, history=history)
+                return triage_reading(
+                    facts, compiled.rules, baselines=context.baselines, history=history
+                )
             needs = rules.response_history_needs(row.questionnaire)
             earlier = (
                 histories.of_response(row.citizen_id, row.questionnaire, row.observed_at, needs)
@@ -221,23 +225,38 @@ def _care_team(session: Session, row: Pending) -> uuid.UUID:
     return citizen.care_team_id
 
 
+@dataclass(frozen=True, slots=True)
+class TypeRules:
+    """A rule set as a reading of one type sees it: ``rules``, the rules that judge such a
+    reading as a rule set of their own (triage then scans and groups only those: the same
+    verdict, since only rules that apply to a subject ever judge it or name its concerns),
+    and ``needs``, what they look back on (:meth:`~pust.domain.limits.RuleSet.history_needs`)."""
+
+    rules: RuleSet
+    needs: dict[str, int]
+
+
 class HistoryNeeds:
-    """What a rule set's rules look back on for a reading of a type
-    (:meth:`~pust.domain.limits.RuleSet.history_needs`), remembered per parsed rule set:
-    the loader keeps each parsed rule set for good, and a rule set is never edited."""
+    """:class:`TypeRules` per parsed rule set and reading type, remembered: the loader keeps
+    each parsed rule set for good, and a rule set is never edited."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[int, str], tuple[RuleSet, dict[str, int]]] = {}
+        self._known: dict[tuple[int, str], tuple[RuleSet, TypeRules]] = {}
 
     def of(self, rules: RuleSet, type_: str) -> dict[str, int]:
+        return self.rules_of(rules, type_).needs
+
+    def rules_of(self, rules: RuleSet, type_: str) -> TypeRules:
         found = self._known.get((id(rules), type_))
         if found is not None and found[0] is rules:
             return found[1]
         if len(self._known) > 10_000:
             self._known.clear()
-        needs = rules.history_needs(type_)
-        self._known[(id(rules), type_)] = (rules, needs)
-        return needs
+        probe = ReadingFacts(type=type_, value=0.0, measured_at=datetime.min)
+        applying = RuleSet(rules=rules.applying_to(probe), alert_groups=rules.alert_groups)
+        compiled = TypeRules(applying, rules.history_needs(type_))
+        self._known[(id(rules), type_)] = (rules, compiled)
+        return compiled
 
 
 def _history_wanted(
