@@ -34,7 +34,7 @@ from services.alerts.abnormal_first import AbnormalFirst
 from services.alerts.alert_effects import Source, apply_triages, technical_breach
 from services.alerts.citizen_context import CitizenContext, ContextLoader
 from services.alerts.pending import Kind, Outcome, Pending, claim, write
-from services.alerts.reading_history import HistoryWanted, ReadingHistory
+from services.alerts.reading_history import HistoryWanted, ReadingHistory, ResponseWanted
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,11 @@ class TriageWorker:
             want
             for row in rows
             if (want := _history_wanted(row, contexts.get(row.citizen_id), self._needs))
+        )
+        histories.load_responses(
+            sheet
+            for row in rows
+            if (sheet := _response_wanted(row, contexts.get(row.citizen_id), self._needs))
         )
         verdicts = [self._judge(session, row, contexts, histories, now) for row in rows]
         outcomes = []
@@ -184,7 +189,7 @@ class TriageWorker:
                 return triage_reading(
                     facts, compiled.rules, baselines=context.baselines, history=history
                 )
-            needs = rules.response_history_needs(row.questionnaire)
+            needs = self._needs.of_response(rules, row.questionnaire)
             earlier = (
                 histories.of_response(row.citizen_id, row.questionnaire, row.observed_at, needs)
                 if needs
@@ -242,9 +247,21 @@ class HistoryNeeds:
 
     def __init__(self) -> None:
         self._known: dict[tuple[int, str], tuple[RuleSet, TypeRules]] = {}
+        self._responses: dict[tuple[int, str], tuple[RuleSet, dict[str, int]]] = {}
 
     def of(self, rules: RuleSet, type_: str) -> dict[str, int]:
         return self.rules_of(rules, type_).needs
+
+    def of_response(self, rules: RuleSet, questionnaire: str) -> dict[str, int]:
+        """:meth:`~pust.domain.limits.RuleSet.response_history_needs`, remembered."""
+        found = self._responses.get((id(rules), questionnaire))
+        if found is not None and found[0] is rules:
+            return found[1]
+        if len(self._responses) > 10_000:
+            self._responses.clear()
+        needs = rules.response_history_needs(questionnaire)
+        self._responses[(id(rules), questionnaire)] = (rules, needs)
+        return needs
 
     def rules_of(self, rules: RuleSet, type_: str) -> TypeRules:
         found = self._known.get((id(rules), type_))
@@ -269,3 +286,15 @@ def _history_wanted(
     if not needs:
         return None
     return HistoryWanted(row.citizen_id, row.id, row.observed_at, needs)
+
+
+def _response_wanted(
+    row: Pending, context: CitizenContext | None, needs_of: HistoryNeeds
+) -> ResponseWanted | None:
+    """What a response's rules look back on (asked of its rule set), None if nothing."""
+    if row.kind is not Kind.RESPONSE or not row.valid or context is None or context.rules is None:
+        return None
+    needs = needs_of.of_response(context.rules, row.questionnaire)
+    if not needs:
+        return None
+    return ResponseWanted(row.citizen_id, row.questionnaire, row.observed_at, needs)

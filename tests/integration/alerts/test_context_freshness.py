@@ -11,13 +11,13 @@ from sqlmodel import select
 from pust.db.engine import session_scope
 from pust.db.tables import Alert, Baseline, LimitSet, TriageResult
 from pust.domain.clock import FrozenClock
-from pust.domain.limits import AbsoluteLimit, RuleSet
+from pust.domain.limits import AbsoluteLimit, RuleSet, SymptomScoreRule
 from pust.domain.measurement_types import MeasurementType
 from pust.messaging.topics import Topics
 from services.alerts.reading_history import HistoryWanted, ReadingHistory
 from services.alerts.triage_worker import TriageWorker
 
-from .world import NOW, AlertsWorld, add_reading, seed
+from .world import NOW, AlertsWorld, add_reading, add_response, seed
 
 
 def _spo2_red_below(limit: float) -> dict[str, object]:
@@ -148,3 +148,37 @@ def test_history_loaded_twice_holds_each_earlier_reading_once(engine: Engine) ->
         other = history.of(HistoryWanted(second, -1, NOW, {"pulse": 1}))
     assert {type_: len(values) for type_, values in found.items()} == {"spo2": 3, "pulse": 3}
     assert {type_: len(values) for type_, values in other.items()} == {"pulse": 3}
+
+
+def test_two_sheets_in_one_batch_see_each_other_in_order(engine: Engine) -> None:
+    # one query for the earlier sheets of the whole batch: the later sheet holds with the
+    # earlier one of the same batch, the earlier one sees nothing before it
+    rules = RuleSet(
+        rules=(
+            SymptomScoreRule(
+                questionnaire="kol-symptoms-v1",
+                items=("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed"),
+                watch=1,
+                yellow=2,
+                holds_within_days=2,
+                holds_same_symptom=True,
+            ),
+        )
+    )
+    world = seed(engine, rules=rules)
+    answers = {"more_breathless": False, "more_cough": True, "more_sputum": False}
+    earlier = add_response(engine, world, answers=answers, answered_at=NOW - timedelta(hours=20))
+    later = add_response(engine, world, answers=answers, answered_at=NOW)
+    worker = TriageWorker(engine=engine, clock=FrozenClock(NOW), topics=Topics("t/pust/v1"))
+    assert worker.drain() == 2
+    with session_scope(engine) as session:
+        severity = {
+            r.questionnaire_response_id: r.severity for r in session.exec(select(TriageResult))
+        }
+    assert severity == {earlier: "yellow", later: "yellow"}
+    with session_scope(engine) as session:
+        kinds = sorted((a.rule_key, a.kind) for a in session.exec(select(Alert)).all())
+    assert kinds == [
+        ("questionnaire.symptom_score", "reading"),
+        ("questionnaire.symptom_score.watch", "watch"),
+    ]
