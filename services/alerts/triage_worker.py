@@ -93,16 +93,13 @@ class TriageWorker:
         now = self._clock.now()
         contexts = self._contexts.load(session, {row.citizen_id for row in rows}, now=now)
         histories = ReadingHistory(session)
-        histories.load(
+        wanted = [
             want
             for row in rows
-            if (want := _history_wanted(row, contexts.get(row.citizen_id), self._needs))
-        )
-        histories.load_responses(
-            sheet
-            for row in rows
-            if (sheet := _response_wanted(row, contexts.get(row.citizen_id), self._needs))
-        )
+            if (want := _look_back(row, contexts.get(row.citizen_id), self._needs))
+        ]
+        histories.load(w for w in wanted if isinstance(w, HistoryWanted))
+        histories.load_responses(w for w in wanted if isinstance(w, ResponseWanted))
         verdicts = [self._judge(session, row, contexts, histories, now) for row in rows]
         outcomes = []
         effects = []
@@ -184,8 +181,8 @@ class TriageWorker:
             if row.kind is Kind.READING:
                 facts = ReadingFacts(type=row.type, value=row.value, measured_at=row.observed_at)
                 compiled = self._needs.rules_of(rules, row.type)
-                want = _history_wanted(row, context, self._needs)
-                history = histories.of(want) if want is not None else {}
+                want = _look_back(row, context, self._needs)
+                history = histories.of(want) if isinstance(want, HistoryWanted) else {}
                 return triage_reading(
                     facts, compiled.rules, baselines=context.baselines, history=history
                 )
@@ -276,24 +273,16 @@ class HistoryNeeds:
         return compiled
 
 
-def _history_wanted(
+def _look_back(
     row: Pending, context: CitizenContext | None, needs_of: HistoryNeeds
-) -> HistoryWanted | None:
-    """What a reading's rules look back on (asked of its rule set), None if nothing."""
-    if row.kind is not Kind.READING or not row.valid or context is None or context.rules is None:
+) -> HistoryWanted | ResponseWanted | None:
+    """What a reading's or response's rules look back on (asked of its rule set), None if
+    nothing."""
+    if not row.valid or context is None or context.rules is None:
         return None
-    needs = needs_of.of(context.rules, row.type)
-    if not needs:
-        return None
-    return HistoryWanted(row.citizen_id, row.id, row.observed_at, needs)
-
-
-def _response_wanted(
-    row: Pending, context: CitizenContext | None, needs_of: HistoryNeeds
-) -> ResponseWanted | None:
-    """What a response's rules look back on (asked of its rule set), None if nothing."""
-    if row.kind is not Kind.RESPONSE or not row.valid or context is None or context.rules is None:
-        return None
+    if row.kind is Kind.READING:
+        needs = needs_of.of(context.rules, row.type)
+        return HistoryWanted(row.citizen_id, row.id, row.observed_at, needs) if needs else None
     needs = needs_of.of_response(context.rules, row.questionnaire)
     if not needs:
         return None
