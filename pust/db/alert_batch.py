@@ -28,12 +28,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import Row, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import Row, TextClause, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from pust.db.alert_rows import routing_policies, routing_policy
-from pust.db.alert_state_rows import column_values, state_of
+from pust.db.alert_state_rows import column_values, new_row_values, state_of
+from pust.db.lean import among
 from pust.db.tables.alerts import Alert, AlertEvent
 from pust.domain import alert_aggregate
 from pust.domain.alert_aggregate import AlertState, Breach, LifecycleEvent, Transition
@@ -176,7 +177,7 @@ def _latest(
     for start in range(0, len(keys), 500):
         rows = session.execute(
             select(*_COLUMNS)
-            .where(_TABLE.c.open_key.in_(keys[start : start + 500]))
+            .where(among(session, _TABLE.c.open_key, keys[start : start + 500]))
             .order_by(_TABLE.c.open_key)
             .with_for_update()
         ).all()
@@ -243,7 +244,7 @@ def _insert_new(session: Session, slots: dict[Pair, _Slot]) -> set[Pair]:
     owner: dict[uuid.UUID, Pair] = {}
     for pair, slot in slots.items():
         for state in _new_states(slot):
-            rows.append(_new_row(state))
+            rows.append(new_row_values(state))
             owner[state.id] = pair
     if not rows:
         return set()
@@ -261,22 +262,6 @@ def _insert_new(session: Session, slots: dict[Pair, _Slot]) -> set[Pair]:
             )
             inserted.update(session.execute(statement).scalars())
     return {pair for alert_id, pair in owner.items() if alert_id not in inserted}
-
-
-def _new_row(state: AlertState) -> dict[str, Any]:
-    return {
-        "id": state.id,
-        "citizen_id": state.citizen_id,
-        "care_team_id": state.care_team_id,
-        "device_id": state.device_id,
-        "kind": state.kind.value,
-        "rule_key": state.rule_key,
-        "concern": state.concern,
-        "first_seen_at": state.first_seen_at,
-        "late": False,
-        "created_at": state.updated_at,
-        **column_values(state),
-    }
 
 
 # PostgreSQL: every changed alert of the batch in one statement
@@ -330,12 +315,23 @@ _INSERT_TYPES = {
     "created_at": "timestamptz",
     **_UPDATE_TYPES,
 }
-_INSERT_POSTGRESQL = text(
-    'INSERT INTO alert ("'  # noqa: S608 (names from the constants above)
-    + '", "'.join(_INSERT_TYPES)
-    + '") SELECT * FROM unnest('
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _INSERT_TYPES.items())
-    + ") ON CONFLICT (open_key) DO NOTHING RETURNING id"
+
+
+def _unnest_insert(table: str, types: dict[str, str], suffix: str = "") -> TextClause:
+    """``INSERT INTO table (…) SELECT * FROM unnest(:column::type[], …) suffix``: every row
+    of a batch in one statement of constant text (one array parameter per column)."""
+    return text(
+        f'INSERT INTO {table} ("'  # noqa: S608 (names from the constants of this module)
+        + '", "'.join(types)
+        + '") SELECT * FROM unnest('
+        + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in types.items())
+        + ")"
+        + suffix
+    )
+
+
+_INSERT_POSTGRESQL = _unnest_insert(
+    "alert", _INSERT_TYPES, " ON CONFLICT (open_key) DO NOTHING RETURNING id"
 )
 _EVENT_TYPES = {
     "alert_id": "uuid",
@@ -344,13 +340,7 @@ _EVENT_TYPES = {
     "kind": "text",
     "detail": "jsonb",
 }
-_INSERT_EVENTS_POSTGRESQL = text(
-    'INSERT INTO alert_event ("'  # noqa: S608 (names from the constants above)
-    + '", "'.join(_EVENT_TYPES)
-    + '") SELECT * FROM unnest('
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _EVENT_TYPES.items())
-    + ")"
-)
+_INSERT_EVENTS_POSTGRESQL = _unnest_insert("alert_event", _EVENT_TYPES)
 
 
 def _arrays(rows: list[dict[str, Any]], types: dict[str, str]) -> dict[str, list[Any]]:

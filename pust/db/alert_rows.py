@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from pust.db.lean import among
 from pust.db.tables.alerts import Alert, AlertEvent
 from pust.db.tables.care import CareTeamRouting
 from pust.domain.alert_lifecycle import EventKind, open_key
@@ -54,7 +55,7 @@ def routing_policies(
         stored: dict[uuid.UUID, Any] = dict(
             session.execute(
                 select(CareTeamRouting.care_team_id, CareTeamRouting.policy).where(
-                    col(CareTeamRouting.care_team_id).in_(missing)
+                    among(session, col(CareTeamRouting.care_team_id), missing)
                 )
             ).all()
         )

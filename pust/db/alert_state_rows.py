@@ -1,8 +1,13 @@
 """The one mapping between the alert aggregate (:mod:`pust.domain.alert_aggregate`) and its
-rows: an :class:`~pust.db.tables.alerts.Alert` ⇄ an ``AlertState``, and a transition's
-events → :class:`~pust.db.tables.alerts.AlertEvent` rows. No query is made here."""
+rows: an :class:`~pust.db.tables.alerts.Alert` (or a Core row read by column name) ⇄ an
+``AlertState``, the column values of a new or changed alert (the ORM path of
+:mod:`pust.db.alert_raising` and the batch path of :mod:`pust.db.alert_batch` alike), and a
+transition's events → :class:`~pust.db.tables.alerts.AlertEvent` rows. No query is made
+here."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlmodel import Session
 
@@ -47,7 +52,7 @@ def state_of(row: Alert) -> AlertState:
     )
 
 
-def column_values(state: AlertState) -> dict[str, object]:
+def column_values(state: AlertState) -> dict[str, Any]:
     return {
         "severity": state.severity.value,
         "band_order": state.band_order,
@@ -76,25 +81,26 @@ def column_values(state: AlertState) -> dict[str, object]:
     }
 
 
+def new_row_values(state: AlertState) -> dict[str, Any]:
+    """Every column of the row of a new alert: the ones a state never changes, then
+    :func:`column_values`."""
+    return {
+        "id": state.id,
+        "citizen_id": state.citizen_id,
+        "care_team_id": state.care_team_id,
+        "device_id": state.device_id,
+        "kind": state.kind.value,
+        "rule_key": state.rule_key,
+        "concern": state.concern,
+        "first_seen_at": state.first_seen_at,
+        "late": False,
+        "created_at": state.updated_at,
+        **column_values(state),
+    }
+
+
 def new_row(state: AlertState) -> Alert:
-    row = Alert(
-        id=state.id,
-        citizen_id=state.citizen_id,
-        care_team_id=state.care_team_id,
-        device_id=state.device_id,
-        kind=state.kind.value,
-        rule_key=state.rule_key,
-        concern=state.concern,
-        severity=state.severity.value,
-        band_order=state.band_order,
-        first_seen_at=state.first_seen_at,
-        last_seen_at=state.last_seen_at,
-        reasons=[],
-        created_at=state.updated_at,
-        updated_at=state.updated_at,
-    )
-    write_state(row, state)
-    return row
+    return Alert(**new_row_values(state))
 
 
 def write_state(row: Alert, state: AlertState) -> None:

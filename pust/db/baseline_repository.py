@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from pust.db.lean import among, table_of
 from pust.db.tables.clinical import Baseline
 from pust.db.tables.readings import QuestionnaireResponse, Reading
 from pust.domain.baselines import (
@@ -26,6 +27,8 @@ from pust.domain.baselines import (
 )
 from pust.domain.measurement_types import MeasurementType
 
+_B = table_of(Baseline)
+
 
 def current_baselines(session: Session, citizen_id: uuid.UUID) -> dict[str, float]:
     return current_baselines_of(session, [citizen_id]).get(citizen_id, {})
@@ -35,15 +38,14 @@ def current_baselines_of(
     session: Session, citizen_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, float]]:
     """The current baselines of several citizens in one query."""
-    rows = session.exec(
-        select(Baseline)
-        .where(col(Baseline.citizen_id).in_(list(citizen_ids)))
-        .where(col(Baseline.superseded_at).is_(None))
-        .order_by(col(Baseline.set_at))
+    rows = session.execute(
+        select(_B.c.citizen_id, _B.c.type, _B.c.value)
+        .where(among(session, _B.c.citizen_id, citizen_ids), _B.c.superseded_at.is_(None))
+        .order_by(_B.c.set_at)
     ).all()
     found: dict[uuid.UUID, dict[str, float]] = {}
-    for row in rows:  # the newest wins if two were ever written
-        found.setdefault(row.citizen_id, {})[row.type] = row.value
+    for citizen_id, type_, value in rows:  # the newest wins if two were ever written
+        found.setdefault(citizen_id, {})[type_] = value
     return found
 
 

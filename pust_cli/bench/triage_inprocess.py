@@ -1,8 +1,9 @@
 """CPU per triaged reading, in process: a fresh database, a cohort of citizens, N untriaged
 readings (mostly green, some red, some in the watch band), then the triage worker drains
 them in this process while its CPU time (``time.process_time``) and the wall clock are
-taken. Start-up, seeding and imports are outside the measurement; the database server's own
-CPU is not in it (it is another process).
+taken. Start-up, seeding and imports are outside the measurement. The database server's CPU
+is taken apart (``server_cpu_us_per_reading``: its backends of the run's database, from
+``/proc``, when the server runs on this machine).
 
     uv run python -m pust_cli.bench.triage_inprocess --database-url postgresql://… \\
         --citizens 500 --readings 4000
@@ -21,7 +22,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from pust.db.engine import build_engine, session_scope
@@ -79,6 +80,27 @@ def _seed(url: str, *, citizens: int, readings: int, seed: int) -> None:
         engine.dispose()
 
 
+def _server_cpu(engine: Engine) -> float | None:
+    """CPU seconds of the database server's backends of this database (PostgreSQL on this
+    machine: ``/proc/<pid>/stat``); None elsewhere."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        pids = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        total = 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                return None  # not on this machine
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def measure(
     url: str, *, citizens: int, readings: int, batch_size: int, seed: int
 ) -> dict[str, Any]:
@@ -98,9 +120,16 @@ def measure(
             left = session.execute(
                 text("SELECT count(*) FROM reading WHERE triaged_at IS NULL")
             ).scalar_one()
+        server_before = _server_cpu(engine)
         cpu, wall = time.process_time(), time.perf_counter()
         done = worker.drain(max_batches=100_000)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        server_after = _server_cpu(engine)
+        server = (
+            server_after - server_before
+            if server_before is not None and server_after is not None
+            else None
+        )
         with session_scope(engine) as session:
             alerts = session.execute(text("SELECT count(*) FROM alert")).scalar_one()
     finally:
@@ -113,6 +142,9 @@ def measure(
         "cpu_us_per_reading": round(cpu / done * 1e6) if done else None,
         "wall_us_per_reading": round(wall / done * 1e6) if done else None,
         "readings_per_cpu_second": round(done / cpu) if cpu else None,
+        "server_cpu_us_per_reading": (
+            round(server / done * 1e6) if done and server is not None else None
+        ),
         "load_1m": os.getloadavg()[0],
     }
 

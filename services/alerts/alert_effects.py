@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from pust.db.alert_batch import AutoResolve, BatchChange, Step, insert_events, raise_batch
 from pust.db.alert_repository import Breach, routing_policy
 from pust.db.alert_state_rows import new_row
+from pust.db.lean import among
 from pust.db.outbox import MQTT, Outgoing, enqueue_many
 from pust.db.tables.readings import QuestionnaireResponse, Reading
 from pust.domain.alert_aggregate import AlertState, LifecycleEvent
@@ -44,19 +45,41 @@ class Source:
     response_id: int | None = None
 
 
-def technical_breach(source: Source, rule: str, reasons: list[dict[str, Any]]) -> Breach:
+def _breach(
+    source: Source,
+    *,
+    kind: AlertKind,
+    rule_key: str,
+    severity: Severity,
+    reasons: list[dict[str, Any]],
+    concern: str = "",
+    value: float | None = None,
+) -> Breach:
+    """A breach of the source's citizen, from its reading or response."""
     return Breach(
         citizen_id=source.citizen_id,
         care_team_id=source.care_team_id,
-        kind=AlertKind.TECHNICAL,
-        rule_key=f"technical.{rule}",
-        severity=Severity.RED,  # unknown is treated as possibly serious
+        kind=kind,
+        rule_key=rule_key,
+        concern=concern,
+        severity=severity,
         observed_at=source.observed_at,
         reasons=reasons,
+        value=value,
         reading_id=source.reading_id,
         response_id=source.response_id,
         limit_set_id=source.limit_set_id,
         device_id=source.device_id,
+    )
+
+
+def technical_breach(source: Source, rule: str, reasons: list[dict[str, Any]]) -> Breach:
+    return _breach(
+        source,
+        kind=AlertKind.TECHNICAL,
+        rule_key=f"technical.{rule}",
+        severity=Severity.RED,  # unknown is treated as possibly serious
+        reasons=reasons,
     )
 
 
@@ -81,20 +104,14 @@ def triage_steps(triage: Triage, source: Source) -> list[Step]:
                 )
             continue
         steps.append(
-            Breach(
-                citizen_id=source.citizen_id,
-                care_team_id=source.care_team_id,
+            _breach(
+                source,
                 kind=concern.alert_kind,
                 rule_key=concern.rules[0],
                 concern=concern.key,
                 severity=concern.severity,
-                observed_at=source.observed_at,
                 reasons=list(concern.reasons),
                 value=concern.value,
-                reading_id=source.reading_id,
-                response_id=source.response_id,
-                limit_set_id=source.limit_set_id,
-                device_id=source.device_id,
             )
         )
     for failure in triage.failures:
@@ -189,7 +206,7 @@ def out_of_hours_events(session: Session, alerts: Sequence[AlertState]) -> dict[
         if ids:
             for row_id, device_id, message_id in session.execute(
                 select(col(table.id), col(table.device_id), col(table.message_id)).where(
-                    col(table.id).in_(sorted(ids))
+                    among(session, col(table.id), sorted(ids))
                 )
             ).all():
                 found[row_id] = (device_id, message_id)

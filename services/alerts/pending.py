@@ -13,8 +13,9 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import insert, select, text, update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
+from pust.db.lean import among, table_of
 from pust.db.tables.readings import QuestionnaireResponse, Reading, TriageResult
 
 
@@ -48,25 +49,24 @@ class Outcome:
     limit_set_id: uuid.UUID | None
 
 
-_READING_COLUMNS: tuple[Any, ...] = (
-    Reading.id,
-    Reading.citizen_id,
-    Reading.device_id,
-    Reading.measured_at,
-    Reading.late,
-    Reading.valid,
-    Reading.type,
-    Reading.value,
+_READINGS = table_of(Reading)
+_RESPONSES = table_of(QuestionnaireResponse)
+_READING_COLUMNS = tuple(
+    _READINGS.c[name]
+    for name in ("id", "citizen_id", "device_id", "measured_at", "late", "valid", "type", "value")
 )
-_RESPONSE_COLUMNS: tuple[Any, ...] = (
-    QuestionnaireResponse.id,
-    QuestionnaireResponse.citizen_id,
-    QuestionnaireResponse.device_id,
-    QuestionnaireResponse.answered_at,
-    QuestionnaireResponse.late,
-    QuestionnaireResponse.valid,
-    QuestionnaireResponse.questionnaire,
-    QuestionnaireResponse.answers,
+_RESPONSE_COLUMNS = tuple(
+    _RESPONSES.c[name]
+    for name in (
+        "id",
+        "citizen_id",
+        "device_id",
+        "answered_at",
+        "late",
+        "valid",
+        "questionnaire",
+        "answers",
+    )
 )
 
 
@@ -104,18 +104,18 @@ def claim(
     """Lock up to ``limit`` untriaged rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: another
     worker takes the next ones): those of ``first_ids`` that are still untriaged first, then
     the oldest in id order."""
-    table: Any = Reading if kind is Kind.READING else QuestionnaireResponse
+    table = _READINGS if kind is Kind.READING else _RESPONSES
     columns = _READING_COLUMNS if kind is Kind.READING else _RESPONSE_COLUMNS
     convert = _reading if kind is Kind.READING else _response
-    base = select(*columns).where(col(table.triaged_at).is_(None))
+    base = select(*columns).where(table.c.triaged_at.is_(None))
     if only_id is not None:
-        base = base.where(col(table.id) == only_id)
+        base = base.where(table.c.id == only_id)
     first: list[Any] = []
     if first_ids and only_id is None:
         first = list(
             session.execute(
-                base.where(col(table.id).in_(sorted(first_ids)))
-                .order_by(col(table.id))
+                base.where(among(session, table.c.id, sorted(first_ids)))
+                .order_by(table.c.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
@@ -124,10 +124,10 @@ def claim(
     if len(first) < limit:
         statement = base
         if first:
-            statement = statement.where(col(table.id).not_in([row[0] for row in first]))
+            statement = statement.where(~among(session, table.c.id, [row[0] for row in first]))
         rest = list(
             session.execute(
-                statement.order_by(col(table.id))
+                statement.order_by(table.c.id)
                 .limit(limit - len(first))
                 .with_for_update(skip_locked=True)
             ).all()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -33,7 +34,7 @@ from services.alerts.abnormal_first import AbnormalFirst
 from services.alerts.alert_effects import Source, apply_triages, technical_breach
 from services.alerts.citizen_context import CitizenContext, ContextLoader
 from services.alerts.pending import Kind, Outcome, Pending, claim, write
-from services.alerts.reading_history import HistoryWanted, ReadingHistory
+from services.alerts.reading_history import HistoryWanted, ReadingHistory, ResponseWanted
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,13 @@ class TriageWorker:
         now = self._clock.now()
         contexts = self._contexts.load(session, {row.citizen_id for row in rows}, now=now)
         histories = ReadingHistory(session)
-        histories.load(
+        wanted = [
             want
             for row in rows
-            if (want := _history_wanted(row, contexts.get(row.citizen_id), self._needs))
-        )
+            if (want := _look_back(row, contexts.get(row.citizen_id), self._needs))
+        ]
+        histories.load(w for w in wanted if isinstance(w, HistoryWanted))
+        histories.load_responses(w for w in wanted if isinstance(w, ResponseWanted))
         verdicts = [self._judge(session, row, contexts, histories, now) for row in rows]
         outcomes = []
         effects = []
@@ -177,10 +180,13 @@ class TriageWorker:
         try:
             if row.kind is Kind.READING:
                 facts = ReadingFacts(type=row.type, value=row.value, measured_at=row.observed_at)
-                want = _history_wanted(row, context, self._needs)
-                history = histories.of(want) if want is not None else {}
-                return triage_reading(facts, rules, baselines=context.baselines, history=history)
-            needs = rules.response_history_needs(row.questionnaire)
+                compiled = self._needs.rules_of(rules, row.type)
+                want = _look_back(row, context, self._needs)
+                history = histories.of(want) if isinstance(want, HistoryWanted) else {}
+                return triage_reading(
+                    facts, compiled.rules, baselines=context.baselines, history=history
+                )
+            needs = self._needs.of_response(rules, row.questionnaire)
             earlier = (
                 histories.of_response(row.citizen_id, row.questionnaire, row.observed_at, needs)
                 if needs
@@ -221,32 +227,63 @@ def _care_team(session: Session, row: Pending) -> uuid.UUID:
     return citizen.care_team_id
 
 
+@dataclass(frozen=True, slots=True)
+class TypeRules:
+    """A rule set as a reading of one type sees it: ``rules``, the rules that judge such a
+    reading as a rule set of their own (triage then scans and groups only those: the same
+    verdict, since only rules that apply to a subject ever judge it or name its concerns),
+    and ``needs``, what they look back on (:meth:`~pust.domain.limits.RuleSet.history_needs`)."""
+
+    rules: RuleSet
+    needs: dict[str, int]
+
+
 class HistoryNeeds:
-    """What a rule set's rules look back on for a reading of a type
-    (:meth:`~pust.domain.limits.RuleSet.history_needs`), remembered per parsed rule set:
-    the loader keeps each parsed rule set for good, and a rule set is never edited."""
+    """:class:`TypeRules` per parsed rule set and reading type, remembered: the loader keeps
+    each parsed rule set for good, and a rule set is never edited."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[int, str], tuple[RuleSet, dict[str, int]]] = {}
+        self._known: dict[tuple[int, str], tuple[RuleSet, TypeRules]] = {}
+        self._responses: dict[tuple[int, str], tuple[RuleSet, dict[str, int]]] = {}
 
     def of(self, rules: RuleSet, type_: str) -> dict[str, int]:
+        return self.rules_of(rules, type_).needs
+
+    def of_response(self, rules: RuleSet, questionnaire: str) -> dict[str, int]:
+        """:meth:`~pust.domain.limits.RuleSet.response_history_needs`, remembered."""
+        found = self._responses.get((id(rules), questionnaire))
+        if found is not None and found[0] is rules:
+            return found[1]
+        if len(self._responses) > 10_000:
+            self._responses.clear()
+        needs = rules.response_history_needs(questionnaire)
+        self._responses[(id(rules), questionnaire)] = (rules, needs)
+        return needs
+
+    def rules_of(self, rules: RuleSet, type_: str) -> TypeRules:
         found = self._known.get((id(rules), type_))
         if found is not None and found[0] is rules:
             return found[1]
         if len(self._known) > 10_000:
             self._known.clear()
-        needs = rules.history_needs(type_)
-        self._known[(id(rules), type_)] = (rules, needs)
-        return needs
+        probe = ReadingFacts(type=type_, value=0.0, measured_at=datetime.min)
+        applying = RuleSet(rules=rules.applying_to(probe), alert_groups=rules.alert_groups)
+        compiled = TypeRules(applying, rules.history_needs(type_))
+        self._known[(id(rules), type_)] = (rules, compiled)
+        return compiled
 
 
-def _history_wanted(
+def _look_back(
     row: Pending, context: CitizenContext | None, needs_of: HistoryNeeds
-) -> HistoryWanted | None:
-    """What a reading's rules look back on (asked of its rule set), None if nothing."""
-    if row.kind is not Kind.READING or not row.valid or context is None or context.rules is None:
+) -> HistoryWanted | ResponseWanted | None:
+    """What a reading's or response's rules look back on (asked of its rule set), None if
+    nothing."""
+    if not row.valid or context is None or context.rules is None:
         return None
-    needs = needs_of.of(context.rules, row.type)
+    if row.kind is Kind.READING:
+        needs = needs_of.of(context.rules, row.type)
+        return HistoryWanted(row.citizen_id, row.id, row.observed_at, needs) if needs else None
+    needs = needs_of.of_response(context.rules, row.questionnaire)
     if not needs:
         return None
-    return HistoryWanted(row.citizen_id, row.id, row.observed_at, needs)
+    return ResponseWanted(row.citizen_id, row.questionnaire, row.observed_at, needs)
