@@ -70,6 +70,10 @@ class IngestService:
             session_expiry_seconds=ingest.session_expiry_seconds,
             manual_ack=True,
             receive_maximum=ingest.receive_maximum,
+            # our own QoS 1 publishes (receipts) in flight; paho does not read the broker's
+            # Receive Maximum, so deploy/mosquitto/mosquitto.conf allows as many (during a
+            # drain the broker's PUBACKs wait behind the backlog in the socket: a narrow
+            # window would hold every receipt and hint back until the backlog is read)
             max_inflight=max(ingest.receive_maximum, 1000),
             on_connected=self._on_connected,
         )
@@ -83,8 +87,8 @@ class IngestService:
             retry_initial_seconds=ingest.retry_initial_seconds,
             retry_max_seconds=ingest.retry_max_seconds,
             max_deliveries=ingest.max_deliveries,
-            # what the broker may send unacknowledged, twice: room for a reconnect's copies
-            queue_limit=2 * max(ingest.receive_maximum, ingest.batch_max_size),
+            queue_limit=ingest.queue_max_count,
+            queue_max_bytes=ingest.queue_max_bytes,
         )
 
     def start(self, *, wait_seconds: float | None = None) -> None:

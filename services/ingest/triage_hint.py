@@ -1,0 +1,36 @@
+"""Which arrivals look abnormal, so the writer commits them ahead of a green backlog.
+
+Only an ordering hint, taken on arrival from the validated message (canonical units): a
+measurement with any value beyond an absolute yellow or red limit of the starting rule set
+(:func:`pust.domain.limits.default_rule_set`, via :class:`pust.domain.abnormal_first.
+AbnormalScreen`), or a questionnaire with any "yes". Ingest does not know the citizen's own
+rule set (that needs the database); a citizen with personal limits is judged by triage in
+full as always. A wrong hint only changes the order of commits, never what is stored.
+"""
+
+from __future__ import annotations
+
+from pust.domain.abnormal_first import AbnormalScreen, response_is_abnormal
+from pust.domain.device_protocol import (
+    MeasurementSubmission,
+    QuestionnaireSubmission,
+    ValidationResult,
+)
+from pust.domain.limits import default_rule_set
+
+
+class TriageHint:
+    __slots__ = ("_screen",)
+
+    def __init__(self) -> None:
+        self._screen = AbnormalScreen(default_rule_set())
+
+    def is_abnormal(self, result: ValidationResult) -> bool:
+        if isinstance(result, MeasurementSubmission):
+            return any(
+                self._screen.reading(observation.type.value, observation.value)
+                for observation in result.observations
+            )
+        if isinstance(result, QuestionnaireSubmission):
+            return response_is_abnormal((answer.item, answer.value) for answer in result.answers)
+        return False
