@@ -184,7 +184,13 @@ class ProbeWatch:
         thread, so it includes the receipt's own way through ingest's MQTT client and the
         broker, which during a drain is long)."""
         wall_offset = time.time() - time.monotonic()
-        found: dict[str, list[float]] = {"restart": [], "arrival": [], "commit": [], "receipt": []}
+        found: dict[str, list[float]] = {
+            "restart": [],
+            "arrival": [],
+            "commit": [],
+            "receipt": [],
+            "commit_to_alert": [],
+        }
         for citizen, seen in self.visible.items():
             found["restart"].append((seen - since) * 1000)
             arrived = self.arrived_at.get(citizen)
@@ -193,10 +199,36 @@ class ProbeWatch:
             stored = self.stored.get(citizen)
             if stored is not None:
                 found["commit"].append((seen - stored) * 1000)
+                if citizen in self.committed:
+                    found["commit_to_alert"].append((self.committed[citizen] - stored) * 1000)
             receipted = receipt_at.get(citizen)
             if receipted is not None:
                 found["receipt"].append((seen - receipted) * 1000)
         return found
+
+    def timeline(
+        self, *, since: float, receipt_at: dict[str, float | None]
+    ) -> list[dict[str, Any]]:
+        """Per red reading, seconds after ``since``: arrival at ingest, row committed, alert
+        committed, receipt at the tablet side, visible in the worklist (by arrival)."""
+        wall_offset = time.time() - time.monotonic()
+
+        def after(at: float | None) -> float | None:
+            return None if at is None else round(at - since, 2)
+
+        rows = []
+        for citizen in self._citizens:
+            arrived = self.arrived_at.get(citizen)
+            rows.append(
+                {
+                    "arrived": after(arrived.timestamp() - wall_offset if arrived else None),
+                    "committed": after(self.stored.get(citizen)),
+                    "alert": after(self.committed.get(citizen)),
+                    "receipt": after(receipt_at.get(citizen)),
+                    "visible": after(self.visible.get(citizen)),
+                }
+            )
+        return sorted(rows, key=lambda row: row["arrived"] or 1e9)
 
     def _count(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1

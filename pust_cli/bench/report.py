@@ -97,6 +97,7 @@ def render_table(result: dict[str, Any]) -> str:
             ("red → worklist, from its arrival at ingest", "red_visible_from_arrival"),
             ("red → worklist, from its row's commit", "red_visible_from_commit"),
             ("red → worklist, from its receipt at the tablet", "red_visible_from_receipt"),
+            ("red: row committed → alert committed", "red_alert_from_commit"),
         ):
             if key not in part:
                 continue

@@ -223,10 +223,8 @@ def backlog_part(
         watch.stop()
     first, last, done = receipts
     citizen_of = {p.device_id: p.citizen_id for p in probes}
-    red = watch.drain_latencies(
-        since=restarted,
-        receipt_at={citizen_of[m.device_id]: driver.receipted_at(m.message_id) for m in probe_list},
-    )
+    receipt_at = {citizen_of[m.device_id]: driver.receipted_at(m.message_id) for m in probe_list}
+    red = watch.drain_latencies(since=restarted, receipt_at=receipt_at)
     drain_seconds = (last - first) if done else 0.0
     return {
         "status": "measured",
@@ -240,6 +238,8 @@ def backlog_part(
         "red_visible_from_arrival": latency_summary(red["arrival"]),
         "red_visible_from_commit": latency_summary(red["commit"]),
         "red_visible_from_receipt": latency_summary(red["receipt"]),
+        "red_alert_from_commit": latency_summary(red["commit_to_alert"]),
+        "red_timeline": watch.timeline(since=restarted, receipt_at=receipt_at),
         "red_position": "spread evenly through the backlog",
         "processes": len(fleet.instances),
         "note": f"{len(mixed)} messages ({len(probe_list)} red SpO2 readings spread evenly) "
