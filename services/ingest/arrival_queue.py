@@ -2,9 +2,10 @@
 
 After an outage the broker hands ingest its whole backlog at once (a wide receive maximum);
 the few arrivals that look abnormal (:mod:`services.ingest.triage_hint`) are taken into
-the next batch ahead of the green ones queued before them, so they are committed, receipted
-and visible to triage first. Never starving the rest: while green arrivals wait, a batch
-gives abnormal ones at most three quarters of its places.
+the next batch ahead of the green ones queued before them (red ones ahead of yellow ones),
+so they are committed, receipted and visible to triage first. Never starving the rest:
+while green arrivals wait, a batch gives abnormal ones at most three quarters of its
+places.
 
 Bounded in count and in (estimated) bytes: a full queue holds the caller (paho's network
 thread, so the broker keeps the rest), it never drops.
@@ -24,6 +25,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pust.domain.severity import Severity
 from pust.messaging.mqtt_client import ReceivedMessage
 from services.ingest.arrivals import Arrival
 
@@ -46,13 +48,15 @@ class _Entry:
 
 
 class ArrivalQueue:
-    """Two FIFOs (abnormal, the rest) under one lock; ``put`` waits while full."""
+    """Three FIFOs (red, yellow, green) under one lock; ``put`` waits while full."""
 
     def __init__(self, *, max_count: int, max_bytes: int) -> None:
         self._max_count = max(1, max_count)
         self._max_bytes = max(1, max_bytes)
-        self._abnormal: deque[_Entry] = deque()
+        self._red: deque[_Entry] = deque()
+        self._yellow: deque[_Entry] = deque()
         self._normal: deque[_Entry] = deque()
+        self._fifo = {Severity.RED: self._red, Severity.YELLOW: self._yellow}
         self._bytes = 0
         self._closed = False
         self._lock = threading.Lock()
@@ -61,14 +65,17 @@ class ArrivalQueue:
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._abnormal) + len(self._normal)
+            return self._count()
+
+    def _count(self) -> int:
+        return len(self._red) + len(self._yellow) + len(self._normal)
 
     @property
     def size_bytes(self) -> int:
         with self._lock:
             return self._bytes
 
-    def put(self, arrival: Arrival, *, abnormal: bool, timeout: float) -> bool:
+    def put(self, arrival: Arrival, *, severity: Severity, timeout: float) -> bool:
         """Queue ``arrival``; False if still full after ``timeout`` (the caller retries).
         One arrival always fits into an empty queue, however large."""
         size = len(arrival.message.payload) + ARRIVAL_OVERHEAD_BYTES
@@ -79,13 +86,13 @@ class ArrivalQueue:
                 if remaining <= 0:
                     return False
                 self._not_full.wait(remaining)
-            (self._abnormal if abnormal else self._normal).append(_Entry(arrival, size))
+            self._fifo.get(severity, self._normal).append(_Entry(arrival, size))
             self._bytes += size
             self._not_empty.notify()
         return True
 
     def _full(self, size: int) -> bool:
-        count = len(self._abnormal) + len(self._normal)
+        count = self._count()
         if count == 0:
             return False
         return count >= self._max_count or self._bytes + size > self._max_bytes
@@ -97,33 +104,34 @@ class ArrivalQueue:
             self._not_empty.notify_all()
 
     def take(self, limit: int, *, wait_seconds: float = 0.0) -> tuple[list[Arrival], bool]:
-        """Wait for at least one arrival, then take up to ``limit``: abnormal ones first (at
-        most :func:`abnormal_share` while green ones wait), then the oldest green ones.
+        """Wait for at least one arrival, then take up to ``limit``: red ones, then yellow
+        ones (together at most :func:`abnormal_share` while green ones wait), then the
+        oldest green ones.
         With ``wait_seconds``, wait that long for more once there is one (unless the batch
         is full). Returns (batch, closed and now empty)."""
         with self._not_empty:
-            while not self._abnormal and not self._normal:
+            while not self._count():
                 if self._closed:
                     return [], True
                 self._not_empty.wait()
             if wait_seconds > 0:
                 deadline = time.monotonic() + wait_seconds
-                while len(self._abnormal) + len(self._normal) < limit and not self._closed:
+                while self._count() < limit and not self._closed:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
                     self._not_empty.wait(remaining)
             share = limit if not self._normal else abnormal_share(limit)
             chosen: list[_Entry] = []
-            while self._abnormal and len(chosen) < share:
-                chosen.append(self._abnormal.popleft())
-            while self._normal and len(chosen) < limit:
-                chosen.append(self._normal.popleft())
-            while self._abnormal and len(chosen) < limit:
-                chosen.append(self._abnormal.popleft())
+            for fifo in (self._red, self._yellow):
+                while fifo and len(chosen) < share:
+                    chosen.append(fifo.popleft())
+            for fifo in (self._normal, self._red, self._yellow):
+                while fifo and len(chosen) < limit:
+                    chosen.append(fifo.popleft())
             self._bytes -= sum(entry.size for entry in chosen)
             self._not_full.notify_all()
-            done = self._closed and not self._abnormal and not self._normal
+            done = self._closed and not self._count()
         return [entry.arrival for entry in chosen], done
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pust.domain.device_protocol import ErrorCode, ProtocolError, Rejection
+from pust.domain.severity import Severity
 from pust.messaging.mqtt_client import ReceivedMessage
 from pust.messaging.topics import DeviceChannel, Topics
 from services.ingest.arrival_queue import AckLedger, ArrivalQueue
@@ -129,13 +130,13 @@ class GroupCommitWriter:
         is full (paho's thread then reads no more, and the broker holds the rest). Called in
         arrival order (paho's thread): that order is the order of the acks."""
         try:
-            abnormal = self._hint.is_abnormal(arrival.result)
+            severity = self._hint.severity(arrival.result)
         except Exception as exc:  # only an ordering hint: never a reason to lose a message
             log.warning("ingest.triage_hint_failed error=%s", type(exc).__name__)
-            abnormal = False
+            severity = Severity.GREEN
         self._metrics.queue_depth.inc()
         self._ledger.arrived(arrival.message)
-        while not self._queue.put(arrival, abnormal=abnormal, timeout=0.5):
+        while not self._queue.put(arrival, severity=severity, timeout=0.5):
             if self._thread.ident is not None and not self._thread.is_alive():
                 # the writer has died: nothing will write or ack this one; the broker
                 # delivers it again after the restart

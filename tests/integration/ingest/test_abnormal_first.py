@@ -19,6 +19,7 @@ from pust.db.engine import session_scope
 from pust.db.tables import InboxMessage, Reading
 from pust.domain.clock import SystemClock
 from pust.domain.device_protocol import validate_message
+from pust.domain.severity import Severity
 from pust.messaging.mqtt_client import ReceivedMessage
 from pust.messaging.topics import DeviceChannel, Topics
 from services.ingest.arrival_queue import AckLedger, ArrivalQueue
@@ -36,10 +37,10 @@ NOW = EXAMPLES_RECEIVED_AT
 TOPICS = Topics("test/pust/v1")
 
 
-def _arrival(device_id: str, mid: int, *, red: bool) -> Arrival:
+def _arrival(device_id: str, mid: int, *, red: bool, yellow: bool = False) -> Arrival:
     measured_at = NOW - timedelta(minutes=mid)
-    if red:  # far below the starting configuration's red SpO2 limit
-        _, payload = measurement_payload(measured_at=measured_at, value=80)
+    if red or yellow:  # below the starting configuration's red (88) or yellow (92) limit
+        _, payload = measurement_payload(measured_at=measured_at, value=80 if red else 90)
     else:
         _, payload = measurement_payload(
             measured_at=measured_at, value=60 + mid % 30, type_="pulse", unit="/min"
@@ -61,8 +62,10 @@ def test_a_red_reading_behind_a_green_backlog_is_committed_first_and_acked_in_tu
     acked = threading.Event()
     total = 301
     red_mid = 281
+    yellow_mids = range(100, 110)  # yellow ones queued ahead of the red one
     arrivals = [
-        _arrival(world.device_ids[mid % 3], mid, red=mid == red_mid) for mid in range(1, total + 1)
+        _arrival(world.device_ids[mid % 3], mid, red=mid == red_mid, yellow=mid in yellow_mids)
+        for mid in range(1, total + 1)
     ]
     writer = GroupCommitWriter(
         engine=engine,
@@ -95,15 +98,21 @@ def test_a_red_reading_behind_a_green_backlog_is_committed_first_and_acked_in_tu
     with session_scope(engine) as session:
         rows = session.exec(select(Reading.id, Reading.type)).all()  # type: ignore[call-overload]
         red_reading = session.exec(
-            select(Reading.id).where(Reading.type == "spo2")  # type: ignore[call-overload]
+            select(Reading.id).where(Reading.type == "spo2", Reading.value == 80)  # type: ignore[call-overload]
         ).one()[0]
+        yellow_readings = session.exec(
+            select(Reading.id).where(Reading.type == "spo2", Reading.value == 90)  # type: ignore[call-overload]
+        ).all()
         inbox = session.exec(select(func.count()).select_from(InboxMessage)).one()[0]  # type: ignore[call-overload]
     assert red_id
     assert len(rows) == total and inbox == total
     greens_after_red = sum(1 for row_id, type_ in rows if type_ == "pulse" and row_id > red_reading)
     # committed in the first batch of 40: at least 280 - 39 green readings ahead of it in
     # arrival order were written after it
-    assert greens_after_red >= 280 - 39
+    assert greens_after_red >= 280 - 39 - 10
+    # red before the yellow ones queued ahead of it
+    assert len(yellow_readings) == 10
+    assert all(row[0] > red_reading for row in yellow_readings)
 
 
 def test_a_full_queue_holds_the_caller_and_abnormal_ones_never_starve_the_rest() -> None:
@@ -111,17 +120,17 @@ def test_a_full_queue_holds_the_caller_and_abnormal_ones_never_starve_the_rest()
     green = [_arrival("dev", mid, red=False) for mid in range(1, 4)]
     red = [_arrival("dev", mid, red=True) for mid in range(10, 20)]
     for arrival in green:
-        assert queue.put(arrival, abnormal=False, timeout=0)
+        assert queue.put(arrival, severity=Severity.GREEN, timeout=0)
     # full: the fourth waits (and here gives up at once), nothing is dropped
-    assert not queue.put(red[0], abnormal=True, timeout=0)
+    assert not queue.put(red[0], severity=Severity.RED, timeout=0)
     assert len(queue) == 3
     batch, done = queue.take(2)
     assert [a.message.mid for a in batch] == [1, 2] and not done
-    for arrival in red[:2]:
-        assert queue.put(arrival, abnormal=True, timeout=0)
-    # abnormal first, but at most three quarters of a batch while green ones wait
+    assert queue.put(red[0], severity=Severity.YELLOW, timeout=0)
+    assert queue.put(red[1], severity=Severity.RED, timeout=0)
+    # red, then yellow, but at most three quarters of a batch while green ones wait
     batch, _ = queue.take(4)
-    assert [a.message.mid for a in batch] == [10, 11, 3]
+    assert [a.message.mid for a in batch] == [11, 10, 3]
     queue.close()
     assert queue.take(4) == ([], True)
 
@@ -217,11 +226,11 @@ def test_after_an_outage_the_red_reading_is_stored_ahead_of_the_green_backlog(
     queue = service.writer._queue  # the gate of this test
     put, take, ack = queue.put, queue.take, service.mqtt.ack
 
-    def gated_put(arrival: Arrival, *, abnormal: bool, timeout: float) -> bool:
+    def gated_put(arrival: Arrival, *, severity: Severity, timeout: float) -> bool:
         arrived.append((arrival.message.connection, arrival.message.mid))
         if len(arrived) == BACKLOG:
             everything.set()
-        return put(arrival, abnormal=abnormal, timeout=timeout)
+        return put(arrival, severity=severity, timeout=timeout)
 
     def gated_take(limit: int, *, wait_seconds: float = 0.0) -> tuple[list[Arrival], bool]:
         everything.wait()
