@@ -24,6 +24,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from pust.domain.severity import Severity
 from pust.messaging.mqtt_client import ReceivedMessage
@@ -35,6 +36,21 @@ from services.ingest.arrivals import Arrival
 ARRIVAL_OVERHEAD_BYTES = 1024
 
 
+# an arrival not yet validated (during a drain the writer validates): the message only
+UNVALIDATED_OVERHEAD_BYTES = 384
+
+
+@dataclass(frozen=True, slots=True)
+class Unvalidated:
+    """An arrival queued before validation; the writer validates it when it takes it."""
+
+    message: ReceivedMessage
+    received_at: datetime
+
+
+Queued = Arrival | Unvalidated
+
+
 def abnormal_share(limit: int) -> int:
     """At most this many places of a batch of ``limit`` go to abnormal arrivals while green
     ones wait (the same rule as the alerts service's claim)."""
@@ -43,7 +59,7 @@ def abnormal_share(limit: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    arrival: Arrival
+    arrival: Queued
     size: int
 
 
@@ -75,10 +91,15 @@ class ArrivalQueue:
         with self._lock:
             return self._bytes
 
-    def put(self, arrival: Arrival, *, severity: Severity, timeout: float) -> bool:
+    def put(self, arrival: Queued, *, severity: Severity, timeout: float) -> bool:
         """Queue ``arrival``; False if still full after ``timeout`` (the caller retries).
         One arrival always fits into an empty queue, however large."""
-        size = len(arrival.message.payload) + ARRIVAL_OVERHEAD_BYTES
+        overhead = (
+            UNVALIDATED_OVERHEAD_BYTES
+            if isinstance(arrival, Unvalidated)
+            else ARRIVAL_OVERHEAD_BYTES
+        )
+        size = len(arrival.message.payload) + overhead
         deadline = time.monotonic() + timeout
         with self._not_full:
             while self._full(size):
@@ -103,7 +124,7 @@ class ArrivalQueue:
             self._closed = True
             self._not_empty.notify_all()
 
-    def take(self, limit: int, *, wait_seconds: float = 0.0) -> tuple[list[Arrival], bool]:
+    def take(self, limit: int, *, wait_seconds: float = 0.0) -> tuple[list[Queued], bool]:
         """Wait for at least one arrival, then take up to ``limit``: red ones, then yellow
         ones (together at most :func:`abnormal_share` while green ones wait), then the
         oldest green ones.

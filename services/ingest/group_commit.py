@@ -21,16 +21,17 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from pust.domain.device_protocol import ErrorCode, ProtocolError, Rejection
+from pust.domain.device_protocol import ErrorCode, ProtocolError, Rejection, ValidationResult
 from pust.domain.severity import Severity
 from pust.messaging.mqtt_client import ReceivedMessage
 from pust.messaging.topics import DeviceChannel, Topics
-from services.ingest.arrival_queue import AckLedger, ArrivalQueue
+from services.ingest.arrival_queue import AckLedger, ArrivalQueue, Queued
 from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
 from services.ingest.batch_store import write_batch
 from services.ingest.delivery_attempts import DeliveryKey, count_again, delivery_key, register
@@ -40,6 +41,8 @@ from services.ingest.triage_hint import TriageHint
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+Validate = Callable[[ReceivedMessage, datetime], ValidationResult]
 
 # the database refused the row (a value validation should have caught)
 _STORE_REFUSED = ProtocolError(
@@ -87,6 +90,7 @@ class GroupCommitWriter:
         queue_limit: int = 2000,
         queue_max_bytes: int = 64 * 1024 * 1024,
         hint: TriageHint | None = None,
+        validate: Validate | None = None,
     ) -> None:
         self._engine = engine
         self._broker = broker
@@ -101,6 +105,7 @@ class GroupCommitWriter:
         self._queue = ArrivalQueue(max_count=queue_limit, max_bytes=queue_max_bytes)
         self._ledger = AckLedger()
         self._hint = hint or TriageHint()
+        self._validate = validate
         self._abandon = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._connection: Connection | None = None
@@ -125,35 +130,60 @@ class GroupCommitWriter:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
-    def submit(self, arrival: Arrival) -> None:
+    def submit(self, item: Queued) -> None:
         """Queue an arrival for the next batch, abnormal ones ahead; waits while the queue
         is full (paho's thread then reads no more, and the broker holds the rest). Called in
-        arrival order (paho's thread): that order is the order of the acks."""
+        arrival order (paho's thread): that order is the order of the acks.
+
+        An :class:`Unvalidated` arrival is validated by the writer when it takes it (needs
+        ``validate``; the service queues them so while the writer is behind, see
+        :attr:`backlogged`): during a drain paho's thread then reads the backlog several
+        times faster, so an abnormal message deep in it is seen, and committed, sooner. Its
+        hint comes from the raw payload."""
         try:
-            severity = self._hint.severity(arrival.result)
+            if isinstance(item, Arrival):
+                severity = self._hint.severity(item.result)
+            else:
+                assert self._validate is not None
+                channel = item.message.topic.rsplit("/", 1)[-1]
+                severity = self._hint.severity_of_payload(channel, item.message.payload)
         except Exception as exc:  # only an ordering hint: never a reason to lose a message
             log.warning("ingest.triage_hint_failed error=%s", type(exc).__name__)
             severity = Severity.GREEN
+        self._enqueue(item, item.message, severity)
+
+    @property
+    def backlogged(self) -> bool:
+        """More arrivals wait than one batch takes: the writer is behind (a drain), and
+        arrivals are better queued :class:`Unvalidated`."""
+        return len(self._queue) >= self._max_size
+
+    def _enqueue(self, item: Queued, message: ReceivedMessage, severity: Severity) -> None:
         self._metrics.queue_depth.inc()
-        self._ledger.arrived(arrival.message)
-        while not self._queue.put(arrival, severity=severity, timeout=0.5):
+        self._ledger.arrived(message)
+        while not self._queue.put(item, severity=severity, timeout=0.5):
             if self._thread.ident is not None and not self._thread.is_alive():
                 # the writer has died: nothing will write or ack this one; the broker
                 # delivers it again after the restart
                 self._metrics.queue_depth.dec()
                 return
 
-    # the thread ------------------------------------------------------------------------
+    def _ready(self, item: Queued) -> Arrival:
+        if isinstance(item, Arrival):
+            return item
+        assert self._validate is not None
+        result = self._validate(item.message, item.received_at)
+        return Arrival(item.message, item.received_at, result)
 
     def _run(self) -> None:
         try:
             while True:
-                batch, stop = self._queue.take(self._max_size, wait_seconds=self._max_wait)
-                if batch:
+                taken, stop = self._queue.take(self._max_size, wait_seconds=self._max_wait)
+                if taken:
                     # from here until "ingest.batch_done" the batch is received, not acked
                     log.debug("ingest.batch_started")
-                    self._metrics.queue_depth.dec(len(batch))
-                    self._process(batch)
+                    self._metrics.queue_depth.dec(len(taken))
+                    self._process([self._ready(item) for item in taken])
                 if stop:
                     return
         except BaseException as exc:  # even SystemExit: the main loop sees it and stops

@@ -39,8 +39,8 @@ TOPICS = Topics("test/pust/v1")
 
 def _arrival(device_id: str, mid: int, *, red: bool, yellow: bool = False) -> Arrival:
     measured_at = NOW - timedelta(minutes=mid)
-    if red or yellow:  # below the starting configuration's red (88) or yellow (92) limit
-        _, payload = measurement_payload(measured_at=measured_at, value=80 if red else 90)
+    if red or yellow:  # red below 88 % and yellow at 88-89 % in the starting configuration
+        _, payload = measurement_payload(measured_at=measured_at, value=80 if red else 89)
     else:
         _, payload = measurement_payload(
             measured_at=measured_at, value=60 + mid % 30, type_="pulse", unit="/min"
@@ -101,7 +101,7 @@ def test_a_red_reading_behind_a_green_backlog_is_committed_first_and_acked_in_tu
             select(Reading.id).where(Reading.type == "spo2", Reading.value == 80)  # type: ignore[call-overload]
         ).one()[0]
         yellow_readings = session.exec(
-            select(Reading.id).where(Reading.type == "spo2", Reading.value == 90)  # type: ignore[call-overload]
+            select(Reading.id).where(Reading.type == "spo2", Reading.value == 89)  # type: ignore[call-overload]
         ).all()
         inbox = session.exec(select(func.count()).select_from(InboxMessage)).one()[0]  # type: ignore[call-overload]
     assert red_id
