@@ -73,6 +73,7 @@ class ArrivalQueue:
         self._yellow: deque[_Entry] = deque()
         self._normal: deque[_Entry] = deque()
         self._fifo = {Severity.RED: self._red, Severity.YELLOW: self._yellow}
+        self._last_red_only = False
         self._bytes = 0
         self._closed = False
         self._lock = threading.Lock()
@@ -125,9 +126,10 @@ class ArrivalQueue:
             self._not_empty.notify_all()
 
     def take(self, limit: int, *, wait_seconds: float = 0.0) -> tuple[list[Queued], bool]:
-        """Wait for at least one arrival, then take up to ``limit``: red ones, then yellow
-        ones (together at most :func:`abnormal_share` while green ones wait), then the
-        oldest green ones.
+        """Wait for at least one arrival, then take up to ``limit``: red ones alone (a small
+        batch commits sooner), except right after such a batch; otherwise red ones, then
+        yellow ones (together at most :func:`abnormal_share` while green ones wait), then
+        the oldest green ones.
         With ``wait_seconds``, wait that long for more once there is one (unless the batch
         is full). Returns (batch, closed and now empty)."""
         with self._not_empty:
@@ -142,14 +144,20 @@ class ArrivalQueue:
                     if remaining <= 0:
                         break
                     self._not_empty.wait(remaining)
-            share = limit if not self._normal else abnormal_share(limit)
             chosen: list[_Entry] = []
-            for fifo in (self._red, self._yellow):
-                while fifo and len(chosen) < share:
-                    chosen.append(fifo.popleft())
-            for fifo in (self._normal, self._red, self._yellow):
-                while fifo and len(chosen) < limit:
-                    chosen.append(fifo.popleft())
+            if self._red and not self._last_red_only:
+                while self._red and len(chosen) < limit:
+                    chosen.append(self._red.popleft())
+                self._last_red_only = True
+            else:
+                self._last_red_only = False
+                share = limit if not self._normal else abnormal_share(limit)
+                for fifo in (self._red, self._yellow):
+                    while fifo and len(chosen) < share:
+                        chosen.append(fifo.popleft())
+                for fifo in (self._normal, self._red, self._yellow):
+                    while fifo and len(chosen) < limit:
+                        chosen.append(fifo.popleft())
             self._bytes -= sum(entry.size for entry in chosen)
             self._not_full.notify_all()
             done = self._closed and not self._count()

@@ -128,9 +128,16 @@ def test_a_full_queue_holds_the_caller_and_abnormal_ones_never_starve_the_rest()
     assert [a.message.mid for a in batch] == [1, 2] and not done
     assert queue.put(red[0], severity=Severity.YELLOW, timeout=0)
     assert queue.put(red[1], severity=Severity.RED, timeout=0)
-    # red, then yellow, but at most three quarters of a batch while green ones wait
+    # red ones alone first: the smallest batch commits soonest
     batch, _ = queue.take(4)
-    assert [a.message.mid for a in batch] == [11, 10, 3]
+    assert [a.message.mid for a in batch] == [11]
+    assert queue.put(red[2], severity=Severity.RED, timeout=0)
+    # never two red-only batches in a row: abnormal ones (red first) take at most three
+    # quarters of a batch while green ones wait
+    batch, _ = queue.take(2)
+    assert [a.message.mid for a in batch] == [12, 3]
+    batch, _ = queue.take(4)
+    assert [a.message.mid for a in batch] == [10]
     queue.close()
     assert queue.take(4) == ([], True)
 
