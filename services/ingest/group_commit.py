@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -52,6 +52,10 @@ _STORE_REFUSED = ProtocolError(
 _STORE_FAILED = ProtocolError(
     "", ErrorCode.INTERNAL_ERROR, "the backend failed to store this message; it is quarantined"
 )
+
+
+# stands in for the validation of an arrival that will be dropped as stale, never written
+_NOT_VALIDATED = Rejection("", "", None, datetime(2000, 1, 1, tzinfo=UTC), (_STORE_FAILED,))
 
 
 def _gave_up(attempts: int) -> ProtocolError:
@@ -172,6 +176,9 @@ class GroupCommitWriter:
         if isinstance(item, Arrival):
             return item
         assert self._validate is not None
+        if not self._broker.is_current(item.message):
+            # of an earlier connection: dropped unwritten in _process, so not worth validating
+            return Arrival(item.message, item.received_at, _NOT_VALIDATED)
         result = self._validate(item.message, item.received_at)
         return Arrival(item.message, item.received_at, result)
 
