@@ -41,13 +41,17 @@ class AbnormalScreen:
 
     def reading(self, type_: str, value: float) -> bool:
         """Any absolute limit for ``type_`` breached (yellow or red)."""
+        return self.severity(type_, value) is not Severity.GREEN
+
+    def severity(self, type_: str, value: float) -> Severity:
+        """The worst of the absolute limits for ``type_`` (green when there are none), so
+        that a red reading can be put ahead of the yellow ones."""
         limits = self._limits.get(type_)
         if not limits:
-            return False
+            return Severity.GREEN
         facts = ReadingFacts(type=type_, value=value, measured_at=_ANY_TIME)
-        return any(
-            rule.evaluate_reading(facts, _NO_EVIDENCE).severity is not Severity.GREEN
-            for rule in limits
+        return Severity.worst(
+            *(rule.evaluate_reading(facts, _NO_EVIDENCE).severity for rule in limits)
         )
 
 

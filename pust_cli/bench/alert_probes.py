@@ -19,7 +19,7 @@ from sqlalchemy import Engine, insert, select
 from sqlmodel import col
 
 from pust.db.engine import session_scope
-from pust.db.tables import Alert, DeviceAssignment, StaffMembership, StaffUser
+from pust.db.tables import Alert, DeviceAssignment, Reading, StaffMembership, StaffUser
 from pust.messaging.topics import DeviceChannel
 from pust_cli.bench.http_clients import WORKLIST
 from pust_cli.bench.workload import BenchMessage
@@ -140,6 +140,10 @@ class ProbeWatch:
         self._token = token
         self.committed: dict[str, float] = {}
         self.visible: dict[str, float] = {}
+        # the probe's reading row committed by ingest (monotonic, first poll that saw it),
+        # and when ingest received it (its own clock, wall time: reading.received_at)
+        self.stored: dict[str, float] = {}
+        self.arrived_at: dict[str, datetime] = {}
         self.errors: dict[str, int] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -170,17 +174,80 @@ class ProbeWatch:
                 return
             time.sleep(0.1)
 
+    def drain_latencies(
+        self, *, since: float, receipt_at: dict[str, float | None]
+    ) -> dict[str, list[float]]:
+        """Per red reading seen in the worklist, ms from: ``since`` (monotonic: ingest's
+        restart); ingest's own arrival time (``reading.received_at``; wall clocks of the
+        same machine); the row's commit (the DB poll that first saw it, ≤ 10 ms late); its
+        receipt at the bench's tablet side (``receipt_at`` by citizen: the driver's network
+        thread, so it includes the receipt's own way through ingest's MQTT client and the
+        broker, which during a drain is long)."""
+        wall_offset = time.time() - time.monotonic()
+        found: dict[str, list[float]] = {
+            "restart": [],
+            "arrival": [],
+            "commit": [],
+            "receipt": [],
+            "commit_to_alert": [],
+        }
+        for citizen, seen in self.visible.items():
+            found["restart"].append((seen - since) * 1000)
+            arrived = self.arrived_at.get(citizen)
+            if arrived is not None:
+                found["arrival"].append((seen + wall_offset - arrived.timestamp()) * 1000)
+            stored = self.stored.get(citizen)
+            if stored is not None:
+                found["commit"].append((seen - stored) * 1000)
+                if citizen in self.committed:
+                    found["commit_to_alert"].append((self.committed[citizen] - stored) * 1000)
+            receipted = receipt_at.get(citizen)
+            if receipted is not None:
+                found["receipt"].append((seen - receipted) * 1000)
+        return found
+
+    def timeline(
+        self, *, since: float, receipt_at: dict[str, float | None]
+    ) -> list[dict[str, Any]]:
+        """Per red reading, seconds after ``since``: arrival at ingest, row committed, alert
+        committed, receipt at the tablet side, visible in the worklist (by arrival)."""
+        wall_offset = time.time() - time.monotonic()
+
+        def after(at: float | None) -> float | None:
+            return None if at is None else round(at - since, 2)
+
+        rows = []
+        for citizen in self._citizens:
+            arrived = self.arrived_at.get(citizen)
+            rows.append(
+                {
+                    "arrived": after(arrived.timestamp() - wall_offset if arrived else None),
+                    "committed": after(self.stored.get(citizen)),
+                    "alert": after(self.committed.get(citizen)),
+                    "receipt": after(receipt_at.get(citizen)),
+                    "visible": after(self.visible.get(citizen)),
+                }
+            )
+        return sorted(rows, key=lambda row: row["arrived"] or 1e9)
+
     def _count(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
     def _watch_db(self) -> None:
-        query = select(col(Alert.citizen_id)).where(
-            col(Alert.citizen_id).in_([uuid.UUID(c) for c in self._citizens])
+        citizens = [uuid.UUID(c) for c in self._citizens]
+        query = select(col(Alert.citizen_id)).where(col(Alert.citizen_id).in_(citizens))
+        readings = select(col(Reading.citizen_id), col(Reading.received_at)).where(
+            col(Reading.citizen_id).in_(citizens)
         )
         with self._engine.connect() as connection:
             while not self._stop.wait(DB_POLL_SECONDS):
                 try:
                     found = {str(c) for c in connection.execute(query).scalars()}
+                    stored = {
+                        str(c): at
+                        for c, at in connection.execute(readings)
+                        if str(c) not in self.stored
+                    }
                     connection.rollback()  # a fresh snapshot for the next poll
                 except Exception as exc:
                     self._count(f"db:{type(exc).__name__}")
@@ -188,6 +255,9 @@ class ProbeWatch:
                 now = time.monotonic()
                 for citizen in found - self.committed.keys():
                     self.committed[citizen] = now
+                for citizen, received_at in stored.items():
+                    self.stored[citizen] = now
+                    self.arrived_at[citizen] = received_at
 
     def _watch_api(self) -> None:
         headers = {"Authorization": f"Bearer {self._token}"}

@@ -94,8 +94,13 @@ def render_table(result: dict[str, Any]) -> str:
         row(f"backlog: {name}, drain rate", _fmt(part["drain_per_second"], " msg/s"), part["note"])
         for label, key in (
             ("red → worklist, from ingest restart", "red_visible_from_restart"),
-            ("red → worklist, from its receipt", "red_visible_from_receipt"),
+            ("red → worklist, from its arrival at ingest", "red_visible_from_arrival"),
+            ("red → worklist, from its row's commit", "red_visible_from_commit"),
+            ("red → worklist, from its receipt at the tablet", "red_visible_from_receipt"),
+            ("red: row committed → alert committed", "red_alert_from_commit"),
         ):
+            if key not in part:
+                continue
             summary = part[key]
             row(f"backlog: {label} p50", _fmt(summary["p50_ms"], " ms"))
             row(

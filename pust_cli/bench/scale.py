@@ -223,13 +223,8 @@ def backlog_part(
         watch.stop()
     first, last, done = receipts
     citizen_of = {p.device_id: p.citizen_id for p in probes}
-    from_restart = [(at - restarted) * 1000 for at in watch.visible.values()]
-    after_receipt = []
-    for message in probe_list:
-        receipt_at = driver.receipted_at(message.message_id)
-        seen = watch.visible.get(citizen_of[message.device_id])
-        if receipt_at is not None and seen is not None:
-            after_receipt.append((seen - receipt_at) * 1000)
+    receipt_at = {citizen_of[m.device_id]: driver.receipted_at(m.message_id) for m in probe_list}
+    red = watch.drain_latencies(since=restarted, receipt_at=receipt_at)
     drain_seconds = (last - first) if done else 0.0
     return {
         "status": "measured",
@@ -239,8 +234,12 @@ def backlog_part(
         "drain_seconds": round(drain_seconds, 1),
         "drain_per_second": round(done / drain_seconds, 1) if drain_seconds else None,
         "start_to_first_receipt_seconds": round(first - restarted, 1) if done else None,
-        "red_visible_from_restart": latency_summary(from_restart),
-        "red_visible_from_receipt": latency_summary(after_receipt),
+        "red_visible_from_restart": latency_summary(red["restart"]),
+        "red_visible_from_arrival": latency_summary(red["arrival"]),
+        "red_visible_from_commit": latency_summary(red["commit"]),
+        "red_visible_from_receipt": latency_summary(red["receipt"]),
+        "red_alert_from_commit": latency_summary(red["commit_to_alert"]),
+        "red_timeline": watch.timeline(since=restarted, receipt_at=receipt_at),
         "red_position": "spread evenly through the backlog",
         "processes": len(fleet.instances),
         "note": f"{len(mixed)} messages ({len(probe_list)} red SpO2 readings spread evenly) "

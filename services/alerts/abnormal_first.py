@@ -9,12 +9,20 @@ ids live in this process only. A restarted worker scouts again from the oldest u
 row, and another replica's scout finds the same ids (the claim skips what is locked or
 already triaged), so kill -9 changes the order at most, never what is triaged.
 
+Red before yellow: a backlog of simulated (and real) traffic holds many yellow readings
+(citizens who live near an absolute SpO2 limit; every "yes" answer). A red one found by the
+pre-pass is claimed ahead of all the yellow ones known, and the scout looks at newly
+committed rows before every claim, so a red reading committed during a drain is claimed in
+the next batch even while thousands of yellow ones wait (ingest commits such a red reading
+ahead of the green backlog too: ``services/ingest/triage_hint.py``).
+
 No starvation: a batch gives at most three quarters of its places to abnormal rows; the
 rest always go to the oldest untriaged rows in id order, so the green backlog advances at
 no less than a quarter of the worker's throughput, however many abnormal rows keep coming.
-The set of remembered ids is bounded (the scout pauses when it holds enough for several
-batches). A row committed with an id below the watermark (a slow transaction) is not
-scouted: it is triaged in id order like before.
+The sets of remembered ids are bounded (beyond :data:`YELLOW_BATCHES` batches of yellow
+ids, and :data:`RED_BATCHES` of red ones, the scout passes further ones by: they are
+triaged in id order). A row committed with an id below the watermark (a slow transaction)
+is not scouted: it is triaged in id order like before.
 """
 
 from __future__ import annotations
@@ -31,11 +39,15 @@ from sqlmodel import select as select_model
 from pust.db.tables.citizens import Citizen
 from pust.db.tables.readings import QuestionnaireResponse, Reading
 from pust.domain.abnormal_first import AbnormalScreen, response_is_abnormal
+from pust.domain.severity import Severity
 from services.alerts.citizen_context import ContextLoader, newest_limit_sets
 from services.alerts.pending import Kind
 
 SCOUT_CHUNK = 5000
 RULES_TTL = timedelta(seconds=60)
+# how many batches' worth of ids the scout remembers, per kind
+YELLOW_BATCHES = 20
+RED_BATCHES = 100
 
 
 def abnormal_share(limit: int) -> int:
@@ -48,20 +60,34 @@ class AbnormalFirst:
         self._contexts = contexts
         self._chunk = chunk
         self._watermark: dict[Kind, int] = {Kind.READING: 0, Kind.RESPONSE: 0}
-        self._abnormal: dict[Kind, set[int]] = {Kind.READING: set(), Kind.RESPONSE: set()}
+        # red (the pre-pass says red) and yellow (any other breach, or a "yes")
+        self._red: dict[Kind, set[int]] = {Kind.READING: set(), Kind.RESPONSE: set()}
+        self._yellow: dict[Kind, set[int]] = {Kind.READING: set(), Kind.RESPONSE: set()}
         self._rules: dict[uuid.UUID, tuple[AbnormalScreen | None, datetime]] = {}
         self._screens: dict[int, AbnormalScreen] = {}  # by id() of a remembered rule set
 
     def candidates(self, session: Session, kind: Kind, *, limit: int, now: datetime) -> list[int]:
-        """The oldest abnormal ids known, at most :func:`abnormal_share` of ``limit``; they
-        are forgotten here (the claim takes them, or another worker has)."""
-        if len(self._abnormal[kind]) < 4 * limit:
-            self._scout(session, kind, now)
-        chosen = sorted(self._abnormal[kind])[: abnormal_share(limit)]
-        self._abnormal[kind].difference_update(chosen)
+        """The oldest red ids known, then the oldest yellow ones, at most
+        :func:`abnormal_share` of ``limit``; they are forgotten here (the claim takes them,
+        or another worker has). Scouts the rows committed since the last call first."""
+        self._scout(session, kind, now, limit=limit)
+        share = abnormal_share(limit)
+        chosen = sorted(self._red[kind])[:share]
+        self._red[kind].difference_update(chosen)
+        if len(chosen) < share:
+            yellow = sorted(self._yellow[kind])[: share - len(chosen)]
+            self._yellow[kind].difference_update(yellow)
+            chosen += yellow
         return chosen
 
-    def _scout(self, session: Session, kind: Kind, now: datetime) -> None:
+    def _remember(self, kind: Kind, row_id: int, severity: Severity, limit: int) -> None:
+        if severity is Severity.RED:
+            if len(self._red[kind]) < RED_BATCHES * limit:
+                self._red[kind].add(row_id)
+        elif severity is Severity.YELLOW and len(self._yellow[kind]) < YELLOW_BATCHES * limit:
+            self._yellow[kind].add(row_id)
+
+    def _scout(self, session: Session, kind: Kind, now: datetime, *, limit: int) -> None:
         table: Any = Reading if kind is Kind.READING else QuestionnaireResponse
         detail: Any = (
             (Reading.type, Reading.value)
@@ -84,13 +110,13 @@ class AbnormalFirst:
         if kind is Kind.RESPONSE:
             for row in rows:
                 if response_is_abnormal(_answers(row[2])):
-                    self._abnormal[kind].add(row[0])
+                    self._remember(kind, row[0], Severity.YELLOW, limit)
             return
         screens = self._screens_of(session, {row[1] for row in rows}, now)
         for row_id, citizen_id, type_, value in rows:
             screen = screens.get(citizen_id)
-            if screen is not None and screen.reading(type_, value):
-                self._abnormal[kind].add(row_id)
+            if screen is not None:
+                self._remember(kind, row_id, screen.severity(type_, value), limit)
 
     def _screens_of(
         self, session: Session, citizen_ids: set[uuid.UUID], now: datetime

@@ -3,6 +3,12 @@
 Messages collect in a queue while the previous batch commits, so a batch is one message at
 low load and grows under load (up to ``batch_max_size``). Nothing is acknowledged to the
 broker and no receipt is sent before the batch's transaction committed.
+
+Abnormal first (:mod:`services.ingest.arrival_queue`): an arrival that looks abnormal
+(:mod:`services.ingest.triage_hint`) goes into the next batch ahead of the green ones
+queued before it, so after an outage a red reading is committed, receipted and handed to
+triage ahead of the backlog. Its ack still waits for its turn in arrival order
+(:class:`~services.ingest.arrival_queue.AckLedger`).
 """
 
 from __future__ import annotations
@@ -11,27 +17,32 @@ import contextlib
 import functools
 import json
 import logging
-import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from pust.domain.device_protocol import ErrorCode, ProtocolError, Rejection
+from pust.domain.device_protocol import ErrorCode, ProtocolError, Rejection, ValidationResult
+from pust.domain.severity import Severity
 from pust.messaging.mqtt_client import ReceivedMessage
 from pust.messaging.topics import DeviceChannel, Topics
+from services.ingest.arrival_queue import AckLedger, ArrivalQueue, Queued
 from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
 from services.ingest.batch_store import write_batch
 from services.ingest.delivery_attempts import DeliveryKey, count_again, delivery_key, register
 from services.ingest.metrics import IngestMetrics
+from services.ingest.triage_hint import TriageHint
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+Validate = Callable[[ReceivedMessage, datetime], ValidationResult]
 
 # the database refused the row (a value validation should have caught)
 _STORE_REFUSED = ProtocolError(
@@ -41,6 +52,10 @@ _STORE_REFUSED = ProtocolError(
 _STORE_FAILED = ProtocolError(
     "", ErrorCode.INTERNAL_ERROR, "the backend failed to store this message; it is quarantined"
 )
+
+
+# stands in for the validation of an arrival that will be dropped as stale, never written
+_NOT_VALIDATED = Rejection("", "", None, datetime(2000, 1, 1, tzinfo=UTC), (_STORE_FAILED,))
 
 
 def _gave_up(attempts: int) -> ProtocolError:
@@ -77,6 +92,9 @@ class GroupCommitWriter:
         retry_max_seconds: float = 5.0,
         max_deliveries: int = 3,
         queue_limit: int = 2000,
+        queue_max_bytes: int = 64 * 1024 * 1024,
+        hint: TriageHint | None = None,
+        validate: Validate | None = None,
     ) -> None:
         self._engine = engine
         self._broker = broker
@@ -88,7 +106,10 @@ class GroupCommitWriter:
         self._retry_max = retry_max_seconds
         self._max_deliveries = max_deliveries
         # bounded: a full queue holds paho's thread (and so the broker) back, never drops
-        self._queue: queue.Queue[Arrival | None] = queue.Queue(maxsize=queue_limit)
+        self._queue = ArrivalQueue(max_count=queue_limit, max_bytes=queue_max_bytes)
+        self._ledger = AckLedger()
+        self._hint = hint or TriageHint()
+        self._validate = validate
         self._abandon = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._connection: Connection | None = None
@@ -103,7 +124,7 @@ class GroupCommitWriter:
         """Commit what has arrived so far, then stop. Retries of an unreachable database
         are abandoned after ``timeout``: those messages stay unacknowledged, and the broker
         delivers them again after the restart."""
-        self._put(None)
+        self._queue.close()
         self._thread.join(timeout)
         if self._thread.is_alive():
             self._abandon.set()
@@ -113,33 +134,63 @@ class GroupCommitWriter:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
-    def submit(self, arrival: Arrival) -> None:
-        """Queue an arrival for the next batch; waits while the queue is full (paho's thread
-        then reads no more, and the broker holds the rest)."""
+    def submit(self, item: Queued) -> None:
+        """Queue an arrival for the next batch, abnormal ones ahead; waits while the queue
+        is full (paho's thread then reads no more, and the broker holds the rest). Called in
+        arrival order (paho's thread): that order is the order of the acks.
+
+        An :class:`Unvalidated` arrival is validated by the writer when it takes it (needs
+        ``validate``; the service queues them so while the writer is behind, see
+        :attr:`backlogged`): during a drain paho's thread then reads the backlog several
+        times faster, so an abnormal message deep in it is seen, and committed, sooner. Its
+        hint comes from the raw payload."""
+        try:
+            if isinstance(item, Arrival):
+                severity = self._hint.severity(item.result)
+            else:
+                assert self._validate is not None
+                channel = item.message.topic.rsplit("/", 1)[-1]
+                severity = self._hint.severity_of_payload(channel, item.message.payload)
+        except Exception as exc:  # only an ordering hint: never a reason to lose a message
+            log.warning("ingest.triage_hint_failed error=%s", type(exc).__name__)
+            severity = Severity.GREEN
+        self._enqueue(item, item.message, severity)
+
+    @property
+    def backlogged(self) -> bool:
+        """More arrivals wait than one batch takes: the writer is behind (a drain), and
+        arrivals are better queued :class:`Unvalidated`."""
+        return len(self._queue) >= self._max_size
+
+    def _enqueue(self, item: Queued, message: ReceivedMessage, severity: Severity) -> None:
         self._metrics.queue_depth.inc()
-        if not self._put(arrival):
-            # the writer has died: nothing will write or ack this one; the broker delivers
-            # it again after the restart
-            self._metrics.queue_depth.dec()
+        self._ledger.arrived(message)
+        while not self._queue.put(item, severity=severity, timeout=0.5):
+            if self._thread.ident is not None and not self._thread.is_alive():
+                # the writer has died: nothing will write or ack this one; the broker
+                # delivers it again after the restart
+                self._metrics.queue_depth.dec()
+                return
 
-    def _put(self, item: Arrival | None) -> bool:
-        while True:
-            try:
-                self._queue.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                if self._thread.ident is not None and not self._thread.is_alive():
-                    return False
-
-    # the thread ------------------------------------------------------------------------
+    def _ready(self, item: Queued) -> Arrival:
+        if isinstance(item, Arrival):
+            return item
+        assert self._validate is not None
+        if not self._broker.is_current(item.message):
+            # of an earlier connection: dropped unwritten in _process, so not worth validating
+            return Arrival(item.message, item.received_at, _NOT_VALIDATED)
+        result = self._validate(item.message, item.received_at)
+        return Arrival(item.message, item.received_at, result)
 
     def _run(self) -> None:
         try:
             while True:
-                batch, stop = self._collect()
-                if batch:
-                    self._metrics.queue_depth.dec(len(batch))
-                    self._process(batch)
+                taken, stop = self._queue.take(self._max_size, wait_seconds=self._max_wait)
+                if taken:
+                    # from here until "ingest.batch_done" the batch is received, not acked
+                    log.debug("ingest.batch_started")
+                    self._metrics.queue_depth.dec(len(taken))
+                    self._process([self._ready(item) for item in taken])
                 if stop:
                     return
         except BaseException as exc:  # even SystemExit: the main loop sees it and stops
@@ -149,30 +200,6 @@ class GroupCommitWriter:
         finally:
             if self._connection is not None:
                 self._connection.close()
-
-    def _collect(self) -> tuple[list[Arrival], bool]:
-        first = self._queue.get()
-        if first is None:
-            return [], True
-        # from here until "ingest.batch_done" the batch's messages are received, not acked
-        log.debug("ingest.batch_started")
-        batch = [first]
-        deadline = time.monotonic() + self._max_wait
-        while len(batch) < self._max_size:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-            if item is None:
-                return batch, True
-            batch.append(item)
-        return batch, False
 
     def _process(self, batch: list[Arrival]) -> None:
         """Record the batch as in flight, then write it; a message that was in flight
@@ -186,6 +213,8 @@ class GroupCommitWriter:
         if len(current) < len(batch):
             self._metrics.stale_dropped.inc(len(batch) - len(current))
             log.info("ingest.stale_arrivals_dropped count=%d", len(batch) - len(current))
+            kept = {id(arrival) for arrival in current}
+            self._release([a for a in batch if id(a) not in kept])
             batch = current
             if not batch:
                 log.debug("ingest.batch_done size=0")
@@ -259,8 +288,14 @@ class GroupCommitWriter:
                     self._topics.readings_committed, json.dumps(hint).encode(), qos=1
                 ),
             )
-        for arrival in batch:
-            self._publishing("ack", functools.partial(self._broker.ack, arrival.message))
+        self._release(batch)
+
+    def _release(self, settled: Sequence[Arrival]) -> None:
+        """``settled`` needs no more work; ack whatever that lets go, in arrival order (not
+        an arrival of an earlier connection: it comes again on this one)."""
+        for message in self._ledger.settle(arrival.message for arrival in settled):
+            if self._broker.is_current(message):
+                self._publishing("ack", functools.partial(self._broker.ack, message))
 
     def _send_receipt(self, decision: Decision) -> None:
         topic = self._topics.device(decision.device_id, DeviceChannel.RECEIPTS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -18,6 +19,7 @@ from pust.domain.device_protocol import (
 from pust.domain.device_protocol.validator import recover_message_id
 from pust.messaging.mqtt_client import BrokerAddress, MqttConnection, ReceivedMessage
 from pust.messaging.topics import INBOUND, Topics
+from services.ingest.arrival_queue import Unvalidated
 from services.ingest.arrivals import Arrival
 from services.ingest.broker_session import record_connection, session_expected
 from services.ingest.group_commit import GroupCommitWriter
@@ -70,6 +72,10 @@ class IngestService:
             session_expiry_seconds=ingest.session_expiry_seconds,
             manual_ack=True,
             receive_maximum=ingest.receive_maximum,
+            # our own QoS 1 publishes (receipts) in flight; paho does not read the broker's
+            # Receive Maximum, so deploy/mosquitto/mosquitto.conf allows as many (during a
+            # drain the broker's PUBACKs wait behind the backlog in the socket: a narrow
+            # window would hold every receipt and hint back until the backlog is read)
             max_inflight=max(ingest.receive_maximum, 1000),
             on_connected=self._on_connected,
         )
@@ -83,8 +89,9 @@ class IngestService:
             retry_initial_seconds=ingest.retry_initial_seconds,
             retry_max_seconds=ingest.retry_max_seconds,
             max_deliveries=ingest.max_deliveries,
-            # what the broker may send unacknowledged, twice: room for a reconnect's copies
-            queue_limit=2 * max(ingest.receive_maximum, ingest.batch_max_size),
+            validate=self._validate,
+            queue_limit=ingest.queue_max_count,
+            queue_max_bytes=ingest.queue_max_bytes,
         )
 
     def start(self, *, wait_seconds: float | None = None) -> None:
@@ -118,6 +125,16 @@ class IngestService:
 
     def _on_message(self, message: ReceivedMessage) -> None:
         received_at = self._clock.now()
+        if self.writer.backlogged:
+            # a drain: the writer validates (see GroupCommitWriter.submit)
+            self._metrics.received.labels(_channel_of(message.topic)).inc()
+            self.writer.submit(Unvalidated(message, received_at))
+            return
+        result = self._validate(message, received_at)
+        self._metrics.received.labels(_channel_of(message.topic)).inc()
+        self.writer.submit(Arrival(message, received_at, result))
+
+    def _validate(self, message: ReceivedMessage, received_at: datetime) -> ValidationResult:
         parsed = self._topics.parse_device_topic(message.topic)
         if parsed is None:
             # only reachable if the subscription and the topic layout disagree
@@ -128,7 +145,6 @@ class IngestService:
                 received_at,
                 (ProtocolError("topic", ErrorCode.SCHEMA_VIOLATION, "not a device topic"),),
             )
-            channel = "unknown"
         else:
             channel = parsed.channel.value
             try:
@@ -156,5 +172,12 @@ class IngestService:
                         ),
                     ),
                 )
-        self._metrics.received.labels(channel).inc()
-        self.writer.submit(Arrival(message, received_at, result))
+        return result
+
+
+def _channel_of(topic: str) -> str:
+    channel = topic.rsplit("/", 1)[-1]
+    return channel if channel in _CHANNELS else "unknown"
+
+
+_CHANNELS = frozenset(channel.value for channel in INBOUND)

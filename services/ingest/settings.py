@@ -18,8 +18,16 @@ class IngestSettings(BaseSettings):
     batch_max_wait_seconds: float = Field(default=0.0, ge=0.0, le=1.0)
     # how long the broker keeps our session (and queues messages) while ingest is down
     session_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=0)
-    # messages the broker may send before it has our acks: two batches in flight
-    receive_maximum: int = Field(default=1000, ge=1, le=65535)
+    # messages the broker may send before it has our acks (MQTT 5 Receive Maximum; with
+    # MQTT 5, Mosquitto 2.0 takes the client's value for its outgoing window, beyond its
+    # own max_inflight_messages). Wide, so that after an outage the whole backlog arrives
+    # quickly and the writer can commit the abnormal arrivals in it first; the writer's
+    # queue (below) bounds what is held in memory
+    receive_maximum: int = Field(default=65535, ge=1, le=65535)
+    # the writer's queue: at most this many arrivals, and about this many bytes (payload
+    # plus ~1 KiB of bookkeeping each); full, it holds paho's thread back (never drops)
+    queue_max_count: int = Field(default=70_000, ge=1)
+    queue_max_bytes: int = Field(default=128 * 1024 * 1024, ge=1)
     shared_subscription_group: str = "ingest"
     # a stable client id per ingest process keeps its persistent session across restarts;
     # several processes sharing the load need distinct instance names

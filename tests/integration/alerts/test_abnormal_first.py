@@ -133,3 +133,24 @@ def test_a_yes_answer_is_triaged_before_the_no_answers_ahead_of_it(engine: Engin
         assert response is not None and response.triaged_at is not None
         assert response.severity == "yellow"
     assert worker.drain() == 41
+
+
+def test_a_red_reading_committed_behind_many_yellow_ones_is_triaged_in_the_next_batch(
+    engine: Engine,
+) -> None:
+    # a drain's backlog holds many yellow readings (citizens who live near the SpO2
+    # limit); the red one must not wait behind them, even when it is committed after the
+    # worker has already found them
+    world = seed(engine, citizens=5)
+    _queue_readings(engine, world, [96.0] * 100, "green")
+    _queue_readings(engine, world, [89.0] * 2000, "yellow")
+    worker = _worker(engine, batch_size=200)
+    assert worker.run_once() == 200  # knows the yellow ones now
+    red = add_reading(
+        engine, world, type_="spo2", value=80, unit="%", measured_at=NOW + timedelta(hours=1)
+    )
+
+    assert worker.run_once() == 200
+    assert _triaged(engine, red)
+    assert worker.drain() == 2100 + 1 - 400
+    assert _results(engine) == 2101  # every reading triaged once
