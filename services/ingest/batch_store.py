@@ -7,7 +7,6 @@ Idempotency is the unique constraints' job, never a read-then-write: the inbox r
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Connection,
-    Dialect,
     Integer,
     String,
     Table,
@@ -43,7 +41,7 @@ from pust.domain.device_protocol import (
 from pust.domain.device_protocol.fields import safe_text
 from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
 from services.ingest.batch_plan import BatchPlan, PlannedMessage, device_ids_to_look_up, plan_batch
-from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts, quoted, recordset
+from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts
 from services.ingest.delivery_attempts import delivery_key, forget
 from services.ingest.device_directory import DEVICE, KnownDevice, load_devices
 from services.ingest.internal_error_alert import raise_internal_error_alerts
@@ -116,36 +114,95 @@ def _peripheral_ids(
         return {}
     # in key order, like every writer of these rows: two ingest processes never deadlock
     ordered = [rows[key] for key in sorted(rows)]
-    found: Iterable[tuple[Any, ...]]
     if connection.dialect.name == "postgresql":
-        sql = _peripheral_upsert(tuple(ordered[0]), connection.dialect)
-        found = execute_rows(connection, sql, ordered)
-    else:
-        insert = sqlite.insert(PERIPHERAL)
-        statement = insert.on_conflict_do_update(
-            index_elements=[PERIPHERAL.c.device_id, PERIPHERAL.c.system_id],
-            set_={
-                "last_seen_at": insert.excluded.last_seen_at,
-                "model": func.coalesce(insert.excluded.model, PERIPHERAL.c.model),
-                "serial": func.coalesce(insert.excluded.serial, PERIPHERAL.c.serial),
-            },
-        ).returning(PERIPHERAL.c.id, PERIPHERAL.c.device_id, PERIPHERAL.c.system_id)
-        found = connection.execute(statement, ordered)
+        return _peripheral_ids_postgresql(connection, ordered)
+    insert = sqlite.insert(PERIPHERAL)
+    statement = insert.on_conflict_do_update(
+        index_elements=[PERIPHERAL.c.device_id, PERIPHERAL.c.system_id],
+        set_={
+            "last_seen_at": insert.excluded.last_seen_at,
+            "model": func.coalesce(insert.excluded.model, PERIPHERAL.c.model),
+            "serial": func.coalesce(insert.excluded.serial, PERIPHERAL.c.serial),
+        },
+    ).returning(PERIPHERAL.c.id, PERIPHERAL.c.device_id, PERIPHERAL.c.system_id)
+    found: Iterable[tuple[Any, ...]] = connection.execute(statement, ordered)
     return {(device_id, system_id): pid for pid, device_id, system_id in found}
 
 
-@functools.lru_cache(maxsize=4)
-def _peripheral_upsert(columns: tuple[str, ...], dialect: Dialect) -> str:
-    names = ", ".join(quoted(column) for column in columns)
-    return (
-        f"INSERT INTO peripheral ({names}) "  # noqa: S608 - our own identifiers
-        f"SELECT {names} FROM {recordset(PERIPHERAL, columns, dialect)} "
-        "ON CONFLICT (device_id, system_id) DO UPDATE SET "
-        "last_seen_at = excluded.last_seen_at, "
-        "model = coalesce(excluded.model, peripheral.model), "
-        "serial = coalesce(excluded.serial, peripheral.serial) "
-        "RETURNING id, device_id, system_id"
+def _peripheral_ids_postgresql(
+    connection: Connection, rows: list[dict[str, Any]]
+) -> dict[tuple[str, str], int]:
+    """One statement: insert the peripherals not seen before, update the health of those
+    whose row another ingest process is not updating at this moment, return every id.
+
+    No row lock outlives the statement for long or makes another ingest process wait: an
+    existing row is never touched by the insert (``ON CONFLICT DO UPDATE``, and even
+    ``DO NOTHING`` on a row being updated, waits for the other transaction's commit, and
+    with the reading's foreign key check that made two processes deadlock), and the health
+    update skips a row another transaction has locked (it is writing the same tablet's
+    peripheral, seen within the same moment; the next message sets it again)."""
+    found = execute_rows(connection, _PERIPHERAL_UPSERT_POSTGRESQL, rows)
+    ids = {(device_id, system_id): pid for pid, device_id, system_id in found}
+    if len(ids) < len(rows):
+        # inserted meanwhile by another ingest process (ON CONFLICT DO NOTHING waited for
+        # it): committed now, so a new statement sees it
+        missing = [row for row in rows if (row["device_id"], row["system_id"]) not in ids]
+        for pid, device_id, system_id in execute_rows(
+            connection, _PERIPHERAL_IDS_POSTGRESQL, missing
+        ):
+            ids[(device_id, system_id)] = pid
+    return ids
+
+
+_PERIPHERAL_KEYS = """
+    json_to_recordset(%s::json) AS k(
+        device_id text, system_id text, model text, serial text,
+        first_seen_at timestamptz, last_seen_at timestamptz
     )
+"""
+
+_PERIPHERAL_UPSERT_POSTGRESQL = f"""
+WITH k AS MATERIALIZED (SELECT * FROM {_PERIPHERAL_KEYS}),
+known AS MATERIALIZED (
+    SELECT p.id, p.device_id, p.system_id, k.model, k.serial, k.last_seen_at
+    FROM peripheral p JOIN k ON p.device_id = k.device_id AND p.system_id = k.system_id
+),
+added AS (
+    INSERT INTO peripheral (device_id, system_id, model, serial, first_seen_at, last_seen_at)
+    SELECT k.device_id, k.system_id, k.model, k.serial, k.first_seen_at, k.last_seen_at
+    FROM k
+    WHERE NOT EXISTS (
+        SELECT FROM known WHERE known.device_id = k.device_id AND known.system_id = k.system_id
+    )
+    ORDER BY k.device_id, k.system_id
+    ON CONFLICT DO NOTHING
+    RETURNING id, device_id, system_id
+),
+stale AS MATERIALIZED (
+    SELECT p.id, known.model, known.serial, known.last_seen_at
+    FROM peripheral p JOIN known ON p.id = known.id
+    WHERE p.last_seen_at < known.last_seen_at
+        OR p.model IS DISTINCT FROM coalesce(known.model, p.model)
+        OR p.serial IS DISTINCT FROM coalesce(known.serial, p.serial)
+    ORDER BY p.id
+    FOR NO KEY UPDATE OF p SKIP LOCKED
+),
+refreshed AS (
+    UPDATE peripheral SET
+        last_seen_at = greatest(peripheral.last_seen_at, stale.last_seen_at),
+        model = coalesce(stale.model, peripheral.model),
+        serial = coalesce(stale.serial, peripheral.serial)
+    FROM stale WHERE peripheral.id = stale.id
+)
+SELECT id, device_id, system_id FROM known
+UNION ALL
+SELECT id, device_id, system_id FROM added
+"""  # noqa: S608 - fixed text, values travel as the parameter
+
+_PERIPHERAL_IDS_POSTGRESQL = f"""
+SELECT p.id, p.device_id, p.system_id
+FROM peripheral p JOIN {_PERIPHERAL_KEYS} ON p.device_id = k.device_id AND p.system_id = k.system_id
+"""  # noqa: S608 - fixed text
 
 
 def _insert_readings(
@@ -313,14 +370,19 @@ def _update_last_seen(
 
 
 # one statement for the whole batch: the rows are locked in device id order first (the
-# locking clause re-checks the condition on a row another transaction has just changed)
+# locking clause re-checks the condition on a row another transaction has just changed).
+# FOR NO KEY UPDATE, not FOR UPDATE: the latter conflicts with the KEY SHARE lock of another
+# batch's foreign key checks (its inbox and reading rows name the same device), and two
+# ingest processes on the shared subscription deadlocked on it (1 s each, then a retry).
+# SKIP LOCKED: a device row another ingest process is updating right now is left to it; it
+# saw the same tablet within the same moment, and the tablet's next message sets it again.
 _LAST_SEEN_UPDATE_POSTGRESQL = """
 WITH seen AS MATERIALIZED (
     SELECT d.id, k.seen
     FROM device d JOIN json_to_recordset(%s::json) AS k(id text, seen timestamptz) ON d.id = k.id
     WHERE d.last_seen_at IS NULL OR d.last_seen_at < k.seen
     ORDER BY d.id
-    FOR UPDATE OF d
+    FOR NO KEY UPDATE OF d SKIP LOCKED
 )
 UPDATE device SET last_seen_at = seen.seen FROM seen WHERE device.id = seen.id
 """
