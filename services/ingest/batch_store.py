@@ -41,7 +41,7 @@ from pust.domain.device_protocol import (
 from pust.domain.device_protocol.fields import safe_text
 from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
 from services.ingest.batch_plan import BatchPlan, PlannedMessage, device_ids_to_look_up, plan_batch
-from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts
+from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts, timestamp_text
 from services.ingest.delivery_attempts import delivery_key, forget
 from services.ingest.device_directory import DEVICE, KnownDevice, load_devices
 from services.ingest.internal_error_alert import raise_internal_error_alerts
@@ -80,12 +80,13 @@ def write_batch(connection: Connection, arrivals: Sequence[Arrival]) -> BatchRes
 def _insert_inbox(connection: Connection, messages: list[PlannedMessage]) -> set[tuple[str, str]]:
     if not messages:
         return set()
+    text = _texts(connection)
     rows = [
         {
             "device_id": m.submission.device_id,
             "message_id": m.submission.message_id,
             "kind": m.kind,
-            "received_at": m.submission.received_at,
+            "received_at": text(m.submission.received_at),
         }
         for m in messages
     ]
@@ -97,18 +98,22 @@ def _peripheral_ids(
     connection: Connection, measurements: list[MeasurementSubmission]
 ) -> dict[tuple[str, str], int]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
+    text = _texts(connection)
     for submission in measurements:
+        received_at: Any = None
         for observation in submission.observations:
             peripheral = observation.peripheral
             if peripheral is None:
                 continue
+            if received_at is None:
+                received_at = text(submission.received_at)
             rows[(submission.device_id, peripheral.system_id)] = {
                 "device_id": submission.device_id,
                 "system_id": peripheral.system_id,
                 "model": peripheral.model,
                 "serial": peripheral.serial,
-                "first_seen_at": submission.received_at,
-                "last_seen_at": submission.received_at,
+                "first_seen_at": received_at,
+                "last_seen_at": received_at,
             }
     if not rows:
         return {}
@@ -217,13 +222,17 @@ def _insert_readings(
     if not measurements:
         return written
     peripherals = _peripheral_ids(connection, [submission for _, submission in measurements])
+    text = _texts(connection)
+    ident = str if connection.dialect.name == "postgresql" else _as_it_is
     rows = []
     for citizens, submission in measurements:
+        sent_at = text(submission.sent_at)
+        received_at = text(submission.received_at)
         for observation, citizen_id in zip(submission.observations, citizens, strict=True):
             peripheral = observation.peripheral
             rows.append(
                 {
-                    "citizen_id": citizen_id,
+                    "citizen_id": ident(citizen_id),
                     "device_id": submission.device_id,
                     "message_id": submission.message_id,
                     "type": observation.type.value,
@@ -231,9 +240,9 @@ def _insert_readings(
                     "unit": observation.unit,
                     "original_value": observation.original_value,
                     "original_unit": observation.original_unit,
-                    "measured_at": observation.measured_at,
-                    "sent_at": submission.sent_at,
-                    "received_at": submission.received_at,
+                    "measured_at": text(observation.measured_at),
+                    "sent_at": sent_at,
+                    "received_at": received_at,
                     "entry": observation.entry.value,
                     "peripheral_id": None
                     if peripheral is None
@@ -251,6 +260,8 @@ def _insert_readings(
 def _insert_responses(
     connection: Connection, messages: list[PlannedMessage]
 ) -> set[tuple[str, str]]:
+    text = _texts(connection)
+    ident = str if connection.dialect.name == "postgresql" else _as_it_is
     rows = []
     for planned in messages:
         submission = planned.submission
@@ -258,13 +269,13 @@ def _insert_responses(
             continue
         rows.append(
             {
-                "citizen_id": planned.citizens[0],
+                "citizen_id": ident(planned.citizens[0]),
                 "device_id": submission.device_id,
                 "message_id": submission.message_id,
                 "questionnaire": submission.questionnaire,
-                "answered_at": submission.answered_at,
-                "sent_at": submission.sent_at,
-                "received_at": submission.received_at,
+                "answered_at": text(submission.answered_at),
+                "sent_at": text(submission.sent_at),
+                "received_at": text(submission.received_at),
                 "answers": [answer.as_json() for answer in submission.answers],
                 "late": submission.late,
                 "valid": True,
@@ -362,7 +373,9 @@ def _update_last_seen(
         return
     # in device id order, like every other writer of device rows: no deadlocks
     if connection.dialect.name == "postgresql":
-        rows = [{"id": device_id, "seen": seen} for device_id, seen in latest.items()]
+        rows = [
+            {"id": device_id, "seen": timestamp_text(seen)} for device_id, seen in latest.items()
+        ]
         execute_rows(connection, _LAST_SEEN_UPDATE_POSTGRESQL, rows)
         return
     ordered = [{"b_id": device_id, "b_seen": seen} for device_id, seen in sorted(latest.items())]
@@ -386,6 +399,16 @@ WITH seen AS MATERIALIZED (
 )
 UPDATE device SET last_seen_at = seen.seen FROM seen WHERE device.id = seen.id
 """
+
+
+def _texts(connection: Connection) -> Any:
+    """How a timestamp goes into the rows: PostgreSQL's JSON parameter takes its text (made
+    here, not in a call back from ``json.dumps`` per value); SQLite's insert the datetime."""
+    return timestamp_text if connection.dialect.name == "postgresql" else _as_it_is
+
+
+def _as_it_is(value: Any) -> Any:
+    return value
 
 
 def _quarantine(connection: Connection, arrivals: list[Arrival], plan: BatchPlan) -> None:
