@@ -183,10 +183,27 @@ class _Client(paho.Client):
         message.properties = self._no_publish_properties
         message.payload = bytes(packet[properties_at + 1 :])
         message.timestamp = paho.time_func()
-        self._handle_on_message(message)
+        self._deliver(message)
         if qos == 1 and not self._manual_ack:
             return self._send_puback(mid)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _deliver(self, message: paho.MQTTMessage) -> None:
+        """paho's ``_handle_on_message`` without its per-message topic match and callback
+        lock when no ``message_callback_add`` filter exists (pust adds none): on_message."""
+        if self._on_message_filtered._root._children:
+            self._handle_on_message(message)
+            return
+        on_message = self._on_message
+        if on_message is None:
+            return
+        with self._in_callback_mutex:
+            try:
+                on_message(self, self._userdata, message)
+            except Exception as err:
+                self._easy_log(paho.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                if not self.suppress_exceptions:
+                    raise
 
     def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
         packet = self._in_packet["packet"]

@@ -380,3 +380,17 @@ def test_one_wake_up_of_the_network_thread_per_burst() -> None:
     assert client.want_write()  # the loop looks: the next packet wakes it again
     client.ack(51, 1)
     assert pair.sent == 2
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_topic_callback_still_takes_its_messages_from_on_message(fast: bool) -> None:
+    client = _client(paho.MQTTv5, fast=fast)
+    general: list[int] = []
+    filtered: list[int] = []
+    client.on_message = lambda _c, _u, message: general.append(message.mid)
+    client.message_callback_add("r/devices/+/status", lambda _c, _u, m: filtered.append(m.mid))
+    for mid, topic in ((1, b"r/devices/d-01/status"), (2, b"r/devices/d-01/measurements")):
+        header, packet = _publish_packet(topic, b"{}", qos=1, mid=mid, properties=b"\x00")
+        client._in_packet = {**client._in_packet, "command": header, "packet": packet}
+        client._handle_publish()
+    assert (filtered, general) == ([1], [2])
