@@ -37,6 +37,60 @@ MQTT_V311 = 4
 _AUTH_FAILURE_CODES = frozenset({134, 135})  # bad user name or password, not authorised
 _PLAIN_REASONS = frozenset({0, 16})  # success; success, but nobody subscribes to the topic
 _READ_AHEAD = 64 * 1024
+_WRITE_COALESCE = 64 * 1024  # bytes of small packets joined into one send()
+_PUBLISH = 0x30
+_PUBACK = 0x40
+
+
+class _Info(paho.MQTTMessageInfo):
+    """paho's ``MQTTMessageInfo`` with its ``threading.Condition`` made when someone waits
+    for it: paho builds one per message sent or received, a lock and a condition each, and
+    almost nobody waits (ingest's receipts never do)."""
+
+    __slots__ = ("_lazy",)
+    _creating = threading.Lock()
+
+    def __init__(self, mid: int) -> None:  # what paho's does, without the condition
+        self.mid = mid
+        self._published = False
+        self.rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        self._iterpos = 0
+        self._lazy: threading.Condition | None = None
+
+    @property
+    def _condition(self) -> threading.Condition:  # type: ignore[override]
+        if self._lazy is None:
+            with self._creating:
+                if self._lazy is None:
+                    self._lazy = threading.Condition()
+        return self._lazy
+
+    def _set_as_published(self) -> None:
+        # published first, then look for a waiter: one that makes its condition after this
+        # look finds the message published before it waits
+        self._published = True
+        condition = self._lazy
+        if condition is not None:
+            with condition:
+                condition.notify_all()
+
+
+class _Message(paho.MQTTMessage):
+    """paho's ``MQTTMessage`` with an :class:`_Info`."""
+
+    __slots__ = ()
+
+    def __init__(self, mid: int = 0, topic: bytes = b"") -> None:
+        self.timestamp = 0.0
+        self.state = paho.mqtt_ms_invalid
+        self.dup = False
+        self.mid = mid
+        self._topic = topic
+        self.payload = b""
+        self.qos = 0
+        self.retain = False
+        self.info = _Info(mid)
+        self.properties = None
 
 
 class _Client(paho.Client):
@@ -56,6 +110,9 @@ class _Client(paho.Client):
         # shared by every fast-path packet; nothing in pust reads or changes them
         self._no_publish_properties: Properties | None = None
         self._acked: dict[tuple[str, int], tuple[ReasonCode, Properties]] = {}
+        # a byte to wake paho's loop from select() was sent and the loop has not yet looked
+        # at what there is to write since (see _packet_queue)
+        self._wake_pending = False
         # what one recv() brought beyond what paho asked for, and from which socket
         self._read_ahead = b""
         self._read_ahead_at = 0
@@ -117,7 +174,7 @@ class _Client(paho.Client):
             # a topic alias, properties, or a malformed packet: paho's own path
             return super()._handle_publish()
         mid = int.from_bytes(packet[topic_end:properties_at], "big") if qos else 0
-        message = paho.MQTTMessage(mid=mid, topic=bytes(packet[2:topic_end]))
+        message = _Message(mid=mid, topic=bytes(packet[2:topic_end]))
         message.dup = (header & 0x08) != 0
         message.qos = qos
         message.retain = (header & 0x01) != 0
@@ -126,10 +183,27 @@ class _Client(paho.Client):
         message.properties = self._no_publish_properties
         message.payload = bytes(packet[properties_at + 1 :])
         message.timestamp = paho.time_func()
-        self._handle_on_message(message)
+        self._deliver(message)
         if qos == 1 and not self._manual_ack:
             return self._send_puback(mid)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _deliver(self, message: paho.MQTTMessage) -> None:
+        """paho's ``_handle_on_message`` without its per-message topic match and callback
+        lock when no ``message_callback_add`` filter exists (pust adds none): on_message."""
+        if self._on_message_filtered._root._children:
+            self._handle_on_message(message)
+            return
+        on_message = self._on_message
+        if on_message is None:
+            return
+        with self._in_callback_mutex:
+            try:
+                on_message(self, self._userdata, message)
+            except Exception as err:
+                self._easy_log(paho.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                if not self.suppress_exceptions:
+                    raise
 
     def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
         packet = self._in_packet["packet"]
@@ -156,6 +230,140 @@ class _Client(paho.Client):
                 code, properties = self._acked[key]
                 return self._do_on_publish(mid, code, properties)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    # writing: paho writes a byte to its socket pair on every packet queued from another
+    # thread (a system call, and a wake-up of the network thread for a single packet), and
+    # then sends each packet with a send() of its own. Ingest's writer queues two packets per
+    # message (the receipt and the ack) in a burst after each commit: one wake-up per burst
+    # and one send() per 64 KiB here.
+
+    def want_write(self) -> bool:
+        # paho's loop asks this before every select(): from here on it sees what is queued
+        self._wake_pending = False
+        return len(self._out_packet) > 0
+
+    def _packet_queue(
+        self,
+        command: int,
+        packet: bytes | bytearray,
+        mid: int,
+        qos: int,
+        info: paho.MQTTMessageInfo | None = None,
+    ) -> MQTTErrorCode:
+        if self._thread is None or self._on_socket_register_write is not None:
+            return super()._packet_queue(command, packet, mid, qos, info)
+        self._out_packet.append(
+            {
+                "command": command,
+                "mid": mid,
+                "qos": qos,
+                "pos": 0,
+                "to_process": len(packet),
+                "packet": packet,
+                "info": info,
+            }
+        )
+        # appended before the flag is read: a loop that has not yet asked want_write() since
+        # the last wake-up byte will see this packet when it does
+        if not self._wake_pending and self._sockpairW is not None:
+            self._wake_pending = True
+            with contextlib.suppress(BlockingIOError):
+                self._sockpairW.send(paho.sockpair_data)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _packet_write(self) -> MQTTErrorCode:
+        out = self._out_packet
+        while len(out) > 1 and self._logger is None and self._on_log is None:
+            joined: list[Any] = []
+            size = 0
+            # only the network thread takes packets off the left; others append on the right
+            while out and size < _WRITE_COALESCE:
+                packet = out[0]
+                kind = packet["command"] & 0xF0
+                if packet["pos"] or not (
+                    kind == _PUBACK or (kind == _PUBLISH and packet["qos"] > 0)
+                ):
+                    break  # a packet paho does something with once written: its own path
+                joined.append(out.popleft())
+                size += packet["to_process"]
+            if len(joined) < 2:
+                out.extendleft(reversed(joined))
+                break
+            try:
+                written = self._sock_send(b"".join(p["packet"] for p in joined))
+            except (AttributeError, ValueError):
+                out.extendleft(reversed(joined))
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+            except BlockingIOError:
+                out.extendleft(reversed(joined))
+                return MQTTErrorCode.MQTT_ERR_AGAIN
+            except OSError as err:
+                out.extendleft(reversed(joined))
+                self._easy_log(paho.MQTT_LOG_ERR, "failed to receive on socket: %s", err)
+                return MQTTErrorCode.MQTT_ERR_CONN_LOST
+            with self._msgtime_mutex:
+                self._last_msg_out = paho.time_func()
+            for index, packet in enumerate(joined):
+                if written < packet["to_process"]:  # a partial write: the rest goes later
+                    packet["pos"] += written
+                    packet["to_process"] -= written
+                    out.extendleft(reversed(joined[index:]))
+                    return MQTTErrorCode.MQTT_ERR_AGAIN
+                written -= packet["to_process"]
+                packet["pos"] += packet["to_process"]
+                packet["to_process"] = 0
+        return super()._packet_write()
+
+    def publish(
+        self,
+        topic: str,
+        payload: paho.PayloadType = None,
+        qos: int = 0,
+        retain: bool = False,
+        properties: Properties | None = None,
+    ) -> paho.MQTTMessageInfo:
+        """paho's publish, for a QoS 1 message of bytes without properties with an
+        :class:`_Message` (and its lazy condition); anything else: paho's own."""
+        if (
+            qos != 1
+            or properties is not None
+            or type(payload) is not bytes
+            or not topic
+            or "+" in topic
+            or "#" in topic
+            or len(payload) > 268435455
+        ):
+            return super().publish(topic, payload, qos, retain, properties)
+        topic_bytes = topic.encode("utf-8")
+        if len(topic_bytes) > 65535:
+            return super().publish(topic, payload, qos, retain, properties)
+        mid = self._mid_generate()
+        message = _Message(mid, topic_bytes)
+        message.timestamp = paho.time_func()
+        message.payload = payload
+        message.qos = 1
+        message.retain = retain
+        with self._out_message_mutex:
+            if mid in self._out_messages or (
+                self._max_queued_messages > 0
+                and len(self._out_messages) >= self._max_queued_messages
+            ):
+                message.info.rc = MQTTErrorCode.MQTT_ERR_QUEUE_SIZE
+                return message.info
+            self._out_messages[mid] = message
+            if self._max_inflight_messages == 0 or (
+                self._inflight_messages < self._max_inflight_messages
+            ):
+                self._inflight_messages += 1
+                message.state = paho.mqtt_ms_wait_for_puback
+                rc = self._send_publish(mid, topic_bytes, payload, 1, retain, False, message.info)
+                if rc == MQTTErrorCode.MQTT_ERR_NO_CONN:  # sent when the connection is back
+                    self._inflight_messages -= 1
+                    message.state = paho.mqtt_ms_publish
+                message.info.rc = rc
+            else:
+                message.state = paho.mqtt_ms_queued
+            return message.info
 
     def _update_inflight(self) -> MQTTErrorCode:
         # paho walks every outgoing message to find a queued one; when every message is in

@@ -7,7 +7,6 @@ Idempotency is the unique constraints' job, never a read-then-write: the inbox r
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Connection,
-    Dialect,
     Integer,
     String,
     Table,
@@ -43,7 +41,7 @@ from pust.domain.device_protocol import (
 from pust.domain.device_protocol.fields import safe_text
 from services.ingest.arrivals import Arrival, BatchResult, Decision, Outcome
 from services.ingest.batch_plan import BatchPlan, PlannedMessage, device_ids_to_look_up, plan_batch
-from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts, quoted, recordset
+from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts, timestamp_text
 from services.ingest.delivery_attempts import delivery_key, forget
 from services.ingest.device_directory import DEVICE, KnownDevice, load_devices
 from services.ingest.internal_error_alert import raise_internal_error_alerts
@@ -82,12 +80,13 @@ def write_batch(connection: Connection, arrivals: Sequence[Arrival]) -> BatchRes
 def _insert_inbox(connection: Connection, messages: list[PlannedMessage]) -> set[tuple[str, str]]:
     if not messages:
         return set()
+    text = _texts(connection)
     rows = [
         {
             "device_id": m.submission.device_id,
             "message_id": m.submission.message_id,
             "kind": m.kind,
-            "received_at": m.submission.received_at,
+            "received_at": text(m.submission.received_at),
         }
         for m in messages
     ]
@@ -99,53 +98,116 @@ def _peripheral_ids(
     connection: Connection, measurements: list[MeasurementSubmission]
 ) -> dict[tuple[str, str], int]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
+    text = _texts(connection)
     for submission in measurements:
+        received_at: Any = None
         for observation in submission.observations:
             peripheral = observation.peripheral
             if peripheral is None:
                 continue
+            if received_at is None:
+                received_at = text(submission.received_at)
             rows[(submission.device_id, peripheral.system_id)] = {
                 "device_id": submission.device_id,
                 "system_id": peripheral.system_id,
                 "model": peripheral.model,
                 "serial": peripheral.serial,
-                "first_seen_at": submission.received_at,
-                "last_seen_at": submission.received_at,
+                "first_seen_at": received_at,
+                "last_seen_at": received_at,
             }
     if not rows:
         return {}
     # in key order, like every writer of these rows: two ingest processes never deadlock
     ordered = [rows[key] for key in sorted(rows)]
-    found: Iterable[tuple[Any, ...]]
     if connection.dialect.name == "postgresql":
-        sql = _peripheral_upsert(tuple(ordered[0]), connection.dialect)
-        found = execute_rows(connection, sql, ordered)
-    else:
-        insert = sqlite.insert(PERIPHERAL)
-        statement = insert.on_conflict_do_update(
-            index_elements=[PERIPHERAL.c.device_id, PERIPHERAL.c.system_id],
-            set_={
-                "last_seen_at": insert.excluded.last_seen_at,
-                "model": func.coalesce(insert.excluded.model, PERIPHERAL.c.model),
-                "serial": func.coalesce(insert.excluded.serial, PERIPHERAL.c.serial),
-            },
-        ).returning(PERIPHERAL.c.id, PERIPHERAL.c.device_id, PERIPHERAL.c.system_id)
-        found = connection.execute(statement, ordered)
+        return _peripheral_ids_postgresql(connection, ordered)
+    insert = sqlite.insert(PERIPHERAL)
+    statement = insert.on_conflict_do_update(
+        index_elements=[PERIPHERAL.c.device_id, PERIPHERAL.c.system_id],
+        set_={
+            "last_seen_at": insert.excluded.last_seen_at,
+            "model": func.coalesce(insert.excluded.model, PERIPHERAL.c.model),
+            "serial": func.coalesce(insert.excluded.serial, PERIPHERAL.c.serial),
+        },
+    ).returning(PERIPHERAL.c.id, PERIPHERAL.c.device_id, PERIPHERAL.c.system_id)
+    found: Iterable[tuple[Any, ...]] = connection.execute(statement, ordered)
     return {(device_id, system_id): pid for pid, device_id, system_id in found}
 
 
-@functools.lru_cache(maxsize=4)
-def _peripheral_upsert(columns: tuple[str, ...], dialect: Dialect) -> str:
-    names = ", ".join(quoted(column) for column in columns)
-    return (
-        f"INSERT INTO peripheral ({names}) "  # noqa: S608 - our own identifiers
-        f"SELECT {names} FROM {recordset(PERIPHERAL, columns, dialect)} "
-        "ON CONFLICT (device_id, system_id) DO UPDATE SET "
-        "last_seen_at = excluded.last_seen_at, "
-        "model = coalesce(excluded.model, peripheral.model), "
-        "serial = coalesce(excluded.serial, peripheral.serial) "
-        "RETURNING id, device_id, system_id"
+def _peripheral_ids_postgresql(
+    connection: Connection, rows: list[dict[str, Any]]
+) -> dict[tuple[str, str], int]:
+    """One statement: insert the peripherals not seen before, update the health of those
+    whose row another ingest process is not updating at this moment, return every id.
+
+    No row lock outlives the statement for long or makes another ingest process wait: an
+    existing row is never touched by the insert (``ON CONFLICT DO UPDATE``, and even
+    ``DO NOTHING`` on a row being updated, waits for the other transaction's commit, and
+    with the reading's foreign key check that made two processes deadlock), and the health
+    update skips a row another transaction has locked (it is writing the same tablet's
+    peripheral, seen within the same moment; the next message sets it again)."""
+    found = execute_rows(connection, _PERIPHERAL_UPSERT_POSTGRESQL, rows)
+    ids = {(device_id, system_id): pid for pid, device_id, system_id in found}
+    if len(ids) < len(rows):
+        # inserted meanwhile by another ingest process (ON CONFLICT DO NOTHING waited for
+        # it): committed now, so a new statement sees it
+        missing = [row for row in rows if (row["device_id"], row["system_id"]) not in ids]
+        for pid, device_id, system_id in execute_rows(
+            connection, _PERIPHERAL_IDS_POSTGRESQL, missing
+        ):
+            ids[(device_id, system_id)] = pid
+    return ids
+
+
+_PERIPHERAL_KEYS = """
+    json_to_recordset(%s::json) AS k(
+        device_id text, system_id text, model text, serial text,
+        first_seen_at timestamptz, last_seen_at timestamptz
     )
+"""
+
+_PERIPHERAL_UPSERT_POSTGRESQL = f"""
+WITH k AS MATERIALIZED (SELECT * FROM {_PERIPHERAL_KEYS}),
+known AS MATERIALIZED (
+    SELECT p.id, p.device_id, p.system_id, k.model, k.serial, k.last_seen_at
+    FROM peripheral p JOIN k ON p.device_id = k.device_id AND p.system_id = k.system_id
+),
+added AS (
+    INSERT INTO peripheral (device_id, system_id, model, serial, first_seen_at, last_seen_at)
+    SELECT k.device_id, k.system_id, k.model, k.serial, k.first_seen_at, k.last_seen_at
+    FROM k
+    WHERE NOT EXISTS (
+        SELECT FROM known WHERE known.device_id = k.device_id AND known.system_id = k.system_id
+    )
+    ORDER BY k.device_id, k.system_id
+    ON CONFLICT DO NOTHING
+    RETURNING id, device_id, system_id
+),
+stale AS MATERIALIZED (
+    SELECT p.id, known.model, known.serial, known.last_seen_at
+    FROM peripheral p JOIN known ON p.id = known.id
+    WHERE p.last_seen_at < known.last_seen_at
+        OR p.model IS DISTINCT FROM coalesce(known.model, p.model)
+        OR p.serial IS DISTINCT FROM coalesce(known.serial, p.serial)
+    ORDER BY p.id
+    FOR NO KEY UPDATE OF p SKIP LOCKED
+),
+refreshed AS (
+    UPDATE peripheral SET
+        last_seen_at = greatest(peripheral.last_seen_at, stale.last_seen_at),
+        model = coalesce(stale.model, peripheral.model),
+        serial = coalesce(stale.serial, peripheral.serial)
+    FROM stale WHERE peripheral.id = stale.id
+)
+SELECT id, device_id, system_id FROM known
+UNION ALL
+SELECT id, device_id, system_id FROM added
+"""  # noqa: S608 - fixed text, values travel as the parameter
+
+_PERIPHERAL_IDS_POSTGRESQL = f"""
+SELECT p.id, p.device_id, p.system_id
+FROM peripheral p JOIN {_PERIPHERAL_KEYS} ON p.device_id = k.device_id AND p.system_id = k.system_id
+"""  # noqa: S608 - fixed text
 
 
 def _insert_readings(
@@ -160,13 +222,17 @@ def _insert_readings(
     if not measurements:
         return written
     peripherals = _peripheral_ids(connection, [submission for _, submission in measurements])
+    text = _texts(connection)
+    ident = str if connection.dialect.name == "postgresql" else _as_it_is
     rows = []
     for citizens, submission in measurements:
+        sent_at = text(submission.sent_at)
+        received_at = text(submission.received_at)
         for observation, citizen_id in zip(submission.observations, citizens, strict=True):
             peripheral = observation.peripheral
             rows.append(
                 {
-                    "citizen_id": citizen_id,
+                    "citizen_id": ident(citizen_id),
                     "device_id": submission.device_id,
                     "message_id": submission.message_id,
                     "type": observation.type.value,
@@ -174,9 +240,9 @@ def _insert_readings(
                     "unit": observation.unit,
                     "original_value": observation.original_value,
                     "original_unit": observation.original_unit,
-                    "measured_at": observation.measured_at,
-                    "sent_at": submission.sent_at,
-                    "received_at": submission.received_at,
+                    "measured_at": text(observation.measured_at),
+                    "sent_at": sent_at,
+                    "received_at": received_at,
                     "entry": observation.entry.value,
                     "peripheral_id": None
                     if peripheral is None
@@ -194,6 +260,8 @@ def _insert_readings(
 def _insert_responses(
     connection: Connection, messages: list[PlannedMessage]
 ) -> set[tuple[str, str]]:
+    text = _texts(connection)
+    ident = str if connection.dialect.name == "postgresql" else _as_it_is
     rows = []
     for planned in messages:
         submission = planned.submission
@@ -201,13 +269,13 @@ def _insert_responses(
             continue
         rows.append(
             {
-                "citizen_id": planned.citizens[0],
+                "citizen_id": ident(planned.citizens[0]),
                 "device_id": submission.device_id,
                 "message_id": submission.message_id,
                 "questionnaire": submission.questionnaire,
-                "answered_at": submission.answered_at,
-                "sent_at": submission.sent_at,
-                "received_at": submission.received_at,
+                "answered_at": text(submission.answered_at),
+                "sent_at": text(submission.sent_at),
+                "received_at": text(submission.received_at),
                 "answers": [answer.as_json() for answer in submission.answers],
                 "late": submission.late,
                 "valid": True,
@@ -305,7 +373,9 @@ def _update_last_seen(
         return
     # in device id order, like every other writer of device rows: no deadlocks
     if connection.dialect.name == "postgresql":
-        rows = [{"id": device_id, "seen": seen} for device_id, seen in latest.items()]
+        rows = [
+            {"id": device_id, "seen": timestamp_text(seen)} for device_id, seen in latest.items()
+        ]
         execute_rows(connection, _LAST_SEEN_UPDATE_POSTGRESQL, rows)
         return
     ordered = [{"b_id": device_id, "b_seen": seen} for device_id, seen in sorted(latest.items())]
@@ -313,17 +383,32 @@ def _update_last_seen(
 
 
 # one statement for the whole batch: the rows are locked in device id order first (the
-# locking clause re-checks the condition on a row another transaction has just changed)
+# locking clause re-checks the condition on a row another transaction has just changed).
+# FOR NO KEY UPDATE, not FOR UPDATE: the latter conflicts with the KEY SHARE lock of another
+# batch's foreign key checks (its inbox and reading rows name the same device), and two
+# ingest processes on the shared subscription deadlocked on it (1 s each, then a retry).
+# SKIP LOCKED: a device row another ingest process is updating right now is left to it; it
+# saw the same tablet within the same moment, and the tablet's next message sets it again.
 _LAST_SEEN_UPDATE_POSTGRESQL = """
 WITH seen AS MATERIALIZED (
     SELECT d.id, k.seen
     FROM device d JOIN json_to_recordset(%s::json) AS k(id text, seen timestamptz) ON d.id = k.id
     WHERE d.last_seen_at IS NULL OR d.last_seen_at < k.seen
     ORDER BY d.id
-    FOR UPDATE OF d
+    FOR NO KEY UPDATE OF d SKIP LOCKED
 )
 UPDATE device SET last_seen_at = seen.seen FROM seen WHERE device.id = seen.id
 """
+
+
+def _texts(connection: Connection) -> Any:
+    """How a timestamp goes into the rows: PostgreSQL's JSON parameter takes its text (made
+    here, not in a call back from ``json.dumps`` per value); SQLite's insert the datetime."""
+    return timestamp_text if connection.dialect.name == "postgresql" else _as_it_is
+
+
+def _as_it_is(value: Any) -> Any:
+    return value
 
 
 def _quarantine(connection: Connection, arrivals: list[Arrival], plan: BatchPlan) -> None:

@@ -100,6 +100,14 @@ def _insert_statement(
     )
 
 
+def timestamp_text(value: datetime) -> str:
+    """A timezone-aware datetime as the JSON parameter carries it (what ``json.dumps`` would
+    make of it through :func:`_json_value`, without a call back into Python per value)."""
+    if value.tzinfo is None:  # what UTCDateTime refuses, refused here too
+        raise ValueError("naive datetime")
+    return value.isoformat()
+
+
 def _value_type(table: Table, column: str, dialect: Dialect) -> str:
     # without the length: the insert into the varchar(n) column refuses a value that is too
     # long, where an explicit varchar(n) would truncate it silently

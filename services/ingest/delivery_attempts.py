@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, update
 from pust.db.tables import DeliveryAttempt
 from pust.domain.device_protocol.fields import safe_text, storable
 from services.ingest.arrivals import Arrival
-from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts
+from services.ingest.bulk_insert import execute_rows, insert_ignoring_conflicts, timestamp_text
 
 ATTEMPT: Table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
 _KEY_LENGTH = 200
@@ -46,13 +46,14 @@ def register(
     (delivered before and never committed)."""
     unique = list(dict.fromkeys(keys))
     _without_waiting_for_the_disk(connection)
+    at: object = timestamp_text(now) if connection.dialect.name == "postgresql" else now
     rows = [
         {
             "device_id": device_id,
             "message_id": message_id,
             "attempts": 1,
-            "first_attempt_at": now,
-            "last_attempt_at": now,
+            "first_attempt_at": at,
+            "last_attempt_at": at,
         }
         for device_id, message_id in unique
     ]

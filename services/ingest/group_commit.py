@@ -426,6 +426,8 @@ def _is_transient(exc: DBAPIError) -> bool:
     """The database or the connection to it is down; the batch itself is fine."""
     if exc.connection_invalidated:
         return True
+    if getattr(exc.orig, "sqlstate", None) in {"40001", "40P01"}:  # serialization, deadlock
+        return True
     if type(exc.orig).__name__ not in {"OperationalError", "InterfaceError"}:
         return False
     # SQLite reports its own bugs as OperationalError too; "database is locked" is transient

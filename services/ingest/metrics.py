@@ -6,21 +6,37 @@ sets ``PROMETHEUS_MULTIPROC_DIR``); gauges say how to combine processes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _BATCH_SIZES = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+class _PerMessageCounter(Counter):
+    """A labelled counter counted for every message: its children kept, since prometheus
+    client's ``labels()`` validates and locks on every call."""
+
+    def labels(self, *labelvalues: Any, **labelkwargs: Any) -> Any:
+        if labelkwargs or len(labelvalues) != 1:
+            return super().labels(*labelvalues, **labelkwargs)
+        children: dict[Any, Any] = self.__dict__.setdefault("_children", {})
+        child = children.get(labelvalues[0])
+        if child is None:
+            child = children[labelvalues[0]] = super().labels(*labelvalues)
+        return child
+
+
 class IngestMetrics:
     def __init__(self, registry: CollectorRegistry | None) -> None:
-        self.received = Counter(
+        self.received = _PerMessageCounter(
             "pust_ingest_received_total",
             "Messages received from devices, by channel",
             ["channel"],
             registry=registry,
         )
-        self.outcomes = Counter(
+        self.outcomes = _PerMessageCounter(
             "pust_ingest_outcomes_total",
             "Committed messages by outcome (accepted, duplicate, rejected)",
             ["outcome"],

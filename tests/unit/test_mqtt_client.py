@@ -272,3 +272,125 @@ def test_a_pubcomp_with_a_puback_only_reason_goes_through_paho() -> None:
     client._in_packet = {**client._in_packet, "command": 0x70, "packet": bytearray(b"\x00\x09\x10")}
     with pytest.raises(paho.MalformedPacket):  # type: ignore[attr-defined]
         client._handle_pubackcomp("PUBCOMP")
+
+
+class _WireSocket:
+    """Takes what is sent, at most ``limit`` bytes per send() (a full socket buffer)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.sent = bytearray()
+        self.sends = 0
+        self.limit = limit
+
+    def send(self, data: bytes) -> int:
+        self.sends += 1
+        taken = data if self.limit is None else data[: self.limit]
+        self.sent += taken
+        return len(taken)
+
+    def close(self) -> None:
+        pass
+
+
+def _sent_by(client: paho.Client, limit: int | None = None) -> tuple[bytes, int]:
+    """What the client writes of its queue, send() after send(), until it is empty."""
+    sock = _WireSocket(limit)
+    client._sock = sock  # type: ignore[assignment]
+    client._state = paho._ConnectionState.MQTT_CS_CONNECTED
+    for _ in range(10_000):
+        if not client.want_write():
+            break
+        client.loop_write()
+    assert not client.want_write()
+    return bytes(sock.sent), sock.sends
+
+
+def _queue_receipts_and_acks(client: paho.Client, count: int) -> list[paho.MQTTMessageInfo]:
+    client._sock = _WireSocket()  # type: ignore[assignment]  # publish() needs a socket
+    infos = []
+    for n in range(count):
+        infos.append(client.publish(f"r/devices/d-{n:02d}/receipts", b'{"n":%d}' % n, qos=1))
+        client.ack(100 + n, 1)
+    client.subscribe("r/devices/+/status", 1)  # a packet paho writes on its own path
+    client.publish("r/devices/d-00/receipts", b"qos 0", qos=0)
+    return infos
+
+
+@pytest.mark.parametrize("limit", [None, 7, 1000])
+def test_queued_packets_go_out_byte_for_byte_as_paho_sends_them(limit: int | None) -> None:
+    def written(fast: bool) -> tuple[bytes, int, list[tuple[int, int]]]:
+        client = _client(paho.MQTTv5, fast=fast)
+        client.max_inflight_messages_set(100)
+        client._thread = object()  # type: ignore[assignment]  # as if loop_start() ran
+        client._manual_ack = True
+        infos = _queue_receipts_and_acks(client, 40)
+        data, sends = _sent_by(client, limit)
+        return data, sends, [(info.mid, info.rc) for info in infos]
+
+    ours, our_sends, our_infos = written(fast=True)
+    theirs, their_sends, their_infos = written(fast=False)
+    assert ours == theirs
+    assert our_infos == their_infos
+    if limit is None:
+        assert our_sends < their_sends / 10  # 80 receipts and acks in one send()
+
+
+def test_a_message_published_on_the_short_path_can_be_waited_for() -> None:
+    import threading
+
+    client = _client(paho.MQTTv5, fast=True)
+    client._sock = _WireSocket()  # type: ignore[assignment]
+    first = client.publish("r/devices/d-01/receipts", b"{}", qos=1)
+    second = client.publish("r/devices/d-02/receipts", b"{}", qos=1)
+    waited: list[bool] = []
+    waiter = threading.Thread(target=lambda: (first.wait_for_publish(30), waited.append(True)))
+    waiter.start()
+    while first._lazy is None:  # type: ignore[attr-defined]  # the waiter made its condition
+        pass
+    assert not first.is_published()
+    _puback(client, first.mid.to_bytes(2, "big"))
+    waiter.join(30)
+    assert waited == [True]
+    assert first.is_published() and not second.is_published()
+    _puback(client, second.mid.to_bytes(2, "big"))
+    assert second.is_published()
+    second.wait_for_publish(0)  # published before anyone waited: returns at once
+
+
+def test_one_wake_up_of_the_network_thread_per_burst() -> None:
+    class _Pair:
+        sent = 0
+
+        def send(self, data: bytes) -> int:
+            self.sent += 1
+            return 1
+
+        def close(self) -> None:
+            pass
+
+    client = _client(paho.MQTTv5, fast=True)
+    client._thread = object()  # type: ignore[assignment]
+    pair = _Pair()
+    client._sockpairW = pair  # type: ignore[assignment]
+    client._sock = _WireSocket()  # type: ignore[assignment]
+    client._manual_ack = True
+    for mid in range(1, 51):
+        client.ack(mid, 1)
+    assert pair.sent == 1
+    assert client.want_write()  # the loop looks: the next packet wakes it again
+    client.ack(51, 1)
+    assert pair.sent == 2
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_topic_callback_still_takes_its_messages_from_on_message(fast: bool) -> None:
+    client = _client(paho.MQTTv5, fast=fast)
+    general: list[int] = []
+    filtered: list[int] = []
+    client.on_message = lambda _c, _u, message: general.append(message.mid)
+    client.message_callback_add("r/devices/+/status", lambda _c, _u, m: filtered.append(m.mid))
+    for mid, topic in ((1, b"r/devices/d-01/status"), (2, b"r/devices/d-01/measurements")):
+        header, packet = _publish_packet(topic, b"{}", qos=1, mid=mid, properties=b"\x00")
+        client._in_packet = {**client._in_packet, "command": header, "packet": packet}
+        client._handle_publish()
+    assert (filtered, general) == ([1], [2])

@@ -156,15 +156,16 @@ def _peripheral(item: dict[str, Any], path: str, problems: Problems) -> Peripher
     return PeripheralInfo(normalised, model, serial)
 
 
-# a tablet sends its few peripherals' ids again and again
-@functools.lru_cache(maxsize=4096)
+# a tablet sends its few peripherals' ids again and again (a fleet of thousands of tablets
+# has more of them than a small cache holds: a miss must be cheap too)
+@functools.lru_cache(maxsize=16384)
 def _valid_system_id(system_id: str) -> str | None:
     return normalise_system_id(system_id) if _SYSTEM_ID.match(system_id) else None
 
 
 def normalise_system_id(system_id: str) -> str:
-    digits = re.sub(r"[-:]", "", system_id).upper()
-    return "-".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+    digits = system_id.replace("-", "").replace(":", "").upper()
+    return "-".join([digits[i : i + 2] for i in range(0, len(digits), 2)])
 
 
 _spec_for = functools.lru_cache(maxsize=256)(spec_for)
