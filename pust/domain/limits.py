@@ -270,7 +270,7 @@ def default_rule_set() -> RuleSet:
       Once those rates are known, **any new symptom that holds** over two sheets in a row
       within two days is a yellow task (v3: only the same symptom, which is still the rule
       during the run-in).
-    - The **personal red SpO2 limit** for a citizen who lives below 90 % is 3 points under
+    - The **personal red SpO2 limit** for a citizen who lives below 91 % is 3 points under
       the baseline (v3: 2), and during the run-in the median of the last 7 days' readings
       (at least four) stands in for the baseline (v3: the population limit 88 % until the
       run-in was over). A single reading beyond it is still red at once.
