@@ -20,8 +20,8 @@ from pust.db.tables.readings import QuestionnaireResponse, Reading
 from pust.domain.baselines import (
     BaselineMethod,
     TimedValue,
+    run_in_baseline,
     run_in_complete,
-    run_in_median,
     run_in_window,
     validate_clinician_baseline,
 )
@@ -117,7 +117,7 @@ def fill_run_in_baselines(
     too_few: set[str] = set()
     for type_ in sorted(missing):
         values = _run_in_values(session, citizen_id, type_, monitoring_started_at)
-        value = run_in_median(values, monitoring_started_at=monitoring_started_at)
+        value = run_in_baseline(type_, values, monitoring_started_at=monitoring_started_at)
         if value is None:
             too_few.add(type_)
             continue
@@ -208,7 +208,8 @@ def fill_run_in_baselines_of(
         set_now: dict[str, float] = {}
         too_few: set[str] = set()
         for type_ in sorted(want.missing):
-            median = run_in_median(
+            median = run_in_baseline(
+                type_,
                 values.get((want.citizen_id, type_), []),
                 monitoring_started_at=want.monitoring_started_at,
             )

@@ -30,11 +30,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pust.domain.alert_lifecycle import (
     AUTO_RESOLVE_REOPEN_WINDOW,
+    WATCH_SETTLES_AFTER,
     AlreadyClaimedError,
     AlreadyOpenError,
     EventKind,
@@ -49,7 +50,7 @@ from pust.domain.routing import (
     ladder_key,
     step_at,
 )
-from pust.domain.severity import AlertStatus, Severity
+from pust.domain.severity import AlertKind, AlertStatus, Severity
 
 __all__ = [
     "AlertState",
@@ -66,6 +67,7 @@ __all__ = [
     "reopen",
     "reopens_after_resolution",
     "resolve",
+    "settle_watch",
 ]
 
 
@@ -281,6 +283,27 @@ def auto_resolve(
         return _unchanged(state)
     closed = _closed(state, outcome=Outcome.AUTO_RESOLVED, actor_id=None, note=None, now=now)
     return Transition(closed, (LifecycleEvent(EventKind.AUTO_RESOLVED, now, None, detail or {}),))
+
+
+def settle_watch(
+    state: AlertState,
+    *,
+    now: datetime,
+    heard_since: datetime | None,
+    quiet_for: timedelta = WATCH_SETTLES_AFTER,
+) -> Transition:
+    """A watch whose signal has gone closes by itself (an auto-resolution): no breach of it
+    for ``quiet_for`` and the citizen measured or answered after its last breach
+    (``heard_since``: the citizen's latest valid reading or sheet) — every later reading
+    or sheet was within the citizen's limits. A task is never settled: a nurse closes it."""
+    if state.kind is not AlertKind.WATCH or state.is_resolved:
+        return _unchanged(state)
+    if now - state.last_seen_at < quiet_for:
+        return _unchanged(state)
+    if heard_since is None or heard_since <= state.last_seen_at:
+        return _unchanged(state)  # silence is not a normal reading
+    hours = int((now - state.last_seen_at).total_seconds() // 3600)
+    return auto_resolve(state, now=now, detail={"settled": True, "quiet_hours": hours})
 
 
 def escalate(state: AlertState, *, now: datetime, policy: RoutingPolicy) -> Escalation:

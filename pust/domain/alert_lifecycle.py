@@ -23,6 +23,11 @@ Re-open policy (explicit):
   problem, not many rows).
 * A nurse may re-open a resolved alert by hand, unless another alert for the same citizen
   and rule is open meanwhile.
+* A *watch* (a signal shown on the citizen's page, not a task) closes by itself once its
+  signal has gone: no breach of it for :data:`WATCH_SETTLES_AFTER` while the citizen has
+  measured or answered since (so the quiet is normal readings or a sheet without the
+  symptom, not a silent tablet). It is an auto-resolution: the same signal within
+  :data:`AUTO_RESOLVE_REOPEN_WINDOW` re-opens it.
 
 This module is the vocabulary (event kinds, outcomes, errors); the transitions themselves
 are :mod:`pust.domain.alert_aggregate`'s, the one place an alert changes state.
@@ -37,6 +42,8 @@ from enum import StrEnum
 from pust.domain.severity import AlertStatus
 
 AUTO_RESOLVE_REOPEN_WINDOW = timedelta(hours=24)
+# a watch without a new breach for this long, while the citizen keeps measuring, has settled
+WATCH_SETTLES_AFTER = timedelta(hours=24)
 
 
 class EventKind(StrEnum):

@@ -1,5 +1,10 @@
 """Personal baselines: the median of the run-in period (the first 14 days), re-set by a
-clinician. Baseline-relative rules are skipped until a citizen has a baseline."""
+clinician. Baseline-relative rules are skipped until a citizen has a baseline.
+
+A yes/no questionnaire item has a baseline too when a rule asks for it (rule set v4): the
+citizen's run-in *yes-rate* (the share of run-in sheets answered "yes", 0..1) instead of a
+median: a citizen who says "more cough than usual" on most run-in mornings has that as
+their normal (:func:`run_in_baseline` picks the statistic by the baseline's type)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from statistics import median
 from typing import TYPE_CHECKING
+
+from pust.domain.questionnaires import QUESTIONNAIRES, AnswerType
 
 if TYPE_CHECKING:
     from pust.domain.limits import RuleSet
@@ -56,6 +63,45 @@ def run_in_median(
     if len(inside) < min_values:
         return None
     return float(median(inside))
+
+
+def is_yes_no_item(type_: str) -> bool:
+    """Is ``type_`` (a baseline's type) a yes/no item of a known questionnaire?"""
+    for questionnaire in QUESTIONNAIRES.values():
+        item = questionnaire.item(type_)
+        if item is not None:
+            return item.answer_type is AnswerType.BOOLEAN
+    return False
+
+
+def run_in_yes_rate(
+    values: Iterable[TimedValue],
+    *,
+    monitoring_started_at: datetime,
+    days: int = RUN_IN_DAYS,
+    min_values: int = MIN_RUN_IN_VALUES,
+) -> float | None:
+    """The share of run-in answers that were "yes" (a yes as 1, a no as 0); None with too
+    few answers."""
+    start, end = run_in_window(monitoring_started_at, days)
+    inside = [1.0 if v.value >= 1 else 0.0 for v in values if start <= v.at < end]
+    if len(inside) < min_values:
+        return None
+    return sum(inside) / len(inside)
+
+
+def run_in_baseline(
+    type_: str,
+    values: Iterable[TimedValue],
+    *,
+    monitoring_started_at: datetime,
+    days: int = RUN_IN_DAYS,
+    min_values: int = MIN_RUN_IN_VALUES,
+) -> float | None:
+    """The run-in baseline of ``type_``: the yes-rate of a yes/no item, else the median.
+    The alerts service and the evaluation both take baselines through this."""
+    of = run_in_yes_rate if is_yes_no_item(type_) else run_in_median
+    return of(values, monitoring_started_at=monitoring_started_at, days=days, min_values=min_values)
 
 
 def baseline_types(rules: RuleSet) -> set[str]:

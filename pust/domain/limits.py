@@ -65,6 +65,7 @@ __all__ = [
     "parse_rule_set",
     "population_rule_set",
     "starting_rule_set_v2",
+    "starting_rule_set_v3",
 ]
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -245,15 +246,41 @@ KOL_SYMPTOMS = "kol-symptoms-v1"
 _SYMPTOM_ITEMS = ("more_breathless", "more_cough", "more_sputum", "sputum_colour_changed")
 
 
-# rule set version 3's additions to version 2 (issue 13; see default_rule_set)
+# rule set version 3's additions to version 2 (issue 13; see starting_rule_set_v3)
 SPO2_PERSONAL_RED_MARGIN = 2.0
 SYMPTOM_HOLDS_WITHIN_DAYS = 2
+# version 4's (see default_rule_set)
+SPO2_PERSONAL_RED_MARGIN_V4 = 3.0
+SPO2_PROVISIONAL_WITHIN_DAYS = 7
+SYMPTOM_USUAL_YES_RATE = 0.15
+
+Version = Literal[2, 3, 4]
 
 
 def default_rule_set() -> RuleSet:
-    """The starting configuration (demo and new care teams; physician to approve), version 3
-    (issue 13, chosen with ``pust evaluate`` on seeds 1-5; docs/performance.md): version 2
-    (:func:`starting_rule_set_v2`) with two changes.
+    """The starting configuration (demo and new care teams; physician to approve), version 4
+    (issue 13, chosen with ``pust evaluate`` on seeds 1-3, checked on seed 4;
+    docs/performance.md "rules branch"): version 3 (:func:`starting_rule_set_v3`) with
+    symptoms judged against the citizen's own run-in and the personal SpO2 red limit from
+    the first days.
+
+    - **What is new for this citizen**: the run-in gives each symptom question a personal
+      yes-rate; a symptom the citizen answered "yes" on at least 15 % of the run-in sheets
+      is their usual — it is named in the reason but does not count in the symptom score.
+      Once those rates are known, **any new symptom that holds** over two sheets in a row
+      within two days is a yellow task (v3: only the same symptom, which is still the rule
+      during the run-in).
+    - The **personal red SpO2 limit** for a citizen who lives below 91 % is 3 points under
+      the baseline (v3: 2), and during the run-in the median of the last 7 days' readings
+      (at least four) stands in for the baseline (v3: the population limit 88 % until the
+      run-in was over). A single reading beyond it is still red at once.
+    """
+    return _canonical(_starting(version=4))
+
+
+def starting_rule_set_v3() -> RuleSet:
+    """Version 3 of the starting configuration (kept for comparison and for teams that want
+    it): version 2 (:func:`starting_rule_set_v2`) with two changes.
 
     - A citizen who lives below the population yellow SpO2 limit gets a **personal red
       limit** once the run-in has given a baseline: 2 points under the baseline where that
@@ -286,9 +313,9 @@ def starting_rule_set_v2() -> RuleSet:
     return _canonical(_starting(version=2))
 
 
-def _starting(*, version: Literal[2, 3]) -> RuleSet:
+def _starting(*, version: Version) -> RuleSet:
     t = MeasurementType
-    v3 = version >= 3
+    v3, v4 = version >= 3, version >= 4
     symptoms = SymptomScoreRule(
         questionnaire=KOL_SYMPTOMS,
         items=_SYMPTOM_ITEMS,
@@ -298,11 +325,15 @@ def _starting(*, version: Literal[2, 3]) -> RuleSet:
         yellow=2,
         holds_within_days=SYMPTOM_HOLDS_WITHIN_DAYS if v3 else None,
         holds_same_symptom=v3,
+        usual_yes_rate=SYMPTOM_USUAL_YES_RATE if v4 else None,
     )
+    margin = SPO2_PERSONAL_RED_MARGIN_V4 if v4 else SPO2_PERSONAL_RED_MARGIN if v3 else None
     return RuleSet(
         rules=(
             *_single_reading_limits(
-                yellow_is_watch=True, spo2_red_margin=SPO2_PERSONAL_RED_MARGIN if v3 else None
+                yellow_is_watch=True,
+                spo2_red_margin=margin,
+                spo2_provisional_days=SPO2_PROVISIONAL_WITHIN_DAYS if v4 else None,
             ),
             PersistenceRule(type=t.SPO2, unit="%", below_baseline=2),
             PersistenceRule(type=t.PULSE, unit="/min", above_baseline=10),
@@ -359,55 +390,43 @@ def _anthonisen() -> CombinationRule:
 
 
 def _single_reading_limits(
-    *, yellow_is_watch: bool, spo2_red_margin: float | None = None
+    *,
+    yellow_is_watch: bool,
+    spo2_red_margin: float | None = None,
+    spo2_provisional_days: int | None = None,
 ) -> tuple[Rule, ...]:
     """BACKGROUND.md's single-reading limits (absolute, baseline, weight change);
-    ``spo2_red_margin``: the personal red SpO2 limit under the baseline (version 3)."""
+    ``spo2_red_margin``: the personal red SpO2 limit under the baseline (version 3, 4);
+    ``spo2_provisional_days``: its provisional baseline during the run-in (version 4)."""
     t = MeasurementType
     w = yellow_is_watch
+
+    def absolute(type_: MeasurementType, unit: str, **limits: Any) -> AbsoluteLimit:
+        return AbsoluteLimit(type=type_, unit=unit, yellow_is_watch=w, **limits)
+
+    def from_baseline(
+        type_: MeasurementType, mode: Literal["points", "percent"], yellow: float, red: float
+    ) -> BaselineRule:
+        return BaselineRule(
+            type=type_, direction="below", mode=mode, yellow=yellow, red=red, yellow_is_watch=w
+        )
+
     return (
-        AbsoluteLimit(
-            type=t.SPO2,
-            unit="%",
+        absolute(
+            t.SPO2,
+            "%",
             red_low=88,
             yellow_low=90,
-            yellow_is_watch=w,
             red_low_below_baseline=spo2_red_margin,
+            provisional_within_days=spo2_provisional_days,
         ),
-        AbsoluteLimit(
-            type=t.PULSE,
-            unit="/min",
-            red_low=40,
-            yellow_low=50,
-            yellow_high=100,
-            red_high=120,
-            yellow_is_watch=w,
+        absolute(t.PULSE, "/min", red_low=40, yellow_low=50, yellow_high=100, red_high=120),
+        absolute(t.TEMPERATURE, "Cel", yellow_high=38.0, red_high=38.5, high_inclusive=True),
+        absolute(
+            t.BP_SYSTOLIC, "mm[Hg]", red_low=90, yellow_low=100, yellow_high=160, red_high=180
         ),
-        AbsoluteLimit(
-            type=t.TEMPERATURE,
-            unit="Cel",
-            yellow_high=38.0,
-            red_high=38.5,
-            high_inclusive=True,
-            yellow_is_watch=w,
-        ),
-        AbsoluteLimit(
-            type=t.BP_SYSTOLIC,
-            unit="mm[Hg]",
-            red_low=90,
-            yellow_low=100,
-            yellow_high=160,
-            red_high=180,
-            yellow_is_watch=w,
-        ),
-        AbsoluteLimit(
-            type=t.RESPIRATORY_RATE, unit="/min", yellow_high=24, red_high=30, yellow_is_watch=w
-        ),
-        BaselineRule(
-            type=t.SPO2, direction="below", mode="points", yellow=4, red=6, yellow_is_watch=w
-        ),
-        BaselineRule(
-            type=t.FEV1, direction="below", mode="percent", yellow=80, red=60, yellow_is_watch=w
-        ),
+        absolute(t.RESPIRATORY_RATE, "/min", yellow_high=24, red_high=30),
+        from_baseline(t.SPO2, "points", 4, 6),
+        from_baseline(t.FEV1, "percent", 80, 60),
         ChangeRule(type=t.WEIGHT, unit="kg", window_days=7, yellow=2, red=3, yellow_is_watch=w),
     )

@@ -5,10 +5,12 @@ change over days. Each validates its configuration and judges a reading by itsel
 from __future__ import annotations
 
 from collections.abc import Callable
+from statistics import median
 from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
+from pust.domain.baselines import MIN_RUN_IN_VALUES, RUN_IN_DAYS
 from pust.domain.rule_kind import (
     COLOUR_DA,
     Evidence,
@@ -36,7 +38,11 @@ class AbsoluteLimit(MeasurementRuleInUnit):
     "many COPD citizens live with SpO2 at 88–92 %, so absolute limits must be per citizen")
     gets a personal red low limit once the run-in has given a baseline: ``baseline − this``
     where that is below ``red_low``. A single reading beyond it stays red at once; before the
-    baseline the population limit holds."""
+    baseline the population limit holds, unless ``provisional_within_days`` is set (version
+    4): then, until the run-in has given the baseline, the median of the citizen's readings
+    of the last that many days stands in for it once there are at least
+    :data:`pust.domain.baselines.MIN_RUN_IN_VALUES` of them (a citizen who lives at 87 %
+    is not red twice a day through the whole run-in)."""
 
     collection: ClassVar[str] = "absolute"
     key_suffix: ClassVar[str] = "absolute"
@@ -49,9 +55,22 @@ class AbsoluteLimit(MeasurementRuleInUnit):
     low_inclusive: bool = False
     high_inclusive: bool = False
     red_low_below_baseline: float | None = Field(default=None, gt=0)
+    provisional_within_days: int | None = Field(default=None, ge=1, le=RUN_IN_DAYS)
 
     def baseline_type(self) -> str | None:
         return self.type.value if self.red_low_below_baseline is not None else None
+
+    def history_need(self) -> HistoryNeed | None:
+        days = self.provisional_within_days
+        return None if days is None else HistoryNeed(self.type.value, days)
+
+    def _provisional(self, reading: ReadingFacts, evidence: Evidence) -> float | None:
+        """The median of the last ``provisional_within_days`` (see the class), if enough."""
+        days = self.provisional_within_days
+        if days is None:
+            return None
+        values = [p.value for p in earlier(evidence, self.type.value, reading.measured_at, days)]
+        return float(median(values)) if len(values) >= MIN_RUN_IN_VALUES else None
 
     def red_low_in_force(self, baseline: float | None) -> float | None:
         """The red low limit for a citizen with ``baseline`` (see the class)."""
@@ -65,6 +84,11 @@ class AbsoluteLimit(MeasurementRuleInUnit):
         name = self.type.value
         if self.red_low_below_baseline is not None and self.red_low is None:
             raise ValueError(f"{name}: a personal red low limit needs a red low limit")
+        if self.provisional_within_days is not None and self.red_low_below_baseline is None:
+            raise ValueError(
+                f"{name}: a provisional baseline needs a personal red low limit "
+                "(red_low_below_baseline)"
+            )
         limits = (self.red_low, self.yellow_low, self.yellow_high, self.red_high)
         if all(limit is None for limit in limits):
             raise ValueError(f"{name}: an absolute limit needs at least one value")
@@ -92,6 +116,10 @@ class AbsoluteLimit(MeasurementRuleInUnit):
         low_sign = "≤" if self.low_inclusive else "<"
         high_sign = "≥" if self.high_inclusive else ">"
         baseline = evidence.baselines.get(self.type.value) if self.baseline_type() else None
+        provisional = False
+        if baseline is None and self.baseline_type():
+            baseline = self._provisional(reading, evidence)
+            provisional = baseline is not None
         red_low = self.red_low_in_force(baseline)
         own = red_low != self.red_low
         checks: list[tuple[Severity, float | None, Callable[[float | None], bool], str]] = [
@@ -107,7 +135,8 @@ class AbsoluteLimit(MeasurementRuleInUnit):
                     f"{number_da(limit)} {unit}"
                 )
                 if own and limit == red_low and severity is Severity.RED:
-                    text += f" (personlig: basislinjen {number_da(baseline or 0)} {unit})"
+                    own_level = "foreløbig basislinje" if provisional else "basislinjen"
+                    text += f" (personlig: {own_level} {number_da(baseline or 0)} {unit})"
                 found = reason(self.key, severity, value, limit, text, comparison=sign)
                 return RuleOutcome(self.key, severity, (found,), self.auto_resolve, value)
         return RuleOutcome(self.key, Severity.GREEN, (), self.auto_resolve, value)

@@ -209,7 +209,16 @@ class SymptomScoreRule(ResponseRule):
 
     Both look back on the history (SpO2 readings; earlier sheets' answers by item id, a
     yes/no as 1/0) and need the sheet's time (:attr:`ResponseFacts.answered_at`); without
-    them they add nothing."""
+    them they add nothing.
+
+    ``usual_yes_rate`` (version 4): what is new for *this* citizen. Each listed item gets a
+    personal baseline, the citizen's run-in yes-rate (:func:`pust.domain.baselines.
+    run_in_baseline`); an item the citizen answered "yes" on at least that share of the
+    run-in sheets is their usual: it does not count in the score (it is named in the
+    reason) nor towards a symptom that holds; and once the run-in has given the yes-rates,
+    *any* symptom that is new for the citizen holds over two sheets, not only the same one
+    (``holds_same_symptom`` then applies only during the run-in, when nothing is known yet
+    of what is usual). Without a baseline every item is new."""
 
     collection: ClassVar[str] = "symptom_scores"
 
@@ -225,6 +234,7 @@ class SymptomScoreRule(ResponseRule):
     spo2_within_hours: int = Field(default=12, ge=1, le=24)
     holds_within_days: int | None = Field(default=None, ge=1, le=7)
     holds_same_symptom: bool = False
+    usual_yes_rate: float | None = Field(default=None, gt=0, le=1)
 
     @property
     def key(self) -> str:
@@ -233,7 +243,8 @@ class SymptomScoreRule(ResponseRule):
     def baselines_used(self) -> tuple[str, ...]:
         own = super().baselines_used()
         spo2 = (MeasurementType.SPO2.value,) if self.spo2_points_below_baseline else ()
-        return own + spo2
+        usual = self.items if self.usual_yes_rate is not None else ()
+        return own + spo2 + usual
 
     def history_wanted(self) -> tuple[HistoryNeed, ...]:
         wanted: list[HistoryNeed] = []
@@ -271,6 +282,11 @@ class SymptomScoreRule(ResponseRule):
             raise ValueError(f"symptom score: a threshold above the highest score {self.most}")
         if self.holds_within_days is not None and self.watch is None:
             raise ValueError("symptom score: a score that holds needs a watch threshold")
+        if self.usual_yes_rate is not None and self.holds_within_days is None:
+            raise ValueError(
+                "symptom score: a usual yes-rate only matters for a symptom that holds "
+                "(set holds_within_days)"
+            )
         return self
 
     @property
@@ -282,7 +298,8 @@ class SymptomScoreRule(ResponseRule):
         definition = QUESTIONNAIRES[self.questionnaire]
         found_items = [item for item in self.items if response.answers.get(item) is True]
         parts = [(i.text_da if (i := definition.item(item)) else item) for item in found_items]
-        score = len(found_items)
+        usual = [item for item in found_items if self._is_usual(item, evidence)]
+        score = len(found_items) - len(usual)
         rise = self._score_rise(response, evidence)
         step = self.score_points_above_baseline
         if rise is not None and step is not None and rise >= step:
@@ -300,6 +317,14 @@ class SymptomScoreRule(ResponseRule):
         else:
             if self.watch is not None and score >= self.watch:
                 severity, kind_watch = Severity.YELLOW, True
+        for item in usual:
+            question = definition.item(item)
+            rate = number_da(round(100 * evidence.baselines[item]))
+            text = question.text_da if question else item
+            parts.append(
+                f"«{text}» er ja på {rate} % af borgerens skemaer i indkøringen "
+                "(vanligt for borgeren, tæller ikke)"
+            )
         held = self._previous_score(response, evidence) if kind_watch else None
         if held is not None and self.watch is not None and held >= self.watch:
             kind_watch = False
@@ -342,9 +367,14 @@ class SymptomScoreRule(ResponseRule):
         if days is None or at is None:
             return None
         sheets: dict[Any, int] = {}
-        now_yes = {item for item in self.items if response.answers.get(item) is True}
-        for item in self.items:
-            if self.holds_same_symptom and item not in now_yes:
+        new = [item for item in self.items if not self._is_usual(item, evidence)]
+        now_yes = {item for item in new if response.answers.get(item) is True}
+        rise, step = self._score_rise(response, evidence), self.score_points_above_baseline
+        if not now_yes and (rise is None or step is None or rise < step):
+            return None  # only the citizen's usual symptoms on this sheet: nothing new holds
+        same = self.holds_same_symptom and not self._knows_usual(evidence)
+        for item in new:
+            if same and item not in now_yes:
                 continue
             for point in earlier(evidence, item, at, days):
                 sheets[point.at] = sheets.get(point.at, 0) + (1 if point.value >= 1 else 0)
@@ -359,6 +389,17 @@ class SymptomScoreRule(ResponseRule):
             if cat and cat[0].value - baseline >= step:
                 score += 1
         return score
+
+    def _knows_usual(self, evidence: Evidence) -> bool:
+        """Has the run-in given the citizen's yes-rate of every item (``usual_yes_rate``)?
+        Then any symptom that is new for the citizen holds, not only the same one."""
+        return self.usual_yes_rate is not None and all(i in evidence.baselines for i in self.items)
+
+    def _is_usual(self, item: str, evidence: Evidence) -> bool:
+        """Does the citizen answer "yes" to ``item`` so often in the run-in that it is their
+        usual (``usual_yes_rate``)? No baseline yet: it is new."""
+        rate = evidence.baselines.get(item) if self.usual_yes_rate is not None else None
+        return rate is not None and self.usual_yes_rate is not None and rate >= self.usual_yes_rate
 
     def _score_rise(self, response: ResponseFacts, evidence: Evidence) -> float | None:
         if self.score_item is None:

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from pust.domain.alert_aggregate import AlertState, Breach, auto_resolve, raise_or_repeat, resolve
 from pust.domain.alert_lifecycle import EventKind, Outcome
-from pust.domain.baselines import TimedValue, baseline_types, run_in_median
+from pust.domain.baselines import TimedValue, baseline_types, run_in_baseline
 from pust.domain.device_protocol import (
     MeasurementSubmission,
     QuestionnaireSubmission,
@@ -330,7 +330,8 @@ class Replay:
             return default
         baselines: dict[str, float] = {}
         for type_ in baseline_types(default):
-            value = run_in_median(
+            value = run_in_baseline(
+                type_,
                 citizen.history.get(type_, []),
                 monitoring_started_at=self.recording.start,
                 days=self.recording.run_in_days,

@@ -1,12 +1,13 @@
 """The rule configurations the evaluation compares: each is a stored rule set (the JSON
 document of ``LimitSet.rules``, versioned), not a code path.
 
-- the shipped starting configuration, :func:`pust.domain.limits.default_rule_set` (v3);
+- the shipped starting configuration, :func:`pust.domain.limits.default_rule_set` (v4);
 - the alternatives in ``rule_sets/*.json`` next to this module: the previous starting
-  configurations, v2 (``starting-v2``: one yellow a watch, tasks when a signal holds or
-  combines) and v1 (``population-limits-v1``: every yellow reading and every single symptom
-  a task). ``quieter-v2`` (a quieter variant of v2) is stored too, for ``--rules``. A team
-  lead's proposal is one more such file.
+  configuration v3 (``starting-v3``: v2 with a personal red SpO2 limit and the same symptom
+  holding over two sheets) and v1 (``population-limits-v1``: every yellow reading and every
+  single symptom a task). v2 (``starting-v2``: one yellow a watch, tasks when a signal holds
+  or combines) and ``quieter-v2`` (a quieter variant of v2) are stored too, for
+  ``--rules``. A team lead's proposal is one more such file.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from pust_cli.simulator.timeline import SimPlan
 
 DAILY = SimPlan()  # after the run-in, every morning at 08:00
 TWICE_WEEKLY = SimPlan(weekdays=("mon", "thu"), times=("09:00",))  # pust's default plan
-DEFAULT_VERSION = 3
-ALTERNATIVES = ("starting-v2", "population-limits-v1")
+DEFAULT_VERSION = 4
+ALTERNATIVES = ("starting-v3", "population-limits-v1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,9 @@ def starting_configuration() -> Configuration:
     return Configuration(
         "starting configuration",
         DEFAULT_VERSION,
-        "the shipped default (v3): v2 with a personal red SpO2 limit for citizens who live "
-        "below 90 % and a yellow task when one symptom holds over two sheets",
+        "the shipped default (v4): v3 with symptoms judged against the citizen's own run-in "
+        "(a usual symptom does not count; any new symptom that holds over two sheets is a "
+        "task) and a personal red SpO2 limit 3 under the baseline, provisional in the run-in",
         default_rule_set(),
     )
 

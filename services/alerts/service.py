@@ -36,6 +36,7 @@ from services.alerts.settings import AlertsSettings
 from services.alerts.sweeps import (
     sweep_escalations,
     sweep_missed_measurements,
+    sweep_settled_watches,
     sweep_silent_devices,
 )
 from services.alerts.triage_worker import TriageWorker
@@ -202,6 +203,11 @@ class AlertsService:
                     clock=self._clock,
                     threshold=timedelta(hours=self._alerts.silent_device_hours),
                 ),
+            ),
+            (
+                "watches",
+                self._alerts.watch_sweep_seconds,
+                lambda: sweep_settled_watches(engine=self._engine, clock=self._clock),
             ),
             ("outbox", self._alerts.outbox_poll_seconds, self._relay_all),
             (

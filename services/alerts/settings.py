@@ -24,6 +24,7 @@ class AlertsSettings(BaseSettings):
     escalation_sweep_seconds: float = Field(default=30.0, gt=0)
     missed_sweep_seconds: float = Field(default=60.0, gt=0)
     silent_sweep_seconds: float = Field(default=300.0, gt=0)
+    watch_sweep_seconds: float = Field(default=300.0, gt=0)  # watches whose signal has gone
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     # broker vs. registry (Mosquitto's dynamic security only)
     broker_reconcile_seconds: float = Field(default=300.0, gt=0)

@@ -1,4 +1,5 @@
-"""Timer sweeps: escalation of unacknowledged alerts, missed measurements, silent tablets.
+"""Timer sweeps: escalation of unacknowledged alerts, missed measurements, silent tablets,
+and watches whose signal has gone (they close by themselves).
 
 Timers are database state (``Alert.next_escalation_at``, ``expected_measurement`` rows,
 ``Device.last_seen_at``), so a restart loses nothing: the next sweep finds what fell due
@@ -15,7 +16,7 @@ import uuid
 import zlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -30,8 +31,8 @@ from pust.db.tables.citizens import Citizen, PausePeriod
 from pust.db.tables.clinical import Plan
 from pust.db.tables.devices import Device, DeviceAssignment
 from pust.db.tables.readings import QuestionnaireResponse, Reading
-from pust.domain.alert_aggregate import escalate
-from pust.domain.alert_lifecycle import open_key
+from pust.domain.alert_aggregate import escalate, settle_watch
+from pust.domain.alert_lifecycle import WATCH_SETTLES_AFTER, open_key
 from pust.domain.clock import Clock
 from pust.domain.missed_measurement_policy import (
     DecidedSlot,
@@ -460,3 +461,67 @@ def sweep_silent_devices(*, engine: Engine, clock: Clock, threshold: timedelta) 
                     detail={"device_id": device.id},
                 )
     return raised
+
+
+# watches ---------------------------------------------------------------------------------
+
+
+def sweep_settled_watches(
+    *, engine: Engine, clock: Clock, quiet_for: timedelta = WATCH_SETTLES_AFTER, limit: int = 500
+) -> int:
+    """Close every watch ("Holdes øje med") whose signal has gone: no breach of it for
+    ``quiet_for`` while the citizen has measured or answered since
+    (:func:`pust.domain.alert_aggregate.settle_watch`, as ``pust evaluate`` does it).
+    Returns how many closed."""
+    now = clock.now()
+    settled = 0
+    with session_scope(engine) as session:
+        due = session.exec(
+            select(Alert)
+            .where(Alert.kind == AlertKind.WATCH.value)
+            .where(Alert.status != AlertStatus.RESOLVED.value)
+            .where(col(Alert.last_seen_at) <= now - quiet_for)
+            .order_by(col(Alert.last_seen_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        heard = _last_heard(session, {alert.citizen_id for alert in due}, now)
+        for alert in due:
+            transition = settle_watch(
+                state_of(alert),
+                now=now,
+                heard_since=heard.get(alert.citizen_id),
+                quiet_for=quiet_for,
+            )
+            if transition.events:
+                save(session, alert, transition)
+                settled += 1
+                log.info("alerts.watch_settled alert_id=%s", alert.id)
+    return settled
+
+
+def _last_heard(
+    session: Session, citizen_ids: set[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, datetime]:
+    """Each citizen's latest valid reading or questionnaire sheet (two queries)."""
+    if not citizen_ids:
+        return {}
+    ids = sorted(citizen_ids)
+    readings = session.exec(
+        select(Reading.citizen_id, func.max(Reading.measured_at))
+        .where(col(Reading.citizen_id).in_(ids), col(Reading.valid).is_(True))
+        .where(Reading.measured_at <= now)
+        .group_by(col(Reading.citizen_id))
+    ).all()
+    sheets = session.exec(
+        select(QuestionnaireResponse.citizen_id, func.max(QuestionnaireResponse.answered_at))
+        .where(col(QuestionnaireResponse.citizen_id).in_(ids))
+        .where(col(QuestionnaireResponse.valid).is_(True))
+        .where(QuestionnaireResponse.answered_at <= now)
+        .group_by(col(QuestionnaireResponse.citizen_id))
+    ).all()
+    found: dict[uuid.UUID, datetime] = {}
+    for citizen_id, latest in [*readings, *sheets]:
+        if latest is not None and (citizen_id not in found or latest > found[citizen_id]):
+            found[citizen_id] = latest
+    return found

@@ -23,7 +23,7 @@ from pust.messaging.topics import Topics
 from services.alerts.sweeps import sweep_missed_measurements
 from services.alerts.triage_worker import TriageWorker
 
-from .world import NOW, add_plan, add_reading, seed
+from .world import NOW, add_plan, add_reading, add_response, seed
 
 HOURS = (OpeningInterval(opens="08:00", closes="15:30"),)
 ONCALL = Recipient(channel="webhook", address="https://vagt.example.org/pust")
@@ -169,3 +169,35 @@ def test_two_replicas_sweeping_missed_measurements_at_once(engine: Engine) -> No
         ).all()
         assert len(reminders) == 7
     assert sum(results) == 7
+
+
+def test_the_run_in_gives_each_symptom_its_yes_rate_and_a_usual_one_does_not_count(
+    engine: Engine,
+) -> None:
+    """Rule set v4: the alerts worker takes the symptom items' run-in yes-rates as baselines
+    (pust.domain.baselines.run_in_baseline, as pust evaluate does), and a sheet with only
+    the citizen's usual symptom is no alert."""
+    world = seed(engine, assigned_since=NOW - timedelta(days=20))
+    start = NOW - timedelta(days=20)
+    no = {"more_breathless": False, "more_sputum": False, "sputum_colour_changed": False}
+    for day in range(8):  # "more cough" on 4 of 8 run-in sheets
+        add_response(
+            engine,
+            world,
+            answers={**no, "more_cough": day % 2 == 0},
+            answered_at=start + timedelta(days=day, hours=8),
+        )
+    clock = FrozenClock(NOW)
+    add_response(engine, world, answers={**no, "more_cough": True}, answered_at=NOW)
+    TriageWorker(engine=engine, clock=clock, topics=Topics("t")).drain()
+    with session_scope(engine) as session:
+        rates = {
+            b.type: b.value
+            for b in session.exec(select(Baseline)).all()
+            if b.type in ("more_cough", "more_breathless")
+        }
+        assert rates == {"more_cough": 0.5, "more_breathless": 0.0}
+        symptom_alerts = [
+            a for a in session.exec(select(Alert)).all() if a.rule_key.startswith("questionnaire")
+        ]
+    assert symptom_alerts == []  # her usual cough: no task, no watch

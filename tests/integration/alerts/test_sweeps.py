@@ -264,3 +264,31 @@ def test_two_replicas_escalate_each_step_once(engine: Engine) -> None:
         thread.join()
     assert sum(fired) == 2  # step 1, then step 2 (its due time has passed too)
     assert [m.payload["level"] for m in _outbox(engine)] == [1, 2, 2]
+
+
+def test_a_watch_closes_by_itself_once_the_readings_are_back_within_limits(engine: Engine) -> None:
+    from services.alerts.sweeps import sweep_settled_watches
+
+    world = seed(engine)
+    clock = FrozenClock(NOW)
+    worker = TriageWorker(engine=engine, clock=clock, topics=TOPICS)
+    add_reading(engine, world, type_="spo2", value=89, unit="%", measured_at=NOW)
+    worker.drain()
+    with session_scope(engine) as session:
+        (watch,) = session.exec(select(Alert).where(Alert.kind == "watch")).all()
+        assert watch.status == "open"
+    clock.advance(timedelta(hours=12))  # the evening reading is normal again: still watched
+    add_reading(engine, world, type_="spo2", value=94, unit="%", measured_at=clock.now())
+    worker.drain()
+    assert sweep_settled_watches(engine=engine, clock=clock) == 0
+    clock.advance(timedelta(hours=12))  # a quiet day since the low one
+    assert sweep_settled_watches(engine=engine, clock=clock) == 1
+    assert sweep_settled_watches(engine=engine, clock=clock) == 0  # idempotent
+    with session_scope(engine) as session:
+        closed = session.get(Alert, watch.id)
+        assert closed is not None and closed.status == "resolved"
+        assert closed.outcome == "auto_resolved"
+        kinds = [
+            e.kind for e in session.exec(select(AlertEvent).where(AlertEvent.alert_id == watch.id))
+        ]
+        assert kinds[-1] == "auto_resolved"

@@ -1,4 +1,5 @@
-"""The rule kinds of issue 13 and the shipped default (v3; v2 where named) that uses them:
+"""The rule kinds of issue 13 and rule set v3 (v2 where named) that uses them — v3 was the
+default before v4 (tests/unit/alerts/test_rule_set_v4.py):
 persistence from the citizen's own baseline, SpO2 with pulse in one session, a symptom
 score over the answer sheet, and the watch (a signal shown, not a task). Red on a single
 reading stays immediate. Pure: "now" is a FrozenClock's."""
@@ -15,9 +16,9 @@ from pust.domain.limits import (
     InvalidRuleSetError,
     RuleSet,
     SymptomScoreRule,
-    default_rule_set,
     parse_rule_set,
     starting_rule_set_v2,
+    starting_rule_set_v3,
 )
 from pust.domain.routing import ladder_key
 from pust.domain.severity import AlertKind, Severity, WorklistBand, band_for
@@ -25,7 +26,7 @@ from pust.domain.triage import ReadingFacts, Triage, triage_reading, triage_resp
 
 CLOCK = FrozenClock(datetime(2026, 11, 23, 8, tzinfo=UTC))
 NOW = CLOCK.now()
-DEFAULTS = default_rule_set()
+DEFAULTS = starting_rule_set_v3()  # the rule set these tests are about
 BASELINES = {"spo2": 94.0, "pulse": 80.0, "cat_score": 15.0}
 NO = {"more_breathless": False, "more_cough": False, "more_sputum": False}
 
@@ -78,7 +79,7 @@ def test_spo2_84_is_red_at_once_with_or_without_a_baseline() -> None:
     # v2: the population red limit for everyone, also a citizen who lives at 86 %
     v2 = reading("spo2", 84, rules=starting_rule_set_v2(), baselines={"spo2": 86.0})
     assert "spo2.absolute" in tasks(v2)
-    # v3 (the default): her red limit is personal, 2 under her baseline; still one reading
+    # v3: her red limit is personal, 2 under her baseline; still one reading
     assert reading("spo2", 84, baselines={"spo2": 86.0}).task_severity is Severity.GREEN
     assert "spo2.absolute" in tasks(reading("spo2", 83, baselines={"spo2": 86.0}))
 

@@ -170,18 +170,20 @@ def test_configurations_are_stored_rule_sets_and_the_report_gives_goals_and_curv
         parse_rule_set,
         population_rule_set,
         starting_rule_set_v2,
+        starting_rule_set_v3,
     )
     from pust_cli.evaluate.configurations import configurations, run_evaluation, stored
     from pust_cli.evaluate.report import render_svg, render_table
 
     shipped, *alternatives = configurations()
-    assert shipped.rules == default_rule_set() and shipped.version == 3
+    assert shipped.rules == default_rule_set() and shipped.version == 4
     assert [(c.name, c.version) for c in alternatives] == [
-        ("starting configuration v2", 2),
+        ("starting configuration v3", 3),
         ("population limits", 1),
     ]
     # the stored alternatives are the earlier defaults, as the code still builds them
-    assert [c.rules for c in alternatives] == [starting_rule_set_v2(), population_rule_set()]
+    assert [c.rules for c in alternatives] == [starting_rule_set_v3(), population_rule_set()]
+    assert stored("starting-v2").rules == starting_rule_set_v2()  # kept for --rules
     assert stored("quieter-v2").version == 2  # kept for --rules
     for configuration in alternatives:
         assert parse_rule_set(configuration.document()["rules"]) == configuration.rules
