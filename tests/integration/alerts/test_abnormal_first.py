@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, insert
 from sqlmodel import col, select
 
@@ -239,3 +240,29 @@ def test_many_red_readings_never_get_two_red_only_batches_in_a_row(engine: Engin
     assert not any(a and b for a, b in pairwise(red_only))
     assert any(value == 96.0 for _, value in batches[1])  # the green ones advance at once
     assert _results(engine) == 130
+
+
+def test_a_red_reading_locked_by_a_killed_replica_is_triaged_once(engine: Engine) -> None:
+    # replica A has claimed the red reading (its red-only batch holds the row lock) when
+    # replica B looks: B skips it rather than wait, goes on with the others, and after A is
+    # killed (its transaction rolls back) the red reading is still triaged, exactly once
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED: on SQLite writers serialise")
+    world = seed(engine, citizens=5)
+    _queue_readings(engine, world, [96.0] * 300, "green")
+    red = add_reading(
+        engine, world, type_="spo2", value=80, unit="%", measured_at=NOW + timedelta(hours=1)
+    )
+    replica_b = _worker(engine, batch_size=100)
+    with engine.connect() as replica_a:
+        replica_a.execute(select(Reading.id).where(Reading.id == red).with_for_update())
+        assert replica_b.run_once() == 100  # no red-only batch: the red one is A's
+        assert not _triaged(engine, red)
+        replica_a.rollback()  # A is killed mid-batch
+
+    assert replica_b.drain() == 201
+    assert _triaged(engine, red)
+    with session_scope(engine) as session:
+        alerts = session.exec(select(Alert).where(Alert.last_reading_id == red)).all()
+        assert [(a.severity, a.count) for a in alerts] == [("red", 1)]
+    assert _results(engine) == 301
