@@ -16,6 +16,12 @@ committed rows before every claim, so a red reading committed during a drain is 
 the next batch even while thousands of yellow ones wait (ingest commits such a red reading
 ahead of the green backlog too: ``services/ingest/triage_hint.py``).
 
+A batch of their own: before each normal batch the worker claims the red reading ids
+known (:meth:`AbnormalFirst.reds`, at most a tenth of a batch) in a small batch of their
+own, so a red reading's alert commits after the batch in flight plus a few rows, not a
+full batch; never two such batches in a row (the batch after one is always a normal one).
+The same ``SKIP LOCKED`` claim: an id another replica holds or has triaged is skipped.
+
 No starvation: a batch gives at most three quarters of its places to abnormal rows; the
 rest always go to the oldest untriaged rows in id order, so the green backlog advances at
 no less than a quarter of the worker's throughput, however many abnormal rows keep coming.
