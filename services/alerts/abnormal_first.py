@@ -16,6 +16,12 @@ committed rows before every claim, so a red reading committed during a drain is 
 the next batch even while thousands of yellow ones wait (ingest commits such a red reading
 ahead of the green backlog too: ``services/ingest/triage_hint.py``).
 
+A batch of their own: before each normal batch the worker claims the red reading ids
+known (:meth:`AbnormalFirst.reds`, at most a tenth of a batch) in a small batch of their
+own, so a red reading's alert commits after the batch in flight plus a few rows, not a
+full batch; never two such batches in a row (the batch after one is always a normal one).
+The same ``SKIP LOCKED`` claim: an id another replica holds or has triaged is skipped.
+
 No starvation: a batch gives at most three quarters of its places to abnormal rows; the
 rest always go to the oldest untriaged rows in id order, so the green backlog advances at
 no less than a quarter of the worker's throughput, however many abnormal rows keep coming.
@@ -56,9 +62,12 @@ def abnormal_share(limit: int) -> int:
 
 
 class AbnormalFirst:
-    def __init__(self, contexts: ContextLoader, *, chunk: int = SCOUT_CHUNK) -> None:
+    def __init__(
+        self, contexts: ContextLoader, *, chunk: int = SCOUT_CHUNK, batch_limit: int = 200
+    ) -> None:
         self._contexts = contexts
         self._chunk = chunk
+        self._batch_limit = batch_limit
         self._watermark: dict[Kind, int] = {Kind.READING: 0, Kind.RESPONSE: 0}
         # red (the pre-pass says red) and yellow (any other breach, or a "yes")
         self._red: dict[Kind, set[int]] = {Kind.READING: set(), Kind.RESPONSE: set()}
@@ -78,6 +87,16 @@ class AbnormalFirst:
             yellow = sorted(self._yellow[kind])[: share - len(chosen)]
             self._yellow[kind].difference_update(yellow)
             chosen += yellow
+        return chosen
+
+    def reds(self, session: Session, kind: Kind, *, limit: int, now: datetime) -> list[int]:
+        """Up to ``limit`` of the oldest red ids known, for a red-only batch; forgotten here
+        like :meth:`candidates`' (the claim takes them, or another worker has). Scouts the
+        rows committed since the last call first (the sets bounded as for a batch of
+        ``batch_limit``)."""
+        self._scout(session, kind, now, limit=self._batch_limit)
+        chosen = sorted(self._red[kind])[:limit]
+        self._red[kind].difference_update(chosen)
         return chosen
 
     def _remember(self, kind: Kind, row_id: int, severity: Severity, limit: int) -> None:

@@ -100,10 +100,11 @@ def claim(
     limit: int,
     only_id: int | None = None,
     first_ids: Sequence[int] = (),
+    only_first: bool = False,
 ) -> list[Pending]:
     """Lock up to ``limit`` untriaged rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: another
     worker takes the next ones): those of ``first_ids`` that are still untriaged first, then
-    the oldest in id order."""
+    (unless ``only_first``) the oldest in id order."""
     table = _READINGS if kind is Kind.READING else _RESPONSES
     columns = _READING_COLUMNS if kind is Kind.READING else _RESPONSE_COLUMNS
     convert = _reading if kind is Kind.READING else _response
@@ -121,7 +122,7 @@ def claim(
             ).all()
         )
     rest: list[Any] = []
-    if len(first) < limit:
+    if len(first) < limit and not (only_first and only_id is None):
         statement = base
         if first:
             statement = statement.where(~among(session, table.c.id, [row[0] for row in first]))

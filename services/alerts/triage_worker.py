@@ -48,12 +48,27 @@ class TriageWorker:
         self._topics = topics
         self._batch_size = batch_size
         self._contexts = ContextLoader()
-        self._abnormal_first = AbnormalFirst(self._contexts)
+        self._abnormal_first = AbnormalFirst(self._contexts, batch_limit=batch_size)
         self._needs = HistoryNeeds()
+        self._red_batch_size = red_batch_size(batch_size)
+        self._last_was_red_only = False  # the last batch that triaged anything
 
     def run_once(self) -> int:
-        """Triage one batch of readings and one of responses; returns how many were done."""
-        return self._run(Kind.READING) + self._run(Kind.RESPONSE)
+        """Triage one batch of readings and one of responses, each after a small red-only
+        batch when red rows are known; returns how many were done."""
+        done = 0
+        for kind in (Kind.READING, Kind.RESPONSE):
+            done += self._reds_first()
+            done += self._run(kind)
+        return done
+
+    def _reds_first(self) -> int:
+        """A batch of only the red readings the scout knows (its pre-pass finds no red
+        response: a "yes" is yellow), unless the last batch that triaged anything was such
+        a batch: the others waiting always get the next batch, so nothing starves."""
+        if self._last_was_red_only:
+            return 0
+        return self._run(Kind.READING, red_only=True)
 
     def drain(self, *, max_batches: int = 1000) -> int:
         total = 0
@@ -66,18 +81,32 @@ class TriageWorker:
 
     # batches ---------------------------------------------------------------------------
 
-    def _run(self, kind: Kind) -> int:
+    def _run(self, kind: Kind, *, red_only: bool = False) -> int:
+        reds: list[int] = []
         try:
             with session_scope(self._engine) as session:
-                done = self._triage_batch(session, self._claim(session, kind))
+                if red_only:
+                    reds = self._abnormal_first.reds(
+                        session, kind, limit=self._red_batch_size, now=self._clock.now()
+                    )
+                    if not reds:
+                        return 0
+                    rows = claim(session, kind, limit=len(reds), first_ids=reds, only_first=True)
+                else:
+                    rows = self._claim(session, kind)
+                done = self._triage_batch(session, rows)
             if done:
-                log.debug("triage.batch_committed kind=%s size=%d", kind.value, done)
+                self._last_was_red_only = red_only
+                log.debug(
+                    "triage.batch_committed kind=%s size=%d red_only=%s", kind.value, done, red_only
+                )
             return done
         except (OperationalError, InterfaceError):
             raise  # the database is unavailable: the caller backs off; rows wait
         except SQLAlchemyError:
             log.warning("triage.batch_failed kind=%s; retrying rows one by one", kind.value)
-        return self._one_by_one(kind)
+        self._last_was_red_only = False
+        return self._one_by_one(kind, reds if red_only else None)
 
     def _claim(self, session: Session, kind: Kind) -> list[Pending]:
         """A batch: abnormal rows first (at most three quarters of it), then the oldest."""
@@ -117,9 +146,11 @@ class TriageWorker:
         write(session, outcomes, now=now)
         return len(rows)
 
-    def _one_by_one(self, kind: Kind) -> int:
-        with session_scope(self._engine) as session:
-            ids = [row.id for row in claim(session, kind, limit=self._batch_size)]
+    def _one_by_one(self, kind: Kind, ids: list[int] | None = None) -> int:
+        """Each row of the failed batch (``ids``, else the oldest batch) alone."""
+        if ids is None:
+            with session_scope(self._engine) as session:
+                ids = [row.id for row in claim(session, kind, limit=self._batch_size)]
         done = 0
         for row_id in ids:
             try:
@@ -204,6 +235,12 @@ class TriageWorker:
             raise
         except Exception as exc:  # a bug outside any one rule: still never silence
             return Triage(failures=(RuleFailure("triage", type(exc).__name__),))
+
+
+def red_batch_size(batch_size: int) -> int:
+    """A red-only batch: small (a tenth of a normal batch, at least one), so the red rows'
+    alerts commit soon and the batch after it starts soon."""
+    return max(1, batch_size // 10)
 
 
 def _source(row: Pending, care_team_id: uuid.UUID, limit_set_id: uuid.UUID | None) -> Source:

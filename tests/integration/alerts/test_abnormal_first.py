@@ -1,9 +1,11 @@
 """Abnormal first: during a backlog the alerts worker triages the readings and answers that
 need a nurse before the green ones queued ahead of them, and still triages the green ones."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, insert
 from sqlmodel import col, select
 
@@ -74,7 +76,7 @@ def test_a_red_reading_behind_2000_green_ones_is_triaged_in_the_first_batch(
     )
     worker = _worker(engine, batch_size=200)
 
-    assert worker.run_once() == 200
+    assert worker.run_once() == 1 + 200  # the red in a batch of its own, then a normal one
     assert _triaged(engine, red)
     with session_scope(engine) as session:
         alert = session.exec(select(Alert).where(Alert.last_reading_id == red)).one()
@@ -82,7 +84,7 @@ def test_a_red_reading_behind_2000_green_ones_is_triaged_in_the_first_batch(
         first_green = session.exec(select(func.min(col(Reading.id)))).one()
     assert first_green is not None and _triaged(engine, first_green)  # the oldest advanced too
 
-    assert worker.drain() == 1801
+    assert worker.drain() == 1800
     assert _results(engine) == 2001  # every reading triaged once: none lost, none twice
 
 
@@ -150,7 +152,117 @@ def test_a_red_reading_committed_behind_many_yellow_ones_is_triaged_in_the_next_
         engine, world, type_="spo2", value=80, unit="%", measured_at=NOW + timedelta(hours=1)
     )
 
-    assert worker.run_once() == 200
+    assert worker.run_once() == 1 + 200
     assert _triaged(engine, red)
-    assert worker.drain() == 2100 + 1 - 400
+    assert worker.drain() == 2100 + 1 - 401
     assert _results(engine) == 2101  # every reading triaged once
+
+
+class _TickingClock:
+    """Moves a millisecond at every look, so each batch's ``triaged_at`` is its own and the
+    batches can be told apart, in the order they committed."""
+
+    def __init__(self) -> None:
+        self._clock = FrozenClock(NOW + timedelta(days=1))
+
+    def now(self) -> datetime:
+        self._clock.advance(timedelta(milliseconds=1))
+        return self._clock.now()
+
+
+def _batches(engine: Engine) -> list[list[tuple[int, float]]]:
+    """The triaged readings (id, value) by the batch that triaged them, oldest batch first."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(Reading.triaged_at, Reading.id, Reading.value)
+            .where(col(Reading.triaged_at).is_not(None))
+            .order_by(col(Reading.triaged_at), col(Reading.id))
+        ).all()
+    batches: dict[datetime, list[tuple[int, float]]] = {}
+    for triaged_at, row_id, value in rows:
+        assert triaged_at is not None
+        batches.setdefault(triaged_at, []).append((row_id, value))
+    return list(batches.values())
+
+
+def test_a_red_reading_committed_during_a_drain_gets_a_batch_of_its_own_next(
+    engine: Engine,
+) -> None:
+    # a drain of 2,000 green and yellow readings is under way when a red one is committed:
+    # its alert is committed by the very next batch, which holds the red reading alone
+    world = seed(engine, citizens=5)
+    _queue_readings(engine, world, [96.0, 89.0] * 1000, "backlog")
+    worker = TriageWorker(
+        engine=engine, clock=_TickingClock(), topics=Topics("t/pust/v1"), batch_size=200
+    )
+    assert worker.run_once() == 200  # the drain under way: the worker knows the yellow ones
+    red = add_reading(
+        engine, world, type_="spo2", value=80, unit="%", measured_at=NOW + timedelta(hours=1)
+    )
+
+    assert worker.run_once() == 1 + 200
+    batches = _batches(engine)
+    assert [len(batch) for batch in batches] == [200, 1, 200]
+    assert batches[1] == [(red, 80.0)]  # the first batch after the red was committed
+    with session_scope(engine) as session:
+        alert = session.exec(select(Alert).where(Alert.last_reading_id == red)).one()
+        assert (alert.severity, alert.status) == ("red", "open")
+
+    assert worker.drain() == 2001 - 401
+    with session_scope(engine) as session:
+        untriaged = session.exec(
+            select(func.count()).select_from(Reading).where(col(Reading.triaged_at).is_(None))
+        ).one()
+        per_reading = session.exec(
+            select(TriageResult.reading_id, func.count())
+            .group_by(col(TriageResult.reading_id))
+            .having(func.count() > 1)
+        ).all()
+    assert untriaged == 0  # none skipped
+    assert per_reading == []  # none triaged twice
+    assert _results(engine) == 2001
+
+
+def test_many_red_readings_never_get_two_red_only_batches_in_a_row(engine: Engine) -> None:
+    # 30 red readings behind 100 green ones, batches of 20 (a red-only batch holds 2): a
+    # red-only batch is always followed by a normal one, and the oldest green ones advance
+    world = seed(engine, citizens=5)
+    _queue_readings(engine, world, [96.0] * 100, "green")
+    _queue_readings(engine, world, [80.0] * 30, "red")
+    worker = TriageWorker(
+        engine=engine, clock=_TickingClock(), topics=Topics("t/pust/v1"), batch_size=20
+    )
+
+    assert worker.drain() == 130
+    batches = _batches(engine)
+    red_only = [all(value == 80.0 for _, value in batch) and len(batch) <= 2 for batch in batches]
+    assert red_only[0]  # the first batch: reds alone
+    assert not any(a and b for a, b in pairwise(red_only))
+    assert any(value == 96.0 for _, value in batches[1])  # the green ones advance at once
+    assert _results(engine) == 130
+
+
+def test_a_red_reading_locked_by_a_killed_replica_is_triaged_once(engine: Engine) -> None:
+    # replica A has claimed the red reading (its red-only batch holds the row lock) when
+    # replica B looks: B skips it rather than wait, goes on with the others, and after A is
+    # killed (its transaction rolls back) the red reading is still triaged, exactly once
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED: on SQLite writers serialise")
+    world = seed(engine, citizens=5)
+    _queue_readings(engine, world, [96.0] * 300, "green")
+    red = add_reading(
+        engine, world, type_="spo2", value=80, unit="%", measured_at=NOW + timedelta(hours=1)
+    )
+    replica_b = _worker(engine, batch_size=100)
+    with engine.connect() as replica_a:
+        replica_a.execute(select(Reading.id).where(Reading.id == red).with_for_update())
+        assert replica_b.run_once() == 100  # no red-only batch: the red one is A's
+        assert not _triaged(engine, red)
+        replica_a.rollback()  # A is killed mid-batch
+
+    assert replica_b.drain() == 201
+    assert _triaged(engine, red)
+    with session_scope(engine) as session:
+        alerts = session.exec(select(Alert).where(Alert.last_reading_id == red)).all()
+        assert [(a.severity, a.count) for a in alerts] == [("red", 1)]
+    assert _results(engine) == 301
